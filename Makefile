@@ -1,0 +1,42 @@
+# Developer entry points: `make lab` opens the tutorial, `make test` runs the whole suite.
+# Both first run `setup`, which installs only what is missing.
+
+SHELL := /bin/bash
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+SYSTEM_PACKAGES := postgresql mariadb-server chromium graphviz
+AS_ROOT := $(filter 0,$(shell id -u))
+SUDO := $(if $(AS_ROOT),,sudo)
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup system-packages lab test
+
+setup: $(VENV)/.installed
+
+# Debian packages, via apt only when one is missing (python3-venv only if venv can't work).
+system-packages:
+	@missing=$$(for pkg in $(SYSTEM_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' || echo $$pkg; \
+	  done; [ -x $(PYTHON) ] || python3 -c 'import ensurepip' 2>/dev/null || echo python3-venv); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# Reinstalled only when pyproject.toml changes (the install is editable).
+$(VENV)/.installed: pyproject.toml | system-packages
+	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -e ".[all,test]"
+	touch $@
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks notebooks/01-getting-started.ipynb \
+	  $(if $(AS_ROOT),--allow-root) $(LAB_ARGS)
+
+# pytest exits with 5 when it collected nothing: that is a failure too.
+test: setup
+	@rc=0; $(PYTHON) -m pytest -p no:cacheprovider tests/ $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc

@@ -1,0 +1,329 @@
+"""Connections: one SQLAlchemy engine, one live DB-API connection, explicit transactions.
+
+``dj.Connection`` wraps an engine for one database. Statements run through
+:meth:`Connection.execute` (SQLAlchemy constructs) or :meth:`Connection.run`
+(a compiled statement on the raw driver cursor, for bulk paths). Outside a
+transaction every statement commits on its own; ``with conn.transaction:``
+groups statements and rolls back on error. A dropped connection is reopened
+transparently outside a transaction and reported as
+:class:`~dj_jupyter.errors.LostConnectionError` inside one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ...errors import ConnectionError_, LostConnectionError, TransactionError
+from .dialects import Dialect, ErrorKind, dialect_for
+
+__all__ = ["Connection", "conn", "url_from_config"]
+
+_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "sqlite": "sqlite"}
+
+
+def url_from_config(config: Any) -> sa.URL:
+    """The SQLAlchemy URL described by ``dj.config``."""
+    backend = config["database.backend"]
+    if backend == "sqlite":
+        return sa.URL.create("sqlite", database=config["database.path"])
+    user = config["database.user"] or getpass.getuser()
+    database = config["database.name"] or (user if backend == "postgresql" else None)
+    return sa.URL.create(
+        _DRIVERS[backend], username=user, password=config["database.password"],
+        host=config["database.host"], port=config["database.port"], database=database,
+    )
+
+
+def _as_url(target: str | sa.URL, user: str | None, password: str | None,
+            port: int | None, backend: str | None, database: str | None) -> sa.URL:
+    if isinstance(target, sa.URL):
+        return target
+    if "://" in target:
+        url = sa.make_url(target)
+        driver = _DRIVERS.get(url.drivername)
+        return url.set(drivername=driver) if driver else url
+    if backend is None or backend == "sqlite":
+        return sa.URL.create("sqlite", database=target)
+    host, _, host_port = target.partition(":")
+    return sa.URL.create(
+        _DRIVERS[backend], username=user or getpass.getuser(), password=password, host=host,
+        port=port or (int(host_port) if host_port else None),
+        database=database or ((user or getpass.getuser()) if backend == "postgresql" else None),
+    )
+
+
+class _Transaction:
+    """``with conn.transaction:`` — a property returning this reusable context manager."""
+
+    def __init__(self, connection: "Connection"):
+        self._connection = connection
+
+    def __enter__(self) -> "Connection":
+        self._connection.start_transaction()
+        return self._connection
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self._connection.commit_transaction()
+        else:
+            self._connection.cancel_transaction()
+
+
+class Connection:
+    """A connection to one database (SQLite file, PostgreSQL database or MySQL server).
+
+    ``Connection("postgresql://user:pw@host/db")`` takes a SQLAlchemy URL;
+    ``Connection("host", user, password, backend="mysql")`` the DataJoint form;
+    ``Connection("pipeline.db")`` an SQLite file. The password is never shown.
+    """
+
+    def __init__(self, host: str | sa.URL, user: str | None = None, password: str | None = None,
+                 port: int | None = None, *, backend: str | None = None,
+                 database_name: str | None = None):
+        self.url = _as_url(host, user, password, port, backend, database_name)
+        sa_name = self.url.get_backend_name()
+        self.dialect: Dialect = dialect_for(sa_name)
+        self.backend = self.dialect.name
+        self.engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool,
+                                       **self.dialect.engine_options())
+        self.dialect.configure_engine(self.engine)
+        self._lock = threading.RLock()
+        self._sa: sa.Connection | None = None
+        self._in_transaction = False
+        self.schemas: dict[str, Any] = {}
+        self._dependencies = None
+        self._catalog: dict[str, dict] = {}
+        self._open()
+
+    # -- lifecycle --------------------------------------------------------------
+    def _open(self) -> None:
+        try:
+            self._sa = self.engine.connect()
+        except sa.exc.DBAPIError as error:
+            raise ConnectionError_(
+                f"cannot connect to {self._safe_url()}: {error.orig}\n"
+                "Check dj.config['database.*'] (host, port, user, password) or the URL, and that "
+                "the server is running."
+            ) from None
+        self._sa.commit()
+
+    def close(self) -> None:
+        if self._sa is not None:
+            self._sa.close()
+            self._sa = None
+        self.engine.dispose()
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def is_connected(self) -> bool:
+        return self._sa is not None and not self._sa.closed
+
+    def reconnect(self) -> None:
+        if self._in_transaction:
+            raise TransactionError("cannot reconnect inside a transaction")
+        with contextlib.suppress(Exception):
+            if self._sa is not None:
+                self._sa.invalidate()
+                self._sa.close()
+        self._open()
+
+    def _safe_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        state = "connected" if self.is_connected else "closed"
+        return f"<dj.Connection {self._safe_url()} ({state})>"
+
+    # -- transactions -------------------------------------------------------------
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_transaction
+
+    def start_transaction(self) -> None:
+        if self._in_transaction:
+            raise TransactionError(
+                "a transaction is already open on this connection; nested transactions are not "
+                "supported — do the work inside the open one"
+            )
+        self._ensure_open()
+        self._sa.info["begin_mode"] = "IMMEDIATE"
+        try:
+            self._sa.begin()
+        finally:
+            self._sa.info["begin_mode"] = ""
+        self._in_transaction = True
+
+    def commit_transaction(self) -> None:
+        self._require_transaction()
+        try:
+            self._sa.commit()
+        finally:
+            self._in_transaction = False
+
+    def cancel_transaction(self) -> None:
+        self._require_transaction()
+        try:
+            self._sa.rollback()
+        except sa.exc.DBAPIError:
+            self._sa.invalidate()
+        finally:
+            self._in_transaction = False
+
+    def _require_transaction(self) -> None:
+        if not self._in_transaction:
+            raise TransactionError("no transaction is open on this connection")
+
+    @property
+    def transaction(self) -> _Transaction:
+        """Context manager: ``with conn.transaction: ...`` commits or rolls back."""
+        return _Transaction(self)
+
+    # -- execution ------------------------------------------------------------------
+    def _ensure_open(self) -> None:
+        if self._sa is None or self._sa.closed or self._sa.invalidated:
+            self._open()
+
+    def execute(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult:
+        """Run a SQLAlchemy statement; outside a transaction it commits on its own."""
+        return self.call(lambda c: c.execute(statement, params) if params is not None
+                                else c.execute(statement))
+
+    def compile(self, statement: sa.ClauseElement) -> tuple[str, Any]:
+        """SQL text and driver parameters (a tuple or dict, or None) for :meth:`run`."""
+        compiled = statement.compile(dialect=self.engine.dialect,
+                                     compile_kwargs={"render_postcompile": True})
+        params = compiled.params
+        if not params:
+            return compiled.string, None
+        if compiled.positional:
+            return compiled.string, tuple(params[name] for name in compiled.positiontup)
+        return compiled.string, dict(params)
+
+    def fetch_all(self, statement: sa.ClauseElement) -> list:
+        """Rows of a SELECT, as the driver returns them (the bulk fetch path)."""
+        sql, params = self.compile(statement)
+        return self.run(sql, params, fetch=True)[0]
+
+    def run(self, sql: str, rows: Sequence[Sequence[Any]] | Sequence[dict] | None = None, *,
+            many: bool = False, fetch: bool = False) -> tuple[list | None, int, list[str]]:
+        """Run compiled SQL on the raw driver cursor (the bulk path).
+
+        Returns (rows fetched or None, rowcount, column names).
+        """
+
+        def work(connection: sa.Connection):
+            cursor = connection.connection.dbapi_connection.cursor()
+            try:
+                if many:
+                    cursor.executemany(sql, rows)
+                elif rows is None:
+                    cursor.execute(sql)
+                else:
+                    cursor.execute(sql, rows)
+                names = [d[0] for d in cursor.description] if cursor.description else []
+                data = cursor.fetchall() if fetch else None
+                return data, cursor.rowcount, names
+            finally:
+                cursor.close()
+
+        return self.call(work)
+
+    def call(self, work):
+        """Run ``work(sa_connection)``; commit when outside a transaction; retry once if the connection dropped."""
+        with self._lock:
+            self._ensure_open()
+            for attempt in (1, 2):
+                try:
+                    if not self._sa.in_transaction():
+                        self._sa.begin()
+                    result = work(self._sa)
+                    if not self._in_transaction:
+                        self._sa.commit()
+                    return result
+                except (sa.exc.DBAPIError, *self._driver_errors()) as error:
+                    lost = self._is_lost(error)
+                    if not self._in_transaction:
+                        with contextlib.suppress(Exception):
+                            self._sa.rollback()
+                    if lost and self._in_transaction:
+                        self._in_transaction = False
+                        with contextlib.suppress(Exception):
+                            self._sa.invalidate()
+                        raise LostConnectionError(
+                            "the database connection was lost inside a transaction; the "
+                            "transaction was rolled back — run it again"
+                        ) from None
+                    if lost and attempt == 1:
+                        self.reconnect()
+                        continue
+                    raise
+
+    def _driver_errors(self) -> tuple[type[BaseException], ...]:
+        dbapi = self.engine.dialect.dbapi
+        return (dbapi.Error,) if dbapi is not None else ()
+
+    def _is_lost(self, error: BaseException) -> bool:
+        if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+            return True
+        return self.dialect.classify(error) == ErrorKind.LOST_CONNECTION
+
+    # -- helpers for the rest of the core --------------------------------------------
+    def table_info(self, schema: str, table: str):
+        """What the database says about ``schema.table`` (cached), or None if it is missing."""
+        return self.schema_tables(schema).get(table)
+
+    def schema_tables(self, schema: str) -> dict:
+        """Every table of a schema, read once and cached until a declare or drop."""
+        from . import catalog
+
+        if schema not in self._catalog:
+            self._catalog[schema] = catalog.load_schema(self, schema)
+        return self._catalog[schema]
+
+    @property
+    def dependencies(self):
+        """The foreign-key graph of every DataJoint schema in this database (cached)."""
+        from ..dependencies import Dependencies
+
+        if self._dependencies is None:
+            self._dependencies = Dependencies(self)
+        return self._dependencies
+
+    def invalidate_dependencies(self) -> None:
+        """Forget cached table metadata (after a declare, drop or alter)."""
+        self._dependencies = None
+        self._catalog.clear()
+
+    def get_user(self) -> str:
+        return self.url.username or getpass.getuser()
+
+
+_default: dict[str, Connection] = {}
+
+
+def conn(host: str | None = None, user: str | None = None, password: str | None = None, *,
+         reset: bool = False) -> Connection:
+    """The default connection, built from ``dj.config`` (or the arguments) on first use."""
+    from ...settings import config
+
+    if reset or "connection" not in _default:
+        old = _default.pop("connection", None)
+        if old is not None:
+            old.close()
+        overrides = {k: v for k, v in (("database.host", host), ("database.user", user),
+                                        ("database.password", password)) if v is not None}
+        with config.override(overrides):
+            url = url_from_config(config)
+        _default["connection"] = Connection(url)
+    return _default["connection"]

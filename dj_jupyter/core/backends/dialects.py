@@ -1,0 +1,569 @@
+"""Every difference between SQLite, PostgreSQL and MySQL/MariaDB, in one place.
+
+A :class:`Dialect` answers the questions the rest of the core asks of a
+backend: which SQLAlchemy type stores a core type, where a schema's tables
+live, how to insert-or-skip and insert-or-replace, how a driver error is
+classified, and how a value is bound and decoded. Nothing outside this module
+(and the SQLAlchemy dialect rules it registers) branches on the backend name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+from ..definition.model import TypeSpec
+
+__all__ = ["Dialect", "dialect_for", "ErrorKind"]
+
+Convert = Callable[[Any], Any]
+
+
+class ErrorKind:
+    """What a driver error means, independent of the backend."""
+
+    DUPLICATE = "duplicate"
+    FOREIGN_KEY = "foreign_key"
+    NOT_NULL = "not_null"
+    OUT_OF_RANGE = "out_of_range"
+    BAD_VALUE = "bad_value"
+    LOST_CONNECTION = "lost_connection"
+    MISSING_TABLE = "missing_table"
+    OTHER = "other"
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _to_bool(value: Any) -> Any:
+    return value if value is None else bool(value)
+
+
+def _rstrip_spaces(value: Any) -> Any:
+    return value.rstrip(" ") if isinstance(value, str) else value
+
+
+def _loads_json(value: Any) -> Any:
+    if isinstance(value, (str, bytes, bytearray)):
+        return json.loads(value)
+    return value
+
+
+def _uuid_from_bytes(value: Any) -> Any:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(bytes=bytes(value))
+
+
+def _bytes_from_memoryview(value: Any) -> Any:
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+def _float32(value: Any) -> Any:
+    if value is None:
+        return None
+    import numpy as np
+
+    return float(np.float32(value))
+
+
+def enum_type_name(values: Sequence[str]) -> str:
+    """Deterministic PostgreSQL type name for an enum's value list."""
+    digest = hashlib.md5("\x1f".join(values).encode()).hexdigest()[:8]
+    return f"enum_{digest}"
+
+
+class Dialect:
+    """The SQLite behaviour is the reference; subclasses state their differences."""
+
+    name = "sqlite"
+    paramstyle_positional = True
+    max_identifier = 63
+
+    # -- where tables live --------------------------------------------------
+    def table_address(self, schema: str, table: str) -> tuple[str | None, str]:
+        """(SQLAlchemy schema, table name) of a DataJoint table."""
+        return None, f"{schema}.{table}"
+
+    def schema_of_address(self, sa_schema: str | None, name: str) -> tuple[str, str] | None:
+        """Inverse of :meth:`table_address` for names found by reflection."""
+        if "." not in name:
+            return None
+        schema, _, table = name.partition(".")
+        return schema, table
+
+    def reflect_schema(self, schema: str) -> str | None:
+        """The SQLAlchemy schema argument to reflect ``schema``'s tables."""
+        return None
+
+    def create_schema_ddl(self, schema: str) -> list[sa.schema.ExecutableDDLElement]:
+        return []
+
+    def drop_schema_ddl(self, schema: str) -> list[sa.schema.ExecutableDDLElement]:
+        return []
+
+    @property
+    def keeps_comments(self) -> bool:
+        """Whether column and table comments are stored by the database itself."""
+        return False
+
+    # -- types ----------------------------------------------------------------
+    def sa_type(self, spec: TypeSpec, schema: str) -> sa.types.TypeEngine:
+        family, args = spec.name, spec.args
+        if family == "native":
+            family, args = _core_of_native(spec)
+        maker = getattr(self, f"_type_{family}", None)
+        if maker is None:
+            raise ValueError(f"no storage for type {spec.text!r} on {self.name}")
+        return maker(args, schema)
+
+    def _type_int8(self, args, schema):
+        return sa.SmallInteger()
+
+    def _type_int16(self, args, schema):
+        return sa.SmallInteger()
+
+    def _type_int32(self, args, schema):
+        return sa.Integer()
+
+    def _type_int64(self, args, schema):
+        return sa.BigInteger()
+
+    def _type_float32(self, args, schema):
+        return sa.REAL()
+
+    def _type_float64(self, args, schema):
+        return sa.Double()
+
+    def _type_bool(self, args, schema):
+        return sa.Boolean(create_constraint=False)
+
+    def _type_decimal(self, args, schema):
+        precision, scale = args
+        # NUMERIC affinity keeps up to 15 significant digits exactly; beyond that, text.
+        return sa.Numeric(precision, scale) if precision <= 15 else sa.Text()
+
+    def _type_char(self, args, schema):
+        return sa.CHAR(args[0])
+
+    def _type_varchar(self, args, schema):
+        return sa.String(args[0])
+
+    def _type_text(self, args, schema):
+        return sa.Text()
+
+    def _type_enum(self, args, schema):
+        longest = max(len(v) for v in args)
+        return sa.Enum(*args, native_enum=False, create_constraint=True, length=longest,
+                       name=enum_type_name(args))
+
+    def _type_date(self, args, schema):
+        return sa.Date()
+
+    def _type_datetime(self, args, schema):
+        return sa.DateTime()
+
+    def _type_time(self, args, schema):
+        return sa.Time()
+
+    def _type_json(self, args, schema):
+        return sa.Text()  # a JSON type name would get NUMERIC affinity in SQLite
+
+    def _type_uuid(self, args, schema):
+        return sa.LargeBinary()
+
+    def _type_bytes(self, args, schema):
+        return sa.LargeBinary()
+
+    def table_options(self) -> dict[str, Any]:
+        return {}
+
+    # -- values ---------------------------------------------------------------
+    def binder(self, spec: TypeSpec) -> Convert:
+        """Python value (already validated) → what the driver should receive."""
+        family = _family(spec)
+        if family == "uuid":
+            return lambda v: v.bytes
+        if family == "json":
+            return _dump_json
+        if family == "datetime":
+            return _iso_datetime
+        if family == "date":
+            return lambda v: v.isoformat()
+        if family == "decimal":
+            return str  # NUMERIC affinity turns the text into a number; wide decimals stay text
+        return _identity
+
+    def decoder(self, spec: TypeSpec) -> Convert | None:
+        """Driver value → Python value; None when the driver's value is already right."""
+        family = _family(spec)
+        table: dict[str, Convert] = {
+            "bool": _to_bool,
+            "uuid": _uuid_from_bytes,
+            "json": _loads_json,
+            "char": _rstrip_spaces,
+            "float32": _float32,
+            "bytes": _bytes_from_memoryview,
+            "datetime": _parse_datetime,
+            "date": _parse_date,
+            "decimal": _decimal_decoder(spec),
+        }
+        return table.get(family)
+
+    # -- statements -------------------------------------------------------------
+    def insert_skipping_duplicates(self, table: sa.Table) -> sa.Insert:
+        return sqlite.insert(table).on_conflict_do_nothing()
+
+    def insert_replacing(self, table: sa.Table, key: Sequence[str], columns: Sequence[str]) -> sa.Insert:
+        stmt = sqlite.insert(table)
+        updates = {c: stmt.excluded[c] for c in columns if c not in key}
+        if not updates:
+            return stmt.on_conflict_do_nothing()
+        return stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
+
+    # -- errors -------------------------------------------------------------------
+    def classify(self, error: BaseException) -> str:
+        text = str(error)
+        if "UNIQUE constraint failed" in text:
+            return ErrorKind.DUPLICATE
+        if "FOREIGN KEY constraint failed" in text:
+            return ErrorKind.FOREIGN_KEY
+        if "NOT NULL constraint failed" in text:
+            return ErrorKind.NOT_NULL
+        if "no such table" in text:
+            return ErrorKind.MISSING_TABLE
+        if "CHECK constraint failed" in text:
+            return ErrorKind.BAD_VALUE
+        return ErrorKind.OTHER
+
+    # -- connections ----------------------------------------------------------------
+    def engine_options(self) -> dict[str, Any]:
+        return {}
+
+    def configure_engine(self, engine: sa.Engine) -> None:
+        """Per-connection set-up (SQLite pragmas and transaction control)."""
+
+    def now(self) -> sa.ColumnElement:
+        return sa.func.current_timestamp()
+
+    def current_timestamp_default(self, fsp: int) -> str:
+        """SQL text of a CURRENT_TIMESTAMP default for a datetime(fsp) column."""
+        return "CURRENT_TIMESTAMP"
+
+    def fk_needs_index(self) -> bool:
+        """PostgreSQL does not index foreign-key columns by itself."""
+        return False
+
+
+class SQLiteDialect(Dialect):
+    def engine_options(self) -> dict[str, Any]:
+        return {"connect_args": {"timeout": 60, "check_same_thread": False}}
+
+    def configure_engine(self, engine: sa.Engine) -> None:
+        @sa.event.listens_for(engine, "connect")
+        def on_connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA busy_timeout = 60000")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def on_begin(connection):
+            mode = connection.info.get("begin_mode", "")
+            connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+class PostgreSQLDialect(Dialect):
+    name = "postgresql"
+    max_identifier = 63
+
+    def table_address(self, schema, table):
+        return schema, table
+
+    def schema_of_address(self, sa_schema, name):
+        return (sa_schema, name) if sa_schema else None
+
+    def reflect_schema(self, schema):
+        return schema
+
+    def create_schema_ddl(self, schema):
+        return [sa.schema.CreateSchema(schema, if_not_exists=True)]
+
+    def drop_schema_ddl(self, schema):
+        return [sa.schema.DropSchema(schema, cascade=True, if_exists=True)]
+
+    @property
+    def keeps_comments(self):
+        return True
+
+    def _type_float32(self, args, schema):
+        return postgresql.REAL()
+
+    def _type_decimal(self, args, schema):
+        return sa.Numeric(*args)
+
+    def _type_enum(self, args, schema):
+        return postgresql.ENUM(*args, name=enum_type_name(args), schema=schema)
+
+    def _type_datetime(self, args, schema):
+        return postgresql.TIMESTAMP(precision=args[0] if args else 0)
+
+    def _type_json(self, args, schema):
+        return postgresql.JSONB()
+
+    def _type_uuid(self, args, schema):
+        return postgresql.UUID(as_uuid=True)
+
+    def binder(self, spec):
+        family = _family(spec)
+        if family == "json":
+            from psycopg.types.json import Jsonb
+
+            return lambda v: Jsonb(v, dumps=_dump_json)
+        if family == "datetime":
+            return _identity
+        if family in ("uuid", "date", "decimal"):
+            return _identity
+        return super().binder(spec)
+
+    def decoder(self, spec):
+        family = _family(spec)
+        if family in ("bool", "uuid", "json", "date", "datetime"):
+            return None
+        if family == "decimal":
+            return None
+        return super().decoder(spec)
+
+    def fk_needs_index(self):
+        return True
+
+    def insert_skipping_duplicates(self, table):
+        return postgresql.insert(table).on_conflict_do_nothing()
+
+    def insert_replacing(self, table, key, columns):
+        stmt = postgresql.insert(table)
+        updates = {c: stmt.excluded[c] for c in columns if c not in key}
+        if not updates:
+            return stmt.on_conflict_do_nothing()
+        return stmt.on_conflict_do_update(index_elements=list(key), set_=updates)
+
+    def classify(self, error):
+        state = getattr(getattr(error, "orig", error), "sqlstate", None) or ""
+        kinds = {
+            "23505": ErrorKind.DUPLICATE,
+            "23503": ErrorKind.FOREIGN_KEY,
+            "23502": ErrorKind.NOT_NULL,
+            "22003": ErrorKind.OUT_OF_RANGE,
+            "22001": ErrorKind.OUT_OF_RANGE,
+            "42P01": ErrorKind.MISSING_TABLE,
+        }
+        if state in kinds:
+            return kinds[state]
+        if state.startswith("22") or state == "23514":
+            return ErrorKind.BAD_VALUE
+        if state.startswith("08") or state == "57P01":
+            return ErrorKind.LOST_CONNECTION
+        return ErrorKind.OTHER
+
+    def now(self):
+        return sa.func.localtimestamp()
+
+    def engine_options(self):
+        return {"connect_args": {"options": "-c timezone=UTC"}, "paramstyle": "format"}
+
+    def current_timestamp_default(self, fsp: int) -> str:
+        return f"CURRENT_TIMESTAMP({fsp})" if fsp else "CURRENT_TIMESTAMP(0)"
+
+
+class MySQLDialect(Dialect):
+    name = "mysql"
+    max_identifier = 64
+
+    def table_address(self, schema, table):
+        return schema, table
+
+    def schema_of_address(self, sa_schema, name):
+        return (sa_schema, name) if sa_schema else None
+
+    def reflect_schema(self, schema):
+        return schema
+
+    def create_schema_ddl(self, schema):
+        return [sa.schema.CreateSchema(schema, if_not_exists=True)]
+
+    def drop_schema_ddl(self, schema):
+        return [sa.schema.DropSchema(schema, if_exists=True)]
+
+    @property
+    def keeps_comments(self):
+        return True
+
+    def _type_int8(self, args, schema):
+        return mysql.TINYINT()
+
+    def _type_float32(self, args, schema):
+        return mysql.FLOAT()
+
+    def _type_bool(self, args, schema):
+        return mysql.TINYINT()
+
+    def _type_decimal(self, args, schema):
+        return mysql.DECIMAL(*args)
+
+    def _type_text(self, args, schema):
+        return mysql.LONGTEXT()
+
+    def _type_enum(self, args, schema):
+        return mysql.ENUM(*args)
+
+    def _type_datetime(self, args, schema):
+        return mysql.DATETIME(fsp=args[0] if args else 0)
+
+    def _type_json(self, args, schema):
+        return mysql.JSON()
+
+    def _type_uuid(self, args, schema):
+        return mysql.BINARY(16)
+
+    def _type_bytes(self, args, schema):
+        return mysql.LONGBLOB()
+
+    def table_options(self):
+        # Binary collation: string comparison and uniqueness behave as on the other backends.
+        return {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+    def binder(self, spec):
+        family = _family(spec)
+        if family in ("datetime", "date", "decimal"):
+            return _identity
+        return super().binder(spec)
+
+    def decoder(self, spec):
+        family = _family(spec)
+        if family in ("date", "datetime", "decimal"):
+            return None
+        return super().decoder(spec)
+
+    def insert_skipping_duplicates(self, table):
+        stmt = mysql.insert(table)
+        first = next(iter(table.primary_key.columns))
+        return stmt.on_duplicate_key_update({first.name: stmt.inserted[first.name]})
+
+    def insert_replacing(self, table, key, columns):
+        stmt = mysql.insert(table)
+        updates = {c: stmt.inserted[c] for c in columns if c not in key}
+        if not updates:
+            return self.insert_skipping_duplicates(table)
+        return stmt.on_duplicate_key_update(updates)
+
+    def classify(self, error):
+        orig = getattr(error, "orig", error)
+        code = orig.args[0] if getattr(orig, "args", None) else None
+        kinds = {
+            1062: ErrorKind.DUPLICATE,
+            1451: ErrorKind.FOREIGN_KEY,
+            1452: ErrorKind.FOREIGN_KEY,
+            1048: ErrorKind.NOT_NULL,
+            1364: ErrorKind.NOT_NULL,
+            1264: ErrorKind.OUT_OF_RANGE,
+            1406: ErrorKind.OUT_OF_RANGE,
+            1366: ErrorKind.BAD_VALUE,
+            1265: ErrorKind.BAD_VALUE,
+            1146: ErrorKind.MISSING_TABLE,
+            2006: ErrorKind.LOST_CONNECTION,
+            2013: ErrorKind.LOST_CONNECTION,
+            2003: ErrorKind.LOST_CONNECTION,
+            0: ErrorKind.LOST_CONNECTION,
+        }
+        return kinds.get(code, ErrorKind.OTHER)
+
+    def engine_options(self):
+        return {"connect_args": {"charset": "utf8mb4"}, "paramstyle": "format"}
+
+    def current_timestamp_default(self, fsp):
+        return f"CURRENT_TIMESTAMP({fsp})" if fsp else "CURRENT_TIMESTAMP"
+
+    def configure_engine(self, engine):
+        @sa.event.listens_for(engine, "connect")
+        def on_connect(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'")
+            cursor.execute("SET SESSION time_zone = '+00:00'")
+            cursor.close()
+
+
+_DIALECTS: dict[str, type[Dialect]] = {
+    "sqlite": SQLiteDialect,
+    "postgresql": PostgreSQLDialect,
+    "mysql": MySQLDialect,
+    "mariadb": MySQLDialect,
+}
+
+
+def dialect_for(sa_dialect_name: str) -> Dialect:
+    """Our dialect object for a SQLAlchemy dialect name."""
+    try:
+        return _DIALECTS[sa_dialect_name]()
+    except KeyError:
+        supported = ", ".join(sorted(set(_DIALECTS) - {"mariadb"}))
+        raise ValueError(f"unsupported database {sa_dialect_name!r}; use one of {supported}") from None
+
+
+# -- helpers shared by the dialects ----------------------------------------------------
+
+def _family(spec: TypeSpec) -> str:
+    return _core_of_native(spec)[0] if spec.name == "native" else spec.name
+
+
+def _core_of_native(spec: TypeSpec) -> tuple[str, tuple]:
+    """The core family (and its args) a native SQL type is stored as."""
+    core = spec.args[0] if spec.args else "text"
+    from ..definition.types import parse_type
+
+    if core in ("text", "time"):
+        return core, ()
+    resolved = parse_type(core)
+    return resolved.name, resolved.args
+
+
+def _dump_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _iso_datetime(value: dt.datetime) -> str:
+    return value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
+
+
+def _parse_datetime(value: Any) -> Any:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _parse_date(value: Any) -> Any:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _decimal_decoder(spec: TypeSpec) -> Convert:
+    scale = spec.args[1] if len(spec.args) > 1 else 0
+    quantum = decimal.Decimal(1).scaleb(-scale)
+
+    def decode(value: Any) -> Any:
+        if value is None or isinstance(value, decimal.Decimal):
+            return value
+        if isinstance(value, float) and not math.isfinite(value):
+            return decimal.Decimal(value)
+        return decimal.Decimal(repr(value) if isinstance(value, float) else str(value)).quantize(quantum)
+
+    return decode

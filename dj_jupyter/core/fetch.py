@@ -1,0 +1,179 @@
+"""Running compiled queries and shaping their rows (dicts, DataFrames, arrays).
+
+The bulk path: one compiled SELECT on the raw driver cursor, ``fetchall``,
+then column-wise decoding only of the columns whose driver values need it
+(e.g. bool on MySQL, UUID bytes, JSON text on SQLite).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..errors import FetchError, RestrictionError
+from .algebra.compiler import compile_count, compile_exists, compile_select
+
+if TYPE_CHECKING:
+    from .expression import QueryExpression
+
+__all__ = ["rows", "to_dicts", "to_pandas", "to_arrays", "fetch1", "legacy_fetch", "count",
+           "exists", "iterate"]
+
+
+def rows(query: "QueryExpression", names: list[str] | None = None, *, order_by: Any = None,
+         limit: int | None = None, offset: int | None = None) -> tuple[list[str], list[list]]:
+    """Column names and decoded columns (one list per attribute)."""
+    heading = query.heading
+    names = heading.names if names is None else names
+    connection = query.connection
+    statement = compile_select(query.node, connection.dialect, names=names, order_by=order_by,
+                               limit=limit, offset=offset)
+    data = _run(connection, statement)
+    if not data:
+        return names, [[] for _ in names]
+    columns = [list(col) for col in zip(*data)]
+    dialect = connection.dialect
+    for position, name in enumerate(names):
+        decode = dialect.decoder(heading[name].type)
+        if decode is not None:
+            columns[position] = [decode(v) for v in columns[position]]
+    return names, columns
+
+
+def _run(connection, statement) -> list:
+    return connection.fetch_all(statement)
+
+
+def to_dicts(query, *, order_by=None, limit=None, offset=None) -> list[dict]:
+    names, columns = rows(query, order_by=order_by, limit=limit, offset=offset)
+    return [dict(zip(names, values)) for values in zip(*columns)]
+
+
+def to_pandas(query, *, order_by=None, limit=None, offset=None):
+    import pandas as pd
+
+    names, columns = rows(query, order_by=order_by, limit=limit, offset=offset)
+    frame = pd.DataFrame(dict(zip(names, columns)), columns=names)
+    key = query.heading.primary_key
+    if key and len(frame):
+        frame = frame.set_index(key)
+    return frame
+
+
+def to_arrays(query, *attributes: str, include_key: bool = False, order_by=None, limit=None,
+              offset=None):
+    import numpy as np
+
+    heading = query.heading
+    wanted = [a for a in attributes if a != "KEY"]
+    unknown = [a for a in wanted if a not in heading]
+    if unknown:
+        raise FetchError(f"unknown attribute(s) {', '.join(unknown)}; the query has "
+                         f"{', '.join(heading.names)}")
+    if not attributes:
+        names, columns = rows(query, order_by=order_by, limit=limit, offset=offset)
+        dtype = [(n, _dtype(heading[n], col)) for n, col in zip(names, columns)]
+        return np.array(list(zip(*columns)) if columns and columns[0] else [], dtype=dtype)
+    fetch_names = list(dict.fromkeys([*heading.primary_key, *wanted])) if (
+        include_key or "KEY" in attributes) else wanted
+    names, columns = rows(query, fetch_names, order_by=order_by, limit=limit, offset=offset)
+    by_name = dict(zip(names, columns))
+    result: list[Any] = []
+    for attribute in attributes:
+        if attribute == "KEY":
+            result.append(_keys(heading.primary_key, by_name))
+        else:
+            result.append(_array(heading[attribute], by_name[attribute]))
+    if include_key:
+        result.insert(0, _keys(heading.primary_key, by_name))
+    return result[0] if len(result) == 1 else tuple(result)
+
+
+def _keys(key: list[str], by_name: dict) -> list[dict]:
+    return [dict(zip(key, values)) for values in zip(*(by_name[k] for k in key))]
+
+
+def _dtype(attribute, column: list) -> str:
+    dtype = attribute.dtype
+    if dtype in ("int64", "bool") and any(v is None for v in column):
+        return "O"
+    return dtype
+
+
+def _array(attribute, column: list):
+    import numpy as np
+
+    dtype = _dtype(attribute, column)
+    if dtype == "float64":
+        return np.array([np.nan if v is None else v for v in column], dtype="float64")
+    if dtype != "O":
+        return np.array(column, dtype=dtype)
+    array = np.empty(len(column), dtype=object)
+    array[:] = column
+    return array
+
+
+def fetch1(query, *attributes: str):
+    found = query.to_dicts(limit=2) if not attributes else None
+    if attributes:
+        names = [a for a in attributes if a != "KEY"]
+        fetched = to_arrays(query, *attributes, limit=2) if len(attributes) > 1 else \
+            (to_arrays(query, attributes[0], limit=2),)
+        size = len(fetched[0])
+        _require_one(size)
+        values = tuple(array[0] for array in fetched)
+        values = tuple(v.item() if hasattr(v, "item") and not isinstance(v, dict) else v
+                       for v in values)
+        del names
+        return values[0] if len(values) == 1 else values
+    _require_one(len(found))
+    return found[0]
+
+
+def _require_one(size: int) -> None:
+    if size != 1:
+        raise FetchError(
+            f"fetch1 expects exactly one row, but the query {'has none' if size == 0 else 'has several'}"
+            "; restrict it to one row first (e.g. Table & key)")
+
+
+def legacy_fetch(query, *attributes: str, offset=None, limit=None, order_by=None, format=None,
+                 as_dict=None, squeeze=False, download_path=None):
+    warnings.warn("fetch() is deprecated: use to_dicts(), to_pandas(), to_arrays() or keys()",
+                  DeprecationWarning, stacklevel=3)
+    if order_by is not None and limit is None and offset:
+        raise RestrictionError("offset needs limit")
+    options = dict(order_by=order_by, limit=limit, offset=offset)
+    if attributes:
+        if attributes == ("KEY",):
+            return query.keys(**options)
+        if as_dict:
+            return query.proj(*[a for a in attributes if a != "KEY"]).to_dicts(**options)
+        return to_arrays(query, *attributes, **options)
+    if format == "frame":
+        return query.to_pandas(**options)
+    if as_dict:
+        return query.to_dicts(**options)
+    return to_arrays(query, **options)
+
+
+def count(query) -> int:
+    data = _run(query.connection, compile_count(query.node, query.connection.dialect))
+    return int(data[0][0])
+
+
+def exists(query) -> bool:
+    data = _run(query.connection, compile_exists(query.node, query.connection.dialect))
+    return bool(data[0][0])
+
+
+def iterate(query, batch: int = 1000) -> Iterator[dict]:
+    """Rows one at a time, read from the database in pages of ``batch`` rows (KEY order)."""
+    offset = 0
+    while True:
+        page = to_dicts(query, order_by="KEY", limit=batch, offset=offset)
+        yield from page
+        if len(page) < batch:
+            return
+        offset += batch

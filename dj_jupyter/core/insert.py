@@ -1,0 +1,209 @@
+"""Inserting rows: coerce any row source into columns, check them, run one executemany.
+
+Rows may be dicts, sequences of dicts, numpy structured arrays, pandas
+DataFrames, positional sequences (deprecated) or another query (INSERT ...
+SELECT). Checks happen before anything is sent, and the executemany runs in
+one transaction, so a failed insert writes nothing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ..errors import (DataTypeError, DuplicateError, IntegrityError, MissingAttributeError,
+                      QueryError, UnknownAttributeError)
+from .backends.dialects import ErrorKind
+from .declare import python_default
+from .values import MISSING, column_validator
+
+if TYPE_CHECKING:
+    from .table import Table
+
+__all__ = ["insert_rows", "to_columns", "insert_query"]
+
+
+def to_columns(rows: Any, heading) -> tuple[list[str], list[list]]:
+    """(attribute names, one list of values per name) from any supported row source."""
+    if _is_dataframe(rows):
+        frame = rows.reset_index() if any(n is not None for n in rows.index.names) else rows
+        names = [str(n) for n in frame.columns]
+        return names, [_column_values(frame[n]) for n in frame.columns]
+    if _is_structured_array(rows):
+        names = list(rows.dtype.names)
+        return names, [rows[n].tolist() for n in names]
+    if isinstance(rows, Mapping):
+        raise DataTypeError("insert takes a sequence of rows; use insert1(row) for a single dict")
+    rows = list(rows)
+    if not rows:
+        return [], []
+    first = rows[0]
+    if isinstance(first, Mapping):
+        return _columns_from_dicts(rows)
+    if _is_record(first):
+        names = list(first.dtype.names)
+        return names, [[r[n] for r in rows] for n in names]
+    warnings.warn("inserting positional rows is deprecated: insert dicts (attribute names "
+                  "as keys) so that a change of attribute order cannot misplace values",
+                  DeprecationWarning, stacklevel=4)
+    names = heading.names
+    for number, row in enumerate(rows):
+        if len(row) != len(names):
+            raise DataTypeError(f"row {number} has {len(row)} values but the table has "
+                                f"{len(names)} attributes ({', '.join(names)}); insert dicts")
+    return names, [list(values) for values in zip(*rows)]
+
+
+def _columns_from_dicts(rows: list[Mapping]) -> tuple[list[str], list[list]]:
+    names = list(rows[0])
+    expected = set(names)
+    for number, row in enumerate(rows):
+        if len(row) != len(names) or set(row) != expected:
+            raise DataTypeError(
+                f"row {number} has attributes {sorted(row)} but row 0 has {sorted(names)}; every "
+                "row of one insert must name the same attributes")
+    return names, [[row[n] for row in rows] for n in names]
+
+
+def _column_values(series) -> list:
+    if series.dtype.kind == "M":  # datetime64: keep microseconds, NaT becomes None
+        return [None if v is None or v != v else v.to_pydatetime() for v in series.tolist()]
+    return series.tolist()
+
+
+def _is_dataframe(value: Any) -> bool:
+    return type(value).__name__ == "DataFrame" and hasattr(value, "reset_index")
+
+
+def _is_structured_array(value: Any) -> bool:
+    return type(value).__name__ == "ndarray" and value.dtype.names is not None
+
+
+def _is_record(value: Any) -> bool:
+    return type(value).__name__ == "void" and getattr(value, "dtype", None) is not None
+
+
+def _select_names(table: "Table", names: list[str], ignore_extra_fields: bool) -> list[str]:
+    heading = table.heading
+    unknown = [n for n in names if n not in heading]
+    if unknown and not ignore_extra_fields:
+        raise UnknownAttributeError(
+            f"{table.full_table_name}: unknown attribute(s) {', '.join(map(repr, unknown))}; the "
+            f"table has {', '.join(heading.names)}. Pass ignore_extra_fields=True to drop them.")
+    kept = [n for n in names if n in heading]
+    missing = [a.name for a in heading.attributes.values()
+               if a.name not in kept and (a.in_key or (not a.nullable and a.default is None))]
+    if missing:
+        raise MissingAttributeError(
+            f"{table.full_table_name}: rows lack {', '.join(map(repr, missing))}, which "
+            "have no default. Add them to every row, or declare a default (`name = value : type`)"
+            " or `= null` in the definition.")
+    return kept
+
+
+def insert_rows(table: "Table", rows: Any, *, replace: bool = False, skip_duplicates: bool = False,
+                ignore_extra_fields: bool = False, chunk_size: int | None = None) -> int:
+    """Insert ``rows`` into ``table``; return how many rows were sent."""
+    heading = table.heading
+    names, columns = to_columns(rows, heading)
+    if not names and not columns:
+        return 0
+    kept = _select_names(table, names, ignore_extra_fields)
+    columns = [columns[names.index(n)] for n in kept]
+    connection = table.connection
+    dialect = connection.dialect
+    prepared = []
+    for name, column in zip(kept, columns):
+        attribute = heading[name]
+        default = python_default(name, attribute.type, attribute.default) \
+            if attribute.default is not None and not attribute.default.is_expression else MISSING
+        validate = column_validator(table.full_table_name, name, attribute.type,
+                                    nullable=attribute.nullable, default=default)
+        values = validate(column)
+        bind = dialect.binder(attribute.type)
+        if bind.__name__ != "_identity":
+            values = [v if v is None else bind(v) for v in values]
+        prepared.append(values)
+    statement, order = _statement(table, kept, replace, skip_duplicates)
+    sql, _ = connection.compile(statement)
+    data = list(zip(*(prepared[i] for i in order)))
+    chunk = chunk_size or len(data) or 1
+    try:
+        if connection.in_transaction or chunk >= len(data):
+            for start in range(0, len(data), chunk):
+                connection.run(sql, data[start:start + chunk], many=True)
+        else:
+            with connection.transaction:
+                for start in range(0, len(data), chunk):
+                    connection.run(sql, data[start:start + chunk], many=True)
+    except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
+        raise translate_error(table, error) from None
+    return len(data)
+
+
+def _statement(table: "Table", names: list[str], replace: bool, skip_duplicates: bool):
+    dialect = table.connection.dialect
+    key = table.heading.primary_key
+    sa_schema, address = dialect.table_address(table.database, table.table_name)
+    target = sa.Table(address, sa.MetaData(),
+                      *[sa.Column(n, sa.types.NULLTYPE, primary_key=n in key) for n in names],
+                      schema=sa_schema)
+    if replace:
+        statement = dialect.insert_replacing(target, key, names)
+    elif skip_duplicates:
+        statement = dialect.insert_skipping_duplicates(target)
+    else:
+        statement = sa.insert(target)
+    statement = statement.values({n: sa.bindparam(n) for n in names})
+    compiled = statement.compile(dialect=table.connection.engine.dialect)
+    if compiled.positional:
+        order = [names.index(p) for p in compiled.positiontup]
+    else:  # pragma: no cover - engines are created with positional paramstyles
+        raise QueryError("the driver must use a positional parameter style")
+    return statement, order
+
+
+def insert_query(table: "Table", query, *, skip_duplicates: bool = False,
+                 ignore_extra_fields: bool = False) -> None:
+    """INSERT ... SELECT: copy the rows of a query, server-side."""
+    from .algebra.compiler import compile_select
+
+    names = _select_names(table, query.heading.names, ignore_extra_fields)
+    dialect = table.connection.dialect
+    sa_schema, address = dialect.table_address(table.database, table.table_name)
+    target = sa.Table(address, sa.MetaData(),
+                      *[sa.Column(n, sa.types.NULLTYPE, primary_key=n in table.primary_key)
+                        for n in names], schema=sa_schema)
+    insert = dialect.insert_skipping_duplicates(target) if skip_duplicates else sa.insert(target)
+    select = compile_select(query.node, dialect, names=names)
+    try:
+        table.connection.execute(insert.from_select(names, select))
+    except (sa.exc.DBAPIError, *table.connection._driver_errors()) as error:
+        raise translate_error(table, error) from None
+
+
+def translate_error(table: "Table", error: BaseException) -> Exception:
+    """A DataJoint error naming the table and the fix, for a driver error."""
+    kind = table.connection.dialect.classify(error)
+    detail = str(getattr(error, "orig", error)).strip().splitlines()[0]
+    name = table.full_table_name
+    if kind == ErrorKind.DUPLICATE:
+        return DuplicateError(
+            f"{name}: a row with the same primary key (or unique value) exists already "
+            f"({detail}). Pass skip_duplicates=True to skip existing rows, or replace=True to "
+            "overwrite them.")
+    if kind == ErrorKind.FOREIGN_KEY:
+        parents = ", ".join(p for p in table.parents()) or "its parents"
+        return IntegrityError(
+            f"{name}: a row refers to a parent row that does not exist in {parents} "
+            f"({detail}). Insert the parent rows first.")
+    if kind == ErrorKind.NOT_NULL:
+        return MissingAttributeError(f"{name}: a required attribute is missing ({detail}). "
+                                     "Give a value, or declare the attribute `= null`.")
+    if kind in (ErrorKind.OUT_OF_RANGE, ErrorKind.BAD_VALUE):
+        return DataTypeError(f"{name}: a value does not fit its attribute ({detail}).")
+    return QueryError(f"{name}: {detail}")
+

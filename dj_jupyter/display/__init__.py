@@ -1,0 +1,1 @@
+"""Presentation of query results (text and plain HTML); no Jupyter imports here."""

@@ -1,0 +1,282 @@
+"""``dj.config``: documented settings read from defaults, ``datajoint.json`` and the environment.
+
+Precedence, highest first: values assigned at run time, environment variables,
+the nearest ``datajoint.json`` (searched from the working directory upwards,
+stopping at a ``.git`` folder), then the defaults below. Every key is validated
+when it is set; unknown keys are refused with the list of known ones.
+
+Keys are dotted (``config["database.host"]``) and also reachable as attributes
+(``config.database.host``). ``with config.override(safemode=False,
+database__host="db"):`` changes settings for one block. Passwords never appear
+in a ``repr``, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["Config", "config", "SECRET_KEYS"]
+
+BACKENDS = ("sqlite", "postgresql", "mysql")
+SECRET_KEYS = frozenset({"database.password"})
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = str(value).lower()
+        if text not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return text
+
+    return check
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _positive_int(value: Any) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be a positive integer")
+    return number
+
+
+def _stores(value: Any) -> dict:
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, Mapping):
+        raise ValueError("must be a mapping of store names to store specifications")
+    return dict(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: Any
+    parse: Callable[[Any], Any]
+    env: str | None
+    doc: str
+
+
+SETTINGS: dict[str, Setting] = {
+    "database.backend": Setting("sqlite", _choice(*BACKENDS), "DJ_BACKEND",
+                                "sqlite (embedded default), postgresql or mysql"),
+    "database.host": Setting("localhost", str, "DJ_HOST", "server host (host:port accepted)"),
+    "database.port": Setting(None, _optional_int, "DJ_PORT", "server port; default per backend"),
+    "database.user": Setting(None, _optional_str, "DJ_USER", "user name"),
+    "database.password": Setting(None, _optional_str, "DJ_PASS", "password (never printed)"),
+    "database.name": Setting(None, _optional_str, "DJ_DATABASE_NAME",
+                             "PostgreSQL database holding the schemas (default: the user name)"),
+    "database.path": Setting("datajoint.db", str, "DJ_DATABASE_PATH",
+                             "SQLite file, relative to the working directory"),
+    "database.reconnect": Setting(True, _boolean, "DJ_RECONNECT",
+                                  "reconnect a dropped connection outside transactions"),
+    "database.create_tables": Setting(True, _boolean, "DJ_CREATE_TABLES",
+                                      "declare missing tables on @schema (False: production mode)"),
+    "safemode": Setting(True, _boolean, "DJ_SAFEMODE", "confirm before delete and drop"),
+    "loglevel": Setting("INFO", lambda v: str(v).upper(), "DJ_LOG_LEVEL", "log level"),
+    "download_path": Setting(".", str, "DJ_DOWNLOAD_PATH", "where attachments are written"),
+    "display.limit": Setting(12, _positive_int, None, "rows shown in previews"),
+    "display.width": Setting(14, _positive_int, None, "column width of the text preview"),
+    "display.show_tuple_count": Setting(True, _boolean, None, "show the total row count"),
+    "display.diagram_direction": Setting("LR", _choice("lr", "tb"), "DJ_DIAGRAM_DIRECTION",
+                                         "diagram layout direction"),
+    "display.diagram_theme": Setting("auto", _choice("auto", "light", "dark"),
+                                     "DJ_DIAGRAM_THEME", "diagram colours"),
+    "stores": Setting({}, _stores, "DJ_STORES", "object stores (see the codec docs)"),
+    "jobs.allow_new_pk_fields_in_computed_tables": Setting(
+        False, _boolean, None, "allow Computed/Imported primary keys not from foreign keys"),
+}
+
+
+class _Section:
+    """Attribute view of one dotted prefix, e.g. ``config.database``."""
+
+    def __init__(self, owner: "Config", prefix: str):
+        object.__setattr__(self, "_owner", owner)
+        object.__setattr__(self, "_prefix", prefix)
+
+    def __getattr__(self, name: str) -> Any:
+        return self._owner[f"{self._prefix}.{name}"]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._owner[f"{self._prefix}.{name}"] = value
+
+    def __repr__(self) -> str:
+        keys = [k for k in SETTINGS if k.startswith(self._prefix + ".")]
+        return "{" + ", ".join(f"{k.split('.', 1)[1]}: {self._owner._shown(k)}" for k in keys) + "}"
+
+
+class Config:
+    """Validated settings; see the module docstring for sources and precedence."""
+
+    def __init__(self, *, environ: Mapping[str, str] | None = None, file: Path | None = None):
+        self._runtime: dict[str, Any] = {}
+        self._loaded: dict[str, Any] = {}
+        self.source: Path | None = None
+        environ = os.environ if environ is None else environ
+        if not _boolean(environ.get("DJ_IGNORE_CONFIG_FILE", "false")):
+            path = file if file is not None else find_config_file(Path.cwd())
+            if path is not None:
+                self.load(path)
+        for key, setting in SETTINGS.items():
+            if setting.env and setting.env in environ:
+                self._loaded[key] = self._validated(key, environ[setting.env])
+        self._split_host_port()
+
+    # -- access ---------------------------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        self._known(key)
+        if key in self._runtime:
+            return self._runtime[key]
+        if key in self._loaded:
+            return self._loaded[key]
+        return SETTINGS[key].default
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._runtime[key] = self._validated(key, value)
+        if key == "database.host":
+            self._split_host_port()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in SETTINGS:
+            return self[name]
+        if any(k.startswith(name + ".") for k in SETTINGS):
+            return _Section(self, name)
+        raise AttributeError(f"dj.config has no setting {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_") or name == "source":
+            object.__setattr__(self, name, value)
+        else:
+            self[name] = value
+
+    def __contains__(self, key: object) -> bool:
+        return key in SETTINGS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SETTINGS)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in SETTINGS else default
+
+    def update(self, values: Mapping[str, Any]) -> None:
+        """Set several keys at once; none are set when one is invalid."""
+        checked = {key: self._validated(key, value) for key, value in _flatten(values).items()}
+        self._runtime.update(checked)
+        self._split_host_port()
+
+    def load(self, path: str | Path) -> None:
+        """Read settings from a ``datajoint.json`` file (nested or dotted keys)."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise ConfigError(f"cannot read config file {path}: {error}") from None
+        for key, value in _flatten(data).items():
+            self._loaded[key] = self._validated(key, value, source=str(path))
+        self.source = path
+        self._split_host_port()
+
+    def save(self, path: str | Path = "datajoint.json") -> None:
+        """Write the non-default, non-secret settings to a JSON file."""
+        values = {k: self[k] for k in SETTINGS if k not in SECRET_KEYS and self[k] != SETTINGS[k].default}
+        Path(path).write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+
+    @contextlib.contextmanager
+    def override(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> Iterator["Config"]:
+        """Change settings inside a ``with`` block; ``a__b=v`` means ``a.b``."""
+        changes = dict(values or {})
+        changes.update({k.replace("__", "."): v for k, v in kwargs.items()})
+        checked = {key: self._validated(key, value) for key, value in _flatten(changes).items()}
+        saved = dict(self._runtime)
+        self._runtime.update(checked)
+        try:
+            yield self
+        finally:
+            self._runtime = saved
+
+    def reset(self) -> None:
+        """Forget run-time assignments (file and environment values stay)."""
+        self._runtime.clear()
+
+    # -- helpers --------------------------------------------------------------
+    def _known(self, key: str) -> None:
+        if key not in SETTINGS:
+            known = ", ".join(sorted(SETTINGS))
+            raise ConfigError(f"unknown setting {key!r}; known settings: {known}")
+
+    def _validated(self, key: str, value: Any, source: str | None = None) -> Any:
+        self._known(key)
+        try:
+            return SETTINGS[key].parse(value)
+        except (TypeError, ValueError) as error:
+            shown = "***" if key in SECRET_KEYS else repr(value)
+            where = f" in {source}" if source else ""
+            raise ConfigError(f"invalid value {shown} for {key!r}{where}: {error}") from None
+
+    def _split_host_port(self) -> None:
+        """Accept ``host:port`` in database.host, as DataJoint does."""
+        for layer in (self._loaded, self._runtime):
+            host = layer.get("database.host")
+            if isinstance(host, str) and host.count(":") == 1:
+                name, port = host.split(":")
+                layer["database.host"] = name
+                layer["database.port"] = int(port)
+
+    def _shown(self, key: str) -> str:
+        value = self[key]
+        return "***" if key in SECRET_KEYS and value else repr(value)
+
+    def __repr__(self) -> str:
+        return "dj.config(\n" + "".join(f"  {k}={self._shown(k)},\n" for k in SETTINGS) + ")"
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and dotted not in SETTINGS:
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest ``datajoint.json`` from ``start`` upwards, stopping at a repository root."""
+    for folder in (start, *start.parents):
+        candidate = folder / "datajoint.json"
+        if candidate.is_file():
+            return candidate
+        if (folder / ".git").exists() or (folder / ".hg").exists():
+            return None
+    return None
+
+
+config = Config()
