@@ -58,13 +58,11 @@ def to_columns(rows: Any, heading) -> tuple[list[str], list[list]]:
 
 
 def _columns_from_dicts(rows: list[Mapping]) -> tuple[list[str], list[list]]:
+    """Columns over the union of the rows' attributes; a row lacking one gets its default."""
     names = list(rows[0])
-    expected = set(names)
-    for number, row in enumerate(rows):
-        if len(row) != len(names) or set(row) != expected:
-            raise DataTypeError(
-                f"row {number} has attributes {sorted(row)} but row 0 has {sorted(names)}; every "
-                "row of one insert must name the same attributes")
+    if any(len(row) != len(names) or row.keys() != rows[0].keys() for row in rows):
+        names = list(dict.fromkeys(name for row in rows for name in row))
+        return names, [[row.get(n, MISSING) for row in rows] for n in names]
     return names, [[row[n] for row in rows] for n in names]
 
 
@@ -118,8 +116,7 @@ def insert_rows(table: "Table", rows: Any, *, replace: bool = False, skip_duplic
     prepared = []
     for name, column in zip(kept, columns):
         attribute = heading[name]
-        default = python_default(name, attribute.type, attribute.default) \
-            if attribute.default is not None and not attribute.default.is_expression else MISSING
+        default = _default_value(attribute)
         validate = column_validator(table.full_table_name, name, attribute.type,
                                     nullable=attribute.nullable, default=default)
         values = validate(column)
@@ -142,6 +139,17 @@ def insert_rows(table: "Table", rows: Any, *, replace: bool = False, skip_duplic
     except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
         raise translate_error(table, error) from None
     return len(data)
+
+
+def _default_value(attribute) -> object:
+    """What None (or an absent value) in a row stands for: the declared default."""
+    if attribute.default is None:
+        return MISSING
+    if attribute.default.is_expression:  # CURRENT_TIMESTAMP, as the server would fill it
+        import datetime as dt
+
+        return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return python_default(attribute.name, attribute.type, attribute.default)
 
 
 def _statement(table: "Table", names: list[str], replace: bool, skip_duplicates: bool):

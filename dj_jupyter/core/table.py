@@ -28,7 +28,7 @@ _CLASS_LEVEL = (
     "drop_quick", "describe", "parents", "children", "ancestors", "descendants", "parts",
     "restrict", "proj", "to_dicts", "to_pandas", "to_arrays", "keys", "fetch1", "fetch", "head",
     "tail", "heading", "primary_key", "full_table_name", "table_name", "database", "connection",
-    "info", "is_declared", "full_name", "make_sql", "node",
+    "info", "is_declared", "full_name", "make_sql", "node", "master",
 )
 
 

@@ -266,7 +266,7 @@ def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
         out = []
         append = out.append
         for position, value in enumerate(values):
-            if value is None or (not is_json and _is_nan(value)):
+            if value is None or value is MISSING or (not is_json and _is_nan(value)):
                 append(null_value(position))
                 continue
             try:

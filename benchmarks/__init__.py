@@ -1,0 +1,1 @@
+"""Benchmarks of dj_jupyter against the bare DB-API drivers (see README.md)."""

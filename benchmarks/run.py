@@ -1,0 +1,55 @@
+"""Entry point: ``python -m benchmarks.run [--backends sqlite,postgresql,mysql] [--rows 100000]
+[--repeat 3]``. See benchmarks/README.md."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .bulk import BACKENDS, format_results, run_bulk
+from .importtime import format_breakdown, format_import, import_breakdown, measure_import
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--backends", default=",".join(BACKENDS),
+                        help="comma list of sqlite, postgresql, mysql (default: all)")
+    parser.add_argument("--rows", type=int, default=100_000, help="rows per insert (100000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; best is kept")
+    parser.add_argument("--postgresql-url", default=os.environ.get("DJ_BENCH_POSTGRESQL_URL"),
+                        help="SQLAlchemy URL of a PostgreSQL server to use (else "
+                             "DJ_TEST_POSTGRESQL_URL, else a throwaway server is started)")
+    parser.add_argument("--mysql-url", default=os.environ.get("DJ_BENCH_MYSQL_URL"),
+                        help="SQLAlchemy URL of a MySQL/MariaDB server (likewise)")
+    parser.add_argument("--import-runs", type=int, default=5,
+                        help="fresh processes timing `import dj_jupyter` (0 skips)")
+    parser.add_argument("--importtime", action="store_true",
+                        help="also print the top of `python -X importtime -c 'import dj_jupyter'`")
+    parser.add_argument("--skip-bulk", action="store_true", help="only measure the import")
+    args = parser.parse_args(argv)
+    args.backends = [b.strip().lower() for b in args.backends.split(",") if b.strip()]
+    unknown = sorted(set(args.backends) - set(BACKENDS))
+    if unknown:
+        parser.error(f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(BACKENDS)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    if args.import_runs:
+        log("timing `import dj_jupyter` ...")
+        print(format_import(measure_import(args.import_runs)), flush=True)
+        if args.importtime:
+            print(format_breakdown(import_breakdown()), flush=True)
+        print(flush=True)
+    if not args.skip_bulk:
+        urls = {"postgresql": args.postgresql_url, "mysql": args.mysql_url}
+        results = run_bulk(args.backends, args.rows, args.repeat, urls, log)
+        print(format_results(results, args.rows, args.repeat), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
