@@ -4,22 +4,41 @@
 SQLite default needs nothing installed or started; PostgreSQL and MySQL are a
 configuration change away (``dj.config`` or ``dj.Connection(url)``). The
 notebook layer loads with ``%load_ext dj_jupyter``.
+
+Importing the package is light: SQLAlchemy and the rest of the core load on
+first use of a name below (``dj.Schema``, ``dj.Manual``, ...).
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import errors
-from .core.algebra.conditions import AndList, Not
-from .core.backends.connection import Connection, conn
-from .core.expression import QueryExpression
-from .core.schema import Schema, VirtualModule, list_schemas, virtual_schema
-from .core.table import FreeTable, Table
-from .core.tiers import Computed, Imported, Lookup, Manual, Part
 from .errors import (DataJointError, DuplicateError, IntegrityError, MissingAttributeError,
                      UnknownAttributeError)
 from .settings import config
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "conn": ".core.backends.connection",
+    "Connection": ".core.backends.connection",
+    "Schema": ".core.schema",
+    "VirtualModule": ".core.schema",
+    "virtual_schema": ".core.schema",
+    "list_schemas": ".core.schema",
+    "Table": ".core.table",
+    "FreeTable": ".core.table",
+    "Manual": ".core.tiers",
+    "Lookup": ".core.tiers",
+    "Imported": ".core.tiers",
+    "Computed": ".core.tiers",
+    "Part": ".core.tiers",
+    "QueryExpression": ".core.expression",
+    "AndList": ".core.algebra.conditions",
+    "Not": ".core.algebra.conditions",
+}
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
@@ -27,3 +46,25 @@ __all__ = [
     "AndList", "Not", "errors", "DataJointError", "DuplicateError", "IntegrityError",
     "MissingAttributeError", "UnknownAttributeError", "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dj_jupyter' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .core.algebra.conditions import AndList, Not
+    from .core.backends.connection import Connection, conn
+    from .core.expression import QueryExpression
+    from .core.schema import Schema, VirtualModule, list_schemas, virtual_schema
+    from .core.table import FreeTable, Table
+    from .core.tiers import Computed, Imported, Lookup, Manual, Part

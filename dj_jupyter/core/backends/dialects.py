@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from ..definition.model import TypeSpec
 
@@ -222,9 +221,13 @@ class Dialect:
 
     # -- statements -------------------------------------------------------------
     def insert_skipping_duplicates(self, table: sa.Table) -> sa.Insert:
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table).on_conflict_do_nothing()
 
     def insert_replacing(self, table: sa.Table, key: Sequence[str], columns: Sequence[str]) -> sa.Insert:
+        from sqlalchemy.dialects import sqlite
+
         stmt = sqlite.insert(table)
         updates = {c: stmt.excluded[c] for c in columns if c not in key}
         if not updates:
@@ -310,21 +313,31 @@ class PostgreSQLDialect(Dialect):
         return True
 
     def _type_float32(self, args, schema):
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.REAL()
 
     def _type_decimal(self, args, schema):
         return sa.Numeric(*args)
 
     def _type_enum(self, args, schema):
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.ENUM(*args, name=enum_type_name(args), schema=schema)
 
     def _type_datetime(self, args, schema):
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.TIMESTAMP(precision=args[0] if args else 0)
 
     def _type_json(self, args, schema):
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.JSONB()
 
     def _type_uuid(self, args, schema):
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.UUID(as_uuid=True)
 
     def binder(self, spec):
@@ -351,9 +364,13 @@ class PostgreSQLDialect(Dialect):
         return True
 
     def insert_skipping_duplicates(self, table):
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table).on_conflict_do_nothing()
 
     def insert_replacing(self, table, key, columns):
+        from sqlalchemy.dialects import postgresql
+
         stmt = postgresql.insert(table)
         updates = {c: stmt.excluded[c] for c in columns if c not in key}
         if not updates:
@@ -412,33 +429,53 @@ class MySQLDialect(Dialect):
         return True
 
     def _type_int8(self, args, schema):
+        from sqlalchemy.dialects import mysql
+
         return mysql.TINYINT()
 
     def _type_float32(self, args, schema):
+        from sqlalchemy.dialects import mysql
+
         return mysql.FLOAT()
 
     def _type_bool(self, args, schema):
+        from sqlalchemy.dialects import mysql
+
         return mysql.TINYINT()
 
     def _type_decimal(self, args, schema):
+        from sqlalchemy.dialects import mysql
+
         return mysql.DECIMAL(*args)
 
     def _type_text(self, args, schema):
+        from sqlalchemy.dialects import mysql
+
         return mysql.LONGTEXT()
 
     def _type_enum(self, args, schema):
+        from sqlalchemy.dialects import mysql
+
         return mysql.ENUM(*args)
 
     def _type_datetime(self, args, schema):
+        from sqlalchemy.dialects import mysql
+
         return mysql.DATETIME(fsp=args[0] if args else 0)
 
     def _type_json(self, args, schema):
+        from sqlalchemy.dialects import mysql
+
         return mysql.JSON()
 
     def _type_uuid(self, args, schema):
+        from sqlalchemy.dialects import mysql
+
         return mysql.BINARY(16)
 
     def _type_bytes(self, args, schema):
+        from sqlalchemy.dialects import mysql
+
         return mysql.LONGBLOB()
 
     def table_options(self):
@@ -458,11 +495,15 @@ class MySQLDialect(Dialect):
         return super().decoder(spec)
 
     def insert_skipping_duplicates(self, table):
+        from sqlalchemy.dialects import mysql
+
         stmt = mysql.insert(table)
         first = next(iter(table.primary_key.columns))
         return stmt.on_duplicate_key_update({first.name: stmt.inserted[first.name]})
 
     def insert_replacing(self, table, key, columns):
+        from sqlalchemy.dialects import mysql
+
         stmt = mysql.insert(table)
         updates = {c: stmt.inserted[c] for c in columns if c not in key}
         if not updates:
