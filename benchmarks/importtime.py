@@ -21,8 +21,13 @@ start = time.perf_counter()
 import dj_jupyter
 seconds = time.perf_counter() - start
 heavy = {heavy!r}
-print(json.dumps({{"seconds": seconds, "modules": len(sys.modules),
-                  "heavy": [m for m in heavy if m in sys.modules]}}))
+loaded = [m for m in heavy if m in sys.modules]
+count = len(sys.modules)
+start = time.perf_counter()
+dj_jupyter.Connection(":memory:").close()   # first use: whatever the import deferred
+first_use = time.perf_counter() - start
+print(json.dumps({{"seconds": seconds, "modules": count, "heavy": loaded,
+                  "first_use": first_use, "heavy_after_use": [m for m in heavy if m in sys.modules]}}))
 """
 
 
@@ -32,6 +37,8 @@ class ImportResult:
     process_runs: list[float]      # wall seconds of the whole subprocess (interpreter start incl.)
     heavy: list[str]
     module_count: int
+    first_use: list[float]         # then ``dj_jupyter.Connection(":memory:")`` (deferred imports)
+    heavy_after_use: list[str]
 
     @property
     def median(self) -> float:
@@ -49,7 +56,7 @@ def measure_import(runs: int = 5, python: str = sys.executable) -> ImportResult:
     import time
 
     code = _PROBE.format(heavy=HEAVY)
-    times, walls, last = [], [], {}
+    times, walls, uses, last = [], [], [], {}
     for _ in range(runs):
         start = time.perf_counter()
         done = subprocess.run([python, "-c", code], capture_output=True, text=True, env=_env(),
@@ -57,7 +64,9 @@ def measure_import(runs: int = 5, python: str = sys.executable) -> ImportResult:
         walls.append(time.perf_counter() - start)
         last = json.loads(done.stdout.strip().splitlines()[-1])
         times.append(last["seconds"])
-    return ImportResult(times, walls, last["heavy"], last["modules"])
+        uses.append(last["first_use"])
+    return ImportResult(times, walls, last["heavy"], last["modules"], uses,
+                        last["heavy_after_use"])
 
 
 _LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
@@ -92,6 +101,9 @@ def format_import(result: ImportResult, goal: float = 0.4) -> str:
         f"  whole subprocess incl. interpreter start: median {walls:.3f} s",
         f"  modules loaded: {result.module_count}; heavy ones: "
         f"{', '.join(result.heavy) or 'none'}",
+        f"  first use, dj_jupyter.Connection(':memory:') right after: median "
+        f"{statistics.median(result.first_use):.3f} s; heavy modules then: "
+        f"{', '.join(result.heavy_after_use) or 'none'}",
     ])
 
 

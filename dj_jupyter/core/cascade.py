@@ -83,7 +83,11 @@ def plan_delete(query: Any, part_integrity: str = "enforce") -> DeletePlan:
                 "(also delete those masters) or part_integrity='ignore'.")
         for part, master in missing_masters:
             restricted_part = plan.queries[part]
-            master_query = _free(connection, master) & restricted_part.proj()
+            # Materialise the master keys: deleting the parts first (children before
+            # parents) would otherwise empty a restriction that refers to those parts.
+            master_table = _free(connection, master)
+            master_keys = (master_table & restricted_part.proj()).keys()
+            master_query = master_table & master_keys
             roots.setdefault(master, []).append(master_query)
 
 

@@ -54,8 +54,12 @@ def to_pandas(query, *, order_by=None, limit=None, offset=None):
     import pandas as pd
 
     names, columns = rows(query, order_by=order_by, limit=limit, offset=offset)
-    frame = pd.DataFrame(dict(zip(names, columns)), columns=names)
-    key = query.heading.primary_key
+    heading = query.heading
+    # float columns hold NaN for NULL (as in to_arrays), not None in an object column
+    data = {n: _array(heading[n], col) if heading[n].dtype == "float64" else col
+            for n, col in zip(names, columns)}
+    frame = pd.DataFrame(data, columns=names)
+    key = heading.primary_key
     if key and len(frame):
         frame = frame.set_index(key)
     return frame
@@ -115,20 +119,24 @@ def _array(attribute, column: list):
 
 
 def fetch1(query, *attributes: str):
-    found = query.to_dicts(limit=2) if not attributes else None
-    if attributes:
-        names = [a for a in attributes if a != "KEY"]
-        fetched = to_arrays(query, *attributes, limit=2) if len(attributes) > 1 else \
-            (to_arrays(query, attributes[0], limit=2),)
-        size = len(fetched[0])
-        _require_one(size)
-        values = tuple(array[0] for array in fetched)
-        values = tuple(v.item() if hasattr(v, "item") and not isinstance(v, dict) else v
-                       for v in values)
-        del names
-        return values[0] if len(values) == 1 else values
-    _require_one(len(found))
-    return found[0]
+    """The one row as a dict, or its named values (Python values: NULL is None)."""
+    if not attributes:
+        found = query.to_dicts(limit=2)
+        _require_one(len(found))
+        return found[0]
+    heading = query.heading
+    wanted = [a for a in attributes if a != "KEY"]
+    unknown = [a for a in wanted if a not in heading]
+    if unknown:
+        raise FetchError(f"unknown attribute(s) {', '.join(unknown)}; the query has "
+                         f"{', '.join(heading.names)}")
+    key = heading.primary_key
+    names = list(dict.fromkeys([*key, *wanted])) if "KEY" in attributes else wanted
+    names, columns = rows(query, names, limit=2)
+    _require_one(len(columns[0]) if columns else 0)
+    row = {name: column[0] for name, column in zip(names, columns)}
+    values = tuple({k: row[k] for k in key} if a == "KEY" else row[a] for a in attributes)
+    return values[0] if len(values) == 1 else values
 
 
 def _require_one(size: int) -> None:

@@ -188,7 +188,7 @@ def insert_query(table: "Table", query, *, skip_duplicates: bool = False,
     insert = dialect.insert_skipping_duplicates(target) if skip_duplicates else sa.insert(target)
     select = compile_select(query.node, dialect, names=names)
     try:
-        table.connection.execute(insert.from_select(names, select))
+        table.connection.execute(dialect.insert_from_select(insert, names, select))
     except (sa.exc.DBAPIError, *table.connection._driver_errors()) as error:
         raise translate_error(table, error) from None
 

@@ -76,7 +76,8 @@ def _floating(value: Any) -> float:
 
 
 def _boolean(value: Any) -> bool:
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, bool) or (type(value).__module__ == "numpy"
+                                   and type(value).__name__ in ("bool", "bool_")):
         return bool(value)
     if isinstance(value, Integral) and value in (0, 1):
         return bool(value)

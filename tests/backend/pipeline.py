@@ -61,5 +61,6 @@ def fill_lab(p: SimpleNamespace) -> None:
     p.Subject.insert([{"subject_id": i, "species": "mouse"} for i in (1, 2, 3)])
     sessions = [{"subject_id": s, "session": n} for s in (1, 2) for n in (1, 2)]
     p.Session.insert(sessions)
-    p.Session.Trial.insert([{**k, "trial": t, "outcome": "hit"} for k in sessions for t in range(3)])
+    trials = [{**k, "trial": t, "outcome": "hit"} for k in sessions for t in range(3)]
+    p.Session.Trial.insert(trials)
     p.Score.insert([{**k, "score": 1.0} for k in sessions], allow_direct_insert=True)

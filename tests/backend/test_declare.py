@@ -93,7 +93,8 @@ def test_nullable_and_unique_foreign_keys(schema):
     assert Cage.heading["subject_id"].nullable
     assert not Tag.heading["subject_id"].nullable
     p.Subject.insert([{"subject_id": 1, "species": "rat"}, {"subject_id": 2, "species": "rat"}])
-    Cage.insert([{"cage": 1}, {"cage": 2, "subject_id": 1}])
+    Cage.insert1({"cage": 1})
+    Cage.insert1({"cage": 2, "subject_id": 1})
     assert (Cage & "subject_id IS NULL").keys() == [{"cage": 1}]
     assert (Cage & {"subject_id": None}).keys() == [{"cage": 1}]
     Tag.insert1({"tag": "a", "subject_id": 1})
@@ -114,13 +115,29 @@ def test_renamed_foreign_keys_to_one_parent(schema):
         """
 
     assert Pairing.primary_key == ["male", "female"]
-    fks = Pairing.parents(foreign_key_info=True)
-    assert len(fks) == 2
+    fks = {fk.attr_map for fk in Pairing().info.foreign_keys}
+    assert fks == {(("male", "subject_id"),), (("female", "subject_id"),)}
     p.Subject.insert([{"subject_id": i, "species": "rat"} for i in (1, 2)])
     Pairing.insert1({"male": 1, "female": 2})
     with pytest.raises(dj.IntegrityError):
         Pairing.insert1({"male": 1, "female": 3})
     assert Pairing.to_dicts() == [{"male": 1, "female": 2}]
+
+
+@pytest.mark.xfail(strict=True, reason="parents(foreign_key_info=True) is a dict keyed by the "
+                   "parent's name, so two foreign keys to one parent collapse into one entry; "
+                   "DataJoint 2.x reports each (alias nodes). Needs an API decision.")
+def test_parents_reports_each_renamed_foreign_key(schema):
+    p = pipeline.lab(schema)  # noqa: F841 - named in the definition
+
+    @schema
+    class Pairing(dj.Manual):
+        definition = """
+        -> p.Subject.proj(male='subject_id')
+        -> p.Subject.proj(female='subject_id')
+        """
+
+    assert len(Pairing.parents(foreign_key_info=True)) == 2
 
 
 def test_indexes_and_unique_index_enforced(schema):
@@ -156,7 +173,7 @@ def test_table_comment_and_defaults(schema):
 
 
 def test_computed_with_own_primary_key_is_refused(schema):
-    p = pipeline.lab(schema)
+    p = pipeline.lab(schema)  # noqa: F841 - named in the definitions
 
     with pytest.raises(DefinitionError, match="allow_new_pk_fields_in_computed_tables"):
         @schema
@@ -229,7 +246,7 @@ def test_describe_redeclares_an_identical_table(schema, schema2):
     assert set(Copy.heading.indexes) == set(Rich.heading.indexes)
     fk = {(f.parent, f.attr_map, f.nullable) for f in Copy().info.foreign_keys}
     assert fk == {(f.parent, f.attr_map, f.nullable) for f in Rich().info.foreign_keys}
-    assert Copy.describe() == text
+    assert Copy.describe(context={"Subject": p.Subject}) == text
 
 
 def test_stored_layout_is_datajoint_compatible(schema, backend):

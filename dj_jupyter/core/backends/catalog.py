@@ -79,7 +79,19 @@ def system_tables(connection: "Connection", schema: str) -> list[sa.Table]:
 
 def table_names(connection: "Connection", schema: str) -> list[str]:
     """Names of the tables of a schema (hidden ``~`` tables included)."""
-    inspector = sa.inspect(connection.engine)
+    return _inspect(connection, lambda inspector: _table_names(inspector, connection, schema))
+
+
+def _inspect(connection: "Connection", work):
+    """Run ``work(inspector)`` on the connection's live DB-API connection.
+
+    Reflecting through the engine would open a new connection per inspector call
+    (the engine has no pool), which makes every declare slow on the servers.
+    """
+    return connection.call(lambda sa_connection: work(sa.inspect(sa_connection)))
+
+
+def _table_names(inspector: sa.Inspector, connection: "Connection", schema: str) -> list[str]:
     sa_schema = connection.dialect.reflect_schema(schema)
     if sa_schema is not None and not inspector.has_schema(sa_schema):
         return []
@@ -93,8 +105,10 @@ def table_names(connection: "Connection", schema: str) -> list[str]:
 
 def list_schemas(connection: "Connection") -> list[str]:
     """Schemas that hold a ``~lineage`` table, i.e. were created by DataJoint."""
-    inspector = sa.inspect(connection.engine)
-    dialect = connection.dialect
+    return _inspect(connection, lambda inspector: _list_schemas(inspector, connection.dialect))
+
+
+def _list_schemas(inspector: sa.Inspector, dialect) -> list[str]:
     found = set()
     if dialect.reflect_schema("x") is None:
         for name in inspector.get_table_names():
@@ -118,17 +132,21 @@ def load_schema(connection: "Connection", schema: str) -> dict[str, TableInfo]:
     if not names:
         return {}
     addresses = {dialect.table_address(schema, n)[1]: n for n in names}
-    inspector = sa.inspect(connection.engine)
     filter_names = list(addresses)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", sa.exc.SAWarning)
-        columns = inspector.get_multi_columns(schema=sa_schema, filter_names=filter_names)
-        keys = inspector.get_multi_pk_constraint(schema=sa_schema, filter_names=filter_names)
-        foreign = inspector.get_multi_foreign_keys(schema=sa_schema, filter_names=filter_names)
-        indexes = inspector.get_multi_indexes(schema=sa_schema, filter_names=filter_names)
-        uniques = inspector.get_multi_unique_constraints(schema=sa_schema, filter_names=filter_names)
-        comments = (inspector.get_multi_table_comment(schema=sa_schema, filter_names=filter_names)
+
+    def reflect(inspector: sa.Inspector) -> tuple:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", sa.exc.SAWarning)
+            options = {"schema": sa_schema, "filter_names": filter_names}
+            return (inspector.get_multi_columns(**options),
+                    inspector.get_multi_pk_constraint(**options),
+                    inspector.get_multi_foreign_keys(**options),
+                    inspector.get_multi_indexes(**options),
+                    inspector.get_multi_unique_constraints(**options),
+                    inspector.get_multi_table_comment(**options)
                     if dialect.keeps_comments else {})
+
+    columns, keys, foreign, indexes, uniques, comments = _inspect(connection, reflect)
     stored_comments = {} if dialect.keeps_comments else _read_comments(connection, schema)
     lineage = read_lineage(connection, schema)
     tables = {}
@@ -230,7 +248,8 @@ def _infer_type(sa_type: sa.types.TypeEngine, sql_type: str) -> TypeSpec:
     return TypeSpec("native", ("text",), sql_type)
 
 
-_CAST = re.compile(r"::[a-z ]+(\(\d+(,\d+)?\))?$", re.IGNORECASE)
+# a trailing PostgreSQL cast: ::text, ::character varying(20), ::"schema".enum_1a2b3c4d
+_CAST = re.compile(r"::[a-z0-9_ .\"]+(\(\d+(,\d+)?\))?$", re.IGNORECASE)
 
 
 def parse_server_default(text: str | None) -> Default | None:

@@ -71,7 +71,7 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self._connection.commit_transaction()
-        else:
+        elif self._connection.in_transaction:  # a lost connection has closed it already
             self._connection.cancel_transaction()
 
 

@@ -206,6 +206,8 @@ class Dialect:
     def decoder(self, spec: TypeSpec) -> Convert | None:
         """Driver value → Python value; None when the driver's value is already right."""
         family = _family(spec)
+        if family == "decimal":
+            return _decimal_decoder(spec)
         table: dict[str, Convert] = {
             "bool": _to_bool,
             "uuid": _uuid_from_bytes,
@@ -215,11 +217,15 @@ class Dialect:
             "bytes": _bytes_from_memoryview,
             "datetime": _parse_datetime,
             "date": _parse_date,
-            "decimal": _decimal_decoder(spec),
         }
         return table.get(family)
 
     # -- statements -------------------------------------------------------------
+    def insert_from_select(self, insert: sa.Insert, names: Sequence[str],
+                           select: sa.Select) -> sa.Insert:
+        """INSERT ... SELECT; SQLite parses ``ON CONFLICT`` after a SELECT only with a WHERE."""
+        return insert.from_select(list(names), select.where(sa.true()))
+
     def insert_skipping_duplicates(self, table: sa.Table) -> sa.Insert:
         from sqlalchemy.dialects import sqlite
 
@@ -363,6 +369,9 @@ class PostgreSQLDialect(Dialect):
     def fk_needs_index(self):
         return True
 
+    def insert_from_select(self, insert, names, select):
+        return insert.from_select(list(names), select)
+
     def insert_skipping_duplicates(self, table):
         from sqlalchemy.dialects import postgresql
 
@@ -393,6 +402,8 @@ class PostgreSQLDialect(Dialect):
             return ErrorKind.BAD_VALUE
         if state.startswith("08") or state == "57P01":
             return ErrorKind.LOST_CONNECTION
+        if not state and type(getattr(error, "orig", error)).__name__ == "OperationalError":
+            return ErrorKind.LOST_CONNECTION  # psycopg: the server went away (no SQLSTATE)
         return ErrorKind.OTHER
 
     def now(self):
@@ -494,12 +505,17 @@ class MySQLDialect(Dialect):
             return None
         return super().decoder(spec)
 
+    def insert_from_select(self, insert, names, select):
+        return insert.from_select(list(names), select)
+
     def insert_skipping_duplicates(self, table):
         from sqlalchemy.dialects import mysql
 
         stmt = mysql.insert(table)
         first = next(iter(table.primary_key.columns))
-        return stmt.on_duplicate_key_update({first.name: stmt.inserted[first.name]})
+        # `pk = pk`: a no-op. Assigning the inserted value instead would rewrite the primary
+        # key of the existing row when the conflict is on a secondary unique index.
+        return stmt.on_duplicate_key_update({first.name: first})
 
     def insert_replacing(self, table, key, columns):
         from sqlalchemy.dialects import mysql
@@ -597,7 +613,8 @@ def _parse_date(value: Any) -> Any:
 
 
 def _decimal_decoder(spec: TypeSpec) -> Convert:
-    scale = spec.args[1] if len(spec.args) > 1 else 0
+    args = _core_of_native(spec)[1] if spec.name == "native" else spec.args
+    scale = args[1] if len(args) > 1 else 0
     quantum = decimal.Decimal(1).scaleb(-scale)
 
     def decode(value: Any) -> Any:

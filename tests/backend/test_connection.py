@@ -1,0 +1,152 @@
+"""Connections: transactions, lost connections, secrets, and classes for existing schemas."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+import dj_jupyter as dj
+from dj_jupyter.errors import ConnectionError_, LostConnectionError, TransactionError
+from tests.backend import pipeline
+
+PASSWORD = "s3cret-Pa55word"
+
+
+@pytest.fixture
+def p(schema):
+    lab = pipeline.lab(schema)
+    pipeline.fill_lab(lab)
+    return lab
+
+
+def test_transaction_commits(p, conn):
+    with conn.transaction:
+        p.Subject.insert1({"subject_id": 10, "species": "rat"})
+        assert conn.in_transaction
+    assert not conn.in_transaction
+    assert p.Subject & {"subject_id": 10}
+
+
+def test_transaction_rolls_back_on_error(p, conn):
+    with pytest.raises(RuntimeError, match="boom"):
+        with conn.transaction:
+            p.Subject.insert1({"subject_id": 10, "species": "rat"})
+            p.Session.insert1({"subject_id": 10, "session": 1})
+            assert len(p.Session & {"subject_id": 10}) == 1
+            raise RuntimeError("boom")
+    assert not conn.in_transaction
+    assert not p.Subject & {"subject_id": 10}
+    assert not p.Session & {"subject_id": 10}
+
+
+def test_failed_insert_inside_transaction_rolls_back_everything(p, conn):
+    with pytest.raises(dj.DuplicateError):
+        with conn.transaction:
+            p.Subject.insert1({"subject_id": 10, "species": "rat"})
+            p.Subject.insert1({"subject_id": 1, "species": "rat"})
+    assert len(p.Subject) == 3
+
+
+def test_nested_transaction_is_refused(p, conn):
+    with conn.transaction:
+        with pytest.raises(TransactionError, match="nested"):
+            conn.start_transaction()
+        p.Subject.insert1({"subject_id": 10, "species": "rat"})
+    assert p.Subject & {"subject_id": 10}
+
+
+def test_password_is_never_shown(conn):
+    with dj.config.override({"database.password": PASSWORD}):
+        assert PASSWORD not in repr(dj.config)
+        assert dj.config["database.password"] == PASSWORD
+    assert conn.url.password is None or str(conn.url.password) not in repr(conn)
+    if conn.url.password:
+        assert "***" in repr(conn)
+
+
+@pytest.mark.parametrize("driver", ["postgresql", "mysql"])
+def test_password_not_in_failed_connection_message(driver):
+    with socket_port() as port:
+        url = f"{driver}://someone:{PASSWORD}@127.0.0.1:{port}/db"
+        with pytest.raises(ConnectionError_) as failure:
+            dj.Connection(url)
+    assert PASSWORD not in str(failure.value)
+    assert "127.0.0.1" in str(failure.value)
+
+
+class socket_port:
+    """A loopback port nobody listens on (bound, then released)."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def _kill(db_url: str, backend: str, conn: dj.Connection) -> None:
+    """End ``conn``'s server session from a second connection."""
+    if backend == "postgresql":
+        own_id = conn.fetch_all(sa.select(sa.func.pg_backend_pid()))[0][0]
+        statement = sa.select(sa.func.pg_terminate_backend(own_id))
+    else:
+        own_id = conn.fetch_all(sa.select(sa.func.connection_id()))[0][0]
+        statement = sa.text(f"KILL {int(own_id)}")
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as killer:
+            killer.execute(statement)
+    finally:
+        engine.dispose()
+
+
+def test_lost_connection_is_reopened_outside_a_transaction(p, conn, db_url, backend):
+    if backend == "sqlite":
+        pytest.skip("an embedded database has no server session to lose")
+    _kill(db_url, backend, conn)
+    assert len(p.Subject) == 3
+    p.Subject.insert1({"subject_id": 10, "species": "rat"})
+    assert len(p.Subject) == 4
+
+
+def test_lost_connection_inside_a_transaction_raises(p, conn, db_url, backend):
+    if backend == "sqlite":
+        pytest.skip("an embedded database has no server session to lose")
+    with pytest.raises(LostConnectionError):
+        with conn.transaction:
+            p.Subject.insert1({"subject_id": 10, "species": "rat"})
+            _kill(db_url, backend, conn)
+            p.Subject.insert1({"subject_id": 11, "species": "rat"})
+    assert not conn.in_transaction
+    assert len(p.Subject) == 3
+    assert not p.Subject & "subject_id >= 10"
+
+
+def test_virtual_module_gives_working_classes(p, schema, conn):
+    vm = dj.VirtualModule("lab", schema.database, connection=conn)
+    assert vm.schema.database == schema.database
+    assert len(vm.Subject) == 3
+    assert vm.Session.Trial.master is vm.Session
+    assert len(vm.Session.Trial) == 12
+    assert vm.Species.table_name == "#species"
+    assert vm.Score.table_name == "__score"
+    vm.Subject.insert1({"subject_id": 20, "species": "rat"})
+    assert p.Subject & {"subject_id": 20}
+    vm.Session.Trial.insert1({"subject_id": 1, "session": 1, "trial": 99, "outcome": "miss"})
+    assert (p.Session.Trial & {"trial": 99}).fetch1("outcome") == "miss"
+    assert (vm.Subject & vm.Session).keys(order_by="KEY") == [{"subject_id": 1}, {"subject_id": 2}]
+    assert (vm.Subject & {"subject_id": 1}).delete(prompt=False) == 1
+    assert len(p.Session.Trial) == 6
+
+
+def test_make_classes(p, schema):
+    namespace: dict = {}
+    made = schema.make_classes(into=namespace)
+    assert set(made) == {"Species", "Subject", "Session", "Score"}
+    assert namespace["Session"].Trial.master is namespace["Session"]
+    assert len(namespace["Score"]) == 4
+    assert namespace["Score"].to_dicts(limit=1)[0]["score"] == 1.0
