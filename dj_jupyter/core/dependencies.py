@@ -67,9 +67,9 @@ class Dependencies:
         if primary is not None:
             edges = [fk for fk in edges if fk.primary == primary]
         other = (lambda fk: fk.parent) if direction == "parents" else (lambda fk: fk.child)
-        if foreign_key_info:
-            return {other(fk): {"attr_map": dict(fk.attr_map), "primary": fk.primary,
-                                "nullable": fk.nullable, "unique": fk.unique} for fk in edges}
+        if foreign_key_info:  # one entry per foreign key: a parent may be referenced twice
+            return [(other(fk), {"attr_map": dict(fk.attr_map), "primary": fk.primary,
+                                 "nullable": fk.nullable, "unique": fk.unique}) for fk in edges]
         names = list(dict.fromkeys(other(fk) for fk in edges))
         return self._objects(names) if as_objects else names
 

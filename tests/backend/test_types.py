@@ -278,14 +278,7 @@ def test_null_defaults(schema):
     assert len(Opt & {"c": None, "b": 5}) == 2
 
 
-PAD_SPACE = ("utf8mb4_bin is a PAD SPACE collation: MariaDB/MySQL compare 'a' and 'a ' as "
-             "equal. NO PAD needs utf8mb4_nopad_bin (MariaDB) or utf8mb4_0900_bin (MySQL 8), "
-             "chosen per server flavour: a design decision for the MySQL dialect.")
-
-
-def test_trailing_spaces_are_significant(schema, backend, request):
-    if backend == "mysql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=PAD_SPACE))
+def test_trailing_spaces_are_significant(schema):
 
     @schema
     class Word(dj.Manual):

@@ -112,6 +112,7 @@ class Connection:
                 "the server is running."
             ) from None
         self._sa.commit()
+        self.dialect.adapt_to_server(self.engine.dialect)
 
     def close(self) -> None:
         if self._sa is not None:

@@ -187,6 +187,9 @@ class Dialect:
     def table_options(self) -> dict[str, Any]:
         return {}
 
+    def adapt_to_server(self, sa_dialect: Any) -> None:
+        """Adjust to the server met on connecting (its flavour and version)."""
+
     # -- values ---------------------------------------------------------------
     def binder(self, spec: TypeSpec) -> Convert:
         """Python value (already validated) → what the driver should receive."""
@@ -489,9 +492,19 @@ class MySQLDialect(Dialect):
 
         return mysql.LONGBLOB()
 
+    collation = "utf8mb4_bin"
+
+    def adapt_to_server(self, sa_dialect: Any) -> None:
+        # A binary NO PAD collation compares strings as SQLite and PostgreSQL do: case and
+        # trailing spaces are significant. MariaDB and MySQL 8 name it differently.
+        if getattr(sa_dialect, "is_mariadb", False):
+            self.collation = "utf8mb4_nopad_bin"
+        elif (getattr(sa_dialect, "server_version_info", None) or (0,)) >= (8, 0):
+            self.collation = "utf8mb4_0900_bin"
+
     def table_options(self):
-        # Binary collation: string comparison and uniqueness behave as on the other backends.
-        return {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+        return {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4",
+                "mysql_collate": self.collation}
 
     def binder(self, spec):
         family = _family(spec)
