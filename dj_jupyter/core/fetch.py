@@ -37,7 +37,7 @@ def rows(query: "QueryExpression", names: list[str] | None = None, *, order_by: 
     for position, name in enumerate(names):
         decode = dialect.decoder(heading[name].type)
         if decode is not None:
-            columns[position] = [decode(v) for v in columns[position]]
+            columns[position] = list(map(decode, columns[position]))
     return names, columns
 
 

@@ -67,8 +67,12 @@ def _columns_from_dicts(rows: list[Mapping]) -> tuple[list[str], list[list]]:
 
 
 def _column_values(series) -> list:
-    if series.dtype.kind == "M":  # datetime64: keep microseconds, NaT becomes None
-        return [None if v is None or v != v else v.to_pydatetime() for v in series.tolist()]
+    """A DataFrame column as Python values (datetime64 as datetime, NaT/NaN as None)."""
+    if series.dtype.kind == "M":
+        values = list(series.dt.to_pydatetime())
+        if series.hasnans:
+            values = [None if missing else v for v, missing in zip(values, series.isna())]
+        return values
     return series.tolist()
 
 
@@ -121,24 +125,35 @@ def insert_rows(table: "Table", rows: Any, *, replace: bool = False, skip_duplic
                                     nullable=attribute.nullable, default=default)
         values = validate(column)
         bind = dialect.binder(attribute.type)
-        if bind.__name__ != "_identity":
+        if bind is not None:
             values = [v if v is None else bind(v) for v in values]
         prepared.append(values)
-    statement, order = _statement(table, kept, replace, skip_duplicates)
-    sql, _ = connection.compile(statement)
+    sql, order, copying = _statement(table, kept, replace, skip_duplicates)
     data = list(zip(*(prepared[i] for i in order)))
-    chunk = chunk_size or len(data) or 1
     try:
-        if connection.in_transaction or chunk >= len(data):
-            for start in range(0, len(data), chunk):
-                connection.run(sql, data[start:start + chunk], many=True)
-        else:
-            with connection.transaction:
-                for start in range(0, len(data), chunk):
-                    connection.run(sql, data[start:start + chunk], many=True)
+        _send(connection, sql, copying, data, chunk_size)
     except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
         raise translate_error(table, error) from None
     return len(data)
+
+
+def _send(connection, sql: str, copying: bool, data: list[tuple], chunk_size: int | None) -> None:
+    """Send all rows, in chunks, in one transaction."""
+    chunk = chunk_size or len(data) or 1
+
+    def send_all() -> None:
+        for start in range(0, len(data), chunk):
+            rows = data[start:start + chunk]
+            if copying:
+                connection.copy_rows(sql, rows)
+            else:
+                connection.run(sql, rows, many=True)
+
+    if connection.in_transaction or chunk >= len(data):
+        send_all()
+    else:
+        with connection.transaction:
+            send_all()
 
 
 def _default_value(attribute) -> object:
@@ -152,13 +167,19 @@ def _default_value(attribute) -> object:
     return python_default(attribute.name, attribute.type, attribute.default)
 
 
-def _statement(table: "Table", names: list[str], replace: bool, skip_duplicates: bool):
-    dialect = table.connection.dialect
+def _statement(table: "Table", names: list[str], replace: bool,
+               skip_duplicates: bool) -> tuple[str, list[int], bool]:
+    """(SQL for the driver, order of the names in its parameters, whether it is a COPY)."""
+    connection = table.connection
+    dialect = connection.dialect
     key = table.heading.primary_key
     sa_schema, address = dialect.table_address(table.database, table.table_name)
     target = sa.Table(address, sa.MetaData(),
                       *[sa.Column(n, sa.types.NULLTYPE, primary_key=n in key) for n in names],
                       schema=sa_schema)
+    bulk = None if replace or skip_duplicates else dialect.bulk_insert(target, names)
+    if bulk is not None:
+        return connection.compile(bulk)[0], list(range(len(names))), True
     if replace:
         statement = dialect.insert_replacing(target, key, names)
     elif skip_duplicates:
@@ -166,12 +187,10 @@ def _statement(table: "Table", names: list[str], replace: bool, skip_duplicates:
     else:
         statement = sa.insert(target)
     statement = statement.values({n: sa.bindparam(n) for n in names})
-    compiled = statement.compile(dialect=table.connection.engine.dialect)
-    if compiled.positional:
-        order = [names.index(p) for p in compiled.positiontup]
-    else:  # pragma: no cover - engines are created with positional paramstyles
+    compiled = statement.compile(dialect=connection.engine.dialect)
+    if not compiled.positional:  # pragma: no cover - engines use positional paramstyles
         raise QueryError("the driver must use a positional parameter style")
-    return statement, order
+    return compiled.string, [names.index(p) for p in compiled.positiontup], False
 
 
 def insert_query(table: "Table", query, *, skip_duplicates: bool = False,

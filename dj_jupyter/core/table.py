@@ -217,8 +217,8 @@ class Table(QueryExpression, metaclass=_TableMeta):
             checked = column_validator(self.full_table_name, name, attribute.type,
                                        nullable=attribute.nullable or attribute.default is not None)(
                 [value])[0]
-            values[name] = None if checked is None else self.connection.dialect.binder(
-                attribute.type)(checked)
+            bind = self.connection.dialect.binder(attribute.type)
+            values[name] = checked if checked is None or bind is None else bind(checked)
         try:
             self.connection.execute(compile_update(target.node, self.connection.dialect, values))
         except (sa.exc.DBAPIError, *self.connection._driver_errors()) as error:

@@ -130,6 +130,8 @@ def _enum(values: tuple[str, ...]) -> Check:
 
 
 def _to_datetime(value: Any) -> dt.datetime:
+    if type(value) is dt.datetime and value.tzinfo is None:
+        return value
     if isinstance(value, dt.datetime):
         if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
             value = value.to_pydatetime()
@@ -241,6 +243,43 @@ def value_check(spec: TypeSpec) -> Check:
     return lambda value: value  # codecs validate themselves
 
 
+def _canonical_column_test(spec: TypeSpec) -> Callable[[list], bool] | None:
+    """A whole-column test: True when every value is already canonical (the bulk fast path).
+
+    It looks at types and ranges only; when it says False, the per-value checks run
+    and produce the precise error or conversion.
+    """
+    family, args = spec.name, spec.args
+    if family == "native":
+        from .backends.dialects import _core_of_native
+
+        family, args = _core_of_native(spec)
+    if family in INT_RANGES:
+        low, high = INT_RANGES[family]
+        return lambda col: all(type(v) is int for v in col) and low <= min(col) and max(col) <= high
+    if family in ("float32", "float64"):
+        return lambda col: all(type(v) is float for v in col) and all(map(math.isfinite, col))
+    if family in ("char", "varchar", "text"):
+        limit = args[0] if args else None
+        return lambda col: (all(type(v) is str for v in col)
+                            and (limit is None or max(map(len, col)) <= limit)
+                            and "\x00" not in "".join(col))
+    if family == "enum":
+        allowed = frozenset(args)
+        return lambda col: all(type(v) is str for v in col) and set(col) <= allowed
+    if family == "bool":
+        return lambda col: all(type(v) is bool for v in col)
+    if family == "date":
+        return lambda col: all(type(v) is dt.date for v in col)
+    if family == "datetime":
+        step = 10 ** (6 - (args[0] if args else 0))
+        return lambda col: all(type(v) is dt.datetime and v.tzinfo is None
+                               and v.microsecond % step == 0 for v in col)
+    if family == "uuid":
+        return lambda col: all(type(v) is uuid.UUID for v in col)
+    return None
+
+
 def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
                      default: Any = MISSING) -> Callable[[list], list]:
     """A function checking a whole column of values for one attribute.
@@ -249,6 +288,7 @@ def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
     that does not fit raises :class:`DataTypeError` naming table and attribute.
     """
     check = value_check(spec)
+    canonical = _canonical_column_test(spec)
     is_json = spec.name == "json"
 
     def null_value(position: int) -> Any:
@@ -264,6 +304,8 @@ def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
         )
 
     def validate(values: list) -> list:
+        if values and canonical is not None and canonical(values):
+            return values
         out = []
         append = out.append
         for position, value in enumerate(values):

@@ -105,7 +105,8 @@ def bind_value(dialect: "Dialect", attribute, value: Any) -> Any:
     except _Bad as problem:
         raise DataTypeError(
             f"restriction on {attribute.name!r} ({attribute.type.text}): {problem}") from None
-    return dialect.binder(attribute.type)(checked)
+    bind = dialect.binder(attribute.type)
+    return checked if bind is None else bind(checked)
 
 
 def order_clauses(flat: Flat, heading, order_by: Any) -> list[sa.ColumnElement]:

@@ -240,6 +240,20 @@ class Connection:
 
         return self.call(work)
 
+    def copy_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Stream rows through a COPY ... FROM STDIN statement (PostgreSQL bulk load)."""
+
+        def work(connection: sa.Connection) -> None:
+            cursor = connection.connection.dbapi_connection.cursor()
+            try:
+                with cursor.copy(sql) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            finally:
+                cursor.close()
+
+        self.call(work)
+
     def call(self, work):
         """Run ``work(sa_connection)``; commit when outside a transaction; retry once if the connection dropped."""
         with self._lock:

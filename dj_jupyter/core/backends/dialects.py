@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 
 from ..definition.model import TypeSpec
 
@@ -38,10 +39,6 @@ class ErrorKind:
     LOST_CONNECTION = "lost_connection"
     MISSING_TABLE = "missing_table"
     OTHER = "other"
-
-
-def _identity(value: Any) -> Any:
-    return value
 
 
 def _to_bool(value: Any) -> Any:
@@ -191,8 +188,8 @@ class Dialect:
         """Adjust to the server met on connecting (its flavour and version)."""
 
     # -- values ---------------------------------------------------------------
-    def binder(self, spec: TypeSpec) -> Convert:
-        """Python value (already validated) → what the driver should receive."""
+    def binder(self, spec: TypeSpec) -> Convert | None:
+        """Python value (validated, not None) → what the driver takes; None: the value as is."""
         family = _family(spec)
         if family == "uuid":
             return lambda v: v.bytes
@@ -204,7 +201,7 @@ class Dialect:
             return lambda v: v.isoformat()
         if family == "decimal":
             return str  # NUMERIC affinity turns the text into a number; wide decimals stay text
-        return _identity
+        return None
 
     def decoder(self, spec: TypeSpec) -> Convert | None:
         """Driver value → Python value; None when the driver's value is already right."""
@@ -228,6 +225,10 @@ class Dialect:
                            select: sa.Select) -> sa.Insert:
         """INSERT ... SELECT; SQLite parses ``ON CONFLICT`` after a SELECT only with a WHERE."""
         return insert.from_select(list(names), select.where(sa.true()))
+
+    def bulk_insert(self, table: sa.Table, names: Sequence[str]) -> sa.ClauseElement | None:
+        """A faster statement than INSERT for loading many new rows, if the backend has one."""
+        return None
 
     def insert_skipping_duplicates(self, table: sa.Table) -> sa.Insert:
         from sqlalchemy.dialects import sqlite
@@ -356,9 +357,9 @@ class PostgreSQLDialect(Dialect):
 
             return lambda v: Jsonb(v, dumps=_dump_json)
         if family == "datetime":
-            return _identity
+            return None
         if family in ("uuid", "date", "decimal"):
-            return _identity
+            return None
         return super().binder(spec)
 
     def decoder(self, spec):
@@ -371,6 +372,9 @@ class PostgreSQLDialect(Dialect):
 
     def fk_needs_index(self):
         return True
+
+    def bulk_insert(self, table, names):
+        return CopyFrom(table, names)
 
     def insert_from_select(self, insert, names, select):
         return insert.from_select(list(names), select)
@@ -509,7 +513,7 @@ class MySQLDialect(Dialect):
     def binder(self, spec):
         family = _family(spec)
         if family in ("datetime", "date", "decimal"):
-            return _identity
+            return None
         return super().binder(spec)
 
     def decoder(self, spec):
@@ -575,6 +579,23 @@ class MySQLDialect(Dialect):
             cursor.close()
 
 
+class CopyFrom(sa.sql.expression.Executable, sa.sql.expression.ClauseElement):
+    """PostgreSQL ``COPY table (columns) FROM STDIN``: the bulk load path for new rows."""
+
+    inherit_cache = False
+
+    def __init__(self, table: sa.Table, names: Sequence[str]):
+        self.table = table
+        self.names = list(names)
+
+
+@compiles(CopyFrom, "postgresql")
+def _compile_copy(element: CopyFrom, compiler: Any, **kw: Any) -> str:
+    preparer = compiler.preparer
+    columns = ", ".join(preparer.quote(name) for name in element.names)
+    return f"COPY {preparer.format_table(element.table)} ({columns}) FROM STDIN"
+
+
 _DIALECTS: dict[str, type[Dialect]] = {
     "sqlite": SQLiteDialect,
     "postgresql": PostgreSQLDialect,
@@ -614,7 +635,8 @@ def _dump_json(value: Any) -> str:
 
 
 def _iso_datetime(value: dt.datetime) -> str:
-    return value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
+    """``YYYY-MM-DD HH:MM:SS[.ffffff]``: str() of a naive datetime is exactly this."""
+    return str(value)
 
 
 def _parse_datetime(value: Any) -> Any:
