@@ -21,19 +21,25 @@ __all__ = ["rows", "to_dicts", "to_pandas", "to_arrays", "fetch1", "legacy_fetch
            "exists", "iterate"]
 
 
+def raw_rows(query: "QueryExpression", names: list[str], *, order_by: Any = None,
+             limit: int | None = None, offset: int | None = None) -> list[tuple]:
+    """The rows exactly as the driver returns them (not decoded)."""
+    connection = query.connection
+    statement = compile_select(query.node, connection.dialect, names=names, order_by=order_by,
+                               limit=limit, offset=offset)
+    return _run(connection, statement)
+
+
 def rows(query: "QueryExpression", names: list[str] | None = None, *, order_by: Any = None,
          limit: int | None = None, offset: int | None = None) -> tuple[list[str], list[list]]:
     """Column names and decoded columns (one list per attribute)."""
     heading = query.heading
     names = heading.names if names is None else names
-    connection = query.connection
-    statement = compile_select(query.node, connection.dialect, names=names, order_by=order_by,
-                               limit=limit, offset=offset)
-    data = _run(connection, statement)
+    data = raw_rows(query, names, order_by=order_by, limit=limit, offset=offset)
     if not data:
         return names, [[] for _ in names]
     columns = [list(col) for col in zip(*data)]
-    dialect = connection.dialect
+    dialect = query.connection.dialect
     for position, name in enumerate(names):
         decode = dialect.decoder(heading[name].type)
         if decode is not None:
@@ -51,14 +57,30 @@ def to_dicts(query, *, order_by=None, limit=None, offset=None) -> list[dict]:
 
 
 def to_pandas(query, *, order_by=None, limit=None, offset=None):
+    """A DataFrame indexed by the primary key.
+
+    Built from the driver's rows as they come; only the columns whose driver values need
+    decoding are extracted and replaced (pandas would otherwise read e.g. a NULL bool as NaN).
+    """
     import pandas as pd
 
-    names, columns = rows(query, order_by=order_by, limit=limit, offset=offset)
     heading = query.heading
-    # float columns hold NaN for NULL (as in to_arrays), not None in an object column
-    data = {n: _array(heading[n], col) if heading[n].dtype == "float64" else col
-            for n, col in zip(names, columns)}
-    frame = pd.DataFrame(data, columns=names)
+    names = heading.names
+    data = raw_rows(query, names, order_by=order_by, limit=limit, offset=offset)
+    frame = pd.DataFrame(data, columns=names) if data else pd.DataFrame(columns=names)
+    dialect = query.connection.dialect
+    for position, name in enumerate(names):
+        attribute = heading[name]
+        decode = dialect.decoder(attribute.type)
+        if decode is not None and data:
+            raw = [row[position] for row in data]
+            if attribute.family == "datetime":  # ISO text: parse the whole column (None: NaT)
+                frame[name] = pd.to_datetime(pd.Series(raw, dtype=object), format="ISO8601")
+            else:
+                frame[name] = pd.Series(list(map(decode, raw)),
+                                        dtype=object if attribute.dtype == "O" else None)
+        if attribute.dtype == "float64" and frame[name].dtype == object:
+            frame[name] = frame[name].astype("float64")  # NULL floats are NaN, as in to_arrays
     key = heading.primary_key
     if key and len(frame):
         frame = frame.set_index(key)

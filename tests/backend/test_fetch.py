@@ -140,3 +140,40 @@ def test_hostile_string_is_matched_literally(p):
     assert len(p.Subject & {"name": "x'"}) == 0
     assert len(p.Subject) == 4
     assert "subject" in p.Subject._schema.list_tables()
+
+
+def test_to_pandas_dtypes_and_nulls_are_the_same_on_every_backend(schema):
+    import datetime as dt
+
+    import pandas as pd
+
+    @schema
+    class Mixed(dj.Manual):
+        definition = """
+        id: int32
+        ---
+        flag = null: bool
+        moment = null: datetime(3)
+        ratio = null: float64
+        small = null: float32
+        count = null: int32
+        label = null: varchar(8)
+        payload = null: json
+        """
+
+    Mixed.insert([
+        {"id": 1, "flag": True, "moment": dt.datetime(2024, 5, 6, 7, 8, 9, 123000),
+         "ratio": 0.5, "small": 0.25, "count": 3, "label": "x", "payload": {"k": [1]}},
+        {"id": 2},
+    ])
+    frame = Mixed.to_pandas()
+    assert {k: str(v) for k, v in frame.dtypes.items()} == {
+        "flag": "object", "moment": "datetime64[us]", "ratio": "float64", "small": "float64",
+        "count": "float64", "label": str(pd.DataFrame({"s": ["x", None]}).dtypes["s"]),
+        "payload": "object"}
+    first, second = frame.loc[1], frame.loc[2]
+    assert first["flag"] is True and first["payload"] == {"k": [1]}
+    assert first["moment"] == dt.datetime(2024, 5, 6, 7, 8, 9, 123000)
+    assert second["flag"] is None and second["payload"] is None
+    assert str(second["moment"]) == "NaT"
+    assert all(second[c] != second[c] for c in ("ratio", "small", "count"))  # NaN
