@@ -35,8 +35,9 @@ lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks notebooks/01-getting-started.ipynb \
 	  $(if $(AS_ROOT),--allow-root) $(LAB_ARGS)
 
-# pytest exits with 5 when it collected nothing: that is a failure too.
+# Lint first (fast), then pytest; pytest exits with 5 when it collected nothing: a failure too.
 test: setup
+	$(VENV)/bin/ruff check dj_jupyter tests benchmarks
 	@rc=0; $(PYTHON) -m pytest -p no:cacheprovider tests/ $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc

@@ -15,8 +15,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import errors
-from .errors import (DataJointError, DuplicateError, IntegrityError, MissingAttributeError,
-                     UnknownAttributeError)
+from .errors import (
+    DataJointError,
+    DuplicateError,
+    IntegrityError,
+    MissingAttributeError,
+    UnknownAttributeError,
+)
 from .settings import config
 
 __version__ = "0.1.0"

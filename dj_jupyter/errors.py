@@ -46,7 +46,7 @@ __all__ = [
 class DataJointError(Exception):
     """Base class of every dj_jupyter error."""
 
-    def suggest(self, *hints: str) -> "DataJointError":
+    def suggest(self, *hints: str) -> DataJointError:
         """Return a copy of this error with hints appended to its message."""
         text = "\n".join((str(self), *hints))
         return type(self)(text)
@@ -75,7 +75,7 @@ class DefinitionError(DataJointError):
             message = f"{where}\n  {message}"
         super().__init__(message)
 
-    def suggest(self, *hints: str) -> "DefinitionError":
+    def suggest(self, *hints: str) -> DefinitionError:
         return DefinitionError("\n".join((str(self), *hints)))
 
 

@@ -115,7 +115,7 @@ SETTINGS: dict[str, Setting] = {
 class _Section:
     """Attribute view of one dotted prefix, e.g. ``config.database``."""
 
-    def __init__(self, owner: "Config", prefix: str):
+    def __init__(self, owner: Config, prefix: str):
         object.__setattr__(self, "_owner", owner)
         object.__setattr__(self, "_prefix", prefix)
 
@@ -205,11 +205,12 @@ class Config:
 
     def save(self, path: str | Path = "datajoint.json") -> None:
         """Write the non-default, non-secret settings to a JSON file."""
-        values = {k: self[k] for k in SETTINGS if k not in SECRET_KEYS and self[k] != SETTINGS[k].default}
+        values = {k: self[k] for k in SETTINGS
+                  if k not in SECRET_KEYS and self[k] != SETTINGS[k].default}
         Path(path).write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
 
     @contextlib.contextmanager
-    def override(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> Iterator["Config"]:
+    def override(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> Iterator[Config]:
         """Change settings inside a ``with`` block; ``a__b=v`` means ``a.b``."""
         changes = dict(values or {})
         changes.update({k.replace("__", "."): v for k, v in kwargs.items()})

@@ -200,7 +200,7 @@ def delete_quick(query: Any) -> int:
             f"({getattr(error, 'orig', error)}); use delete() to cascade") from None
 
 
-def drop(table: "Table", *, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
+def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
     """Drop ``table`` and every table downstream of it, children first."""
     from .table import naming_master
 
@@ -224,7 +224,7 @@ def drop(table: "Table", *, prompt: bool | None = None, part_integrity: str = "e
     logger.info("Dropped %d table(s).", len(names))
 
 
-def drop_quick(table: "Table") -> None:
+def drop_quick(table: Table) -> None:
     """Drop one table (no cascade) and its lineage and comment rows."""
     connection = table.connection
     dialect = connection.dialect

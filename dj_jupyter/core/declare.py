@@ -59,7 +59,7 @@ class TablePlan:
     comment_rows: list[dict]
 
 
-def plan_table(connection: "Connection", schema: str, name: str, definition: TableDefinition,
+def plan_table(connection: Connection, schema: str, name: str, definition: TableDefinition,
                parents: list[ResolvedParent], *, auto_populated: bool = False,
                allow_new_pk: bool = False) -> TablePlan:
     """Columns, constraints and metadata rows for a new table; no I/O."""
@@ -98,8 +98,8 @@ def _columns(schema: str, name: str, definition: TableDefinition, parents: list[
     for item in definition.items:
         if isinstance(item, AttributeSpec):
             if item.name in columns:
-                raise DefinitionError(f"attribute {item.name!r} is already defined by a foreign key "
-                                      "above; remove one of the two", line=item.line)
+                raise DefinitionError(f"attribute {item.name!r} is already defined by a foreign "
+                                      "key above; remove one of the two", line=item.line)
             lineage = f"{schema}.{name}.{item.name}" if item.in_key else None
             columns[item.name] = Column(item.name, item.type, item.in_key, item.nullable,
                                         item.default, item.comment, lineage)
@@ -247,7 +247,7 @@ def _index_name(table: str, number: Any, unique: bool) -> str:
     return f"{'uq' if unique else 'ix'}_{digest}_{number}"
 
 
-def create_table(connection: "Connection", plan: TablePlan) -> None:
+def create_table(connection: Connection, plan: TablePlan) -> None:
     """Execute a plan; on failure nothing of the table remains."""
     dialect = connection.dialect
     system = catalog.system_tables(connection, plan.schema)
@@ -270,7 +270,7 @@ def create_table(connection: "Connection", plan: TablePlan) -> None:
     connection.invalidate_dependencies()
 
 
-def forget_table(connection: "Connection", schema: str, name: str) -> Callable[[sa.Connection], None]:
+def forget_table(connection: Connection, schema: str, name: str) -> Callable[[sa.Connection], None]:
     """A step removing a table's lineage and comment rows (run with the DROP)."""
     system = catalog.system_tables(connection, schema)
 

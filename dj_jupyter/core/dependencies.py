@@ -20,7 +20,7 @@ __all__ = ["Dependencies", "topological_order"]
 
 
 class Dependencies:
-    def __init__(self, connection: "Connection"):
+    def __init__(self, connection: Connection):
         self.connection = connection
         self.tables: dict[str, TableInfo] = {}
         for schema in catalog.list_schemas(connection):

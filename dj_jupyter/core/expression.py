@@ -25,7 +25,7 @@ __all__ = ["QueryExpression", "as_expression"]
 class QueryExpression:
     """A query: rows of a table or of a combination of tables, fetched on demand."""
 
-    def __init__(self, connection: "Connection", node: Node):
+    def __init__(self, connection: Connection, node: Node):
         self._connection = connection
         self._node = node
 
@@ -35,34 +35,34 @@ class QueryExpression:
         return self._node
 
     @property
-    def connection(self) -> "Connection":
+    def connection(self) -> Connection:
         return self._connection
 
     @property
-    def heading(self) -> "Heading":
+    def heading(self) -> Heading:
         return self.node.heading
 
     @property
     def primary_key(self) -> list[str]:
         return self.heading.primary_key
 
-    def _derive(self, node: Node) -> "QueryExpression":
+    def _derive(self, node: Node) -> QueryExpression:
         return QueryExpression(self.connection, node)
 
     # -- operators -----------------------------------------------------------------
-    def restrict(self, condition: Any, semantic_check: bool = True) -> "QueryExpression":
+    def restrict(self, condition: Any, semantic_check: bool = True) -> QueryExpression:
         """Rows matching ``condition`` (dict, string, list, AndList, Not, query, ...)."""
         made = make_condition(condition, self.heading, semantic_check=semantic_check)
         return self._derive(Restrict(self.node, made))
 
-    def __and__(self, condition: Any) -> "QueryExpression":
+    def __and__(self, condition: Any) -> QueryExpression:
         return self.restrict(condition)
 
-    def __sub__(self, condition: Any) -> "QueryExpression":
+    def __sub__(self, condition: Any) -> QueryExpression:
         made = make_condition(condition, self.heading)
         return self._derive(Restrict(self.node, negation(made)))
 
-    def proj(self, *attributes: Any, **renames: str) -> "QueryExpression":
+    def proj(self, *attributes: Any, **renames: str) -> QueryExpression:
         """Keep the primary key plus ``attributes``; ``new='old'`` renames; ``...`` keeps all."""
         heading = self.heading
         keep = list(heading.primary_key)

@@ -21,7 +21,7 @@ __all__ = ["rows", "to_dicts", "to_pandas", "to_arrays", "fetch1", "legacy_fetch
            "exists", "iterate"]
 
 
-def raw_rows(query: "QueryExpression", names: list[str], *, order_by: Any = None,
+def raw_rows(query: QueryExpression, names: list[str], *, order_by: Any = None,
              limit: int | None = None, offset: int | None = None) -> list[tuple]:
     """The rows exactly as the driver returns them (not decoded)."""
     connection = query.connection
@@ -30,7 +30,7 @@ def raw_rows(query: "QueryExpression", names: list[str], *, order_by: Any = None
     return _run(connection, statement)
 
 
-def rows(query: "QueryExpression", names: list[str] | None = None, *, order_by: Any = None,
+def rows(query: QueryExpression, names: list[str] | None = None, *, order_by: Any = None,
          limit: int | None = None, offset: int | None = None) -> tuple[list[str], list[list]]:
     """Column names and decoded columns (one list per attribute)."""
     heading = query.heading
@@ -164,7 +164,8 @@ def fetch1(query, *attributes: str):
 def _require_one(size: int) -> None:
     if size != 1:
         raise FetchError(
-            f"fetch1 expects exactly one row, but the query {'has none' if size == 0 else 'has several'}"
+            f"fetch1 expects exactly one row, but the query "
+            f"{'has none' if size == 0 else 'has several'}"
             "; restrict it to one row first (e.g. Table & key)")
 
 

@@ -87,7 +87,7 @@ class Attribute:
             return "bool"
         return "O"
 
-    def renamed(self, name: str) -> "Attribute":
+    def renamed(self, name: str) -> Attribute:
         return replace(self, name=name)
 
 
@@ -135,7 +135,7 @@ class Heading:
     def lineages(self) -> dict[str, str | None]:
         return {a.name: a.lineage for a in self.attributes_}
 
-    def project(self, keep: Iterable[str], renames: Mapping[str, str] | None = None) -> "Heading":
+    def project(self, keep: Iterable[str], renames: Mapping[str, str] | None = None) -> Heading:
         """A heading with the ``keep`` attributes plus ``new=old`` renames, in heading order."""
         kept = set(keep)
         new_names: dict[str, list[str]] = {}
@@ -148,7 +148,7 @@ class Heading:
             result.extend(attribute.renamed(new) for new in new_names.get(attribute.name, ()))
         return Heading(tuple(result))
 
-    def with_attributes(self, attributes: Iterable[Attribute]) -> "Heading":
+    def with_attributes(self, attributes: Iterable[Attribute]) -> Heading:
         return Heading(tuple(attributes), self.indexes)
 
     def __repr__(self) -> str:

@@ -14,8 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ..errors import (DataTypeError, DuplicateError, IntegrityError, MissingAttributeError,
-                      QueryError, UnknownAttributeError)
+from ..errors import (
+    DataTypeError,
+    DuplicateError,
+    IntegrityError,
+    MissingAttributeError,
+    QueryError,
+    UnknownAttributeError,
+)
 from .backends.dialects import ErrorKind
 from .declare import python_default
 from .values import MISSING, column_validator
@@ -88,7 +94,7 @@ def _is_record(value: Any) -> bool:
     return type(value).__name__ == "void" and getattr(value, "dtype", None) is not None
 
 
-def _select_names(table: "Table", names: list[str], ignore_extra_fields: bool) -> list[str]:
+def _select_names(table: Table, names: list[str], ignore_extra_fields: bool) -> list[str]:
     heading = table.heading
     unknown = [n for n in names if n not in heading]
     if unknown and not ignore_extra_fields:
@@ -106,7 +112,7 @@ def _select_names(table: "Table", names: list[str], ignore_extra_fields: bool) -
     return kept
 
 
-def insert_rows(table: "Table", rows: Any, *, replace: bool = False, skip_duplicates: bool = False,
+def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicates: bool = False,
                 ignore_extra_fields: bool = False, chunk_size: int | None = None) -> int:
     """Insert ``rows`` into ``table``; return how many rows were sent."""
     heading = table.heading
@@ -120,7 +126,7 @@ def insert_rows(table: "Table", rows: Any, *, replace: bool = False, skip_duplic
     prepared = []
     for name, column in zip(kept, columns):
         attribute = heading[name]
-        default = _default_value(attribute)
+        default = default_value(attribute)
         validate = column_validator(table.full_table_name, name, attribute.type,
                                     nullable=attribute.nullable, default=default)
         values = validate(column)
@@ -156,7 +162,7 @@ def _send(connection, sql: str, copying: bool, data: list[tuple], chunk_size: in
             send_all()
 
 
-def _default_value(attribute) -> object:
+def default_value(attribute) -> object:
     """What None (or an absent value) in a row stands for: the declared default."""
     if attribute.default is None:
         return MISSING
@@ -167,7 +173,7 @@ def _default_value(attribute) -> object:
     return python_default(attribute.name, attribute.type, attribute.default)
 
 
-def _statement(table: "Table", names: list[str], replace: bool,
+def _statement(table: Table, names: list[str], replace: bool,
                skip_duplicates: bool) -> tuple[str, list[int], bool]:
     """(SQL for the driver, order of the names in its parameters, whether it is a COPY)."""
     connection = table.connection
@@ -193,7 +199,7 @@ def _statement(table: "Table", names: list[str], replace: bool,
     return compiled.string, [names.index(p) for p in compiled.positiontup], False
 
 
-def insert_query(table: "Table", query, *, skip_duplicates: bool = False,
+def insert_query(table: Table, query, *, skip_duplicates: bool = False,
                  ignore_extra_fields: bool = False) -> None:
     """INSERT ... SELECT: copy the rows of a query, server-side."""
     from .algebra.compiler import compile_select
@@ -212,7 +218,7 @@ def insert_query(table: "Table", query, *, skip_duplicates: bool = False,
         raise translate_error(table, error) from None
 
 
-def translate_error(table: "Table", error: BaseException) -> Exception:
+def translate_error(table: Table, error: BaseException) -> Exception:
     """A DataJoint error naming the table and the fix, for a driver error."""
     kind = table.connection.dialect.classify(error)
     detail = str(getattr(error, "orig", error)).strip().splitlines()[0]

@@ -12,7 +12,7 @@ import inspect
 import logging
 import types
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -44,7 +44,7 @@ class Schema:
     """
 
     def __init__(self, schema_name: str | None = None, context: dict | None = None, *,
-                 connection: "Connection | None" = None, create_schema: bool = True,
+                 connection: Connection | None = None, create_schema: bool = True,
                  create_tables: bool | None = None, add_objects: dict | None = None):
         self.database: str | None = None
         self.context = context
@@ -57,7 +57,7 @@ class Schema:
                           create_tables=create_tables, add_objects=add_objects)
 
     # -- activation ----------------------------------------------------------------
-    def activate(self, schema_name: str, *, connection: "Connection | None" = None,
+    def activate(self, schema_name: str, *, connection: Connection | None = None,
                  create_schema: bool = True, create_tables: bool | None = None,
                  add_objects: dict | None = None) -> None:
         """Bind this schema to a database schema name (creating it if asked) and declare
@@ -82,7 +82,7 @@ class Schema:
             self._process(cls, context)
 
     @property
-    def connection(self) -> "Connection":
+    def connection(self) -> Connection:
         if self._connection is None:
             from .backends.connection import conn
 
@@ -337,7 +337,7 @@ class VirtualModule(types.ModuleType):
     """A module-like object with classes for every table of an existing schema."""
 
     def __init__(self, module_name: str, schema_name: str, *, create_schema: bool = False,
-                 create_tables: bool = False, connection: "Connection | None" = None,
+                 create_tables: bool = False, connection: Connection | None = None,
                  add_objects: dict | None = None):
         super().__init__(module_name)
         schema = Schema(schema_name, connection=connection, create_schema=create_schema,
@@ -349,7 +349,7 @@ class VirtualModule(types.ModuleType):
             setattr(self, name, value)
 
 
-def virtual_schema(schema_name: str, *, connection: "Connection | None" = None,
+def virtual_schema(schema_name: str, *, connection: Connection | None = None,
                    create_schema: bool = False, create_tables: bool = False,
                    add_objects: dict | None = None) -> VirtualModule:
     return VirtualModule(schema_name, schema_name, connection=connection,
@@ -357,7 +357,7 @@ def virtual_schema(schema_name: str, *, connection: "Connection | None" = None,
                          add_objects=add_objects)
 
 
-def list_schemas(connection: "Connection | None" = None) -> list[str]:
+def list_schemas(connection: Connection | None = None) -> list[str]:
     """Names of the DataJoint schemas in the database."""
     from .backends.connection import conn
 

@@ -80,7 +80,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     definition: ClassVar[str] = ""
     _tier: ClassVar[str] = ""
-    _schema: ClassVar["Schema | None"] = None
+    _schema: ClassVar[Schema | None] = None
     _table_name: ClassVar[str | None] = None  # set for classes made from existing tables
     _master: ClassVar[type | None] = None
 
@@ -104,7 +104,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     # -- identity ----------------------------------------------------------------------
     @property
-    def connection(self) -> "Connection":
+    def connection(self) -> Connection:
         return self._schema.connection
 
     @property
@@ -140,7 +140,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
         return f"{preparer.quote_identifier(sa_schema)}.{quoted}" if sa_schema else quoted
 
     @property
-    def info(self) -> "TableInfo":
+    def info(self) -> TableInfo:
         info = self.connection.table_info(self.database, self.table_name)
         if info is None:
             raise MissingTableError(
@@ -194,7 +194,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
         """Correct secondary attributes of one existing row (``row`` has its full primary key)."""
         import sqlalchemy as sa
 
-        from .insert import translate_error
+        from .insert import default_value, translate_error
         from .values import column_validator
 
         key = self.primary_key
@@ -204,7 +204,8 @@ class Table(QueryExpression, metaclass=_TableMeta):
         changes = {k: v for k, v in row.items() if k not in key}
         unknown = [k for k in changes if k not in self.heading]
         if unknown:
-            raise RestrictionError(f"update1: unknown attribute(s) {unknown} of {self.full_table_name}")
+            raise RestrictionError(
+                f"update1: unknown attribute(s) {unknown} of {self.full_table_name}")
         if not changes:
             raise RestrictionError("update1 needs at least one secondary attribute to change")
         target = self & {k: row[k] for k in key}
@@ -214,9 +215,10 @@ class Table(QueryExpression, metaclass=_TableMeta):
         values = {}
         for name, value in changes.items():
             attribute = self.heading[name]
-            checked = column_validator(self.full_table_name, name, attribute.type,
-                                       nullable=attribute.nullable or attribute.default is not None)(
-                [value])[0]
+            validate = column_validator(self.full_table_name, name, attribute.type,
+                                        nullable=attribute.nullable,
+                                        default=default_value(attribute))
+            checked = validate([value])[0]  # None means the default (or NULL)
             bind = self.connection.dialect.binder(attribute.type)
             values[name] = checked if checked is None or bind is None else bind(checked)
         try:
@@ -345,7 +347,7 @@ class _Restricted(QueryExpression):
 class FreeTable(Table):
     """A table addressed by name (``schema.table``), without a user class."""
 
-    def __init__(self, connection: "Connection", full_name: str):
+    def __init__(self, connection: Connection, full_name: str):
         schema, _, table = full_name.replace("`", "").replace('"', "").partition(".")
         self._free_connection = connection
         self._free_schema = schema
@@ -356,7 +358,7 @@ class FreeTable(Table):
         return False
 
     @property
-    def connection(self) -> "Connection":
+    def connection(self) -> Connection:
         return self._free_connection
 
     @property

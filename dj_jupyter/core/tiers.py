@@ -51,9 +51,9 @@ class Part(Table):
         """Parts are deleted through their master; see ``part_integrity``."""
         if part_integrity == "enforce":
             raise DataJointError(
-                f"{type(self).__name__} is a part of {self.master.__name__}: delete from the master "
-                "so that master and parts stay whole, or pass part_integrity='ignore' (parts only) "
-                "or part_integrity='cascade' (also the masters of the deleted parts)")
+                f"{type(self).__name__} is a part of {self.master.__name__}: delete from the "
+                "master so that master and parts stay whole, or pass part_integrity='ignore' "
+                "(parts only) or part_integrity='cascade' (also the masters of the deleted parts)")
         return super().delete(transaction=transaction, prompt=prompt,
                               part_integrity=part_integrity)
 

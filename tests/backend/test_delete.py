@@ -147,6 +147,9 @@ def test_update1(p):
     assert (p.Subject & {"subject_id": 2}).fetch1("name") == "anon"
     p.Subject.update1({"subject_id": 1, "weight": None})
     assert (p.Subject & {"subject_id": 1}).fetch1("weight") is None
+    p.Subject.update1({"subject_id": 1, "name": None})  # None resets to the declared default
+    assert (p.Subject & {"subject_id": 1}).fetch1("name") == "anon"
+    p.Subject.update1({"subject_id": 1, "name": "Alice"})
     with pytest.raises(RestrictionError, match="primary key"):
         p.Subject.update1({"name": "x"})
     with pytest.raises(RestrictionError, match="no row"):

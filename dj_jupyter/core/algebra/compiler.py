@@ -41,13 +41,13 @@ def _labelled(column: sa.ColumnElement, name: str) -> sa.ColumnElement:
     return column if getattr(column, "name", None) == name else column.label(name)
 
 
-def table_clause(dialect: "Dialect", node: TableNode, *, alias: bool = False) -> sa.TableClause:
+def table_clause(dialect: Dialect, node: TableNode, *, alias: bool = False) -> sa.TableClause:
     sa_schema, address = dialect.table_address(node.info.schema, node.info.name)
     table = sa.table(address, *[sa.column(n) for n in node.info.heading.names], schema=sa_schema)
     return table.alias() if alias else table
 
 
-def flatten(node: Node, dialect: "Dialect", *, alias: bool = False) -> Flat:
+def flatten(node: Node, dialect: Dialect, *, alias: bool = False) -> Flat:
     if isinstance(node, TableNode):
         table = table_clause(dialect, node, alias=alias)
         return Flat(table, {n: table.c[n] for n in node.info.heading.names})
@@ -96,7 +96,7 @@ def _condition(condition: c.Condition, flat: Flat, heading, dialect) -> sa.Colum
     raise RestrictionError(f"unknown condition {condition!r}")  # pragma: no cover
 
 
-def bind_value(dialect: "Dialect", attribute, value: Any) -> Any:
+def bind_value(dialect: Dialect, attribute, value: Any) -> Any:
     """A restriction value checked against its attribute and converted for the driver."""
     from ..values import _Bad
 
@@ -130,7 +130,7 @@ def order_clauses(flat: Flat, heading, order_by: Any) -> list[sa.ColumnElement]:
     return clauses
 
 
-def compile_select(node: Node, dialect: "Dialect", *, names: list[str] | None = None,
+def compile_select(node: Node, dialect: Dialect, *, names: list[str] | None = None,
                    order_by: Any = None, limit: int | None = None,
                    offset: int | None = None) -> sa.Select:
     flat = flatten(node, dialect)
@@ -144,26 +144,26 @@ def compile_select(node: Node, dialect: "Dialect", *, names: list[str] | None = 
     return statement
 
 
-def compile_count(node: Node, dialect: "Dialect") -> sa.Select:
+def compile_count(node: Node, dialect: Dialect) -> sa.Select:
     flat = flatten(node, dialect)
     key = node.heading.primary_key or node.heading.names
     inner = flat.select(key).distinct().subquery()
     return sa.select(sa.func.count()).select_from(inner)
 
 
-def compile_exists(node: Node, dialect: "Dialect") -> sa.Select:
+def compile_exists(node: Node, dialect: Dialect) -> sa.Select:
     flat = flatten(node, dialect)
     return sa.select(sa.exists(flat.select().limit(1)))
 
 
-def compile_delete(node: Node, dialect: "Dialect") -> sa.Delete:
+def compile_delete(node: Node, dialect: Dialect) -> sa.Delete:
     flat = flatten(node, dialect)
     if not isinstance(flat.source, sa.TableClause):  # pragma: no cover - guarded by callers
         raise RestrictionError("only restrictions of a stored table can be deleted from")
     return sa.delete(flat.source).where(*flat.where)
 
 
-def compile_update(node: Node, dialect: "Dialect", values: dict[str, Any]) -> sa.Update:
+def compile_update(node: Node, dialect: Dialect, values: dict[str, Any]) -> sa.Update:
     flat = flatten(node, dialect)
     return sa.update(flat.source).where(*flat.where).values(
         {k: sa.bindparam(None, v, unique=True, type_=sa.types.NULLTYPE) for k, v in values.items()})

@@ -73,7 +73,7 @@ class SqlText(Condition):
 class Exists(Condition):
     """Semijoin: some row of ``relation`` matches on ``attributes``."""
 
-    relation: "Node"
+    relation: Node
     attributes: tuple[str, ...]
 
 

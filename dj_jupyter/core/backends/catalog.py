@@ -47,7 +47,8 @@ def split_marker(stored: str | None) -> tuple[str | None, str]:
     return body[:end], body[end + 1:]
 
 
-def lineage_table(connection: "Connection", schema: str, metadata: sa.MetaData | None = None) -> sa.Table:
+def lineage_table(connection: Connection, schema: str,
+                  metadata: sa.MetaData | None = None) -> sa.Table:
     sa_schema, name = connection.dialect.table_address(schema, LINEAGE)
     return sa.Table(
         name, metadata or sa.MetaData(),
@@ -58,7 +59,8 @@ def lineage_table(connection: "Connection", schema: str, metadata: sa.MetaData |
     )
 
 
-def comments_table(connection: "Connection", schema: str, metadata: sa.MetaData | None = None) -> sa.Table:
+def comments_table(connection: Connection, schema: str,
+                   metadata: sa.MetaData | None = None) -> sa.Table:
     """SQLite only: the comments the other backends keep on columns and tables."""
     sa_schema, name = connection.dialect.table_address(schema, COMMENTS)
     return sa.Table(
@@ -70,19 +72,19 @@ def comments_table(connection: "Connection", schema: str, metadata: sa.MetaData 
     )
 
 
-def system_tables(connection: "Connection", schema: str) -> list[sa.Table]:
+def system_tables(connection: Connection, schema: str) -> list[sa.Table]:
     tables = [lineage_table(connection, schema)]
     if not connection.dialect.keeps_comments:
         tables.append(comments_table(connection, schema))
     return tables
 
 
-def table_names(connection: "Connection", schema: str) -> list[str]:
+def table_names(connection: Connection, schema: str) -> list[str]:
     """Names of the tables of a schema (hidden ``~`` tables included)."""
     return _inspect(connection, lambda inspector: _table_names(inspector, connection, schema))
 
 
-def _inspect(connection: "Connection", work):
+def _inspect(connection: Connection, work):
     """Run ``work(inspector)`` on the connection's live DB-API connection.
 
     Reflecting through the engine would open a new connection per inspector call
@@ -91,7 +93,7 @@ def _inspect(connection: "Connection", work):
     return connection.call(lambda sa_connection: work(sa.inspect(sa_connection)))
 
 
-def _table_names(inspector: sa.Inspector, connection: "Connection", schema: str) -> list[str]:
+def _table_names(inspector: sa.Inspector, connection: Connection, schema: str) -> list[str]:
     sa_schema = connection.dialect.reflect_schema(schema)
     if sa_schema is not None and not inspector.has_schema(sa_schema):
         return []
@@ -103,7 +105,7 @@ def _table_names(inspector: sa.Inspector, connection: "Connection", schema: str)
     return names
 
 
-def list_schemas(connection: "Connection") -> list[str]:
+def list_schemas(connection: Connection) -> list[str]:
     """Schemas that hold a ``~lineage`` table, i.e. were created by DataJoint."""
     return _inspect(connection, lambda inspector: _list_schemas(inspector, connection.dialect))
 
@@ -124,7 +126,7 @@ def _list_schemas(inspector: sa.Inspector, dialect) -> list[str]:
     return sorted(found)
 
 
-def load_schema(connection: "Connection", schema: str) -> dict[str, TableInfo]:
+def load_schema(connection: Connection, schema: str) -> dict[str, TableInfo]:
     """Every (non-hidden) table of a schema, with heading, comment, keys and lineage."""
     dialect = connection.dialect
     sa_schema = dialect.reflect_schema(schema)
@@ -160,7 +162,7 @@ def load_schema(connection: "Connection", schema: str) -> dict[str, TableInfo]:
                        dialect.keeps_comments)
             for column in column_list
         ]
-        ordered = [a for a in heading_attrs if a.in_key] + [a for a in heading_attrs if not a.in_key]
+        ordered = sorted(heading_attrs, key=lambda a: not a.in_key)  # stable: key first
         unique_sets = {tuple(u["column_names"]) for u in uniques.get((sa_schema, address), [])}
         unique_sets |= {tuple(i["column_names"]) for i in indexes.get((sa_schema, address), [])
                         if i.get("unique")}
@@ -181,7 +183,7 @@ def load_schema(connection: "Connection", schema: str) -> dict[str, TableInfo]:
     return tables
 
 
-def read_lineage(connection: "Connection", schema: str) -> dict[tuple[str, str], str]:
+def read_lineage(connection: Connection, schema: str) -> dict[tuple[str, str], str]:
     table = lineage_table(connection, schema)
     try:
         rows = connection.execute(sa.select(table.c.table_name, table.c.attribute_name,
@@ -191,7 +193,7 @@ def read_lineage(connection: "Connection", schema: str) -> dict[tuple[str, str],
     return {(t, a): lineage for t, a, lineage in rows}
 
 
-def _read_comments(connection: "Connection", schema: str) -> dict[tuple[str, str], str]:
+def _read_comments(connection: Connection, schema: str) -> dict[tuple[str, str], str]:
     table = comments_table(connection, schema)
     rows = connection.execute(sa.select(table.c.table_name, table.c.attribute_name,
                                         table.c.comment)).all()
@@ -270,7 +272,7 @@ def parse_server_default(text: str | None) -> Default | None:
     return Default(value)
 
 
-def _foreign_key(connection: "Connection", schema: str, table: str, fk: dict, pk: list[str],
+def _foreign_key(connection: Connection, schema: str, table: str, fk: dict, pk: list[str],
                  attributes: Iterable[Attribute], unique_sets: set) -> ForeignKey:
     dialect = connection.dialect
     parent_address = dialect.schema_of_address(fk.get("referred_schema"), fk["referred_table"])

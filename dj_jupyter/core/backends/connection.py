@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,10 +61,10 @@ def _as_url(target: str | sa.URL, user: str | None, password: str | None,
 class _Transaction:
     """``with conn.transaction:`` — a property returning this reusable context manager."""
 
-    def __init__(self, connection: "Connection"):
+    def __init__(self, connection: Connection):
         self._connection = connection
 
-    def __enter__(self) -> "Connection":
+    def __enter__(self) -> Connection:
         self._connection.start_transaction()
         return self._connection
 
@@ -120,7 +120,7 @@ class Connection:
             self._sa = None
         self.engine.dispose()
 
-    def __enter__(self) -> "Connection":
+    def __enter__(self) -> Connection:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -255,7 +255,8 @@ class Connection:
         self.call(work)
 
     def call(self, work):
-        """Run ``work(sa_connection)``; commit when outside a transaction; retry once if the connection dropped."""
+        """Run ``work(sa_connection)``: committed on its own outside a transaction, and
+        retried once on a fresh connection if the old one had dropped."""
         with self._lock:
             self._ensure_open()
             for attempt in (1, 2):

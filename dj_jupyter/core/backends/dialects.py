@@ -235,7 +235,8 @@ class Dialect:
 
         return sqlite.insert(table).on_conflict_do_nothing()
 
-    def insert_replacing(self, table: sa.Table, key: Sequence[str], columns: Sequence[str]) -> sa.Insert:
+    def insert_replacing(self, table: sa.Table, key: Sequence[str],
+                         columns: Sequence[str]) -> sa.Insert:
         from sqlalchemy.dialects import sqlite
 
         stmt = sqlite.insert(table)
@@ -610,7 +611,8 @@ def dialect_for(sa_dialect_name: str) -> Dialect:
         return _DIALECTS[sa_dialect_name]()
     except KeyError:
         supported = ", ".join(sorted(set(_DIALECTS) - {"mariadb"}))
-        raise ValueError(f"unsupported database {sa_dialect_name!r}; use one of {supported}") from None
+        raise ValueError(
+            f"unsupported database {sa_dialect_name!r}; use one of {supported}") from None
 
 
 # -- helpers shared by the dialects ----------------------------------------------------
@@ -657,6 +659,7 @@ def _decimal_decoder(spec: TypeSpec) -> Convert:
             return value
         if isinstance(value, float) and not math.isfinite(value):
             return decimal.Decimal(value)
-        return decimal.Decimal(repr(value) if isinstance(value, float) else str(value)).quantize(quantum)
+        text = repr(value) if isinstance(value, float) else str(value)
+        return decimal.Decimal(text).quantize(quantum)
 
     return decode
