@@ -43,12 +43,14 @@ _LAZY = {
     "QueryExpression": ".core.expression",
     "AndList": ".core.algebra.conditions",
     "Not": ".core.algebra.conditions",
+    "Top": ".core.algebra.conditions",
+    "U": ".core.expression",
 }
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
     "Table", "FreeTable", "Manual", "Lookup", "Imported", "Computed", "Part", "QueryExpression",
-    "AndList", "Not", "errors", "DataJointError", "DuplicateError", "IntegrityError",
+    "AndList", "Not", "Top", "U", "errors", "DataJointError", "DuplicateError", "IntegrityError",
     "MissingAttributeError", "UnknownAttributeError", "__version__",
 ]
 
@@ -67,9 +69,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .core.algebra.conditions import AndList, Not
+    from .core.algebra.conditions import AndList, Not, Top
     from .core.backends.connection import Connection, conn
-    from .core.expression import QueryExpression
+    from .core.expression import QueryExpression, U
     from .core.schema import Schema, VirtualModule, list_schemas, virtual_schema
     from .core.table import FreeTable, Table
     from .core.tiers import Computed, Imported, Lookup, Manual, Part

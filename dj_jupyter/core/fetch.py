@@ -200,10 +200,33 @@ def exists(query) -> bool:
 
 
 def iterate(query, batch: int = 1000) -> Iterator[dict]:
-    """Rows one at a time, read from the database in pages of ``batch`` rows (KEY order)."""
+    """Rows one at a time in key order, read in pages of ``batch`` rows.
+
+    Pages continue after the last key seen (``WHERE key > last``), so each page costs
+    the same however deep into the result it is; no cursor is held open between rows.
+    """
+    from .algebra.conditions import KeyAfter
+
+    heading = query.heading
+    key = heading.primary_key
+    if not key or any(heading[k].nullable for k in key):
+        yield from _iterate_by_offset(query, batch)
+        return
+    page_query = query
+    while True:
+        page = to_dicts(page_query, order_by="KEY", limit=batch)
+        yield from page
+        if len(page) < batch:
+            return
+        last = tuple(page[-1][k] for k in key)
+        page_query = query.restrict(KeyAfter(tuple(key), last))
+
+
+def _iterate_by_offset(query, batch: int) -> Iterator[dict]:
     offset = 0
     while True:
-        page = to_dicts(query, order_by="KEY", limit=batch, offset=offset)
+        page = to_dicts(query, order_by="KEY" if query.heading.primary_key else None,
+                        limit=batch, offset=offset)
         yield from page
         if len(page) < batch:
             return

@@ -26,7 +26,8 @@ __all__ = ["Table", "FreeTable"]
 _CLASS_LEVEL = (
     "insert", "insert1", "update1", "delete", "delete_quick", "delete_preview", "drop",
     "drop_quick", "describe", "parents", "children", "ancestors", "descendants", "parts",
-    "restrict", "proj", "to_dicts", "to_pandas", "to_arrays", "keys", "fetch1", "fetch", "head",
+    "restrict", "proj", "join", "extend", "aggr", "aggregate", "to_dicts", "to_pandas",
+    "to_arrays", "keys", "fetch1", "fetch", "head",
     "tail", "heading", "primary_key", "full_table_name", "table_name", "database", "connection",
     "info", "is_declared", "full_name", "make_sql", "node", "master",
 )

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .nodes import Node
 
 __all__ = ["Condition", "Equals", "IsNull", "And", "Or", "Negation", "Constant", "SqlText",
-           "Exists", "AndList", "Not", "make_condition", "TRUE", "FALSE"]
+           "Exists", "KeyAfter", "AndList", "Not", "Top", "make_condition", "TRUE", "FALSE"]
 
 
 class Condition:
@@ -77,8 +77,42 @@ class Exists(Condition):
     attributes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class KeyAfter(Condition):
+    """Rows whose ``attributes`` come after ``values`` in key order (keyset paging)."""
+
+    attributes: tuple[str, ...]
+    values: tuple
+
+
 class AndList(list):
     """``dj.AndList([a, b])``: a restriction true when every element is (empty: always)."""
+
+
+class Top:
+    """``dj.Top(limit=1, order_by="KEY", offset=0)``: the first rows in an order.
+
+    ``order_by`` is an attribute name, ``"name DESC"``, ``"KEY"`` (the primary key),
+    ``"KEY DESC"``, or a list of those; ``limit=None`` keeps every row after ``offset``.
+    """
+
+    def __init__(self, limit: int | None = 1, order_by: Any = "KEY", offset: int = 0):
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise RestrictionError("Top(limit=...) takes a non-negative integer or None")
+        if not isinstance(offset, int) or offset < 0:
+            raise RestrictionError("Top(offset=...) takes a non-negative integer")
+        self.limit = limit
+        self.order_by = order_by
+        self.offset = offset
+
+    @property
+    def order_tuple(self) -> tuple[str, ...]:
+        if self.order_by is None:
+            return ()
+        return (self.order_by,) if isinstance(self.order_by, str) else tuple(self.order_by)
+
+    def __repr__(self) -> str:
+        return f"Top(limit={self.limit}, order_by={self.order_by!r}, offset={self.offset})"
 
 
 class Not:

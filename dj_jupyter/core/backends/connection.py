@@ -201,12 +201,14 @@ class Connection:
                                 else c.execute(statement))
 
     def compile(self, statement: sa.ClauseElement) -> tuple[str, Any]:
-        """SQL text and driver parameters (a tuple or dict, or None) for :meth:`run`."""
+        """SQL text and driver parameters (a tuple or dict, maybe empty) for :meth:`run`.
+
+        Parameters are passed even when empty: the ``format`` drivers then turn the ``%%``
+        SQLAlchemy wrote for a literal ``%`` back into ``%``.
+        """
         compiled = statement.compile(dialect=self.engine.dialect,
                                      compile_kwargs={"render_postcompile": True})
         params = compiled.params
-        if not params:
-            return compiled.string, None
         if compiled.positional:
             return compiled.string, tuple(params[name] for name in compiled.positiontup)
         return compiled.string, dict(params)

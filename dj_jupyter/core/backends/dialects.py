@@ -184,8 +184,23 @@ class Dialect:
     def table_options(self) -> dict[str, Any]:
         return {}
 
+    _sa_dialect: Any = None
+
     def adapt_to_server(self, sa_dialect: Any) -> None:
         """Adjust to the server met on connecting (its flavour and version)."""
+        self._sa_dialect = sa_dialect
+
+    @property
+    def sa_dialect(self) -> Any:
+        """The SQLAlchemy dialect statements compile with (a default one before connecting)."""
+        if self._sa_dialect is None:
+            self._sa_dialect = self._default_sa_dialect()
+        return self._sa_dialect
+
+    def _default_sa_dialect(self) -> Any:
+        from sqlalchemy.dialects.sqlite import pysqlite
+
+        return pysqlite.dialect()
 
     # -- values ---------------------------------------------------------------
     def binder(self, spec: TypeSpec) -> Convert | None:
@@ -293,6 +308,9 @@ class SQLiteDialect(Dialect):
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA busy_timeout = 60000")
             cursor.close()
+            from ..algebra.fragments import register_sqlite_functions
+
+            register_sqlite_functions(dbapi_connection)  # what portable SQL fragments need
 
         @sa.event.listens_for(engine, "begin")
         def on_begin(connection):
@@ -373,6 +391,11 @@ class PostgreSQLDialect(Dialect):
 
     def fk_needs_index(self):
         return True
+
+    def _default_sa_dialect(self):
+        from sqlalchemy.dialects.postgresql import psycopg
+
+        return psycopg.dialect(paramstyle="format")
 
     def bulk_insert(self, table, names):
         return CopyFrom(table, names)
@@ -499,7 +522,13 @@ class MySQLDialect(Dialect):
 
     collation = "utf8mb4_bin"
 
+    def _default_sa_dialect(self):
+        from sqlalchemy.dialects.mysql import pymysql
+
+        return pymysql.dialect(paramstyle="format")
+
     def adapt_to_server(self, sa_dialect: Any) -> None:
+        super().adapt_to_server(sa_dialect)
         # A binary NO PAD collation compares strings as SQLite and PostgreSQL do: case and
         # trailing spaces are significant. MariaDB and MySQL 8 name it differently.
         if getattr(sa_dialect, "is_mariadb", False):

@@ -1,0 +1,841 @@
+"""Portable SQL fragments: MySQL-flavoured snippets written by users, rendered for every backend.
+
+DataJoint users write small pieces of SQL in MySQL flavour inside queries: computed attributes
+(``q.proj(age="TIMESTAMPDIFF(YEAR, dob, NOW())")``, ``aggr(..., n="count(*)")``) and string
+restrictions (``Subject & "YEAR(dob) > 2020 AND name LIKE 'A%'"``). This module makes them
+portable with real mechanisms, never by rewriting SQL text:
+
+* :func:`parse_fragment` parses the text with sqlglot's MySQL reader into an AST and records
+  the columns it references and whether it aggregates;
+* :func:`render_fragment` copies the AST, replaces every column reference by the caller's
+  already-rendered SQL, rewrites the nodes whose meaning differs between backends (bottom-up
+  AST transforms, see ``_rewrite``) and generates SQL for the target dialect;
+* :func:`register_sqlite_functions` adds to a SQLite connection the functions the generated
+  SQL calls and SQLite lacks (population/sample deviation and variance, an ordered
+  ``GROUP_CONCAT``, MySQL's ``TIMESTAMPDIFF``, ``REGEXP``, ``IF`` ...).
+
+Portable semantics (MySQL is the reference):
+
+* ``/`` is float division everywhere (the dividend is cast to a double; division by zero gives
+  NULL); ``DIV`` is integer division truncated toward zero.
+* ``AVG``, ``STD``/``STDDEV``/``STDDEV_POP``, ``VARIANCE``/``VAR_POP``, ``STDDEV_SAMP`` and
+  ``VAR_SAMP`` return doubles (``STD``/``STDDEV``/``VARIANCE`` are population statistics, as in
+  MySQL). ``SUM`` keeps each backend's type: MySQL returns a ``Decimal`` for integer input.
+* ``GROUP_CONCAT`` skips NULLs, gives NULL for a group without values, uses ``','`` as the
+  default separator, and is always ordered: by its ``ORDER BY`` if given, else by the value
+  itself (MySQL leaves that order undefined; here it is deterministic). NULL order keys sort
+  first ascending and last descending, as in MySQL; the value itself is the last key, so ties
+  come out in the same order everywhere. ``DISTINCT`` with an ``ORDER BY`` on
+  anything but the value is refused (PostgreSQL cannot do it). Text is ordered by each
+  backend's collation (MySQL's default is case-insensitive, SQLite's binary).
+* ``NOW()``/``CURRENT_TIMESTAMP``/``SYSDATE()`` give the local wall-clock time to the second and
+  ``CURDATE()``/``CURRENT_DATE`` the local date: the session time zone on a server, the local
+  time zone of the Python process on SQLite (where they are ISO text, as SQLite has no date
+  type).
+* ``YEAR``/``MONTH``/``DAY``/``DAYOFMONTH``/``HOUR``/``MINUTE``/``SECOND`` return integers.
+* ``TIMESTAMPDIFF(unit, a, b)`` counts whole units from ``a`` to ``b`` truncated toward zero,
+  exactly as MySQL does (``YEAR``/``QUARTER``/``MONTH`` count calendar months, less one when
+  ``b``'s day and time of the month come before ``a``'s).
+* ``CONCAT`` is NULL if any argument is NULL and writes integral doubles without ".0" (2.0 ->
+  "2") as MySQL does; ``IF`` becomes ``CASE``; ``IFNULL`` becomes ``COALESCE``;
+  double-quoted strings are string literals; ``LEFT``/``RIGHT`` become ``SUBSTR`` on SQLite.
+* Everything else (``LOWER``, ``ROUND``, ``CAST``, ...) is left to sqlglot's own translation,
+  which is usually right but not checked here; ``CAST(x AS CHAR)`` becomes ``TEXT`` on
+  PostgreSQL (not ``char(1)``).
+* On MySQL, ``GROUP_CONCAT`` output is cut at the session's ``group_concat_max_len`` (1024
+  bytes by default); ``AVG`` casts need MySQL >= 8.0.17 or MariaDB >= 10.4.
+* ``LIKE``: ``%``/``_`` wildcards and ``\\`` as escape character on every backend, but case
+  sensitivity follows the backend: MySQL's default collations and SQLite (for ASCII letters)
+  ignore case, PostgreSQL does not. The same holds for ``=`` and ``<`` on text in MySQL.
+
+String literals come out with their exact value, quoted for the target dialect (``'it''s'``;
+backslashes doubled for MySQL only). A ``%`` is emitted as a single ``%``: escaping it for a
+driver with the ``format``/``pyformat`` paramstyle is the caller's job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dj_jupyter.errors import RestrictionError
+
+__all__ = ["Fragment", "parse_fragment", "render_fragment", "register_sqlite_functions"]
+
+DIALECTS = ("sqlite", "postgresql", "mysql")
+_SQLGLOT_DIALECT = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql"}
+
+# Aggregate functions sqlglot keeps as anonymous calls (it maps the common ones to classes).
+_ANONYMOUS_AGGREGATES = frozenset(
+    {"BIT_AND", "BIT_OR", "BIT_XOR", "JSON_ARRAYAGG", "JSON_OBJECTAGG", "STD", "STDDEV",
+     "VARIANCE", "STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP", "GROUP_CONCAT"}
+)
+# Functions for the current moment, as sqlglot leaves them anonymous.
+_NOW_NAMES = frozenset({"NOW", "SYSDATE", "LOCALTIME", "LOCALTIMESTAMP", "CURRENT_TIMESTAMP"})
+_CURDATE_NAMES = frozenset({"CURDATE", "CURRENT_DATE"})
+
+# TIMESTAMPDIFF units: the calendar ones count months, the others microseconds.
+_MONTH_UNITS = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
+_MICROSECOND_UNITS = {
+    "MICROSECOND": 1,
+    "SECOND": 1_000_000,
+    "MINUTE": 60_000_000,
+    "HOUR": 3_600_000_000,
+    "DAY": 86_400_000_000,
+    "WEEK": 604_800_000_000,
+}
+# Parts of a date/time: (sqlglot class name, strftime code for SQLite, EXTRACT field).
+_DATE_PARTS = (
+    ("Year", "%Y", "YEAR"),
+    ("Month", "%m", "MONTH"),
+    ("Day", "%d", "DAY"),
+    ("DayOfMonth", "%d", "DAY"),
+    ("Hour", "%H", "HOUR"),
+    ("Minute", "%M", "MINUTE"),
+    ("Second", "%S", "SECOND"),
+)
+_DATE_PART_NAMES = {"YEAR": "Year", "MONTH": "Month", "DAY": "Day", "DAYOFMONTH": "DayOfMonth",
+                    "HOUR": "Hour", "MINUTE": "Minute", "SECOND": "Second"}
+# An already-rendered column that needs no parentheses: a possibly qualified identifier.
+_SIMPLE_NAME = re.compile(r'(?:"[^"]*"|`[^`]*`|\[[^\]]*\]|[A-Za-z_][A-Za-z0-9_$]*)'
+                          r'(?:\.(?:"[^"]*"|`[^`]*`|\[[^\]]*\]|[A-Za-z_][A-Za-z0-9_$]*))*')
+
+# Names of the SQLite functions the generated SQL uses.
+SQLITE_GROUP_CONCAT = "DJ_GROUP_CONCAT"
+SQLITE_TIMESTAMPDIFF = "DJ_TIMESTAMPDIFF"
+SQLITE_CONCAT = "DJ_CONCAT"
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """A parsed SQL fragment (MySQL flavour).
+
+    ``columns`` holds the referenced column names: unquoted names lower-cased, back-quoted
+    names as written. ``is_aggregate`` tells whether the fragment aggregates (outside window
+    functions), so it belongs in the select list of a GROUP BY query or in HAVING.
+    """
+
+    text: str
+    ast: Any = field(compare=False, repr=False)
+    columns: frozenset[str]
+    is_aggregate: bool
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def _restriction_error(text: str, problem: str) -> RestrictionError:
+    return RestrictionError(
+        f"SQL fragment {text!r}: {problem}\n"
+        "Check the SQL: a fragment is one MySQL-style expression over the attributes, "
+        "e.g. \"YEAR(dob) > 2020 AND name LIKE 'A%'\" or \"count(*)\"."
+    )
+
+
+def _column_name(column: Any) -> str:
+    identifier = column.args["this"]
+    name = identifier.name
+    return name if identifier.args.get("quoted") else name.lower()
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_fragment(text: str) -> Fragment:
+    """Parse a MySQL-flavoured SQL expression; raise RestrictionError if it is not one."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError, TokenError
+
+    if not isinstance(text, str) or not text.strip():
+        raise _restriction_error(str(text), "it is empty")
+    # Parse the text as the projection of a SELECT so that it is read as an expression (on
+    # its own, e.g. `REPLACE(a, 'x', 'y')` would be read as MySQL's REPLACE statement).
+    try:
+        statements = sqlglot.parse(_SELECT + text, read="mysql")
+    except ParseError as error:
+        details = "; ".join(
+            f"{e.get('description')} at line {e.get('line')}, column "
+            f"{_column_in_text(e.get('line'), e.get('col'))}"
+            for e in error.errors
+        ) or str(error)
+        raise _restriction_error(text, f"cannot parse it: {details}") from None
+    except TokenError:
+        raise _restriction_error(
+            text, "cannot parse it: an unterminated string, quoted name or comment"
+        ) from None
+    statements = [statement for statement in statements if statement is not None]
+    if len(statements) != 1:
+        raise _restriction_error(text, "expected exactly one expression (no ';')")
+    select = statements[0]
+    extra = [key for key, value in select.args.items()
+             if key != "expressions" and value not in (None, False, [])]
+    if not isinstance(select, exp.Select) or extra:
+        raise _restriction_error(text, "expected an expression, not a query")
+    if len(select.expressions) != 1:
+        raise _restriction_error(text, "expected exactly one expression (no commas)")
+    tree = select.expressions[0].pop()
+    if isinstance(tree, exp.Alias):
+        raise _restriction_error(
+            text, "an alias (`expr AS name` or two words in a row) is not allowed here"
+        )
+    if not isinstance(tree, exp.Condition):
+        raise _restriction_error(text, f"expected an expression, got {tree.sql('mysql')!r}")
+    for node in tree.walk():
+        if isinstance(node, (exp.Query, exp.Subquery)):
+            raise _restriction_error(
+                text, "subqueries are not supported; restrict by a query expression instead"
+            )
+        if isinstance(node, exp.Column) and node.args.get("table") is not None:
+            raise _restriction_error(
+                text, f"qualified column {node.sql('mysql')} is not supported; "
+                "name the attribute alone"
+            )
+        if isinstance(node, exp.Parameter | exp.Placeholder):
+            raise _restriction_error(text, "parameters/placeholders are not supported")
+        node.comments = None  # comments could hide `%` or `*/`: drop them
+    columns = frozenset(_column_name(node) for node in tree.find_all(exp.Column))
+    return Fragment(text=text, ast=tree, columns=columns, is_aggregate=_aggregates(tree))
+
+
+_SELECT = "SELECT "
+
+
+def _column_in_text(line: Any, col: Any) -> Any:
+    """A parser's column position in the fragment (the parser saw it after ``SELECT ``)."""
+    return col - len(_SELECT) if line == 1 and isinstance(col, int) else col
+
+
+def _aggregates(tree: Any) -> bool:
+    from sqlglot import exp
+
+    def visit(node: Any) -> bool:
+        if isinstance(node, exp.Window):
+            return False
+        if isinstance(node, exp.AggFunc):
+            return True
+        if isinstance(node, exp.Anonymous) and node.name.upper() in _ANONYMOUS_AGGREGATES:
+            return True
+        return any(visit(child) for child in node.iter_expressions())
+
+    return visit(tree)
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def render_fragment(fragment: Fragment, dialect: str, columns: Mapping[str, str]) -> str:
+    """SQL text of ``fragment`` for ``dialect`` ("sqlite", "postgresql" or "mysql").
+
+    Each column reference ``x`` becomes ``columns[x]``, an already-rendered SQL expression
+    (parenthesised unless it is a plain, possibly qualified, identifier). String literals keep
+    their exact value; ``%`` is not doubled.
+    """
+    from sqlglot.errors import ErrorLevel, UnsupportedError
+
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+    lookup = _column_lookup(fragment, columns)
+    tree = fragment.ast.copy()
+    tree = _bottom_up(tree, lambda node: _rewrite(node, dialect, lookup, fragment.text))
+    try:
+        return tree.sql(
+            dialect=_SQLGLOT_DIALECT[dialect], unsupported_level=ErrorLevel.RAISE
+        )
+    except UnsupportedError as error:
+        raise _restriction_error(
+            fragment.text, f"cannot be expressed for {dialect}: {error}"
+        ) from None
+
+
+def _column_lookup(fragment: Fragment, columns: Mapping[str, str]) -> dict[str, str]:
+    folded: dict[str, list[str]] = {}
+    for key in columns:
+        folded.setdefault(key.lower(), []).append(key)
+    lookup = {}
+    for name in fragment.columns:
+        if name in columns:
+            lookup[name] = columns[name]
+        elif len(folded.get(name.lower(), ())) == 1:
+            lookup[name] = columns[folded[name.lower()][0]]
+        else:
+            available = ", ".join(sorted(columns)) or "(none)"
+            raise _restriction_error(
+                fragment.text, f"unknown attribute {name!r}; available: {available}"
+            )
+    return lookup
+
+
+def _bottom_up(node: Any, fn: Callable[[Any], Any]) -> Any:
+    """Apply ``fn`` to every node, children first; ``fn`` returns the replacement node."""
+    from sqlglot import exp
+
+    for key, value in list(node.args.items()):
+        if isinstance(value, exp.Expression):
+            node.set(key, _bottom_up(value, fn))
+        elif isinstance(value, list):
+            node.set(
+                key, [_bottom_up(v, fn) if isinstance(v, exp.Expression) else v for v in value]
+            )
+    return fn(node)
+
+
+def _raw(sql: str) -> Any:
+    """A node that renders as ``sql`` verbatim (parenthesised unless a plain identifier)."""
+    from sqlglot import exp
+
+    node = exp.Var(this=sql)
+    return node if _SIMPLE_NAME.fullmatch(sql.strip()) else exp.Paren(this=node)
+
+
+def _fn(name: str, *args: Any) -> Any:
+    from sqlglot import exp
+
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _cast(node: Any, type_: str) -> Any:
+    from sqlglot import exp
+
+    return exp.Cast(this=node, to=exp.DataType.build(type_))
+
+
+def _paren(node: Any) -> Any:
+    from sqlglot import exp
+
+    return exp.Paren(this=node)
+
+
+def _string(value: str) -> Any:
+    from sqlglot import exp
+
+    return exp.Literal.string(value)
+
+
+def _number(value: int) -> Any:
+    from sqlglot import exp
+
+    return exp.Literal.number(value)
+
+
+def _double(dialect: str) -> str:
+    return {"sqlite": "REAL", "postgresql": "DOUBLE PRECISION", "mysql": "DOUBLE"}[dialect]
+
+
+def _case(condition: Any, then: Any, otherwise: Any) -> Any:
+    from sqlglot import exp
+
+    return exp.Case(ifs=[exp.If(this=condition, true=then)], default=otherwise)
+
+
+def _rewrite(node: Any, dialect: str, lookup: Mapping[str, str], text: str) -> Any:
+    """Replace one node (whose children are already rewritten) by its portable form."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Column):
+        return _raw(lookup[_column_name(node)])
+    if isinstance(node, exp.Anonymous):
+        name = node.name.upper()
+        if name in _NOW_NAMES and not node.expressions:
+            return _now(dialect)
+        if name in _CURDATE_NAMES and not node.expressions:
+            return _curdate(dialect)
+        if name in _DATE_PART_NAMES and len(node.expressions) == 1:
+            return _date_part(_DATE_PART_NAMES[name], node.expressions[0], dialect)
+        if name in ("STD", "STDDEV", "STDDEV_POP") and len(node.expressions) == 1:
+            return _statistic("STDDEV_POP", node.expressions[0], dialect)
+        if name in ("VARIANCE", "VAR_POP") and len(node.expressions) == 1:
+            return _statistic("VAR_POP", node.expressions[0], dialect)
+        return node
+    if isinstance(node, _classes("CurrentTimestamp", "Localtimestamp", "CurrentDatetime")):
+        return _now(dialect)
+    if isinstance(node, exp.CurrentDate):
+        return _curdate(dialect)
+    for class_name, _code, _field in _DATE_PARTS:
+        cls = getattr(exp, class_name, None)
+        if cls is not None and type(node) is cls:
+            return _date_part(class_name, node.this, dialect)
+    if isinstance(node, exp.TimestampDiff):
+        return _timestampdiff(node, dialect, text)
+    if isinstance(node, _classes("DateDiff")) and dialect != "mysql":
+        return _datediff(node.this, node.expression, dialect)
+    if isinstance(node, exp.Avg):
+        return node if dialect == "sqlite" else _cast(node, _double(dialect))
+    for cls, function in (
+        (exp.StddevPop, "STDDEV_POP"),
+        (exp.StddevSamp, "STDDEV_SAMP"),
+        (exp.VariancePop, "VAR_POP"),
+        (exp.Variance, "VAR_SAMP"),
+    ):
+        if type(node) is cls:
+            return _statistic(function, node.this, dialect)
+    if type(node) in _classes("Stddev"):
+        return _statistic("STDDEV_POP", node.this, dialect)  # MySQL's STDDEV is population
+    if isinstance(node, exp.GroupConcat):
+        return _group_concat(node, dialect, text)
+    if isinstance(node, exp.Div):
+        divisor = node.expression
+        if dialect == "postgresql":
+            divisor = exp.Nullif(this=divisor, expression=_number(0))
+        return _paren(
+            exp.Div(
+                this=_cast(node.this, _double(dialect)), expression=divisor,
+                typed=True, safe=False,
+            )
+        )
+    if isinstance(node, exp.IntDiv) and dialect != "mysql":
+        if dialect == "postgresql":
+            divisor = exp.Nullif(this=node.expression, expression=_number(0))
+            return _cast(_fn("DIV", node.this, divisor), "BIGINT")
+        quotient = exp.Div(this=_cast(node.this, "REAL"), expression=node.expression,
+                           typed=True, safe=False)
+        return _cast(quotient, "INTEGER")
+    if isinstance(node, exp.Concat) and dialect != "mysql":
+        return _concat(node.expressions, dialect)
+    if isinstance(node, exp.If) and not isinstance(node.parent, exp.Case):
+        if dialect == "mysql":
+            return node
+        return _case(node.this, node.args.get("true"), node.args.get("false") or exp.Null())
+    if isinstance(node, exp.Cast) and dialect == "postgresql":
+        to = node.args.get("to")
+        if to is not None and to.is_type("char") and not to.expressions:
+            return exp.Cast(this=node.this, to=exp.DataType.build("TEXT"))  # not char(1)
+    if isinstance(node, _classes("Left", "Right")) and dialect == "sqlite":
+        # LEFT is a keyword in SQLite, so no LEFT() function can exist: use SUBSTR.
+        length = node.expression
+        start = _number(1) if type(node).__name__ == "Left" else exp.Neg(this=_paren(length))
+        return _fn("SUBSTR", node.this, start, length.copy())
+    if isinstance(node, exp.Like) and dialect == "sqlite":
+        if not isinstance(node.parent, exp.Escape):  # SQLite has no default escape character
+            return exp.Escape(this=node, expression=_string("\\"))
+    return node
+
+
+def _classes(*names: str) -> tuple[type, ...]:
+    """The sqlglot expression classes of these names that this sqlglot version has."""
+    from sqlglot import exp
+
+    return tuple(cls for name in names if isinstance(cls := getattr(exp, name, None), type))
+
+
+def _now(dialect: str) -> Any:
+    from sqlglot import exp
+
+    if dialect == "sqlite":
+        return _fn("DATETIME", _string("now"))  # UTC, as the server sessions are
+    if dialect == "postgresql":
+        return _fn("DATE_TRUNC", _string("second"), exp.Var(this="LOCALTIMESTAMP"))
+    return _fn("NOW")
+
+
+def _curdate(dialect: str) -> Any:
+    from sqlglot import exp
+
+    if dialect == "sqlite":
+        return _fn("DATE", _string("now"))  # UTC, as the server sessions are
+    if dialect == "postgresql":
+        return exp.Var(this="CURRENT_DATE")
+    return _fn("CURDATE")
+
+
+def _unwrap_date(node: Any) -> Any:
+    """The argument of MySQL's YEAR(d) etc., without sqlglot's added DATE() conversion."""
+    while isinstance(node, _classes("TsOrDsToDate", "TsOrDsToTimestamp", "TsOrDsToDatetime")):
+        node = node.this
+    return node
+
+
+def _date_part(class_name: str, argument: Any, dialect: str) -> Any:
+    from sqlglot import exp
+
+    code, part = next((c, f) for n, c, f in _DATE_PARTS if n == class_name)
+    argument = _unwrap_date(argument)
+    if dialect == "sqlite":
+        return _cast(_fn("STRFTIME", _string(code), argument), "INTEGER")
+    if dialect == "postgresql":
+        extracted = exp.Extract(this=exp.Var(this=part), expression=_cast(argument, "TIMESTAMP"))
+        return _cast(_fn("FLOOR", extracted) if part == "SECOND" else extracted, "INTEGER")
+    return _fn("DAYOFMONTH" if class_name == "DayOfMonth" else part, argument)
+
+
+def _statistic(function: str, argument: Any, dialect: str) -> Any:
+    """A float on every backend (PostgreSQL gives numeric, MariaDB rounds to 4 decimals)."""
+    call = _fn(function, argument)
+    return _cast(call, _double(dialect)) if dialect in ("postgresql", "mysql") else call
+
+
+def _timestampdiff(node: Any, dialect: str, text: str) -> Any:
+    from sqlglot import exp
+
+    unit_node = node.args.get("unit")
+    unit = (unit_node.name if unit_node is not None else "").upper()
+    unit = unit.removeprefix("SQL_TSI_")
+    if unit not in _MONTH_UNITS and unit not in _MICROSECOND_UNITS:
+        raise _restriction_error(
+            text, f"TIMESTAMPDIFF unit {unit or '(none)'!r} is not one of "
+            f"{', '.join([*_MICROSECOND_UNITS, *_MONTH_UNITS])}"
+        )
+    start, end = node.expression, node.this
+    if dialect == "mysql":
+        return exp.TimestampDiff(this=end, expression=start, unit=exp.Var(this=unit))
+    if dialect == "sqlite":
+        return _fn(SQLITE_TIMESTAMPDIFF, _string(unit), start, end)
+    a, b = _cast(start, "TIMESTAMP"), _cast(end, "TIMESTAMP")
+    if unit in _MICROSECOND_UNITS:
+        seconds = exp.Extract(
+            this=exp.Var(this="EPOCH"), expression=_paren(exp.Sub(this=b, expression=a))
+        )
+        per = _MICROSECOND_UNITS[unit]
+        if per == 1:
+            count = exp.Mul(this=seconds, expression=_number(1_000_000))
+        elif per == 1_000_000:
+            count = seconds
+        else:
+            count = exp.Div(this=seconds, expression=_number(per // 1_000_000),
+                            typed=True, safe=False)
+        return _cast(_fn("TRUNC", count), "BIGINT")
+
+    def months(lo: Any, hi: Any) -> Any:
+        def index(moment: Any) -> Any:  # year * 12 + month
+            year = exp.Extract(this=exp.Var(this="YEAR"), expression=moment.copy())
+            month = exp.Extract(this=exp.Var(this="MONTH"), expression=moment.copy())
+            return _paren(exp.Add(this=exp.Mul(this=year, expression=_number(12)),
+                                  expression=month))
+
+        def into_month(moment: Any) -> Any:  # time since the start of its month
+            start_of_month = _fn("DATE_TRUNC", _string("month"), moment.copy())
+            return _paren(exp.Sub(this=moment.copy(), expression=start_of_month))
+
+        earlier = _case(exp.LT(this=into_month(hi), expression=into_month(lo)),
+                        _number(1), _number(0))
+        total = exp.Sub(this=exp.Sub(this=index(hi), expression=index(lo)),
+                        expression=earlier)
+        whole = exp.Div(this=_paren(total), expression=_number(_MONTH_UNITS[unit]),
+                        typed=True, safe=False)
+        return _fn("TRUNC", whole)
+
+    forward = months(a, b)
+    backward = exp.Neg(this=months(b, a))
+    result = _case(exp.LTE(this=a.copy(), expression=b.copy()), forward, backward)
+    return _cast(result, "BIGINT")
+
+
+def _datediff(end: Any, start: Any, dialect: str) -> Any:
+    from sqlglot import exp
+
+    end, start = _unwrap_date(end), _unwrap_date(start)
+    if dialect == "sqlite":
+        days = exp.Sub(this=_fn("JULIANDAY", _fn("DATE", end)),
+                       expression=_fn("JULIANDAY", _fn("DATE", start)))
+        return _cast(days, "INTEGER")
+    return _paren(exp.Sub(this=_cast(end, "DATE"), expression=_cast(start, "DATE")))
+
+
+def _concat(arguments: list, dialect: str) -> Any:
+    from sqlglot import exp
+
+    if dialect == "sqlite":  # `||` would write 2.0 as "2.0" where MySQL writes "2"
+        return _fn(SQLITE_CONCAT, *arguments)
+    parts = []
+    for argument in arguments:
+        if dialect == "postgresql" and not (
+            isinstance(argument, exp.Literal) and argument.is_string
+        ):
+            argument = _cast(argument, "TEXT")
+        parts.append(argument)
+    if not parts:
+        return exp.Null()
+    result = parts[0]
+    for part in parts[1:]:
+        result = exp.DPipe(this=result, expression=part, safe=False)
+    return _paren(result) if len(parts) > 1 else result
+
+
+def _group_concat(node: Any, dialect: str, text: str) -> Any:
+    from sqlglot import exp
+
+    value = node.this
+    keys: list[Any] = []
+    if isinstance(value, exp.Order):
+        keys = list(value.expressions)
+        value = value.this
+    distinct = isinstance(value, exp.Distinct)
+    if distinct:
+        if len(value.expressions) != 1:
+            raise _restriction_error(text, "GROUP_CONCAT(DISTINCT ...) takes one value")
+        value = value.expressions[0]
+    if isinstance(value, exp.Concat):  # GROUP_CONCAT(a, b) concatenates a and b
+        value = _concat(value.expressions, dialect) if dialect != "mysql" else value
+    separator = node.args.get("separator")
+    if separator is None:
+        separator = _string(",")
+    elif not (isinstance(separator, exp.Literal) and separator.is_string):
+        raise _restriction_error(text, "the SEPARATOR of GROUP_CONCAT must be a string literal")
+    if distinct and not all(key.this == value for key in keys):
+        raise _restriction_error(
+            text, "GROUP_CONCAT(DISTINCT x ORDER BY y) is not portable: order by x itself"
+        )
+    if not any(key.this == value for key in keys):  # the value breaks ties: deterministic
+        keys = [*keys, exp.Ordered(this=value.copy(), desc=False)]
+    keys = [
+        exp.Ordered(this=key.this, desc=bool(key.args.get("desc")),
+                    nulls_first=not key.args.get("desc"))
+        for key in keys
+    ]
+    if dialect == "mysql":
+        inner = exp.Distinct(expressions=[value]) if distinct else value
+        return exp.GroupConcat(this=exp.Order(this=inner, expressions=keys),
+                               separator=separator)
+    if dialect == "sqlite":
+        flags = ("d" if distinct else "-") + "".join(
+            "d" if key.args.get("desc") else "a" for key in keys
+        )
+        return _fn(SQLITE_GROUP_CONCAT, value, separator, _string(flags),
+                   *(key.this for key in keys))
+    # PostgreSQL: ARRAY_AGG keeps each value's type for ordering and DISTINCT; ARRAY_TO_STRING
+    # drops NULLs; a group with no value gives NULL as in MySQL.
+    inner = exp.Distinct(expressions=[value.copy()]) if distinct else value.copy()
+    aggregated = exp.ArrayAgg(this=exp.Order(this=inner, expressions=keys))
+    joined = _fn("ARRAY_TO_STRING", aggregated, separator)
+    return _case(exp.EQ(this=exp.Count(this=value.copy()), expression=_number(0)),
+                 exp.Null(), joined)
+
+
+# --- SQLite functions --------------------------------------------------------------------
+
+
+def _number_value(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0  # MySQL reads a non-numeric string as 0
+
+
+class _Statistic:
+    """Variance or standard deviation (population or sample), computed in two passes."""
+
+    sample = False
+    root = False
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def step(self, value: Any) -> None:
+        number = _number_value(value)
+        if number is not None:
+            self.values.append(number)
+
+    def finalize(self) -> float | None:
+        n = len(self.values)
+        if n == 0 or (self.sample and n == 1):
+            return None
+        mean = math.fsum(self.values) / n
+        squares = math.fsum((v - mean) ** 2 for v in self.values)
+        variance = squares / (n - 1 if self.sample else n)
+        return math.sqrt(variance) if self.root else variance
+
+
+class _StddevPop(_Statistic):
+    root = True
+
+
+class _StddevSamp(_Statistic):
+    root = True
+    sample = True
+
+
+class _VarPop(_Statistic):
+    pass
+
+
+class _VarSamp(_Statistic):
+    sample = True
+
+
+def _concat_text(value: Any) -> str:
+    """How MySQL writes a value inside GROUP_CONCAT."""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _sort_key(value: Any) -> tuple:
+    """NULL first, then numbers, then text, then blobs (SQLite's order of storage classes)."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, (int, float)):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value)
+    return (3, bytes(value))
+
+
+class _GroupConcat:
+    """DJ_GROUP_CONCAT(value, separator, flags, key...): MySQL's ordered GROUP_CONCAT.
+
+    ``flags`` is "d" (DISTINCT) or "-" followed by "a"/"d" (ascending/descending) per key.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, tuple]] = []
+        self.separator = ","
+        self.flags = "-"
+
+    def step(self, value: Any, separator: Any, flags: Any, *keys: Any) -> None:
+        self.separator, self.flags = str(separator), str(flags)
+        if value is not None:
+            self.rows.append((value, keys))
+
+    def finalize(self) -> str | None:
+        if not self.rows:
+            return None
+        rows = self.rows
+        if self.flags.startswith("d"):
+            seen: dict[Any, tuple[Any, tuple]] = {}
+            for value, keys in rows:
+                seen.setdefault(_sort_key(value), (value, keys))
+            rows = list(seen.values())
+        directions = self.flags[1:]
+        for position in reversed(range(len(directions))):  # stable sort, last key first
+            rows.sort(key=lambda row, p=position: _sort_key(row[1][p]),
+                      reverse=directions[position] == "d")
+        return self.separator.join(_concat_text(value) for value, _keys in rows)
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, (str, bytes)):
+        text = value.decode() if isinstance(value, bytes) else value
+        try:
+            moment = dt.datetime.fromisoformat(text.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment.replace(tzinfo=None)
+
+
+def _timestampdiff_value(unit: Any, start: Any, end: Any) -> int | None:
+    """MySQL's TIMESTAMPDIFF(unit, start, end) on ISO strings (as SQLite stores dates)."""
+    a, b = _moment(start), _moment(end)
+    if a is None or b is None or not isinstance(unit, str):
+        return None
+    unit = unit.upper().removeprefix("SQL_TSI_")
+    if unit in _MONTH_UNITS:
+        sign, lo, hi = (1, a, b) if a <= b else (-1, b, a)
+        months = (hi.year * 12 + hi.month) - (lo.year * 12 + lo.month)
+        if (hi.day, hi.time()) < (lo.day, lo.time()):
+            months -= 1
+        return sign * (months // _MONTH_UNITS[unit])
+    if unit in _MICROSECOND_UNITS:
+        micro = (b - a) // dt.timedelta(microseconds=1)
+        whole = abs(micro) // _MICROSECOND_UNITS[unit]
+        return whole if micro >= 0 else -whole
+    return None
+
+
+def _concat_value(*arguments: Any) -> str | None:
+    """MySQL's CONCAT: NULL if any argument is NULL, numbers written as MySQL writes them."""
+    if any(argument is None for argument in arguments):
+        return None
+    return "".join(_concat_text(argument) for argument in arguments)
+
+
+def _if(condition: Any, then: Any, otherwise: Any) -> Any:
+    """MySQL's IF(c, a, b): ``a`` when ``c`` is true (non-zero), else ``b`` (also for NULL)."""
+    return then if condition is not None and _number_value(condition) else otherwise
+
+
+def _regexp(pattern: Any, value: Any) -> int | None:
+    if pattern is None or value is None:
+        return None
+    return int(re.search(str(pattern), str(value)) is not None)
+
+
+# Functions sqlglot's SQLite output may call that an SQLite build can lack (registered then).
+_IF_MISSING: dict[str, tuple[int, Callable[..., Any]]] = {
+    "SQRT": (1, lambda x: None if x is None or x < 0 else math.sqrt(x)),
+    "POWER": (2, lambda x, y: None if x is None or y is None else float(x) ** float(y)),
+    "POW": (2, lambda x, y: None if x is None or y is None else float(x) ** float(y)),
+    "EXP": (1, lambda x: None if x is None else math.exp(x)),
+    "LN": (1, lambda x: None if x is None or x <= 0 else math.log(x)),
+    "LOG10": (1, lambda x: None if x is None or x <= 0 else math.log10(x)),
+    "FLOOR": (1, lambda x: None if x is None else math.floor(x)),
+    "CEIL": (1, lambda x: None if x is None else math.ceil(x)),
+    "CEILING": (1, lambda x: None if x is None else math.ceil(x)),
+}
+
+
+def register_sqlite_functions(dbapi_connection: Any) -> None:
+    """Add to a ``sqlite3.Connection`` every function rendered fragments need on SQLite.
+
+    Use it on connect, e.g. with ``sqlalchemy.event.listens_for(engine, "connect")``.
+    """
+    aggregates = {
+        "STDDEV_POP": _StddevPop, "STD": _StddevPop, "STDDEV": _StddevPop,
+        "STDDEV_SAMP": _StddevSamp,
+        "VAR_POP": _VarPop, "VARIANCE": _VarPop,
+        "VAR_SAMP": _VarSamp,
+    }
+    for name, cls in aggregates.items():
+        dbapi_connection.create_aggregate(name, 1, cls)
+    dbapi_connection.create_aggregate(SQLITE_GROUP_CONCAT, -1, _GroupConcat)
+    functions: dict[str, tuple[int, Callable[..., Any]]] = {
+        SQLITE_TIMESTAMPDIFF: (3, _timestampdiff_value),
+        SQLITE_CONCAT: (-1, _concat_value),
+        "IF": (3, _if),
+        "REGEXP": (2, _regexp),
+    }
+    for name, (arity, function) in functions.items():
+        dbapi_connection.create_function(name, arity, function, deterministic=True)
+    for name in _sqlite_lacks():
+        arity, function = _IF_MISSING[name]
+        dbapi_connection.create_function(name, arity, function, deterministic=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _sqlite_lacks() -> tuple[str, ...]:
+    """Names in ``_IF_MISSING`` this SQLite library lacks (math functions are optional)."""
+    import sqlite3
+
+    missing = []
+    probe = sqlite3.connect(":memory:")
+    try:
+        for name, (arity, _function) in _IF_MISSING.items():
+            try:
+                probe.execute(f"SELECT {name}({', '.join(['1'] * arity)})").fetchall()
+            except sqlite3.OperationalError:  # no such function
+                missing.append(name)
+    finally:
+        probe.close()
+    return tuple(missing)
+
+
+def typed_like(fragment: Fragment) -> str | None:
+    """The column whose type the fragment's value has: ``min(x)``/``max(x)`` give ``x``'s.
+
+    Lets a computed attribute decode like its column (a date stays a date on SQLite).
+    """
+    from sqlglot import exp
+
+    node = fragment.ast
+    if isinstance(node, (exp.Max, exp.Min)) and isinstance(node.this, exp.Column) \
+            and not node.expressions:
+        return node.this.name
+    return None
