@@ -207,6 +207,22 @@ class Schema:
     def lineage(self) -> dict[tuple[str, str], str]:
         return catalog.read_lineage(self.connection, self._require_active())
 
+    def rebuild_lineage(self) -> int:
+        """Recompute every table's lineage from the foreign keys and store it; returns rows."""
+        name = self._require_active()
+        connection = self.connection
+        table = catalog.lineage_table(connection, name)
+        connection.invalidate_dependencies()
+        rows = [{"table_name": info.name, "attribute_name": a.name, "lineage": a.lineage}
+                for info in connection.schema_tables(name).values()
+                for a in info.heading.attributes_ if a.lineage]
+        with connection.transaction:
+            connection.execute(sa.delete(table))
+            if rows:
+                connection.execute(sa.insert(table), rows)
+        connection.invalidate_dependencies()
+        return len(rows)
+
     def make_classes(self, into: dict | None = None) -> dict[str, type]:
         """Classes for this schema's tables (masters with their parts), e.g. into ``globals()``."""
         namespace = into if into is not None else _caller_namespace()

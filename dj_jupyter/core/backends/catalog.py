@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -287,3 +288,39 @@ def _foreign_key(connection: Connection, schema: str, table: str, fk: dict, pk: 
         primary=set(child_columns) <= set(pk), nullable=nullable,
         unique=child_columns in unique_sets,
     )
+
+
+def fill_missing_lineage(schema: str, tables: dict[str, TableInfo],
+                         parent_info: Callable[[str], TableInfo | None]) -> dict[str, TableInfo]:
+    """Tables whose missing lineage is rebuilt from their foreign keys (parents first).
+
+    A native primary-key attribute is born in its table; an attribute a foreign key brings
+    has its parent attribute's lineage; a native secondary attribute has none.
+    """
+    done: dict[str, TableInfo] = {}
+
+    def resolve(name: str, trail: tuple[str, ...] = ()) -> TableInfo:
+        if name in done:
+            return done[name]
+        info = tables[name]
+        if name in trail:  # pragma: no cover - foreign keys cannot form cycles
+            return info
+        origins: dict[str, str] = {}
+        for fk in info.foreign_keys:
+            parent_schema, _, parent_table = fk.parent.partition(".")
+            parent = resolve(parent_table, (*trail, name)) if parent_schema == schema \
+                and parent_table in tables else parent_info(fk.parent)
+            for child, parent_attr in fk.attr_map:
+                lineage = parent.heading[parent_attr].lineage if parent is not None and \
+                    parent_attr in parent.heading else None
+                origins.setdefault(child, lineage or f"{fk.parent}.{parent_attr}")
+        attributes = tuple(
+            a if a.lineage else replace(a, lineage=origins.get(a.name) or (
+                f"{schema}.{name}.{a.name}" if a.in_key else None))
+            for a in info.heading.attributes_)
+        done[name] = replace(info, heading=Heading(attributes, info.heading.indexes))
+        return done[name]
+
+    for table in tables:
+        resolve(table)
+    return done

@@ -306,7 +306,9 @@ class Connection:
         from . import catalog
 
         if schema not in self._catalog:
-            self._catalog[schema] = catalog.load_schema(self, schema)
+            loaded = catalog.load_schema(self, schema)
+            self._catalog[schema] = catalog.fill_missing_lineage(
+                schema, loaded, lambda full: self.table_info(*full.split(".", 1)))
         return self._catalog[schema]
 
     @property
