@@ -1,5 +1,5 @@
 """Entry point: ``python -m benchmarks.run [--backends sqlite,postgresql,mysql] [--rows 100000]
-[--repeat 3]``. See benchmarks/README.md."""
+[--repeat 3] [--algebra]``. See benchmarks/README.md."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 
+from .algebra import format_algebra, run_algebra
 from .bulk import BACKENDS, format_results, run_bulk
 from .importtime import format_breakdown, format_import, import_breakdown, measure_import
 
@@ -27,6 +28,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--importtime", action="store_true",
                         help="also print the top of `python -X importtime -c 'import dj_jupyter'`")
     parser.add_argument("--skip-bulk", action="store_true", help="only measure the import")
+    parser.add_argument("--algebra", action="store_true",
+                        help="also run the restrict + join + proj + aggr query benchmark")
+    parser.add_argument("--algebra-rows", type=int, default=100_000,
+                        help="Sale rows for --algebra (100000)")
+    parser.add_argument("--algebra-items", type=int, default=1_000,
+                        help="Item rows for --algebra (1000)")
+    parser.add_argument("--show-sql", action="store_true",
+                        help="with --algebra, print the SQL each side ran, per backend")
     args = parser.parse_args(argv)
     args.backends = [b.strip().lower() for b in args.backends.split(",") if b.strip()]
     unknown = sorted(set(args.backends) - set(BACKENDS))
@@ -44,10 +53,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.importtime:
             print(format_breakdown(import_breakdown()), flush=True)
         print(flush=True)
+    urls = {"postgresql": args.postgresql_url, "mysql": args.mysql_url}
     if not args.skip_bulk:
-        urls = {"postgresql": args.postgresql_url, "mysql": args.mysql_url}
         results = run_bulk(args.backends, args.rows, args.repeat, urls, log)
         print(format_results(results, args.rows, args.repeat), flush=True)
+    if args.algebra:
+        if not args.skip_bulk:
+            print(flush=True)
+        sql: dict[str, tuple[str, str]] = {}
+        results = run_algebra(args.backends, args.algebra_rows, args.algebra_items,
+                              args.repeat, urls, log, sql)
+        print(format_algebra(results, args.algebra_rows, args.algebra_items, args.repeat,
+                             sql=sql if args.show_sql else None), flush=True)
     return 0
 
 
