@@ -107,6 +107,15 @@ SETTINGS: dict[str, Setting] = {
     "display.diagram_theme": Setting("auto", _choice("auto", "light", "dark"),
                                      "DJ_DIAGRAM_THEME", "diagram colours"),
     "stores": Setting({}, _stores, "DJ_STORES", "object stores (see the codec docs)"),
+    "jobs.auto_refresh": Setting(True, _boolean, "DJ_JOBS_AUTO_REFRESH",
+                                 "refresh the job queue when populate(reserve_jobs=True) starts"),
+    "jobs.default_priority": Setting(5, int, "DJ_JOBS_DEFAULT_PRIORITY",
+                                     "priority of new jobs (lower runs first)"),
+    "jobs.heartbeat_interval": Setting(5.0, float, "DJ_JOBS_HEARTBEAT_INTERVAL",
+                                       "seconds between a worker's heartbeats on its job"),
+    "jobs.heartbeat_timeout": Setting(30.0, float, "DJ_JOBS_HEARTBEAT_TIMEOUT",
+                                      "silence after which another host's reserved job is "
+                                      "re-queued"),
     "jobs.allow_new_pk_fields_in_computed_tables": Setting(
         False, _boolean, None, "allow Computed/Imported primary keys not from foreign keys"),
 }

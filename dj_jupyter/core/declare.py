@@ -82,7 +82,7 @@ def plan_table(connection: Connection, schema: str, name: str, definition: Table
     table = sa.Table(address, metadata, *sa_columns, *constraints, schema=sa_schema,
                      comment=(definition.comment or None) if dialect.keeps_comments else None,
                      **dialect.table_options())
-    _add_indexes(dialect, table, name, definition, foreign_keys, columns)
+    _add_indexes(dialect, table, f"{schema}.{name}", definition, foreign_keys, columns)
     lineage_rows = [{"table_name": name, "attribute_name": c.name, "lineage": c.lineage}
                     for c in columns if c.lineage]
     comment_rows = [] if dialect.keeps_comments else (
@@ -241,6 +241,7 @@ def _add_indexes(dialect, table: sa.Table, name: str, definition: TableDefinitio
 
 
 def _index_name(table: str, number: Any, unique: bool) -> str:
+    """Unique per database (SQLite's index names are global): a hash of schema.table."""
     import hashlib
 
     digest = hashlib.md5(table.encode()).hexdigest()[:10]

@@ -25,9 +25,26 @@ def raw_rows(query: QueryExpression, names: list[str], *, order_by: Any = None,
              limit: int | None = None, offset: int | None = None) -> list[tuple]:
     """The rows exactly as the driver returns them (not decoded)."""
     connection = query.connection
-    statement = compile_select(query.node, connection.dialect, names=names, order_by=order_by,
-                               limit=limit, offset=offset)
-    return _run(connection, statement)
+    cache = _sql_cache(query)
+    key = (tuple(names), repr(order_by), limit, offset)
+    if cache is None or key not in cache:
+        statement = compile_select(query.node, connection.dialect, names=names,
+                                   order_by=order_by, limit=limit, offset=offset)
+        compiled = connection.compile(statement)
+        if cache is None:
+            return connection.run(*compiled, fetch=True)[0]
+        cache[key] = compiled
+    return connection.run(*cache[key], fetch=True)[0]
+
+
+def _sql_cache(query: QueryExpression) -> dict | None:
+    """Compiled SQL kept on a query object: its node is immutable, so its SQL is too.
+
+    Tables are not cached: their node is rebuilt from the catalogue, which DDL can change.
+    """
+    if "_node" not in query.__dict__ or query.__dict__["_node"] is None:
+        return None
+    return query.__dict__.setdefault("_compiled_sql", {})
 
 
 def rows(query: QueryExpression, names: list[str] | None = None, *, order_by: Any = None,

@@ -185,7 +185,9 @@ class Table(QueryExpression, metaclass=_TableMeta):
         self.insert((row,), **kwargs)
 
     def _check_insert_allowed(self, allow_direct_insert: bool | None) -> None:
-        if self._allow_insert or allow_direct_insert:
+        from .populate import is_populating
+
+        if self._allow_insert or allow_direct_insert or is_populating(self.full_name):
             return
         raise PermissionDeniedError(
             f"{type(self).__name__} is a {self._tier} table: its rows are made by populate(). "

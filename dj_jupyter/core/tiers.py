@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..errors import DataJointError, RestrictionError
+from .populate import AutoPopulate
 from .table import Table
 
 __all__ = ["Manual", "Lookup", "Imported", "Computed", "Part"]
@@ -23,14 +24,14 @@ class Lookup(Table):
     contents: ClassVar[Any] = ()
 
 
-class Imported(Table):
+class Imported(AutoPopulate, Table):
     """Rows made by ``make`` from data outside the database (filled by ``populate``)."""
 
     _tier = "Imported"
     _allow_insert = False
 
 
-class Computed(Table):
+class Computed(AutoPopulate, Table):
     """Rows computed by ``make`` from other tables (filled by ``populate``)."""
 
     _tier = "Computed"

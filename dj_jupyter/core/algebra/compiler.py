@@ -148,11 +148,11 @@ class Compiler:
             computed = {n: self.fragment(t, source.columns) for n, t in node.computed}
             return Flat(source.source, {**by, **computed}, source.where, group_by=list(by.values()))
         group = self.open(self.flatten(node.group))
-        if node.keep_all and source.where:
-            source = self.wrap(source)
         common = [n for n in group.columns if n in source.columns]
         links = [group.columns[n] == source.columns[n] for n in common]
-        joined = group.source.join(source.source, sa.and_(*links) if links else sa.true(),
+        # keeping every group row: the source's own restriction belongs in the ON clause
+        on = [*links, *source.where] if node.keep_all else links
+        joined = group.source.join(source.source, sa.and_(*on) if on else sa.true(),
                                    isouter=node.keep_all)
         kept = {n: group.columns[n] for n in node.heading.names if n in group.columns
                 and n not in dict(node.computed)}
@@ -243,6 +243,12 @@ class Compiler:
         from .fragments import parse_fragment, render_fragment
 
         fragment = parse_fragment(text)
+        known = {n.lower() for n in columns} | set(columns)
+        unknown = sorted(n for n in fragment.columns if n not in known)
+        if unknown:
+            raise RestrictionError(
+                f"{text!r} names {', '.join(unknown)}, which the query does not have; its "
+                f"attributes are {', '.join(columns)}")
         if fragment.is_aggregate and not allow_aggregate:
             raise RestrictionError(
                 f"{text!r} aggregates rows; compute it with .aggr(...) (or dj.U().aggr(...)) "

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from ...errors import ConnectionError_, LostConnectionError, TransactionError
 from .dialects import Dialect, ErrorKind, dialect_for
 
-__all__ = ["Connection", "conn", "url_from_config"]
+__all__ = ["Connection", "conn", "set_default", "url_from_config"]
 
 _DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "sqlite": "sqlite"}
 
@@ -99,6 +99,7 @@ class Connection:
         self.schemas: dict[str, Any] = {}
         self._dependencies = None
         self._catalog: dict[str, dict] = {}
+        self._loading: dict[str, dict] = {}
         self._open()
 
     # -- lifecycle --------------------------------------------------------------
@@ -305,10 +306,16 @@ class Connection:
         """Every table of a schema, read once and cached until a declare or drop."""
         from . import catalog
 
+        if schema in self._loading:  # schemas referring to each other: use what is read so far
+            return self._loading[schema]
         if schema not in self._catalog:
-            loaded = catalog.load_schema(self, schema)
-            self._catalog[schema] = catalog.fill_missing_lineage(
-                schema, loaded, lambda full: self.table_info(*full.split(".", 1)))
+            self._loading[schema] = catalog.load_schema(self, schema)
+            try:
+                self._catalog[schema] = catalog.fill_missing_lineage(
+                    schema, self._loading[schema],
+                    lambda full: self.table_info(*full.split(".", 1)))
+            finally:
+                del self._loading[schema]
         return self._catalog[schema]
 
     @property
@@ -330,6 +337,14 @@ class Connection:
 
 
 _default: dict[str, Connection] = {}
+
+
+def set_default(connection: Connection) -> None:
+    """Make ``connection`` the one ``dj.conn()`` returns (workers, the CLI, tests)."""
+    old = _default.get("connection")
+    if old is not None and old is not connection:
+        old.close()
+    _default["connection"] = connection
 
 
 def conn(host: str | None = None, user: str | None = None, password: str | None = None, *,

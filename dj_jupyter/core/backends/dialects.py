@@ -283,7 +283,12 @@ class Dialect:
         """Per-connection set-up (SQLite pragmas and transaction control)."""
 
     def now(self) -> sa.ColumnElement:
-        return sa.func.current_timestamp()
+        """The server's current time (UTC), comparable with stored datetime(3) values."""
+        return sa.func.strftime("%Y-%m-%d %H:%M:%f", "now")
+
+    def seconds_from_now(self, seconds: float) -> sa.ColumnElement:
+        """The server's current time shifted by ``seconds`` (negative: the past)."""
+        return sa.func.strftime("%Y-%m-%d %H:%M:%f", "now", f"{float(seconds):+.3f} seconds")
 
     def current_timestamp_default(self, fsp: int) -> str:
         """SQL text of a CURRENT_TIMESTAMP default for a datetime(fsp) column."""
@@ -439,6 +444,10 @@ class PostgreSQLDialect(Dialect):
 
     def now(self):
         return sa.func.localtimestamp()
+
+    def seconds_from_now(self, seconds):
+        return sa.func.localtimestamp() + sa.func.make_interval(
+            0, 0, 0, 0, 0, 0, sa.cast(float(seconds), sa.Double()))
 
     def engine_options(self):
         return {"connect_args": {"options": "-c timezone=UTC"}, "paramstyle": "format"}
@@ -599,6 +608,13 @@ class MySQLDialect(Dialect):
 
     def current_timestamp_default(self, fsp):
         return f"CURRENT_TIMESTAMP({fsp})" if fsp else "CURRENT_TIMESTAMP"
+
+    def now(self):
+        return sa.func.now(sa.literal_column("3"))
+
+    def seconds_from_now(self, seconds):
+        microseconds = int(round(float(seconds) * 1e6))
+        return sa.func.timestampadd(sa.literal_column("MICROSECOND"), microseconds, self.now())
 
     def configure_engine(self, engine):
         @sa.event.listens_for(engine, "connect")

@@ -1,0 +1,409 @@
+"""Per-table job queues (``~~name``): what is pending, reserved, done, failed or ignored.
+
+One row per key of an auto-populated table, with the provenance of how it was
+computed: start and completion time, duration, host, user, process, and the
+code version of ``make``. Reservation is one conditional UPDATE (``WHERE
+status='pending'``), so two workers can never take the same key. A worker
+keeps a heartbeat on its reserved job; a job whose worker died is re-queued —
+at once when the worker ran on this host (its process is gone), otherwise when
+its heartbeat is older than ``jobs.heartbeat_timeout``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ..errors import DataJointError
+from .algebra.compiler import bind_value, compile_delete, compile_select
+from .algebra.conditions import Exists, negation
+from .algebra.nodes import Restrict, TableNode
+from .declare import create_table, plan_table
+from .definition.model import AttributeSpec, Default, IndexSpec, TableDefinition, TypeSpec
+from .expression import QueryExpression
+
+if TYPE_CHECKING:
+    from .table import Table
+
+__all__ = ["JobQueue", "STATUSES"]
+
+STATUSES = ("pending", "reserved", "success", "error", "ignore")
+HOST = socket.gethostname()
+
+
+def _spec(name: str, text: str, args: tuple = ()) -> TypeSpec:
+    return TypeSpec(name, args, text)
+
+
+def _job_attributes() -> tuple[AttributeSpec, ...]:
+    now = Default("CURRENT_TIMESTAMP(3)", is_expression=True)
+    stamp = _spec("datetime", "datetime(3)", (3,))
+    return (
+        AttributeSpec("status", _spec("enum", "enum('pending','reserved','success','error',"
+                                      "'ignore')", STATUSES), False),
+        AttributeSpec("priority", _spec("int8", "int8"), False, default=Default("5")),
+        AttributeSpec("created_time", stamp, False, default=now),
+        AttributeSpec("scheduled_time", stamp, False, default=now),
+        AttributeSpec("reserved_time", stamp, False, nullable=True),
+        AttributeSpec("heartbeat", stamp, False, nullable=True),
+        AttributeSpec("completed_time", stamp, False, nullable=True),
+        AttributeSpec("duration", _spec("float64", "float64"), False, nullable=True),
+        AttributeSpec("error_message", _spec("varchar", "varchar(2047)", (2047,)), False,
+                      default=Default("")),
+        AttributeSpec("error_stack", _spec("native", "text", ("text",)), False, nullable=True),
+        AttributeSpec("user", _spec("varchar", "varchar(255)", (255,)), False, default=Default("")),
+        AttributeSpec("host", _spec("varchar", "varchar(255)", (255,)), False, default=Default("")),
+        AttributeSpec("pid", _spec("int32", "int32"), False, default=Default("0")),
+        AttributeSpec("connection_id", _spec("int64", "int64"), False, default=Default("0")),
+        AttributeSpec("version", _spec("varchar", "varchar(64)", (64,)), False,
+                      default=Default("")),
+    )
+
+
+def job_table_name(target_table: str) -> str:
+    return "~~" + target_table.lstrip("_#")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+class JobQueue(QueryExpression):
+    """The job queue of one auto-populated table; also a query over its rows."""
+
+    def __init__(self, target: Table):
+        self.target = target
+        self.name = job_table_name(target.table_name)
+        self._info = None
+        super().__init__(target.connection, None)  # type: ignore[arg-type]
+
+    # -- the table ---------------------------------------------------------------------
+    @property
+    def node(self) -> TableNode:
+        return TableNode(self.info)
+
+    @property
+    def info(self):
+        if self._info is None:
+            self._info = self._declare()
+        return self._info
+
+    def _definition(self) -> TableDefinition:
+        heading = self.target.heading
+        key = tuple(AttributeSpec(n, heading[n].type, True) for n in heading.primary_key)
+        return TableDefinition(
+            f"job queue of {self.target.table_name}", (*key, *_job_attributes()),
+            (IndexSpec(("status", "priority", "scheduled_time")),))
+
+    def _declare(self):
+        connection = self.connection
+        schema, name = self.target.database, self.name
+        plan = plan_table(connection, schema, name, self._definition(), [])
+        from .backends import catalog
+
+        if name not in catalog.table_names(connection, schema):
+            if connection.in_transaction:
+                raise DataJointError("the job queue is created by populate or .jobs outside a "
+                                     "transaction; access Table.jobs once before")
+            create_table(connection, plan)
+        self.sa_table = plan.table
+        from .heading import Attribute, Heading, TableInfo
+
+        lineage = self.target.heading.lineages  # the queue's keys are the target's keys
+        attributes = tuple(Attribute(c.name, c.type, c.in_key, c.nullable, c.default, c.comment,
+                                     lineage=lineage.get(c.name) if c.in_key else None)
+                           for c in plan.columns)
+        return TableInfo(schema, name, Heading(attributes))
+
+    @property
+    def key(self) -> list[str]:
+        return self.target.heading.primary_key
+
+    def _derive(self, node):
+        return QueryExpression(self.connection, node)
+
+    # -- views ---------------------------------------------------------------------------
+    def _status(self, status: str) -> QueryExpression:
+        return self & {"status": status}
+
+    @property
+    def pending(self) -> QueryExpression:
+        return self._status("pending")
+
+    @property
+    def reserved(self) -> QueryExpression:
+        return self._status("reserved")
+
+    @property
+    def errors(self) -> QueryExpression:
+        return self._status("error")
+
+    @property
+    def ignored(self) -> QueryExpression:
+        return self._status("ignore")
+
+    @property
+    def completed(self) -> QueryExpression:
+        return self._status("success")
+
+    def progress(self) -> dict[str, int]:
+        """Jobs per status (read from the database, so other workers' jobs count too)."""
+        from .expression import U
+
+        counts = {s: 0 for s in STATUSES}
+        for row in U("status").aggr(self, n="count(*)").to_dicts():
+            counts[row["status"]] = int(row["n"])
+        counts["total"] = sum(counts[s] for s in STATUSES)
+        return counts
+
+    # -- statements ---------------------------------------------------------------------------
+    def _bound_key(self, key: dict) -> list[sa.ColumnElement]:
+        heading = self.info.heading
+        table = self.sa_table
+        return [table.c[n] == sa.bindparam(None, bind_value(self.connection.dialect, heading[n],
+                                                              key[n]), unique=True,
+                                           type_=sa.types.NULLTYPE) for n in self.key]
+
+    def _values(self, values: dict) -> dict:
+        heading = self.info.heading
+        dialect = self.connection.dialect
+        out = {}
+        for name, value in values.items():
+            if isinstance(value, sa.ColumnElement) or value is None:
+                out[name] = value
+            else:
+                out[name] = sa.bindparam(None, bind_value(dialect, heading[name], value),
+                                         unique=True, type_=sa.types.NULLTYPE)
+        return out
+
+    def _worker_fields(self, version: str) -> dict:
+        return {"host": HOST, "pid": os.getpid(), "user": _user(), "version": version,
+                "connection_id": 0}
+
+    def reserve(self, key: dict, version: str = "") -> bool:
+        """Take a pending job for this worker; False if another worker has it (atomic)."""
+        now = self.connection.dialect.now()
+        statement = sa.update(self.sa_table).where(
+            *self._bound_key(key), self.sa_table.c.status == "pending",
+            self.sa_table.c.scheduled_time <= now,
+        ).values(self._values({"status": "reserved", "reserved_time": now, "heartbeat": now,
+                               **self._worker_fields(version)}))
+        return self.connection.execute(statement).rowcount == 1
+
+    def record(self, key: dict, status: str, *, duration: float | None = None,
+               version: str = "", error_message: str = "", error_stack: str | None = None,
+               started: Any = None) -> None:
+        """Write the job's outcome (insert or update), e.g. inside the make transaction."""
+        now = self.connection.dialect.now()
+        fields = {"status": status, "completed_time": now, "duration": duration,
+                  "error_message": _truncate(error_message, 2047), "error_stack": error_stack,
+                  "heartbeat": None, **self._worker_fields(version)}
+        if started is not None:
+            fields["reserved_time"] = started
+        updated = self.connection.execute(
+            sa.update(self.sa_table).where(*self._bound_key(key)).values(self._values(fields)))
+        if updated.rowcount == 0:
+            row = {**{n: key[n] for n in self.key}, **fields}
+            insert = self.connection.dialect.insert_skipping_duplicates(self.sa_table)
+            self.connection.execute(insert.values(self._values(row)))
+
+    def release(self, key: dict) -> None:
+        """Put a reserved job back to pending (the worker was interrupted)."""
+        self.connection.execute(sa.update(self.sa_table).where(
+            *self._bound_key(key), self.sa_table.c.status == "reserved").values(
+            self._values({"status": "pending", "heartbeat": None, "reserved_time": None})))
+
+    def beat(self, key: dict) -> int:
+        """Refresh the heartbeat of this worker's reserved job."""
+        return self.connection.execute(sa.update(self.sa_table).where(
+            *self._bound_key(key), self.sa_table.c.status == "reserved",
+            self.sa_table.c.pid == os.getpid(), self.sa_table.c.host == HOST,
+        ).values(heartbeat=self.connection.dialect.now())).rowcount
+
+    def ignore(self, key: dict) -> None:
+        """Mark a key so populate skips it (until the job row is deleted)."""
+        self.record(key, "ignore")
+
+    def pending_keys(self, restriction: QueryExpression | None, *, priority: int | None,
+                     limit: int) -> list[dict]:
+        """Pending, due jobs in priority order (lower first), restricted to ``restriction``."""
+        table, dialect = self.sa_table, self.connection.dialect
+        terms = [table.c.status == "pending", table.c.scheduled_time <= dialect.now()]
+        if priority is not None:
+            terms.append(table.c.priority <= int(priority))
+        if restriction is not None:
+            terms.append(self._in(restriction))
+        statement = sa.select(*[table.c[n] for n in self.key]).where(*terms).order_by(
+            table.c.priority, table.c.scheduled_time, *[table.c[n] for n in self.key]
+        ).limit(limit)
+        return self._keys(self.connection.fetch_all(statement))
+
+    def _in(self, restriction: QueryExpression) -> sa.ColumnElement:
+        """Jobs whose key is among the rows of ``restriction`` (a correlated EXISTS)."""
+        from .algebra.compiler import Compiler, Flat
+
+        flat = Flat(self.sa_table, {n: self.sa_table.c[n] for n in self.info.heading.names})
+        return Compiler(self.connection.dialect).condition(
+            Exists(restriction.node, tuple(self.key)), flat, self.info.heading)
+
+    def _keys(self, rows: list) -> list[dict]:
+        heading, dialect = self.info.heading, self.connection.dialect
+        decoders = [dialect.decoder(heading[n].type) for n in self.key]
+        return [{n: (d(v) if d else v) for n, d, v in zip(self.key, decoders, row)}
+                for row in rows]
+
+    # -- maintenance ----------------------------------------------------------------------------
+    def refresh(self, *restrictions: Any, priority: int | None = None, delay: float = 0,
+                heartbeat_timeout: float | None = None) -> dict[str, int]:
+        """Bring the queue up to date with ``key_source``.
+
+        Adds pending jobs for new keys, removes jobs (not reserved or ignored ones) whose key
+        left the key source, re-queues finished jobs whose rows were deleted, and re-queues
+        reserved jobs whose worker died. Returns the counts of each.
+        """
+        from ..settings import config
+
+        target = self.target
+        source = target.key_source.proj()
+        for restriction in restrictions:
+            source = source & restriction
+        added = self._add_pending(source, priority, delay)
+        removed = self._remove_departed(target.key_source.proj())
+        repended = self._repend_deleted()
+        timeout = config["jobs.heartbeat_timeout"] if heartbeat_timeout is None \
+            else heartbeat_timeout
+        orphaned = self.requeue_orphans(timeout)
+        return {"added": added, "removed": removed, "re_pended": repended, "orphaned": orphaned}
+
+    def _add_pending(self, source: QueryExpression, priority: int | None, delay: float) -> int:
+        from ..settings import config
+
+        connection = self.connection
+        dialect = connection.dialect
+        todo = source - QueryExpression(connection, self.node)
+        sub = compile_select(todo.node, dialect, names=self.key).subquery("todo")
+        chosen = config["jobs.default_priority"] if priority is None else priority
+        status = sa.literal("pending", type_=self.sa_table.c.status.type)  # an enum on PostgreSQL
+        select = sa.select(*[sub.c[n] for n in self.key], status,
+                           sa.literal(int(chosen)), dialect.seconds_from_now(delay))
+        names = [*self.key, "status", "priority", "scheduled_time"]
+        insert = dialect.insert_from_select(
+            dialect.insert_skipping_duplicates(self.sa_table), names, select)
+        return max(connection.execute(insert).rowcount, 0)
+
+    def _remove_departed(self, source: QueryExpression) -> int:
+        departed = Restrict(self.node, negation(Exists(source.node, tuple(self.key))))
+        waiting = Restrict(departed, _status_in(("pending", "error", "success")))
+        return self.connection.execute(compile_delete(waiting, self.connection.dialect)).rowcount
+
+    def _repend_deleted(self) -> int:
+        target = QueryExpression(self.connection, self.target.node)
+        gone = Restrict(Restrict(self.node, _status_in(("success",))),
+                        negation(Exists(target.node, tuple(self.key))))
+        keys = QueryExpression(self.connection, gone).keys()
+        for key in keys:
+            self.connection.execute(sa.update(self.sa_table).where(
+                *self._bound_key(key), self.sa_table.c.status == "success").values(
+                status="pending", scheduled_time=self.connection.dialect.now()))
+        return len(keys)
+
+    def requeue_orphans(self, heartbeat_timeout: float) -> int:
+        """Re-queue reserved jobs whose worker is gone; a live worker keeps its job."""
+        table, dialect = self.sa_table, self.connection.dialect
+        names = [*self.key, "host", "pid"]
+        silent = sa.or_(table.c.heartbeat.is_(None),
+                        table.c.heartbeat < dialect.seconds_from_now(-heartbeat_timeout))
+        statement = sa.select(*[table.c[n] for n in names], silent.label("silent")).where(
+            table.c.status == "reserved")
+        count = 0
+        for row in self.connection.fetch_all(statement):
+            key = self._keys([row[:len(self.key)]])[0]
+            host, pid, is_silent = row[len(self.key)], row[len(self.key) + 1], row[-1]
+            local = host == HOST
+            if (local and _process_alive(pid)) or (not local and not is_silent):
+                continue
+            count += self.connection.execute(sa.update(table).where(
+                *self._bound_key(key), table.c.status == "reserved", table.c.pid == pid,
+                table.c.host == host,
+            ).values(self._values({"status": "pending", "heartbeat": None,
+                                   "reserved_time": None}))).rowcount
+        return count
+
+    def delete(self) -> int:
+        """Remove every job row (the queue is rebuilt by the next refresh)."""
+        return self.connection.execute(compile_delete(self.node, self.connection.dialect)).rowcount
+
+    def __repr__(self) -> str:
+        return f"JobQueue({self.target.full_name})\n" + super().__repr__()
+
+
+class Heartbeat:
+    """Keeps the heartbeat of one reserved job fresh from a thread with its own connection."""
+
+    def __init__(self, jobs: JobQueue, key: dict, interval: float):
+        self._jobs = jobs
+        self._key = key
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dj-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._interval + 5)
+
+    def _run(self) -> None:
+        from .backends.connection import Connection
+
+        connection = None
+        try:
+            while not self._stop.wait(self._interval):
+                try:
+                    if connection is None:
+                        connection = Connection(self._jobs.connection.url)
+                    queue = _rebound(self._jobs, connection)
+                    queue.beat(self._key)
+                except Exception:  # noqa: BLE001 - a missed beat is retried next time
+                    connection = None
+        finally:
+            if connection is not None:
+                connection.close()
+
+
+def _rebound(jobs: JobQueue, connection) -> JobQueue:
+    clone = object.__new__(JobQueue)
+    clone.__dict__.update(jobs.__dict__)
+    clone._connection = connection
+    return clone
+
+
+def _status_in(statuses: Iterable[str]):
+    from .algebra.conditions import Equals, disjunction
+
+    return disjunction(Equals("status", s) for s in statuses)
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 14] + "...(truncated)"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return ""
