@@ -46,7 +46,7 @@ def _source(method) -> str:
 def _has_file(cls: type) -> bool:
     try:
         return inspect.getsourcefile(cls) is not None
-    except TypeError:
+    except (OSError, TypeError):  # defined in a notebook or the interpreter
         return False
 
 
