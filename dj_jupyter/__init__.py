@@ -45,12 +45,16 @@ _LAZY = {
     "Not": ".core.algebra.conditions",
     "Top": ".core.algebra.conditions",
     "U": ".core.expression",
+    "Codec": ".core.codecs",
+    "get_codec": ".core.codecs",
+    "list_codecs": ".core.codecs",
 }
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
     "Table", "FreeTable", "Manual", "Lookup", "Imported", "Computed", "Part", "QueryExpression",
-    "AndList", "Not", "Top", "U", "errors", "DataJointError", "DuplicateError", "IntegrityError",
+    "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs",
+    "errors", "DataJointError", "DuplicateError", "IntegrityError",
     "MissingAttributeError", "UnknownAttributeError", "__version__",
 ]
 
@@ -71,6 +75,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from .core.algebra.conditions import AndList, Not, Top
     from .core.backends.connection import Connection, conn
+    from .core.codecs import Codec, get_codec, list_codecs
     from .core.expression import QueryExpression, U
     from .core.schema import Schema, VirtualModule, list_schemas, virtual_schema
     from .core.table import FreeTable, Table

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import FetchError, RestrictionError
 from .algebra.compiler import compile_count, compile_exists, compile_select
+from .codecs import decoder_for
 
 if TYPE_CHECKING:
     from .expression import QueryExpression
@@ -58,7 +59,7 @@ def rows(query: QueryExpression, names: list[str] | None = None, *, order_by: An
     columns = [list(col) for col in zip(*data)]
     dialect = query.connection.dialect
     for position, name in enumerate(names):
-        decode = dialect.decoder(heading[name].type)
+        decode = decoder_for(dialect, heading[name].type)
         if decode is not None:
             columns[position] = list(map(decode, columns[position]))
     return names, columns
@@ -88,7 +89,7 @@ def to_pandas(query, *, order_by=None, limit=None, offset=None):
     dialect = query.connection.dialect
     for position, name in enumerate(names):
         attribute = heading[name]
-        decode = dialect.decoder(attribute.type)
+        decode = decoder_for(dialect, attribute.type)
         if decode is not None and data:
             raw = [row[position] for row in data]
             if attribute.family == "datetime":  # ISO text: parse the whole column (None: NaT)

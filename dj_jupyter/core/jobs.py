@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from ..errors import DataJointError
 from .algebra.compiler import bind_value, compile_delete, compile_select
 from .algebra.conditions import Exists, negation
-from .algebra.nodes import Restrict, TableNode
+from .algebra.nodes import Restrict, TableNode, base_table
 from .declare import create_table, plan_table
 from .definition.model import AttributeSpec, Default, IndexSpec, TableDefinition, TypeSpec
 from .expression import QueryExpression
@@ -100,6 +100,11 @@ class JobQueue(QueryExpression):
             self._info = self._declare()
         return self._info
 
+    @property
+    def sa_table(self) -> sa.Table:
+        self.info  # noqa: B018 - declares the queue table on first use
+        return self._sa_table
+
     def _definition(self) -> TableDefinition:
         heading = self.target.heading
         key = tuple(AttributeSpec(n, heading[n].type, True) for n in heading.primary_key)
@@ -118,7 +123,7 @@ class JobQueue(QueryExpression):
                 raise DataJointError("the job queue is created by populate or .jobs outside a "
                                      "transaction; access Table.jobs once before")
             create_table(connection, plan)
-        self.sa_table = plan.table
+        self._sa_table = plan.table
         from .heading import Attribute, Heading, TableInfo
 
         lineage = self.target.heading.lineages  # the queue's keys are the target's keys
@@ -132,7 +137,7 @@ class JobQueue(QueryExpression):
         return self.target.heading.primary_key
 
     def _derive(self, node):
-        return QueryExpression(self.connection, node)
+        return _derived(self.connection, node)
 
     # -- views ---------------------------------------------------------------------------
     def _status(self, status: str) -> QueryExpression:
@@ -301,6 +306,8 @@ class JobQueue(QueryExpression):
         names = [*self.key, "status", "priority", "scheduled_time"]
         insert = dialect.insert_from_select(
             dialect.insert_skipping_duplicates(self.sa_table), names, select)
+        # an INSERT's rowcount is lost when its cursor closes (psycopg) unless preserved
+        insert = insert.execution_options(preserve_rowcount=True)
         return max(connection.execute(insert).rowcount, 0)
 
     def _remove_departed(self, source: QueryExpression) -> int:
@@ -347,6 +354,24 @@ class JobQueue(QueryExpression):
 
     def __repr__(self) -> str:
         return f"JobQueue({self.target.full_name})\n" + super().__repr__()
+
+
+class JobRows(QueryExpression):
+    """Restricted job rows (``jobs & key``, ``jobs.errors``): still deletable."""
+
+    def _derive(self, node):
+        return _derived(self.connection, node)
+
+    def delete(self) -> int:
+        """Remove these job rows (e.g. errors, so populate retries their keys)."""
+        return self.connection.execute(compile_delete(self.node, self.connection.dialect)).rowcount
+
+
+def _derived(connection, node) -> QueryExpression:
+    """A restriction of the queue stays deletable; other queries over it are plain."""
+    if base_table(node) is not None:
+        return JobRows(connection, node)
+    return QueryExpression(connection, node)
 
 
 class Heartbeat:

@@ -101,9 +101,13 @@ class AutoPopulate:
 
     @property
     def jobs(self) -> JobQueue:
+        """The job queue of this table (one object per connection, made on first use)."""
         from .jobs import JobQueue
 
-        return JobQueue(self)
+        queues = self.connection.job_queues
+        if self.full_name not in queues:
+            queues[self.full_name] = JobQueue(self)
+        return queues[self.full_name]
 
     def progress(self, *restrictions: Any, display: bool = False) -> tuple[int, int]:
         """(remaining, total) keys, read from the database (other workers' work counts)."""

@@ -240,7 +240,11 @@ def value_check(spec: TypeSpec) -> Check:
         return _enum(args)
     if family == "datetime":
         return _datetime(args[0] if args else 0)
-    return lambda value: value  # codecs validate themselves
+    if family == "codec":
+        from .codecs import encoder_for
+
+        return encoder_for(spec)  # validate and encode through the codec chain
+    return lambda value: value
 
 
 def _canonical_column_test(spec: TypeSpec) -> Callable[[list], bool] | None:

@@ -99,6 +99,7 @@ class Connection:
         self.schemas: dict[str, Any] = {}
         self._dependencies = None
         self._catalog: dict[str, dict] = {}
+        self.job_queues: dict[str, Any] = {}  # JobQueue per table (see AutoPopulate.jobs)
         self._loading: dict[str, dict] = {}
         self._open()
 
@@ -331,6 +332,7 @@ class Connection:
         """Forget cached table metadata (after a declare, drop or alter)."""
         self._dependencies = None
         self._catalog.clear()
+        self.job_queues.clear()
 
     def get_user(self) -> str:
         return self.url.username or getpass.getuser()

@@ -115,6 +115,10 @@ class Dialect:
 
     # -- types ----------------------------------------------------------------
     def sa_type(self, spec: TypeSpec, schema: str) -> sa.types.TypeEngine:
+        if spec.is_codec:
+            from ..codecs import storage_spec
+
+            return self.sa_type(storage_spec(spec), schema)
         family, args = spec.name, spec.args
         if family == "native":
             family, args = _core_of_native(spec)
@@ -663,6 +667,10 @@ def dialect_for(sa_dialect_name: str) -> Dialect:
 # -- helpers shared by the dialects ----------------------------------------------------
 
 def _family(spec: TypeSpec) -> str:
+    if spec.is_codec:
+        from ..codecs import storage_spec
+
+        spec = storage_spec(spec)
     return _core_of_native(spec)[0] if spec.name == "native" else spec.name
 
 
