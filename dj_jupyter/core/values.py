@@ -45,9 +45,11 @@ class _Bad(Exception):
 
 
 def _is_nan(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value) or (
-        type(value).__module__ == "numpy" and getattr(value, "dtype", None) is not None
-        and value.dtype.kind == "f" and math.isnan(float(value)))
+    """NaN as a Python float or a numpy float scalar (arrays are values, never NaN)."""
+    if isinstance(value, float):
+        return value != value
+    return (type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0
+            and value.dtype.kind == "f" and bool(value != value))
 
 
 def _integer(low: int, high: int) -> Check:
