@@ -48,12 +48,13 @@ _LAZY = {
     "Codec": ".core.codecs",
     "get_codec": ".core.codecs",
     "list_codecs": ".core.codecs",
+    "Diagram": ".core.diagram",
 }
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
     "Table", "FreeTable", "Manual", "Lookup", "Imported", "Computed", "Part", "QueryExpression",
-    "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs",
+    "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs", "Diagram",
     "errors", "DataJointError", "DuplicateError", "IntegrityError",
     "MissingAttributeError", "UnknownAttributeError", "__version__",
 ]
@@ -76,6 +77,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .core.algebra.conditions import AndList, Not, Top
     from .core.backends.connection import Connection, conn
     from .core.codecs import Codec, get_codec, list_codecs
+    from .core.diagram import Diagram
     from .core.expression import QueryExpression, U
     from .core.schema import Schema, VirtualModule, list_schemas, virtual_schema
     from .core.table import FreeTable, Table

@@ -1,0 +1,130 @@
+"""The Diagram widget: its synced state in Python, and its drawing in a headless chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import dj_jupyter as dj
+from tests import diagram_pipeline
+
+pytest.importorskip("anywidget")
+
+from dj_jupyter.jupyter.diagram import DiagramWidget, diagram_esm, widget_for  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    connection = dj.Connection(f"sqlite:///{tmp_path_factory.mktemp('widget') / 'lab.db'}")
+    schema = dj.Schema("lab", connection=connection)
+    tables = diagram_pipeline.declare(schema)
+    yield schema, tables
+    connection.close()
+
+
+def test_state_holds_the_model(lab):
+    schema, _ = lab
+    state = widget_for(dj.Diagram(schema), theme="dark").get_state()
+    assert {n["class_name"] for n in state["nodes"]} >= {"Subject", "Stats.Unit"}
+    assert len(state["nodes"]) == 8 and len(state["edges"]) == 7
+    assert state["direction"] == "LR" and state["theme"] == "dark"
+    assert "const DAGRE_SOURCE = " in state["_esm"] and ".dj-tier-part" in state["_css"]
+
+
+def test_show_sends_the_new_model(lab, monkeypatch):
+    schema, t = lab
+    widget = widget_for(dj.Diagram(t["Session"]))
+    sent = []
+    monkeypatch.setattr(widget.comm, "send", lambda data=None, **kw: sent.append(data))
+    widget.show(dj.Diagram(schema))
+    updates = [m["state"] for m in sent if m and m.get("method") == "update"]
+    assert any(len(u.get("nodes", [])) == 8 for u in updates)
+
+
+def test_diagram_displays_as_the_widget(lab):
+    schema, _ = lab
+    bundle = dj.Diagram(schema)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_bad_trait_values_are_refused():
+    import traitlets
+
+    with pytest.raises(traitlets.TraitError):
+        DiagramWidget(direction="RL")
+
+
+@pytest.mark.browser
+def test_js_draws_one_element_per_table_and_per_foreign_key(lab, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    schema, _ = lab
+    model = dj.Diagram(schema).to_dict()
+    state = {"nodes": model["nodes"], "edges": model["edges"], "direction": "LR",
+             "theme": "light"}
+    css = DiagramWidget._css
+    shots = Path(os.environ.get("DJ_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 420})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.set_content(f"<style>{css}</style><div id='el'></div>")
+            result = page.evaluate(RENDER_WITH_FAKE_MODEL, {"esm": diagram_esm(), "state": state})
+            page.screenshot(path=str(shots / "diagram_widget.png"), full_page=True)
+            assert errors == []
+            assert result["nodes"] == 8 and result["edges"] == 7
+            assert result["ellipses"] == 2  # Computed and Imported
+            assert result["dashed"] == 1 and result["thick"] == 2 and result["renamed"] == 2
+            assert result["underlined"] == 5 and result["groups"] == 1 and result["clusters"] == 1
+            assert "unit : int16" in result["partTooltip"]
+            # Python -> JS: a new model redraws
+            fewer = page.evaluate("""(state) => window.djModel.set("nodes", state.nodes.slice(0, 2))
+                .then(() => document.querySelectorAll('.dj-node').length)""", state)
+            assert fewer == 2
+        finally:
+            browser.close()
+
+
+RENDER_WITH_FAKE_MODEL = """async ({esm, state}) => {
+  const handlers = {};
+  const model = {
+    state: {...state},
+    get(name) { return this.state[name]; },
+    async set(name, value) {
+      this.state[name] = value;
+      await Promise.all((handlers[`change:${name}`] || []).map((f) => f()));
+    },
+    on(event, f) { (handlers[event] = handlers[event] || []).push(f); },
+    off(event, f) { handlers[event] = (handlers[event] || []).filter((g) => g !== f); },
+    save_changes() {},
+  };
+  window.djModel = model;
+  const url = URL.createObjectURL(new Blob([esm], {type: "text/javascript"}));
+  const widget = (await import(url)).default;
+  await widget.render({model, el: document.getElementById("el")});
+  const all = (selector) => document.querySelectorAll(selector);
+  const part = [...all(".dj-node")].find((n) => n.dataset.name.endsWith("__unit"));
+  return {
+    nodes: all(".dj-node").length, edges: all(".dj-edge").length,
+    ellipses: all(".dj-node ellipse").length, dashed: all(".dj-edge.dj-secondary").length,
+    thick: all(".dj-edge.dj-one-to-one").length, renamed: all(".dj-edge.dj-renamed").length,
+    underlined: all(".dj-label.dj-new-dimension").length, groups: all(".dj-group").length,
+    clusters: all(".dj-cluster").length, partTooltip: part.querySelector("title").textContent,
+  };
+}"""
+
+
+def test_esm_is_valid_json_wrapped_dagre():
+    first_line = diagram_esm().split("\n", 1)[0]
+    source = json.loads(first_line[len("const DAGRE_SOURCE = "):-1])
+    assert "export{" in source.replace(" ", "")

@@ -1,0 +1,180 @@
+"""dj.Diagram on an embedded SQLite schema: the algebra, Mermaid text, Graphviz output."""
+
+from __future__ import annotations
+
+import pytest
+
+import dj_jupyter as dj
+from dj_jupyter.core.diagram import Diagram
+from tests import diagram_pipeline
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    connection = dj.Connection(f"sqlite:///{tmp_path_factory.mktemp('diagram') / 'lab.db'}")
+    schema = dj.Schema("lab", connection=connection)
+    tables = diagram_pipeline.declare(schema)
+    yield schema, tables
+    connection.close()
+
+
+def names(diagram: Diagram) -> set[str]:
+    return {node.class_name for node in diagram.nodes}
+
+
+def test_schema_diagram_has_every_table_in_topological_order(lab):
+    schema, _ = lab
+    diagram = dj.Diagram(schema)
+    assert names(diagram) == {"Subject", "Kind", "Experimenter", "Session", "Pair", "Scan",
+                              "Stats", "Stats.Unit"}
+    order = [n.class_name for n in diagram.nodes]
+    assert order.index("Subject") < order.index("Session") < order.index("Scan") \
+        < order.index("Stats") < order.index("Stats.Unit")
+
+
+def test_a_part_brings_its_master_and_a_master_its_parts(lab):
+    _, t = lab
+    assert names(Diagram(t["Stats"].Unit)) == {"Stats", "Stats.Unit"}
+    assert names(Diagram(t["Stats"])) == {"Stats", "Stats.Unit"}
+
+
+def test_union_difference_intersection(lab):
+    schema, t = lab
+    assert names(Diagram(t["Subject"]) + Diagram(t["Kind"])) == {"Subject", "Kind"}
+    assert names(Diagram(schema) - Diagram(t["Stats"].Unit)) == {
+        "Subject", "Kind", "Experimenter", "Session", "Pair", "Scan"}
+    downstream = Diagram(t["Session"]) + 5
+    upstream = Diagram(t["Stats"]) - 5
+    assert names(downstream * upstream) == {"Session", "Scan", "Stats", "Stats.Unit"}
+    assert names(Diagram(t["Subject"]) + t["Kind"]) == {"Subject", "Kind"}  # tables coerce
+
+
+def test_generations_of_descendants_and_ancestors(lab):
+    _, t = lab
+    session = Diagram(t["Session"])
+    assert names(session + 1) == {"Session", "Scan"}
+    assert names(session + 2) == {"Session", "Scan", "Stats", "Stats.Unit"}
+    assert names(Diagram(t["Scan"]) - 1) == {"Scan", "Session"}
+    assert names(Diagram(t["Scan"]) - 2) == {"Scan", "Session", "Subject", "Kind"}
+    assert names(Diagram(t["Stats"].Unit) - 1) == {"Stats", "Stats.Unit", "Scan"}
+    assert names(session + (-1)) == names(session - 1)
+    # +1 -1 and -1 +1 differ
+    assert names(session + 1 - 1) == {"Session", "Scan", "Subject", "Kind"}
+    assert names(session - 1 + 1) == {"Session", "Scan", "Subject", "Kind", "Pair"}
+
+
+def test_node_flags(lab):
+    schema, _ = lab
+    nodes = {n.class_name: n for n in Diagram(schema).nodes}
+    assert {k: v.tier for k, v in nodes.items()} == {
+        "Subject": "Manual", "Kind": "Lookup", "Experimenter": "Lookup", "Session": "Manual",
+        "Pair": "Manual", "Scan": "Imported", "Stats": "Computed", "Stats.Unit": "Part"}
+    new = {k for k, v in nodes.items() if v.new_dimension}
+    assert new == {"Subject", "Kind", "Experimenter", "Session", "Stats.Unit"}
+    assert nodes["Stats.Unit"].master == "lab.__stats"
+    assert "unit : int16" in nodes["Stats.Unit"].definition
+    assert "-> [nullable] Kind" in nodes["Session"].definition
+
+
+def test_edge_flags(lab):
+    schema, _ = lab
+    edges = {(e.parent.split(".")[1], e.child.split(".")[1], e.attr_map): e
+             for e in Diagram(schema).edges}
+    session = edges[("subject", "session", (("subject", "subject"),))]
+    assert session.primary and not session.one_to_one and not session.renamed
+    scan = edges[("session", "_scan", (("subject", "subject"), ("session", "session")))]
+    assert scan.primary and scan.one_to_one
+    kind = edges[("#kind", "session", (("kind", "kind"),))]
+    assert not kind.primary and kind.nullable
+    mother = edges[("subject", "pair", (("mother", "subject"),))]
+    assert mother.renamed and mother.primary and not mother.one_to_one
+    assert ("subject", "pair", (("child", "subject"),)) in edges  # one edge per FK
+    assert len(edges) == 7
+
+
+def test_edges_only_between_shown_tables(lab):
+    _, t = lab
+    diagram = Diagram(t["Session"]) + 1
+    assert [(e.parent, e.child) for e in diagram.edges] == [("lab.session", "lab._scan")]
+
+
+def test_to_dict_is_json_ready(lab):
+    import json
+
+    schema, _ = lab
+    model = json.loads(Diagram(schema, direction="TB").to_json())
+    assert model["direction"] == "TB"
+    assert len(model["nodes"]) == 8 and len(model["edges"]) == 7
+    assert {"name", "tier", "class_name", "definition", "new_dimension", "master"} \
+        <= set(model["nodes"][0])
+    assert {"parent", "child", "primary", "one_to_one", "renamed", "attr_map"} \
+        <= set(model["edges"][0])
+
+
+def test_mermaid_follows_the_conventions(lab):
+    schema, _ = lab
+    text = Diagram(schema).make_mermaid()
+    ids = {n.class_name: f"t{i}" for i, n in enumerate(Diagram(schema).nodes)}
+    assert text.startswith("flowchart LR\n")
+    assert "classDef manual fill:#E8F0E9,stroke:#3E7A52" in text
+    assert "classDef computed fill:#FFEDE5,stroke:#FF5113" in text
+    assert f'{ids["Stats"]}(["Stats"]):::computed' in text  # ellipse-like stadium
+    assert f'{ids["Scan"]}(["Scan"]):::imported' in text
+    assert f'{ids["Session"]}("<u>Session</u>"):::manual' in text  # new dimension underlined
+    assert f'{ids["Pair"]}("Pair"):::manual' in text
+    assert f'{ids["Stats.Unit"]}("<u>Stats.Unit</u>"):::part' in text
+    assert f'{ids["Session"]} === {ids["Scan"]}' in text  # one-to-one: thick
+    assert f'{ids["Kind"]} -.- {ids["Session"]}' in text  # secondary: dashed
+    assert f'{ids["Subject"]} --- {ids["Session"]}' in text  # primary one-to-many: solid
+    assert "stroke:#F59E0B" in text  # renamed edges are amber
+    assert 'subgraph s0["lab"]' in text and f'subgraph {ids["Stats"]}g[" "]' in text
+
+
+def test_save_mermaid_and_svg(lab, tmp_path):
+    schema, _ = lab
+    Diagram(schema).save(tmp_path / "lab.mmd")
+    assert (tmp_path / "lab.mmd").read_text().startswith("flowchart")
+    Diagram(schema).save(tmp_path / "lab.svg")
+    svg = (tmp_path / "lab.svg").read_text()
+    assert "<svg" in svg and "Stats.Unit" in svg
+    Diagram(schema).save(tmp_path / "lab.png")
+    assert (tmp_path / "lab.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(dj.DataJointError, match=r"\.mmd"):
+        Diagram(schema).save(tmp_path / "lab.gif")
+
+
+def test_dot_follows_the_conventions(lab):
+    schema, _ = lab
+    source = Diagram(schema).make_dot().source
+    assert "shape=ellipse" in source and "style=dashed" in source and "penwidth=2" in source
+    assert "arrowhead=none" in source and "<<u>Session</u>>" in source
+    assert "rank=same" in source  # master and parts together
+
+
+def test_missing_dot_program_names_the_fix(lab, tmp_path, monkeypatch):
+    schema, _ = lab
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(dj.DataJointError, match="apt-get install graphviz"):
+        Diagram(schema).make_dot()
+    with pytest.raises(dj.DataJointError, match="apt-get install graphviz"):
+        Diagram(schema).save(tmp_path / "lab.svg")
+    Diagram(schema).save(tmp_path / "lab.mmd")  # Mermaid needs nothing
+
+
+def test_bad_sources_and_operands(lab):
+    schema, _ = lab
+    with pytest.raises(dj.DataJointError, match="pass a schema"):
+        Diagram(42)
+    with pytest.raises(dj.DataJointError, match="direction"):
+        Diagram(schema, direction="RL")
+
+
+def test_static_display_without_anywidget(lab, monkeypatch):
+    from dj_jupyter.display import diagram as display
+
+    schema, _ = lab
+    monkeypatch.setattr(display, "has_widget_support", lambda: False)
+    bundle = Diagram(schema)._repr_mimebundle_()
+    assert bundle["text/markdown"].startswith("```mermaid\nflowchart LR")
+    assert "<svg" in bundle["image/svg+xml"]
+    assert "Diagram(8 tables" in bundle["text/plain"]
