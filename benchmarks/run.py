@@ -1,5 +1,5 @@
 """Entry point: ``python -m benchmarks.run [--backends sqlite,postgresql,mysql] [--rows 100000]
-[--repeat 3] [--algebra]``. See benchmarks/README.md."""
+[--repeat 3] [--algebra] [--populate]``. See benchmarks/README.md."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from .algebra import format_algebra, run_algebra
 from .bulk import BACKENDS, format_results, run_bulk
 from .importtime import format_breakdown, format_import, import_breakdown, measure_import
+from .populate import format_populate, run_populate
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,6 +37,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Item rows for --algebra (1000)")
     parser.add_argument("--show-sql", action="store_true",
                         help="with --algebra, print the SQL each side ran, per backend")
+    parser.add_argument("--populate", action="store_true",
+                        help="also run the populate benchmark (direct and reserve_jobs=True)")
+    parser.add_argument("--populate-keys", type=int, default=2_000,
+                        help="keys for --populate (2000)")
+    parser.add_argument("--profile", action="store_true",
+                        help="with --populate, print cProfile's top functions of each mode")
     args = parser.parse_args(argv)
     args.backends = [b.strip().lower() for b in args.backends.split(",") if b.strip()]
     unknown = sorted(set(args.backends) - set(BACKENDS))
@@ -65,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
                               args.repeat, urls, log, sql)
         print(format_algebra(results, args.algebra_rows, args.algebra_items, args.repeat,
                              sql=sql if args.show_sql else None), flush=True)
+    if args.populate:
+        if args.algebra or not args.skip_bulk:
+            print(flush=True)
+        results = run_populate(args.backends, args.populate_keys, args.repeat, urls, log,
+                               profile=args.profile)
+        print(format_populate(results, args.populate_keys, args.repeat,
+                              show_profile=args.profile), flush=True)
     return 0
 
 

@@ -39,6 +39,9 @@ def _restriction(text: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status: 0 all computed, 1 some make failed (keys printed), 2 a usage error
+    (bad table path, no database), 130/143 interrupted (Ctrl-C / SIGTERM; the running key
+    was rolled back and its job put back to pending)."""
     arguments = _parser().parse_args(argv)
     from .core.backends import connection as connections
     from .core.workers import load_class
@@ -48,18 +51,39 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.url:
             connections.set_default(connections.Connection(arguments.url))
         table = load_class(arguments.table)()
+    except DataJointError as error:
+        print(f"dj-jupyter: {error}", file=sys.stderr)
+        return 2
+    failed: list[tuple] = []
+
+    def observe(event) -> None:
+        if event.kind == "key_failed":
+            failed.append((event.key, event.error))
+
+    try:
         result = table.populate(
             *[_restriction(r) for r in arguments.restriction],
             reserve_jobs=arguments.reserve_jobs, max_calls=arguments.max_calls,
             processes=arguments.processes, priority=arguments.priority,
-            suppress_errors=arguments.suppress_errors)
-    except DataJointError as error:
-        print(f"dj-jupyter: {error}", file=sys.stderr)
-        return 2
+            suppress_errors=arguments.suppress_errors, observers=(observe,))
+    except KeyboardInterrupt:
+        print(f"dj-jupyter: {arguments.table}: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as stop:
+        if not str(stop).startswith("terminated by signal"):
+            raise
+        print(f"dj-jupyter: {arguments.table}: {stop}", file=sys.stderr)
+        return 143
+    except Exception as error:  # noqa: BLE001 - a make failed (or the database did)
+        print(f"dj-jupyter: {arguments.table}: stopped by {type(error).__name__}: {error}",
+              file=sys.stderr)
+        for key, message in failed:
+            print(f"  failed {key}: {message}", file=sys.stderr)
+        return 1
     print(f"{arguments.table}: {result['success_count']} computed, "
           f"{len(result['error_list'])} failed")
     for key, message in result["error_list"]:
-        print(f"  {key}: {message}", file=sys.stderr)
+        print(f"  failed {key}: {message}", file=sys.stderr)
     return 1 if result["error_list"] else 0
 
 

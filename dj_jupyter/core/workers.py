@@ -10,6 +10,8 @@ interpreters (``spawn``) and import the table class by its module path.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import dataclasses
 import importlib
 import multiprocessing
 import time
@@ -32,9 +34,10 @@ class WorkerSpec:
     suppress_errors: bool = False
     make_kwargs: dict | None = None
     priority: int | None = None
+    worker: int = 0  # the worker's number: keeps the specs distinct (Dask merges equal tasks)
 
     def __repr__(self) -> str:
-        return f"WorkerSpec({self.target!r})"
+        return f"WorkerSpec({self.target!r}, worker={self.worker})"
 
 
 def class_address(cls: type) -> str:
@@ -49,12 +52,27 @@ def class_address(cls: type) -> str:
 
 
 def load_class(address: str) -> type:
+    """The table class at ``package.module:ClassName`` (DataJointError if there is none)."""
     module_name, _, qualname = address.partition(":")
-    if not qualname:
+    if not module_name or not qualname:
         raise DataJointError(f"{address!r}: write the table as package.module:ClassName")
-    target: Any = importlib.import_module(module_name)
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as error:
+        raise DataJointError(f"{address!r}: cannot import {module_name!r} ({error}); check the "
+                             "module path and that it is importable here (sys.path, "
+                             "PYTHONPATH)") from None
     for part in qualname.split("."):
-        target = getattr(target, part)
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise DataJointError(f"{address!r}: module {module_name!r} has no "
+                                 f"{qualname!r}") from None
+    from .populate import AutoPopulate
+
+    if not (isinstance(target, type) and issubclass(target, AutoPopulate)):
+        raise DataJointError(f"{address!r} is not an auto-populated table class "
+                             "(dj.Computed or dj.Imported)")
     return target
 
 
@@ -71,6 +89,15 @@ def run_worker(spec: WorkerSpec) -> dict:
             "error_list": [(key, str(error)) for key, error in result["error_list"]]}
 
 
+def _worker_count(executor: Any) -> int:
+    """How many workers to submit: the executor's size (a Dask client's threads), else 2."""
+    client = getattr(executor, "_client", None)
+    if client is not None and hasattr(client, "nthreads"):
+        with contextlib.suppress(Exception):
+            return max(1, sum(client.nthreads().values()))
+    return getattr(executor, "_max_workers", None) or 2
+
+
 def populate_in_workers(table, restrictions: tuple, *, processes: int, executor: Any,
                         max_calls: int | None, suppress_errors: bool, make_kwargs: dict | None,
                         priority: int | None, observers: Iterable) -> dict:
@@ -79,10 +106,9 @@ def populate_in_workers(table, restrictions: tuple, *, processes: int, executor:
                       tuple(restrictions), None, suppress_errors, make_kwargs, priority)
     jobs = table.jobs
     jobs.refresh(*restrictions, priority=priority)
-    count = processes if processes > 1 else (getattr(executor, "_max_workers", None) or 2)
+    count = processes if processes > 1 else _worker_count(executor)
     if max_calls is not None:
-        spec = WorkerSpec(spec.target, spec.url, spec.restrictions, -(-max_calls // count),
-                          suppress_errors, make_kwargs, priority)
+        spec = dataclasses.replace(spec, max_calls=-(-max_calls // count))
     own = executor is None
     if own:
         executor = concurrent.futures.ProcessPoolExecutor(
@@ -93,7 +119,9 @@ def populate_in_workers(table, restrictions: tuple, *, processes: int, executor:
     publish(PopulateEvent("started", table.full_name, total=len(table._todo(restrictions))),
             observers)
     try:
-        futures = [executor.submit(run_worker, spec) for _ in range(count)]
+        # distinct arguments per worker: Dask's executor treats equal calls as one task
+        futures = [executor.submit(run_worker, dataclasses.replace(spec, worker=i))
+                   for i in range(count)]
         while not all(f.done() for f in futures):
             concurrent.futures.wait(futures, timeout=0.5)
             done = jobs.progress()["success"] - before
