@@ -65,12 +65,74 @@ def _positive_int(value: Any) -> int:
     return number
 
 
+STORE_KEYS = {
+    "file": {"protocol", "location"},
+    "s3": {"protocol", "location", "bucket", "endpoint", "access_key", "secret_key", "secure",
+           "options"},
+}
+OTHER_STORE_KEYS = {"protocol", "location", "options"}
+STORE_SECRETS = frozenset({"access_key", "secret_key", "token", "account_key",
+                           "connection_string", "password"})
+
+
+def _is_secret(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in STORE_SECRETS or any(w in lowered for w in ("secret", "password", "token"))
+
+
+def mask_stores(value: Any) -> Any:
+    """The stores configuration with every credential replaced by ``***``."""
+    if not isinstance(value, Mapping):
+        return value
+    return {k: ("***" if _is_secret(str(k)) and v else mask_stores(v)) for k, v in value.items()}
+
+
 def _stores(value: Any) -> dict:
+    """Check the object-store configuration; error messages name keys, never values."""
     if isinstance(value, str):
-        value = json.loads(value)
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError("must be JSON: a mapping of store names to specifications") from None
     if not isinstance(value, Mapping):
         raise ValueError("must be a mapping of store names to store specifications")
-    return dict(value)
+    stores = dict(value)
+    names = [n for n in stores if n not in ("default", "filepath_default")]
+    for pointer in ("default", "filepath_default"):
+        if pointer in stores and stores[pointer] not in names:
+            raise ValueError(f"{pointer!r} names store {stores[pointer]!r}, which is not "
+                             f"configured (stores: {', '.join(names) or 'none'})")
+    for name in names:
+        spec = stores[name]
+        if name == "gc_grace_seconds":
+            raise ValueError("gc_grace_seconds is a setting of its own: set "
+                             "dj.config['stores.gc_grace_seconds']")
+        if not isinstance(spec, Mapping) or "protocol" not in spec:
+            raise ValueError(f"store {name!r} must be a mapping with a 'protocol' (file, s3 or "
+                             "another fsspec protocol) and a 'location'")
+        protocol = str(spec["protocol"])
+        allowed = STORE_KEYS.get(protocol, OTHER_STORE_KEYS)
+        unknown = sorted(set(spec) - allowed)
+        if unknown:
+            raise ValueError(f"store {name!r}: unknown key(s) {', '.join(unknown)} for protocol "
+                             f"{protocol!r}; known keys: {', '.join(sorted(allowed))}"
+                             + ("; pass fsspec arguments in 'options'"
+                                if "options" in allowed else ""))
+        if protocol == "s3" and not spec.get("bucket"):
+            raise ValueError(f"store {name!r}: an s3 store needs a 'bucket'")
+        if protocol == "file" and not spec.get("location"):
+            raise ValueError(f"store {name!r}: a file store needs a 'location' (a folder)")
+        if "options" in spec and not isinstance(spec["options"], Mapping):
+            raise ValueError(f"store {name!r}: 'options' must be a mapping")
+        stores[name] = dict(spec)
+    return stores
+
+
+def _non_negative(value: Any) -> float:
+    number = float(value)
+    if number < 0:
+        raise ValueError("must be zero or more")
+    return number
 
 
 @dataclass(frozen=True)
@@ -107,6 +169,9 @@ SETTINGS: dict[str, Setting] = {
     "display.diagram_theme": Setting("auto", _choice("auto", "light", "dark"),
                                      "DJ_DIAGRAM_THEME", "diagram colours"),
     "stores": Setting({}, _stores, "DJ_STORES", "object stores (see the codec docs)"),
+    "stores.gc_grace_seconds": Setting(3600.0, _non_negative, "DJ_GC_GRACE_SECONDS",
+                                       "schema.gc() never removes objects younger than this "
+                                       "(they may belong to an insert in flight)"),
     "jobs.auto_refresh": Setting(True, _boolean, "DJ_JOBS_AUTO_REFRESH",
                                  "refresh the job queue when populate(reserve_jobs=True) starts"),
     "jobs.default_priority": Setting(5, int, "DJ_JOBS_DEFAULT_PRIORITY",
@@ -216,6 +281,10 @@ class Config:
         """Write the non-default, non-secret settings to a JSON file."""
         values = {k: self[k] for k in SETTINGS
                   if k not in SECRET_KEYS and self[k] != SETTINGS[k].default}
+        if "stores" in values:  # credentials stay in the environment (DJ_STORES)
+            values["stores"] = {n: ({k: v for k, v in spec.items() if not _is_secret(k)}
+                                    if isinstance(spec, Mapping) else spec)
+                                for n, spec in values["stores"].items()}
         Path(path).write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
 
     @contextlib.contextmanager
@@ -246,7 +315,7 @@ class Config:
         try:
             return SETTINGS[key].parse(value)
         except (TypeError, ValueError) as error:
-            shown = "***" if key in SECRET_KEYS else repr(value)
+            shown = "***" if key in SECRET_KEYS or key == "stores" else repr(value)
             where = f" in {source}" if source else ""
             raise ConfigError(f"invalid value {shown} for {key!r}{where}: {error}") from None
 
@@ -261,6 +330,8 @@ class Config:
 
     def _shown(self, key: str) -> str:
         value = self[key]
+        if key == "stores":
+            return repr(mask_stores(value))
         return "***" if key in SECRET_KEYS and value else repr(value)
 
     def __repr__(self) -> str:

@@ -166,13 +166,21 @@ def delete(query: Any, *, transaction: bool = True, prompt: bool | None = None,
 
 
 def _execute(connection, plan: DeletePlan, own_transaction: bool) -> dict[str, int]:
+    from .gc import referenced_objects, remove_objects
+
     deleted: dict[str, int] = {}
     order = list(reversed(plan.queries))
+    objects: set[tuple[str, str]] = set()
 
     def run() -> None:
+        objects.clear()
         for name in order:
+            # the objects of the rows about to go, read in the same transaction
+            objects.update(referenced_objects(plan.queries[name]))
             statement = compile_delete(plan.queries[name].node, connection.dialect)
             deleted[name] = connection.execute(statement).rowcount
+        if objects:  # removed only once the rows are gone for good (now, or at commit)
+            connection.after_commit(lambda: remove_objects(set(objects)))
 
     try:
         if own_transaction:

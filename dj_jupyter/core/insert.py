@@ -123,24 +123,44 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
     columns = [columns[names.index(n)] for n in kept]
     connection = table.connection
     dialect = connection.dialect
-    prepared = []
-    for name, column in zip(kept, columns):
-        attribute = heading[name]
-        default = default_value(attribute)
-        validate = column_validator(table.full_table_name, name, attribute.type,
-                                    nullable=attribute.nullable, default=default)
-        values = validate(column)
-        bind = dialect.binder(attribute.type)
-        if bind is not None:
-            values = [v if v is None else bind(v) for v in values]
-        prepared.append(values)
-    sql, order, copying = _statement(table, kept, replace, skip_duplicates)
-    data = list(zip(*(prepared[i] for i in order)))
-    try:
-        _send(connection, sql, copying, data, chunk_size)
-    except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
-        raise translate_error(table, error) from None
+    from .codecs import uses_store
+    from .storage import journal
+
+    stored = [uses_store(heading[name].type) for name in kept]
+    checked: dict[str, list] = {}
+    # Objects are written while store values are encoded, so those columns go last (after
+    # every other value is known to be valid); the journal removes the objects again if
+    # anything fails, here or in the transaction around this insert.
+    with journal(connection):
+        for name, column, in_store in sorted(zip(kept, columns, stored), key=lambda c: c[2]):
+            attribute = heading[name]
+            validate = column_validator(table.full_table_name, name, attribute.type,
+                                        nullable=attribute.nullable,
+                                        default=default_value(attribute))
+            keys = _codec_keys(table, name, checked, len(column)) if in_store else None
+            checked[name] = validate(column, keys)
+        prepared = []
+        for name in kept:
+            values = checked[name]
+            bind = dialect.binder(heading[name].type)
+            if bind is not None:
+                values = [v if v is None else bind(v) for v in values]
+            prepared.append(values)
+        sql, order, copying = _statement(table, kept, replace, skip_duplicates,
+                                         bulk=len(columns[0]) >= BULK_ROWS if columns else False)
+        data = list(zip(*(prepared[i] for i in order)))
+        try:
+            _send(connection, sql, copying, data, chunk_size)
+        except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
+            raise translate_error(table, error) from None
     return len(data)
+
+
+def _codec_keys(table: Table, field: str, checked: dict[str, list], count: int) -> list[dict]:
+    """Per row, what a store codec is told about the row: schema, table, field, key values."""
+    base = {"_schema": table.database, "_table": table.table_name, "_field": field}
+    key = [k for k in table.heading.primary_key if k in checked]
+    return [{**base, **{k: checked[k][row] for k in key}} for row in range(count)]
 
 
 def _send(connection, sql: str, copying: bool, data: list[tuple], chunk_size: int | None) -> None:
@@ -173,9 +193,24 @@ def default_value(attribute) -> object:
     return python_default(attribute.name, attribute.type, attribute.default)
 
 
-def _statement(table: Table, names: list[str], replace: bool,
-               skip_duplicates: bool) -> tuple[str, list[int], bool]:
-    """(SQL for the driver, order of the names in its parameters, whether it is a COPY)."""
+BULK_ROWS = 64  # from this many rows on, a backend's bulk path (COPY) beats INSERT
+
+
+def _statement(table: Table, names: list[str], replace: bool, skip_duplicates: bool,
+               bulk: bool = True) -> tuple[str, list[int], bool]:
+    """(SQL for the driver, order of the names in its parameters, whether it is a COPY).
+
+    Cached per connection (cleared by DDL): ``make`` calls insert once per key.
+    """
+    cache = table.connection.statement_cache
+    key = (table.full_name, tuple(names), replace, skip_duplicates, bulk)
+    if key not in cache:
+        cache[key] = _build_statement(table, names, replace, skip_duplicates, bulk)
+    return cache[key]
+
+
+def _build_statement(table: Table, names: list[str], replace: bool, skip_duplicates: bool,
+                     bulk: bool) -> tuple[str, list[int], bool]:
     connection = table.connection
     dialect = connection.dialect
     key = table.heading.primary_key
@@ -183,9 +218,10 @@ def _statement(table: Table, names: list[str], replace: bool,
     target = sa.Table(address, sa.MetaData(),
                       *[sa.Column(n, sa.types.NULLTYPE, primary_key=n in key) for n in names],
                       schema=sa_schema)
-    bulk = None if replace or skip_duplicates else dialect.bulk_insert(target, names)
-    if bulk is not None:
-        return connection.compile(bulk)[0], list(range(len(names))), True
+    loader = dialect.bulk_insert(target, names) if bulk and not (replace or skip_duplicates) \
+        else None
+    if loader is not None:
+        return connection.compile(loader)[0], list(range(len(names))), True
     if replace:
         statement = dialect.insert_replacing(target, key, names)
     elif skip_duplicates:

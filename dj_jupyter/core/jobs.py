@@ -11,11 +11,13 @@ its heartbeat is older than ``jobs.heartbeat_timeout``.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import getpass
 import os
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -197,45 +199,69 @@ class JobQueue(QueryExpression):
         return {"host": HOST, "pid": os.getpid(), "user": _user(), "version": version,
                 "connection_id": 0}
 
+    # The per-key statements run thousands of times: compiled once, then bound by name.
+    def _key_terms(self) -> list[sa.ColumnElement]:
+        return [self.sa_table.c[n] == sa.bindparam(f"key_{n}") for n in self.key]
+
+    def _key_values(self, key: dict) -> dict:
+        heading, dialect = self.info.heading, self.connection.dialect
+        return {f"key_{n}": bind_value(dialect, heading[n], key[n]) for n in self.key}
+
+    @functools.cached_property
+    def _prepared(self) -> dict:
+        table, now = self.sa_table, self.connection.dialect.now()
+        worker = {n: sa.bindparam(n) for n in ("user", "host", "pid", "connection_id", "version")}
+        status = sa.bindparam("want_status", type_=table.c.status.type)
+        reserve = sa.update(table).where(
+            *self._key_terms(), table.c.status == status, table.c.scheduled_time <= now,
+        ).values(status=sa.bindparam("new_status", type_=table.c.status.type),
+                 reserved_time=now, heartbeat=now, **worker)
+        names = [*self.key, "status", "completed_time", "duration", "error_message",
+                 "error_stack", "heartbeat", *worker]
+        upsert = self.connection.dialect.insert_replacing(table, self.key, names).values(
+            {**{n: sa.bindparam(f"key_{n}") for n in self.key},
+             "status": sa.bindparam("new_status", type_=table.c.status.type),
+             "completed_time": now, "duration": sa.bindparam("duration"),
+             "error_message": sa.bindparam("error_message"),
+             "error_stack": sa.bindparam("error_stack"), "heartbeat": sa.null(), **worker})
+        release = sa.update(table).where(*self._key_terms(), table.c.status == status).values(
+            status=sa.bindparam("new_status", type_=table.c.status.type), heartbeat=sa.null(),
+            reserved_time=sa.null())
+        beat = sa.update(table).where(
+            *self._key_terms(), table.c.status == status,
+            table.c.pid == sa.bindparam("pid"), table.c.host == sa.bindparam("host"),
+        ).values(heartbeat=now)
+        prepare = self.connection.prepare
+        return {"reserve": prepare(reserve), "record": prepare(upsert),
+                "release": prepare(release), "beat": prepare(beat)}
+
+    def _run(self, name: str, values: dict) -> int:
+        return self.connection.run_prepared(self._prepared[name], values)[1]
+
     def reserve(self, key: dict, version: str = "") -> bool:
         """Take a pending job for this worker; False if another worker has it (atomic)."""
-        now = self.connection.dialect.now()
-        statement = sa.update(self.sa_table).where(
-            *self._bound_key(key), self.sa_table.c.status == "pending",
-            self.sa_table.c.scheduled_time <= now,
-        ).values(self._values({"status": "reserved", "reserved_time": now, "heartbeat": now,
-                               **self._worker_fields(version)}))
-        return self.connection.execute(statement).rowcount == 1
+        return self._run("reserve", {**self._key_values(key), "want_status": "pending",
+                                     "new_status": "reserved",
+                                     **self._worker_fields(version)}) == 1
 
     def record(self, key: dict, status: str, *, duration: float | None = None,
-               version: str = "", error_message: str = "", error_stack: str | None = None,
-               started: Any = None) -> None:
-        """Write the job's outcome (insert or update), e.g. inside the make transaction."""
-        now = self.connection.dialect.now()
-        fields = {"status": status, "completed_time": now, "duration": duration,
-                  "error_message": _truncate(error_message, 2047), "error_stack": error_stack,
-                  "heartbeat": None, **self._worker_fields(version)}
-        if started is not None:
-            fields["reserved_time"] = started
-        updated = self.connection.execute(
-            sa.update(self.sa_table).where(*self._bound_key(key)).values(self._values(fields)))
-        if updated.rowcount == 0:
-            row = {**{n: key[n] for n in self.key}, **fields}
-            insert = self.connection.dialect.insert_skipping_duplicates(self.sa_table)
-            self.connection.execute(insert.values(self._values(row)))
+               version: str = "", error_message: str = "",
+               error_stack: str | None = None) -> None:
+        """Write the job's outcome in one upsert (e.g. inside the make transaction)."""
+        self._run("record", {**self._key_values(key), "new_status": status,
+                             "duration": duration,
+                             "error_message": _truncate(error_message, 2047),
+                             "error_stack": error_stack, **self._worker_fields(version)})
 
     def release(self, key: dict) -> None:
         """Put a reserved job back to pending (the worker was interrupted)."""
-        self.connection.execute(sa.update(self.sa_table).where(
-            *self._bound_key(key), self.sa_table.c.status == "reserved").values(
-            self._values({"status": "pending", "heartbeat": None, "reserved_time": None})))
+        self._run("release", {**self._key_values(key), "want_status": "reserved",
+                              "new_status": "pending"})
 
     def beat(self, key: dict) -> int:
         """Refresh the heartbeat of this worker's reserved job."""
-        return self.connection.execute(sa.update(self.sa_table).where(
-            *self._bound_key(key), self.sa_table.c.status == "reserved",
-            self.sa_table.c.pid == os.getpid(), self.sa_table.c.host == HOST,
-        ).values(heartbeat=self.connection.dialect.now())).rowcount
+        return self._run("beat", {**self._key_values(key), "want_status": "reserved",
+                                  "pid": os.getpid(), "host": HOST})
 
     def ignore(self, key: dict) -> None:
         """Mark a key so populate skips it (until the job row is deleted)."""
@@ -375,12 +401,17 @@ def _derived(connection, node) -> QueryExpression:
 
 
 class Heartbeat:
-    """Keeps the heartbeat of one reserved job fresh from a thread with its own connection."""
+    """One thread per worker that keeps the heartbeat of the job being made fresh.
 
-    def __init__(self, jobs: JobQueue, key: dict, interval: float):
+    It uses its own connection (the worker's is busy in the make transaction) and beats
+    whatever key :meth:`working_on` set, so starting a key costs nothing.
+    """
+
+    def __init__(self, jobs: JobQueue, interval: float):
         self._jobs = jobs
-        self._key = key
         self._interval = interval
+        self._key: dict | None = None
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dj-heartbeat", daemon=True)
 
@@ -392,17 +423,30 @@ class Heartbeat:
         self._stop.set()
         self._thread.join(timeout=self._interval + 5)
 
+    @contextlib.contextmanager
+    def working_on(self, key: dict) -> Iterator[None]:
+        with self._lock:
+            self._key = key
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._key = None
+
     def _run(self) -> None:
         from .backends.connection import Connection
 
         connection = None
         try:
             while not self._stop.wait(self._interval):
+                with self._lock:
+                    key = self._key
+                if key is None:
+                    continue
                 try:
                     if connection is None:
                         connection = Connection(self._jobs.connection.url)
-                    queue = _rebound(self._jobs, connection)
-                    queue.beat(self._key)
+                    _rebound(self._jobs, connection).beat(key)
                 except Exception:  # noqa: BLE001 - a missed beat is retried next time
                     connection = None
         finally:
@@ -427,6 +471,7 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 14] + "...(truncated)"
 
 
+@functools.lru_cache(maxsize=1)
 def _user() -> str:
     try:
         return getpass.getuser()

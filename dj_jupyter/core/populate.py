@@ -173,6 +173,29 @@ class _Runner:
         self.version = code_version(type(table))
         self.jobs = table.jobs
         self.jobs.info  # noqa: B018 - create the queue table outside any transaction
+        self.heartbeat = contextlib.nullcontext()
+        self._done = self._prepare_done_check()
+
+    def _prepare_done_check(self):
+        """``SELECT 1 FROM target WHERE key LIMIT 1``, compiled once for every key."""
+        import sqlalchemy as sa
+
+        from .algebra.compiler import table_clause
+
+        node = self.table.node
+        target = table_clause(self.connection.dialect, node)
+        key = node.heading.primary_key
+        statement = sa.select(sa.literal_column("1")).select_from(target).where(
+            *[target.c[n] == sa.bindparam(f"key_{n}") for n in key]).limit(1)
+        return self.connection.prepare(statement)
+
+    def _is_done(self, key: dict) -> bool:
+        from .algebra.compiler import bind_value
+
+        heading, dialect = self.table.heading, self.connection.dialect
+        values = {f"key_{n}": bind_value(dialect, heading[n], key[n]) for n in heading.primary_key}
+        rows, _ = self.connection.run_prepared(self._done, values, fetch=True)
+        return bool(rows)
 
     # -- loops ---------------------------------------------------------------------------------
     def run_direct(self, restrictions: tuple, max_calls: int | None, observers: tuple) -> dict:
@@ -192,11 +215,14 @@ class _Runner:
         jobs = self.jobs
         if refresh if refresh is not None else config["jobs.auto_refresh"]:
             jobs.refresh(*restrictions, priority=priority)
+        from .jobs import Heartbeat
+
         restriction = self._restriction(restrictions)
         tally = _Tally(self.table.full_name, None, observers)
         tally.publish("started")
         calls = 0
-        with _terminate_as_exit():
+        self.heartbeat = Heartbeat(jobs, config["jobs.heartbeat_interval"])
+        with _terminate_as_exit(), self.heartbeat:
             while max_calls is None or calls < max_calls:
                 batch = jobs.pending_keys(restriction, priority=priority, limit=100)
                 if not batch:
@@ -226,13 +252,9 @@ class _Runner:
 
     # -- one key -----------------------------------------------------------------------------------
     def run_key(self, key: dict, tally: _Tally, *, reserved: bool) -> None:
-        from ..settings import config
-        from .jobs import Heartbeat
-
         tally.publish("key_started", key)
         started = time.perf_counter()
-        beat = Heartbeat(self.jobs, key, config["jobs.heartbeat_interval"]) if reserved \
-            else contextlib.nullcontext()
+        beat = self.heartbeat.working_on(key) if reserved else contextlib.nullcontext()
         try:
             with beat:
                 made = self._make(key, started)
@@ -259,7 +281,7 @@ class _Runner:
             raise DataJointError(f"{type(table).__name__} has no make(self, key) method: define "
                                  "one that inserts the row for key")
         with self.connection.transaction:
-            if key in table:
+            if self._is_done(key):
                 return False
             with populating(table):
                 if tripartite:

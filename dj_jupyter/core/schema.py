@@ -231,6 +231,17 @@ class Schema:
             namespace.setdefault(name, cls)
         return made
 
+    def gc(self, dry_run: bool = True, grace_seconds: float | None = None) -> dict:
+        """Objects in the stores that no row of this schema refers to; removed unless dry_run.
+
+        Objects younger than ``dj.config["stores.gc_grace_seconds"]`` (or ``grace_seconds``)
+        are never removed: they may belong to an insert still in flight.
+        """
+        from .gc import collect
+
+        self._require_active()
+        return collect(self, dry_run=dry_run, grace_seconds=grace_seconds)
+
     def drop(self, prompt: bool | None = None) -> None:
         """Drop the whole schema and every table in it."""
         from .cascade import _confirm, _prompting

@@ -215,19 +215,28 @@ class Table(QueryExpression, metaclass=_TableMeta):
         if len(target) != 1:
             raise RestrictionError(f"update1: no row of {self.full_table_name} has key "
                                    f"{ {k: row[k] for k in key} }; insert it instead")
+        from .codecs import uses_store
+        from .storage import journal
+
         values = {}
-        for name, value in changes.items():
-            attribute = self.heading[name]
-            validate = column_validator(self.full_table_name, name, attribute.type,
-                                        nullable=attribute.nullable,
-                                        default=default_value(attribute))
-            checked = validate([value])[0]  # None means the default (or NULL)
-            bind = self.connection.dialect.binder(attribute.type)
-            values[name] = checked if checked is None or bind is None else bind(checked)
-        try:
-            self.connection.execute(compile_update(target.node, self.connection.dialect, values))
-        except (sa.exc.DBAPIError, *self.connection._driver_errors()) as error:
-            raise translate_error(self, error) from None
+        with journal(self.connection):  # objects written for a failed update are removed
+            for name, value in changes.items():
+                attribute = self.heading[name]
+                validate = column_validator(self.full_table_name, name, attribute.type,
+                                            nullable=attribute.nullable,
+                                            default=default_value(attribute))
+                codec_key = None
+                if uses_store(attribute.type):
+                    codec_key = [{"_schema": self.database, "_table": self.table_name,
+                                  "_field": name, **{k: row[k] for k in key}}]
+                checked = validate([value], codec_key)[0]  # None means the default (or NULL)
+                bind = self.connection.dialect.binder(attribute.type)
+                values[name] = checked if checked is None or bind is None else bind(checked)
+            try:
+                self.connection.execute(compile_update(target.node, self.connection.dialect,
+                                                       values))
+            except (sa.exc.DBAPIError, *self.connection._driver_errors()) as error:
+                raise translate_error(self, error) from None
 
     # -- removing ------------------------------------------------------------------------------
     def delete(self, transaction: bool = True, prompt: bool | None = None,

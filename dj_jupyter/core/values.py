@@ -309,7 +309,8 @@ def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
             f"gives None/NaN. Give a value, or declare it `{name} = null : {spec.text}`."
         )
 
-    def validate(values: list) -> list:
+    def validate(values: list, keys: list[dict] | None = None) -> list:
+        """``keys``: per row, the key a codec is given (``_schema``, ``_table``, PK values)."""
         if values and canonical is not None and canonical(values):
             return values
         out = []
@@ -319,7 +320,7 @@ def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
                 append(null_value(position))
                 continue
             try:
-                append(check(value))
+                append(check(value) if keys is None else check(value, keys[position]))
             except _Bad as problem:
                 raise DataTypeError(
                     f"{table}: row {position}, attribute {name!r} ({spec.text}): {problem}"

@@ -15,6 +15,7 @@ import contextlib
 import getpass
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,6 +59,18 @@ def _as_url(target: str | sa.URL, user: str | None, password: str | None,
     )
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Compiled SQL and the order of its parameters (constants keep their compiled value)."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict
+
+    def parameters(self, values: dict) -> tuple:
+        return tuple(values[n] if n in values else self.defaults[n] for n in self.names)
+
+
 class _Transaction:
     """``with conn.transaction:`` — a property returning this reusable context manager."""
 
@@ -96,10 +109,13 @@ class Connection:
         self._lock = threading.RLock()
         self._sa: sa.Connection | None = None
         self._in_transaction = False
+        self._after_commit: list = []
+        self._after_rollback: list = []
         self.schemas: dict[str, Any] = {}
         self._dependencies = None
         self._catalog: dict[str, dict] = {}
         self.job_queues: dict[str, Any] = {}  # JobQueue per table (see AutoPopulate.jobs)
+        self.statement_cache: dict[tuple, Any] = {}  # compiled hot-path statements
         self._loading: dict[str, dict] = {}
         self._open()
 
@@ -171,8 +187,12 @@ class Connection:
         self._require_transaction()
         try:
             self._sa.commit()
-        finally:
+        except BaseException:
             self._in_transaction = False
+            self._run_hooks(self._after_rollback)
+            raise
+        self._in_transaction = False
+        self._run_hooks(self._after_commit)
 
     def cancel_transaction(self) -> None:
         self._require_transaction()
@@ -182,6 +202,32 @@ class Connection:
             self._sa.invalidate()
         finally:
             self._in_transaction = False
+            self._run_hooks(self._after_rollback)
+
+    def after_commit(self, callback) -> None:
+        """Call ``callback()`` once the open transaction commits (now, if none is open)."""
+        if self._in_transaction:
+            self._after_commit.append(callback)
+        else:
+            callback()
+
+    def after_rollback(self, callback) -> None:
+        """Call ``callback()`` if the open transaction is rolled back (never, if none is open)."""
+        if self._in_transaction:
+            self._after_rollback.append(callback)
+
+    def _run_hooks(self, hooks: list) -> None:
+        """Run one list of transaction hooks and forget both (object-store clean-up)."""
+        pending = list(hooks)
+        self._after_commit.clear()
+        self._after_rollback.clear()
+        for hook in pending:
+            try:
+                hook()
+            except Exception as error:  # noqa: BLE001 - a failed clean-up must not hide the rest
+                import logging
+
+                logging.getLogger("dj_jupyter").warning("transaction hook failed: %s", error)
 
     def _require_transaction(self) -> None:
         if not self._in_transaction:
@@ -214,6 +260,19 @@ class Connection:
         if compiled.positional:
             return compiled.string, tuple(params[name] for name in compiled.positiontup)
         return compiled.string, dict(params)
+
+    def prepare(self, statement: sa.ClauseElement) -> Prepared:
+        """Compile once a statement with named ``bindparam``s, to run many times (hot paths)."""
+        compiled = statement.compile(dialect=self.engine.dialect)
+        if not compiled.positional:  # pragma: no cover - engines use positional paramstyles
+            raise TransactionError("the driver must use a positional parameter style")
+        return Prepared(compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params))
+
+    def run_prepared(self, prepared: Prepared, values: dict, *,
+                     fetch: bool = False) -> tuple[list | None, int]:
+        """Run a prepared statement with driver-ready ``values`` by parameter name."""
+        data, count, _ = self.run(prepared.sql, prepared.parameters(values), fetch=fetch)
+        return data, count
 
     def fetch_all(self, statement: sa.ClauseElement) -> list:
         """Rows of a SELECT, as the driver returns them (the bulk fetch path)."""
@@ -280,6 +339,7 @@ class Connection:
                         self._in_transaction = False
                         with contextlib.suppress(Exception):
                             self._sa.invalidate()
+                        self._run_hooks(self._after_rollback)
                         raise LostConnectionError(
                             "the database connection was lost inside a transaction; the "
                             "transaction was rolled back — run it again"
@@ -333,6 +393,7 @@ class Connection:
         self._dependencies = None
         self._catalog.clear()
         self.job_queues.clear()
+        self.statement_cache.clear()
 
     def get_user(self) -> str:
         return self.url.username or getpass.getuser()

@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 from ...errors import DataTypeError, DefinitionError
 from ..definition.model import TypeSpec
 
-__all__ = ["Codec", "get_codec", "list_codecs", "storage_spec", "encoder_for", "decoder_for"]
+__all__ = ["Codec", "get_codec", "list_codecs", "storage_spec", "encoder_for", "decoder_for",
+           "uses_store", "referenced_paths"]
 
 _REGISTRY: dict[str, type[Codec]] = {}
 
@@ -54,6 +55,12 @@ class Codec:
 
     def decode(self, stored: Any, *, key: dict | None = None) -> Any:
         raise NotImplementedError(f"codec {self.name!r} must define decode")
+
+    def referenced_paths(self, stored: Any) -> list[tuple[str, str]]:
+        """(store, path) of the objects a stored value refers to (for delete and GC)."""
+        if isinstance(stored, dict) and "path" in stored and "store" in stored:
+            return [(stored["store"], stored["path"])]
+        return []
 
     def __repr__(self) -> str:
         return f"<codec {self.name}>"
@@ -121,15 +128,24 @@ def storage_spec(spec: TypeSpec) -> TypeSpec:
     return _chain(spec)[1] if spec.is_codec else spec
 
 
-def encoder_for(spec: TypeSpec) -> Callable[[Any], Any]:
-    """Validate and encode a value through the codec chain, outermost first."""
+def uses_store(spec: TypeSpec) -> bool:
+    """Whether values of this (codec) type live in an object store."""
+    return spec.is_codec and any(store is not None for _codec, store in _chain(spec)[0])
+
+
+def encoder_for(spec: TypeSpec) -> Callable[..., Any]:
+    """Validate and encode a value through the codec chain, outermost first.
+
+    ``key`` (``{"_schema", "_table", "_field", <primary-key values>}``) is given to every
+    codec; store codecs need it to address the objects they write.
+    """
     chain, _ = _chain(spec)
 
-    def encode(value: Any) -> Any:
+    def encode(value: Any, key: dict | None = None) -> Any:
         for codec, store in chain:
             try:
                 codec.validate(value)
-                value = codec.encode(value, key=None, store_name=store)
+                value = codec.encode(value, key=key, store_name=store)
             except (TypeError, ValueError) as problem:
                 raise DataTypeError(f"<{codec.name}> cannot store {type(value).__name__}: "
                                     f"{problem}") from None
@@ -155,3 +171,14 @@ def decoder_for(dialect: Any, spec: TypeSpec) -> Callable[[Any], Any] | None:
         return value
 
     return decode
+
+
+def referenced_paths(spec: TypeSpec, stored: Any) -> list[tuple[str, str]]:
+    """(store, path) of the objects one stored (storage-decoded) value of ``spec`` refers to."""
+    if stored is None or not spec.is_codec:
+        return []
+    chain, _ = _chain(spec)
+    for codec, store in reversed(chain):  # the innermost store codec holds the reference
+        if store is not None:
+            return codec.referenced_paths(stored)
+    return []

@@ -1,19 +1,19 @@
 """The codecs that ship with dj_jupyter.
 
 ``<blob>``: any Python or numpy value, serialised safely (never pickle) in the
-table itself. Object-store codecs (``<blob@store>``, ``<attach>``, ``<hash@>``,
-``<object@>``, ``<npy@>``, ``<zarr@>``, ``<filepath@>``) come with object
-storage.
+table itself, or with ``<blob@store>`` as a content-addressed object in a store.
+Store codecs (``<hash@>``, ``<attach>``/``<attach@>``, ``<npy@>``) live in
+:mod:`.stored`; ``<object@>``, ``<zarr@>`` and ``<filepath@>`` are not provided yet.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ...errors import DefinitionError
 from .base import Codec
+from .stored import AttachCodec, HashCodec, NpyCodec, NpyRef
 
-__all__ = ["BlobCodec"]
+__all__ = ["BlobCodec", "HashCodec", "AttachCodec", "NpyCodec", "NpyRef"]
 
 
 class BlobCodec(Codec):
@@ -26,10 +26,7 @@ class BlobCodec(Codec):
     name = "blob"
 
     def get_dtype(self, is_store: bool) -> str:
-        if is_store:
-            raise DefinitionError("<blob@store> keeps blobs in an object store, which this "
-                                  "version does not provide yet; use <blob> (in the table)")
-        return "bytes"
+        return "<hash>" if is_store else "bytes"  # <blob@store>: content-addressed object
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None) -> bytes:

@@ -1,0 +1,294 @@
+"""Object stores: where ``<blob@>``, ``<attach@>``, ``<hash@>`` and ``<npy@>`` values live.
+
+Stores are configured in ``dj.config["stores"]`` (or the ``DJ_STORES`` JSON variable)::
+
+    {"default": "main",
+     "main": {"protocol": "file", "location": "/data/objects"},
+     "lab": {"protocol": "s3", "endpoint": "http://127.0.0.1:9000", "bucket": "lab",
+             "location": "pipeline", "access_key": "...", "secret_key": "..."}}
+
+Any other fsspec protocol is passed through (``"options"`` holds its keyword arguments).
+With no stores configured, ``<name@>`` uses an implicit local folder store named ``local``:
+``datajoint_store/`` next to the SQLite file named by ``database.path``.
+
+Every write made while encoding an insert is recorded in a :class:`Journal`; when the insert
+(or the transaction around it) fails, the objects it created are removed again, so that no
+object outlives a failed insert and no row points at a missing object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, DataJointError
+
+__all__ = ["Store", "get_store", "store_names", "Journal", "journal", "StoredObject",
+           "IMPLICIT_STORE", "HASH_PREFIX", "SCHEMA_PREFIX"]
+
+logger = logging.getLogger("dj_jupyter")
+
+IMPLICIT_STORE = "local"
+HASH_PREFIX = "_hash"
+SCHEMA_PREFIX = "_schema"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object in a store: its path relative to the store root, size and age."""
+
+    store: str
+    path: str
+    size: int
+    modified: float  # POSIX seconds
+
+
+class Store:
+    """One configured object store, over an fsspec filesystem.
+
+    Paths given to its methods are relative to the store's root (``location``, inside
+    ``bucket`` for S3). Credentials are held by the filesystem and never shown.
+    """
+
+    def __init__(self, name: str, spec: dict):
+        self.name = name
+        self.protocol = spec["protocol"]
+        self._spec = dict(spec)
+        self._fs = None
+        location = str(spec.get("location", "")).strip("/") if self.protocol != "file" else ""
+        if self.protocol == "file":
+            self.root = str(Path(spec["location"]).expanduser().resolve())
+        elif self.protocol == "s3":
+            self.root = "/".join(p for p in (spec["bucket"].strip("/"), location) if p)
+        else:
+            self.root = location
+
+    def __repr__(self) -> str:
+        return f"<dj.Store {self.name!r} {self.protocol}://{self.root}>"
+
+    # -- the filesystem -------------------------------------------------------------------
+    @property
+    def fs(self):
+        if self._fs is None:
+            self._fs = self._make_fs()
+        return self._fs
+
+    def _make_fs(self):
+        import fsspec
+
+        spec = self._spec
+        try:
+            if self.protocol == "file":
+                return fsspec.filesystem("file", auto_mkdir=True)
+            if self.protocol == "s3":
+                client: dict[str, Any] = {}
+                if spec.get("endpoint"):
+                    endpoint = str(spec["endpoint"])
+                    if "://" not in endpoint:
+                        secure = spec.get("secure", True)
+                        endpoint = ("https://" if secure else "http://") + endpoint
+                    client["endpoint_url"] = endpoint
+                return fsspec.filesystem(
+                    "s3", key=spec.get("access_key"), secret=spec.get("secret_key"),
+                    anon=not spec.get("access_key"), client_kwargs=client,
+                    use_listings_cache=False, skip_instance_cache=True,
+                    **spec.get("options", {}))
+            return fsspec.filesystem(self.protocol, **spec.get("options", {}))
+        except ImportError as error:
+            extra = " (pip install 'dj-jupyter[s3]')" if self.protocol == "s3" else ""
+            raise ConfigError(f"store {self.name!r}: protocol {self.protocol!r} needs a package "
+                              f"that is not installed{extra}: {error.name}") from None
+        except Exception as error:  # noqa: BLE001 - never echo the options (secrets)
+            raise ConfigError(f"store {self.name!r}: cannot open the {self.protocol!r} "
+                              f"filesystem ({type(error).__name__}); check its configuration "
+                              "in dj.config['stores']") from None
+
+    def full_path(self, path: str) -> str:
+        path = path.strip("/")
+        return f"{self.root}/{path}" if path else self.root
+
+    # -- objects ----------------------------------------------------------------------------
+    def put_bytes(self, path: str, data: bytes) -> None:
+        self.fs.pipe_file(self.full_path(path), bytes(data))
+
+    def get_bytes(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+        """The object's bytes, or only ``[start, end)`` of them (a ranged read)."""
+        try:
+            return self.fs.cat_file(self.full_path(path), start=start, end=end)
+        except FileNotFoundError:
+            raise DataJointError(f"object {path!r} is missing from store {self.name!r}; it "
+                                 "was removed outside dj_jupyter") from None
+
+    def open(self, path: str, mode: str = "rb"):
+        return self.fs.open(self.full_path(path), mode)
+
+    def exists(self, path: str) -> bool:
+        return self.fs.exists(self.full_path(path))
+
+    def size(self, path: str) -> int:
+        return int(self.fs.size(self.full_path(path)))
+
+    def remove(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self.full_path(path))
+
+    def fsmap(self, path: str):
+        """An fsspec mapping rooted at ``path`` (e.g. for ``zarr.open``)."""
+        return self.fs.get_mapper(self.full_path(path))
+
+    def list(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Every object under ``prefix``, with its size and modification time."""
+        base = self.full_path(prefix)
+        try:
+            found = self.fs.find(base, detail=True)
+        except FileNotFoundError:
+            return
+        root = self.root.rstrip("/") + "/"
+        for full, info in found.items():
+            if info.get("type") == "directory":
+                continue
+            relative = full[len(root):] if full.startswith(root) else full
+            yield StoredObject(self.name, relative, int(info.get("size") or 0), _mtime(info))
+
+    walk = list
+
+
+def _mtime(info: dict) -> float:
+    for key in ("mtime", "LastModified", "last_modified", "modified", "created"):
+        value = info.get(key)
+        if value is None:
+            continue
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=dt.timezone.utc)
+            return value.timestamp()
+        if isinstance(value, str):
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        return float(value)
+    return 0.0  # unknown age counts as old
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+_CACHE: dict[tuple[str, str], Store] = {}
+
+
+def _stores_config() -> dict:
+    from ..settings import config
+
+    return config["stores"]
+
+
+def default_store_name() -> str:
+    stores = _stores_config()
+    if "default" in stores:
+        return stores["default"]
+    named = [n for n in stores if n not in ("default", "filepath_default")]
+    if not named:
+        return IMPLICIT_STORE
+    if len(named) == 1:
+        return named[0]
+    raise ConfigError(f"several stores are configured ({', '.join(named)}) but none is the "
+                      "default; set dj.config['stores']['default'] to one of them, or name the "
+                      "store in the type (<blob@name>)")
+
+
+def _implicit_spec() -> dict:
+    from ..settings import config
+
+    folder = Path(config["database.path"]).expanduser().resolve().parent / "datajoint_store"
+    return {"protocol": "file", "location": str(folder)}
+
+
+def store_names() -> list[str]:
+    """The names of the configured stores (the implicit local store when none is)."""
+    stores = _stores_config()
+    named = [n for n in stores if n not in ("default", "filepath_default")]
+    return named or [IMPLICIT_STORE]
+
+
+def get_store(name: str | None = None) -> Store:
+    """The store called ``name`` (``None`` or ``""``: the default store)."""
+    stores = _stores_config()
+    if not name:
+        name = default_store_name()
+    if name in ("default", "filepath_default"):
+        raise ConfigError(f"{name!r} is not a store name")
+    spec = stores.get(name)
+    if spec is None:
+        if name != IMPLICIT_STORE:
+            known = ", ".join(store_names())
+            raise ConfigError(f"no store named {name!r} is configured (stores: {known}); add "
+                              f"it to dj.config['stores'], e.g. {{'{name}': {{'protocol': "
+                              "'file', 'location': '/path/to/folder'}}")
+        spec = _implicit_spec()
+    cache_key = (name, json.dumps(spec, sort_keys=True, default=str))
+    store = _CACHE.get(cache_key)
+    if store is None:
+        store = _CACHE[cache_key] = Store(name, spec)
+    return store
+
+
+# -- the write journal -------------------------------------------------------------------------
+
+
+class Journal:
+    """The objects created by one insert, removed again if the insert does not commit."""
+
+    def __init__(self) -> None:
+        self.created: list[tuple[Store, str]] = []
+
+    def record(self, store: Store, path: str) -> None:
+        self.created.append((store, path))
+
+    def undo(self) -> None:
+        for store, path in reversed(self.created):
+            try:
+                store.remove(path)
+            except Exception as error:  # noqa: BLE001 - GC removes what we could not
+                logger.warning("could not remove %s from store %s (%s); gc() will",
+                               path, store.name, type(error).__name__)
+        self.created.clear()
+
+
+_JOURNAL: contextvars.ContextVar[Journal | None] = contextvars.ContextVar("dj_journal",
+                                                                          default=None)
+
+
+def record_write(store: Store, path: str) -> None:
+    """Note an object just created, so a failed insert can remove it."""
+    current = _JOURNAL.get()
+    if current is not None:
+        current.record(store, path)
+
+
+@contextlib.contextmanager
+def journal(connection: Any = None) -> Iterator[Journal]:
+    """Record the objects written inside the block; remove them if the block raises.
+
+    When ``connection`` has a transaction open, the objects are also removed if that
+    transaction is later rolled back.
+    """
+    outer = _JOURNAL.get()
+    current = Journal()
+    token = _JOURNAL.set(current)
+    try:
+        yield current
+    except BaseException:
+        current.undo()
+        raise
+    finally:
+        _JOURNAL.reset(token)
+    if not current.created:
+        return
+    if outer is not None:
+        outer.created.extend(current.created)
+    elif connection is not None and connection.in_transaction:
+        connection.after_rollback(current.undo)
