@@ -131,10 +131,11 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
     # Objects are written while store values are encoded, so those columns go last (after
     # every other value is known to be valid); the journal removes the objects again if
     # anything fails, here or in the transaction around this insert.
+    label = table.full_table_name  # for messages; computed once per insert
     with journal(connection):
         for name, column, in_store in sorted(zip(kept, columns, stored), key=lambda c: c[2]):
             attribute = heading[name]
-            validate = column_validator(table.full_table_name, name, attribute.type,
+            validate = column_validator(label, name, attribute.type,
                                         nullable=attribute.nullable,
                                         default=default_value(attribute))
             keys = _codec_keys(table, name, checked, len(column)) if in_store else None

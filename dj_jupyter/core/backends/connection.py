@@ -289,7 +289,9 @@ class Connection:
         def work(connection: sa.Connection):
             cursor = connection.connection.dbapi_connection.cursor()
             try:
-                if many:
+                if many and len(rows) == 1:  # one row: skip the driver's batch machinery
+                    cursor.execute(sql, rows[0])
+                elif many:
                     cursor.executemany(sql, rows)
                 elif rows is None:
                     cursor.execute(sql)
