@@ -142,16 +142,26 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     @property
     def info(self) -> TableInfo:
-        info = self.connection.table_info(self.database, self.table_name)
+        return self._table_node().info
+
+    @property
+    def node(self) -> Node:
+        return self._table_node()
+
+    def _table_node(self) -> TableNode:
+        """This table's node, kept until DDL changes the catalogue (the hot path of make)."""
+        connection = self.connection
+        cached = self.__dict__.get("_node_cache")
+        if cached is not None and cached[0] == connection.catalog_generation:
+            return cached[1]
+        info = connection.table_info(self.database, self.table_name)
         if info is None:
             raise MissingTableError(
                 f"table {self.full_table_name} is not declared in the database; decorate "
                 f"{type(self).__name__} with @schema (create_tables=True) to declare it")
-        return info
-
-    @property
-    def node(self) -> Node:
-        return TableNode(self.info)
+        node = TableNode(info)
+        self.__dict__["_node_cache"] = (connection.catalog_generation, node)
+        return node
 
     def _derive(self, node: Node) -> QueryExpression:
         return _Restricted(self, node)

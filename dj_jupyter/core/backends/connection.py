@@ -115,6 +115,7 @@ class Connection:
         self._dependencies = None
         self._catalog: dict[str, dict] = {}
         self.job_queues: dict[str, Any] = {}  # JobQueue per table (see AutoPopulate.jobs)
+        self.catalog_generation = 0  # bumped by DDL: tables re-read their metadata
         self.statement_cache: dict[tuple, Any] = {}  # compiled hot-path statements
         self._loading: dict[str, dict] = {}
         self._open()
@@ -394,6 +395,7 @@ class Connection:
         """Forget cached table metadata (after a declare, drop or alter)."""
         self._dependencies = None
         self._catalog.clear()
+        self.catalog_generation += 1
         self.job_queues.clear()
         self.statement_cache.clear()
 
