@@ -32,7 +32,8 @@ $(VENV)/.installed: pyproject.toml | system-packages
 	touch $@
 
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks notebooks/01-getting-started.ipynb \
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks \
+	  --LabApp.default_url=/lab/tree/01-getting-started.ipynb \
 	  $(if $(AS_ROOT),--allow-root) $(LAB_ARGS)
 
 # Lint first (fast), then pytest; pytest exits with 5 when it collected nothing: a failure too.
