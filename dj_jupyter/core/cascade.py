@@ -121,11 +121,11 @@ def _same_rows(query: QueryExpression):
 
 def _orphaned_parts(connection, plan: DeletePlan) -> list[tuple[str, str]]:
     """(part, master) pairs where part rows go but the master loses no rows."""
-    from .table import naming_master
+    from .naming import master_of_full_name
 
     problems = []
     for name, count in plan.counts.items():
-        master = naming_master(name)
+        master = master_of_full_name(name)
         if count and master and not plan.counts.get(master):
             problems.append((name, master))
     return problems
@@ -210,7 +210,7 @@ def delete_quick(query: Any) -> int:
 
 def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
     """Drop ``table`` and every table downstream of it, children first."""
-    from .table import naming_master
+    from .naming import master_of_full_name
 
     connection = table.connection
     if connection.in_transaction:
@@ -218,7 +218,7 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
     names = connection.dependencies.descendants([table.full_name])
     if part_integrity == "enforce":
         for name in names:
-            master = naming_master(name)
+            master = master_of_full_name(name)
             if master and master not in names:
                 raise DataJointError(f"{name} is a part of {master}, which is not being dropped; "
                                      "drop the master, or pass part_integrity='ignore'")

@@ -86,7 +86,7 @@ class Dependencies:
 
 def topological_order(tables: Iterable[str], parents_of: dict[str, list[ForeignKey]]) -> list[str]:
     """Parents before children; parts right after their master; ties by name."""
-    from .table import naming_master
+    from .naming import master_of_full_name
 
     names = sorted(tables)
     pending = {n: {fk.parent for fk in parents_of.get(n, ()) if fk.parent in parents_of}
@@ -102,7 +102,7 @@ def topological_order(tables: Iterable[str], parents_of: dict[str, list[ForeignK
         order.append(name)
         placed.add(name)
         del pending[name]
-        parts = [n for n in sorted(pending) if naming_master(n) == name
+        parts = [n for n in sorted(pending) if master_of_full_name(n) == name
                  and pending[n] <= placed]
         for part in parts:
             order.append(part)

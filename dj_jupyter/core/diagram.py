@@ -71,7 +71,7 @@ class _Graph:
             for fk in fks:
                 if fk.parent in self.children_of:
                     self.children_of[fk.parent].append(fk)
-        self.master_of = {n: _master_name(n) for n in self.tables}
+        self.master_of = {n: naming.master_of_full_name(n) for n in self.tables}
         self.parts_of: dict[str, list[str]] = {n: [] for n in self.tables}
         for name, master in self.master_of.items():
             if master in self.parts_of:
@@ -92,15 +92,6 @@ class _Graph:
         if upstream:
             return frozenset(fk.parent for n in names for fk in self.parents_of[n])
         return frozenset(fk.child for n in names for fk in self.children_of[n])
-
-
-def _master_name(full_name: str) -> str | None:
-    schema, _, table = full_name.partition(".")
-    try:
-        master = naming.master_of(table)
-    except DataJointError:
-        return None
-    return f"{schema}.{master}" if master else None
 
 
 # -- the expression -------------------------------------------------------------------------

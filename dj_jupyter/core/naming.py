@@ -116,3 +116,13 @@ def master_of(table_name: str) -> str | None:
 def class_name_of(table_name: str) -> str:
     """The class name for a table: ``__analysis__unit`` -> ``Unit``."""
     return to_camel_case(_classify(table_name)[1].group("base"))
+
+
+def master_of_full_name(full_name: str) -> str | None:
+    """``schema.master`` for a part's ``schema.master__part``; None for anything else."""
+    schema, _, table = full_name.partition(".")
+    try:
+        master = master_of(table)
+    except DataJointError:
+        return None
+    return f"{schema}.{master}" if master else None

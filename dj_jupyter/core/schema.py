@@ -340,12 +340,12 @@ def _insert_contents(cls: type) -> None:
 
 
 def _make_classes(schema: Schema) -> dict[str, type]:
-    from .table import naming_master
+    from .naming import master_of_full_name
 
     made: dict[str, type] = {}
     by_table: dict[str, type] = {}
     for table_name in schema.list_tables():
-        master = naming_master(f"{schema.database}.{table_name}")
+        master = master_of_full_name(f"{schema.database}.{table_name}")
         tier = naming.tier_of(table_name)
         name = naming.class_name_of(table_name)
         cls = type(name, (_TIERS[tier],), {"_table_name": table_name, "__module__": __name__})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import DataJointError, MissingTableError, PermissionDeniedError, RestrictionError
+from ..errors import MissingTableError, PermissionDeniedError, RestrictionError
 from . import naming
 from .algebra.compiler import compile_update
 from .algebra.nodes import Node, TableNode, base_table
@@ -308,22 +308,13 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     def parts(self, as_objects: bool = False):
         names = [n for n in self.connection.dependencies.names
-                 if naming_master(n) == f"{self.database}.{self.table_name}"]
+                 if naming.master_of_full_name(n) == f"{self.database}.{self.table_name}"]
         return [FreeTable(self.connection, n) for n in names] if as_objects else names
 
     @property
     def full_name(self) -> str:
         """``schema.table``, the name used by the dependency graph."""
         return f"{self.database}.{self.table_name}"
-
-
-def naming_master(full_name: str) -> str | None:
-    schema, _, table = full_name.partition(".")
-    try:
-        master = naming.master_of(table)
-    except DataJointError:
-        return None
-    return f"{schema}.{master}" if master else None
 
 
 class _Restricted(QueryExpression):
