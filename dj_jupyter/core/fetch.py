@@ -110,11 +110,7 @@ def to_arrays(query, *attributes: str, include_key: bool = False, order_by=None,
     import numpy as np
 
     heading = query.heading
-    wanted = [a for a in attributes if a != "KEY"]
-    unknown = [a for a in wanted if a not in heading]
-    if unknown:
-        raise FetchError(f"unknown attribute(s) {', '.join(unknown)}; the query has "
-                         f"{', '.join(heading.names)}")
+    wanted = _wanted(heading, attributes)
     if not attributes:
         names, columns = rows(query, order_by=order_by, limit=limit, offset=offset)
         dtype = [(n, _dtype(heading[n], col)) for n, col in zip(names, columns)]
@@ -158,6 +154,16 @@ def _array(attribute, column: list):
     return array
 
 
+def _wanted(heading, attributes: tuple) -> list[str]:
+    """The named attributes (``"KEY"`` stands for the primary key); unknown names refused."""
+    wanted = [a for a in attributes if a != "KEY"]
+    unknown = [a for a in wanted if a not in heading]
+    if unknown:
+        raise FetchError(f"unknown attribute(s) {', '.join(unknown)}; the query has "
+                         f"{', '.join(heading.names)}")
+    return wanted
+
+
 def fetch1(query, *attributes: str):
     """The one row as a dict, or its named values (Python values: NULL is None)."""
     if not attributes:
@@ -165,11 +171,7 @@ def fetch1(query, *attributes: str):
         _require_one(len(found))
         return found[0]
     heading = query.heading
-    wanted = [a for a in attributes if a != "KEY"]
-    unknown = [a for a in wanted if a not in heading]
-    if unknown:
-        raise FetchError(f"unknown attribute(s) {', '.join(unknown)}; the query has "
-                         f"{', '.join(heading.names)}")
+    wanted = _wanted(heading, attributes)
     key = heading.primary_key
     names = list(dict.fromkeys([*key, *wanted])) if "KEY" in attributes else wanted
     names, columns = rows(query, names, limit=2)
