@@ -82,3 +82,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .core.schema import Schema, VirtualModule, list_schemas, virtual_schema
     from .core.table import FreeTable, Table
     from .core.tiers import Computed, Imported, Lookup, Manual, Part
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext dj_jupyter``: register the notebook magics (imports IPython only now)."""
+    from .jupyter.magics import load_ipython_extension as load
+
+    load(ipython)

@@ -1,0 +1,37 @@
+"""A small HTML card for one table: its definition, row count, parents and children.
+
+Plain HTML styled by ``table_card.css`` (JupyterLab ``--jp-*`` variables, with fallbacks).
+"""
+
+from __future__ import annotations
+
+import html
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+__all__ = ["table_card_html"]
+
+
+@cache
+def _css() -> str:
+    return files(__package__).joinpath("table_card.css").read_text(encoding="utf-8")
+
+
+def table_card_html(table: Any) -> str:
+    """The card of a declared table (an instance of a bound table class)."""
+    name = html.escape(type(table).__name__)
+    tier = html.escape(getattr(table, "_tier", ""))
+    rows = [("table", html.escape(table.full_name)),
+            ("rows", str(len(table))),
+            ("parents", _names(table.parents())),
+            ("children", _names(table.children()))]
+    facts = "".join(f"<dt>{key}</dt><dd>{value}</dd>" for key, value in rows)
+    return (f"<style>{_css()}</style>"
+            f'<div class="dj-card"><span class="dj-card-title">{name}</span>'
+            f'<span class="dj-card-tier">{tier}</span>'
+            f"<pre>{html.escape(table.describe())}</pre><dl>{facts}</dl></div>")
+
+
+def _names(full_names: list[str]) -> str:
+    return html.escape(", ".join(full_names)) if full_names else "—"

@@ -1,0 +1,231 @@
+"""Notebook magics: ``%dj_connect``, ``%dj_schema`` and ``%%dj_table``.
+
+Loaded by ``%load_ext dj_jupyter``; nothing else imports this module.
+
+``%dj_connect [url]``
+    Connect to ``url`` (a SQLAlchemy URL, e.g. ``sqlite:///lab.db``), or without one use the
+    default ``dj.conn()`` built from ``dj.config`` (embedded SQLite by default). Connecting
+    forgets the active schema.
+``%dj_schema name``
+    Create (if needed) and activate the schema ``name`` on that connection; it becomes the
+    active schema of the cells below. Returns the ``dj.Schema``.
+``%%dj_table ClassName [manual|lookup|imported|computed] [--schema name]``
+    Declare a table from the cell. The cell body is the definition text. Optionally, after a
+    line ``# --- python ---``, Python lines form the body of the class (``make``,
+    ``key_source``, ``contents``, ...)::
+
+        %%dj_table Squared computed
+        -> Number
+        ---
+        squared : int64
+        # --- python ---
+        def make(self, key):
+            n = (Number & key).fetch1("n")
+            self.insert1({**key, "squared": n * n})
+
+    The class is executed in the user namespace, declared in the schema, bound to
+    ``ClassName`` there and returned (it shows as a small card). Re-running an unchanged cell
+    is a no-op (the Python body is refreshed; rows stay). A changed definition alters
+    nothing: the cell reports the difference and how to apply it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+import textwrap
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+from ..core.definition.parser import parse_definition
+from ..core.definition.render import render_definition, strip_lines
+from ..core.describe import stored_definition
+from ..core.schema import Schema
+from ..core.tiers import Computed, Imported, Lookup, Manual
+from ..errors import DataJointError, DefinitionError
+
+__all__ = ["DataJointMagics", "TableCard", "PYTHON_MARKER", "load_ipython_extension"]
+
+PYTHON_MARKER = "# --- python ---"
+TIERS = {"manual": Manual, "lookup": Lookup, "imported": Imported, "computed": Computed}
+_TABLE_USAGE = ("usage: %%dj_table ClassName [manual|lookup|imported|computed] "
+                "[--schema name]")
+
+
+class TableCard:
+    """What ``%%dj_table`` returns: the declared class, shown as a card."""
+
+    def __init__(self, table_class: type):
+        self.table_class = table_class
+
+    def __repr__(self) -> str:
+        return f"<{self.table_class.__name__}: {self.table_class().full_name}>"
+
+    def _repr_html_(self) -> str:
+        from ..display.table_card import table_card_html
+
+        return table_card_html(self.table_class())
+
+
+@magics_class
+class DataJointMagics(Magics):
+    """The magics and their state: the connection and the active schema."""
+
+    def __init__(self, shell: Any):
+        super().__init__(shell)
+        self.connection: Any = None
+        self.schema: Schema | None = None
+
+    # -- %dj_connect, %dj_schema --------------------------------------------------------------
+    @line_magic
+    def dj_connect(self, line: str) -> Any:
+        """%dj_connect [url]: connect to url, or to the default dj.conn() from dj.config."""
+        self.connection = _connect(line.strip())
+        self.schema = None
+        return self.connection
+
+    @line_magic
+    def dj_schema(self, line: str) -> Schema:
+        """%dj_schema name: create/activate a schema; the cells below declare tables in it."""
+        words = line.split()
+        if len(words) != 1:
+            raise UsageError("usage: %dj_schema name")
+        self.schema = self._schema_named(words[0])
+        return self.schema
+
+    def _schema_named(self, name: str) -> Schema:
+        connection = self._connection()
+        known = connection.schemas.get(name)
+        if isinstance(known, Schema):
+            return known
+        try:
+            return Schema(name, connection=connection)
+        except DataJointError as error:
+            raise UsageError(f"%dj_schema {name}: {error}") from None
+
+    def _connection(self) -> Any:
+        if self.connection is None:
+            self.connection = _connect("")
+        return self.connection
+
+    # -- %%dj_table ---------------------------------------------------------------------------
+    @cell_magic
+    def dj_table(self, line: str, cell: str) -> TableCard:
+        """%%dj_table ClassName [tier] [--schema name]: declare a table from the cell."""
+        name, tier, schema_name = _parse_table_line(line)
+        schema = self._schema_named(schema_name) if schema_name else self.schema
+        if schema is None:
+            raise UsageError(f"%%dj_table {name}: no active schema; run %dj_schema name first "
+                             "(or pass --schema name)")
+        definition_text, python_body = _split_cell(cell)
+        try:
+            parsed = parse_definition(definition_text)
+        except DefinitionError as error:
+            raise UsageError(_definition_message(name, error, definition_text)) from None
+        cls = self._make_class(name, TIERS[tier], definition_text, python_body,
+                               python_first_line=definition_text.count("\n") + 3)
+        user_ns = self._user_ns()
+        context = dict(user_ns)
+        cls._schema = schema
+        if cls().is_declared:
+            stored = strip_lines(stored_definition(cls(), context))
+            if stored != strip_lines(parsed):
+                raise UsageError(_change_message(cls, stored, parsed))
+        try:
+            schema(cls, context=context)
+        except DefinitionError as error:
+            raise UsageError(_definition_message(name, error, definition_text)) from None
+        except DataJointError as error:
+            raise UsageError(f"%%dj_table {name}: {error}") from None
+        user_ns[name] = cls
+        return TableCard(cls)
+
+    def _make_class(self, name: str, tier: type, definition: str, body: str,
+                    python_first_line: int) -> Any:
+        """Execute ``class Name(Tier): definition = ...; <body>`` in the user namespace."""
+        indented = textwrap.indent(textwrap.dedent(body), "    ")
+        source = f"class {name}(__dj_tier__):\n    definition = {definition!r}\n{indented}\n"
+        local: dict[str, Any] = {"__dj_tier__": tier}
+        try:
+            code = compile(source, f"<%%dj_table {name}>", "exec")
+        except SyntaxError as error:
+            cell_line = python_first_line + (error.lineno or 3) - 3
+            raise UsageError(f"%%dj_table {name}: cell line {cell_line}: Python syntax error: "
+                             f"{error.msg}") from None
+        exec(code, self._user_ns(), local)
+        return local[name]
+
+    def _user_ns(self) -> dict[str, Any]:
+        assert self.shell is not None, "DataJointMagics needs a shell"
+        return self.shell.user_ns
+
+
+def _connect(url: str) -> Any:
+    """A connection to ``url``, or the default ``dj.conn()`` when ``url`` is empty."""
+    from ..core.backends.connection import Connection, conn
+
+    try:
+        return Connection(url) if url else conn()
+    except DataJointError as error:
+        raise UsageError(f"%dj_connect: {error}") from None
+
+
+def _parse_table_line(line: str) -> tuple[str, str, str | None]:
+    words = shlex.split(line)
+    schema_name = None
+    if "--schema" in words:
+        at = words.index("--schema")
+        if at + 1 >= len(words):
+            raise UsageError(_TABLE_USAGE)
+        schema_name = words[at + 1]
+        del words[at:at + 2]
+    if not 1 <= len(words) <= 2 or not words[0].isidentifier():
+        raise UsageError(_TABLE_USAGE)
+    tier = words[1].lower() if len(words) == 2 else "manual"
+    if tier not in TIERS:
+        raise UsageError(f"%%dj_table {words[0]}: unknown tier {words[1]!r}; use one of "
+                         f"{', '.join(TIERS)}")
+    return words[0], tier, schema_name
+
+
+def _split_cell(cell: str) -> tuple[str, str]:
+    """The definition text and the Python body (after the marker line, if any)."""
+    lines = cell.splitlines()
+    for number, text in enumerate(lines):
+        if text.strip() == PYTHON_MARKER:
+            return "\n".join(lines[:number]) + "\n", "\n".join(lines[number + 1:])
+    return cell, ""
+
+
+def _definition_message(name: str, error: DefinitionError, definition: str) -> str:
+    """A definition error, its line counted in the cell (line 1 is the %%dj_table line)."""
+    lines = definition.splitlines()
+    if error.line is None or not 1 <= error.line <= len(lines):
+        return f"%%dj_table {name}: {error}"
+    _, _, reason = str(error).partition("\n")
+    reason = reason or str(error)
+    where = f"cell line {error.line + 1}: {lines[error.line - 1].strip()!r}"
+    return f"%%dj_table {name}: {where}\n{reason}"
+
+
+def _change_message(cls: type, stored: Any, new: Any) -> str:
+    """The difference between the declared table and the cell, and how to apply it."""
+    old_lines = render_definition(stored).splitlines()
+    new_lines = render_definition(new).splitlines()
+    diff = [line for line in difflib.ndiff(old_lines, new_lines) if line[:1] in "+-"]
+    table = cls()
+    count = len(table)
+    children = table.children()
+    also = f" (and rows of its children {', '.join(children)})" if children else ""
+    return "\n".join([
+        f"%%dj_table {cls.__name__}: the cell differs from the declared table "
+        f"{table.full_name}; nothing was changed.",
+        *(f"  {line}" for line in diff),
+        f"To apply it, drop and re-declare: {count} rows would be deleted{also} — "
+        f"{cls.__name__}.drop() then re-run this cell."])
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    ipython.register_magics(DataJointMagics)
