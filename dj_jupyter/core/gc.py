@@ -70,6 +70,14 @@ def remove_objects(objects: set[tuple[str, str]], *, schema_addressed_only: bool
     return removed
 
 
+def _is_referenced(store: str, path: str, referenced: set[tuple[str, str]]) -> bool:
+    """Whether ``path`` is referenced itself or lies in a referenced folder (``folder/``)."""
+    if (store, path) in referenced:
+        return True
+    parts = path.split("/")
+    return any((store, "/".join(parts[:n]) + "/") in referenced for n in range(1, len(parts)))
+
+
 def collect(schema: Any, *, dry_run: bool = True, grace_seconds: float | None = None) -> dict:
     """Find (and unless ``dry_run``, remove) the schema's objects that no row refers to.
 
@@ -96,7 +104,7 @@ def collect(schema: Any, *, dry_run: bool = True, grace_seconds: float | None = 
                                      f"({type(error).__name__}: {error}); nothing was "
                                      "removed") from None
             for item in listed:
-                if (item.store, item.path) in referenced:
+                if _is_referenced(item.store, item.path, referenced):
                     continue
                 if now - item.modified < grace:
                     too_young += 1

@@ -118,6 +118,17 @@ class Store:
     def put_bytes(self, path: str, data: bytes) -> None:
         self.fs.pipe_file(self.full_path(path), bytes(data))
 
+    def put_file(self, path: str, local: str | Path) -> None:
+        """Copy the local file ``local`` to ``path`` (streamed, not read into memory)."""
+        full = self.full_path(path)
+        if self.protocol == "file":
+            Path(full).parent.mkdir(parents=True, exist_ok=True)
+        self.fs.put_file(str(local), full)
+
+    def info(self, path: str) -> dict:
+        """fsspec's description of ``path`` (``type`` is ``file`` or ``directory``)."""
+        return self.fs.info(self.full_path(path))
+
     def get_bytes(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
         """The object's bytes, or only ``[start, end)`` of them (a ranged read)."""
         try:
@@ -136,8 +147,15 @@ class Store:
         return int(self.fs.size(self.full_path(path)))
 
     def remove(self, path: str) -> None:
+        """Remove the object ``path``; a path ending in ``/`` is a folder, removed with all
+        it holds."""
         with contextlib.suppress(FileNotFoundError):
-            self.fs.rm_file(self.full_path(path))
+            if path.endswith("/"):
+                full = self.full_path(path)
+                if self.fs.exists(full):
+                    self.fs.rm(full, recursive=True)
+            else:
+                self.fs.rm_file(self.full_path(path))
 
     def fsmap(self, path: str):
         """An fsspec mapping rooted at ``path`` (e.g. for ``zarr.open``)."""

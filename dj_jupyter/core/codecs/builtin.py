@@ -3,7 +3,8 @@
 ``<blob>``: any Python or numpy value, serialised safely (never pickle) in the
 table itself, or with ``<blob@store>`` as a content-addressed object in a store.
 Store codecs (``<hash@>``, ``<attach>``/``<attach@>``, ``<npy@>``) live in
-:mod:`.stored`; ``<object@>``, ``<zarr@>`` and ``<filepath@>`` are not provided yet.
+:mod:`.stored`; ``<object@>`` and ``<filepath@>`` in :mod:`.objects` (``<zarr@>`` is not
+provided: store a Zarr folder with ``<object@>`` and open it with ``zarr.open(ref.fsmap)``).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Codec
+from .objects import FilepathCodec, ObjectCodec, ObjectRef
 from .stored import AttachCodec, HashCodec, NpyCodec, NpyRef
 
-__all__ = ["BlobCodec", "HashCodec", "AttachCodec", "NpyCodec", "NpyRef"]
+__all__ = ["BlobCodec", "HashCodec", "AttachCodec", "NpyCodec", "NpyRef", "ObjectCodec",
+           "FilepathCodec", "ObjectRef"]
 
 
 class BlobCodec(Codec):
