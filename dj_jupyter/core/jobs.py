@@ -307,10 +307,7 @@ class JobQueue(QueryExpression):
         from ..settings import config
 
         target = self.target
-        source = target.key_source.proj()
-        for restriction in restrictions:
-            source = source & restriction
-        added = self._add_pending(source, priority, delay)
+        added = self._add_pending(target.restricted_source(restrictions), priority, delay)
         removed = self._remove_departed(target.key_source.proj())
         repended = self._repend_deleted()
         timeout = config["jobs.heartbeat_timeout"] if heartbeat_timeout is None \

@@ -93,11 +93,15 @@ class AutoPopulate:
             source = term if source is None else source * term
         return source
 
-    def _todo(self, restrictions: tuple) -> QueryExpression:
+    def restricted_source(self, restrictions: tuple) -> QueryExpression:
+        """The keys of ``key_source`` that satisfy every restriction."""
         source = self.key_source.proj()
         for restriction in restrictions:
             source = source & restriction
-        return source - self.proj()
+        return source
+
+    def _todo(self, restrictions: tuple) -> QueryExpression:
+        return self.restricted_source(restrictions) - self.proj()
 
     @property
     def jobs(self) -> JobQueue:
@@ -111,9 +115,7 @@ class AutoPopulate:
 
     def progress(self, *restrictions: Any, display: bool = False) -> tuple[int, int]:
         """(remaining, total) keys, read from the database (other workers' work counts)."""
-        source = self.key_source.proj()
-        for restriction in restrictions:
-            source = source & restriction
+        source = self.restricted_source(restrictions)
         total = len(source)
         remaining = len(source - self.proj())
         if display:
@@ -240,12 +242,7 @@ class _Runner:
         return self._result(tally)
 
     def _restriction(self, restrictions: tuple) -> QueryExpression | None:
-        if not restrictions:
-            return None
-        source = self.table.key_source.proj()
-        for restriction in restrictions:
-            source = source & restriction
-        return source
+        return self.table.restricted_source(restrictions) if restrictions else None
 
     def _result(self, tally: _Tally) -> dict:
         return {"success_count": tally.done, "error_list": tally.errors}
