@@ -176,25 +176,6 @@ class JobQueue(QueryExpression):
         return counts
 
     # -- statements ---------------------------------------------------------------------------
-    def _bound_key(self, key: dict) -> list[sa.ColumnElement]:
-        heading = self.info.heading
-        table = self.sa_table
-        return [table.c[n] == sa.bindparam(None, bind_value(self.connection.dialect, heading[n],
-                                                              key[n]), unique=True,
-                                           type_=sa.types.NULLTYPE) for n in self.key]
-
-    def _values(self, values: dict) -> dict:
-        heading = self.info.heading
-        dialect = self.connection.dialect
-        out = {}
-        for name, value in values.items():
-            if isinstance(value, sa.ColumnElement) or value is None:
-                out[name] = value
-            else:
-                out[name] = sa.bindparam(None, bind_value(dialect, heading[name], value),
-                                         unique=True, type_=sa.types.NULLTYPE)
-        return out
-
     def _worker_fields(self, version: str) -> dict:
         return {"host": HOST, "pid": os.getpid(), "user": _user(), "version": version,
                 "connection_id": 0}
@@ -224,16 +205,20 @@ class JobQueue(QueryExpression):
              "completed_time": now, "duration": sa.bindparam("duration"),
              "error_message": sa.bindparam("error_message"),
              "error_stack": sa.bindparam("error_stack"), "heartbeat": sa.null(), **worker})
-        release = sa.update(table).where(*self._key_terms(), table.c.status == status).values(
-            status=sa.bindparam("new_status", type_=table.c.status.type), heartbeat=sa.null(),
-            reserved_time=sa.null())
+        release = sa.update(table).where(
+            *self._key_terms(), table.c.status == status,
+            table.c.pid == sa.bindparam("pid"), table.c.host == sa.bindparam("host"),
+        ).values(status=sa.bindparam("new_status", type_=table.c.status.type),
+                 heartbeat=sa.null(), reserved_time=sa.null())
+        repend = sa.update(table).where(*self._key_terms(), table.c.status == status).values(
+            status=sa.bindparam("new_status", type_=table.c.status.type), scheduled_time=now)
         beat = sa.update(table).where(
             *self._key_terms(), table.c.status == status,
             table.c.pid == sa.bindparam("pid"), table.c.host == sa.bindparam("host"),
         ).values(heartbeat=now)
         prepare = self.connection.prepare
         return {"reserve": prepare(reserve), "record": prepare(upsert),
-                "release": prepare(release), "beat": prepare(beat)}
+                "release": prepare(release), "repend": prepare(repend), "beat": prepare(beat)}
 
     def _run(self, name: str, values: dict) -> int:
         return self.connection.run_prepared(self._prepared[name], values)[1]
@@ -253,10 +238,11 @@ class JobQueue(QueryExpression):
                              "error_message": _truncate(error_message, 2047),
                              "error_stack": error_stack, **self._worker_fields(version)})
 
-    def release(self, key: dict) -> None:
-        """Put a reserved job back to pending (the worker was interrupted)."""
-        self._run("release", {**self._key_values(key), "want_status": "reserved",
-                              "new_status": "pending"})
+    def release(self, key: dict, *, pid: int | None = None, host: str = HOST) -> int:
+        """Put a job reserved by this worker (or by ``pid`` on ``host``) back to pending."""
+        return self._run("release", {**self._key_values(key), "want_status": "reserved",
+                                     "new_status": "pending",
+                                     "pid": os.getpid() if pid is None else pid, "host": host})
 
     def beat(self, key: dict) -> int:
         """Refresh the heartbeat of this worker's reserved job."""
@@ -344,9 +330,8 @@ class JobQueue(QueryExpression):
                         negation(Exists(target.node, tuple(self.key))))
         keys = QueryExpression(self.connection, gone).keys()
         for key in keys:
-            self.connection.execute(sa.update(self.sa_table).where(
-                *self._bound_key(key), self.sa_table.c.status == "success").values(
-                status="pending", scheduled_time=self.connection.dialect.now()))
+            self._run("repend", {**self._key_values(key), "want_status": "success",
+                                 "new_status": "pending"})
         return len(keys)
 
     def requeue_orphans(self, heartbeat_timeout: float) -> int:
@@ -364,11 +349,7 @@ class JobQueue(QueryExpression):
             local = host == HOST
             if (local and _process_alive(pid)) or (not local and not is_silent):
                 continue
-            count += self.connection.execute(sa.update(table).where(
-                *self._bound_key(key), table.c.status == "reserved", table.c.pid == pid,
-                table.c.host == host,
-            ).values(self._values({"status": "pending", "heartbeat": None,
-                                   "reserved_time": None}))).rowcount
+            count += self.release(key, pid=pid, host=host)
         return count
 
     def delete(self) -> int:
