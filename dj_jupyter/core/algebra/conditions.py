@@ -153,7 +153,7 @@ def negation(item: Condition) -> Condition:
 
 def make_condition(operand: Any, heading: Heading, *, semantic_check: bool = True) -> Condition:
     """The condition a restriction operand means on a relation with ``heading``."""
-    from ..expression import QueryExpression, as_expression
+    from ..expression import as_expression
 
     if isinstance(operand, Condition):
         return operand
@@ -180,8 +180,6 @@ def make_condition(operand: Any, heading: Heading, *, semantic_check: bool = Tru
     if isinstance(operand, (list, tuple, set, frozenset)) or _is_array(operand):
         return disjunction(make_condition(o, heading, semantic_check=semantic_check)
                            for o in operand)
-    if isinstance(operand, QueryExpression):  # pragma: no cover - handled by as_expression
-        raise AssertionError
     raise RestrictionError(
         f"cannot restrict by a {type(operand).__name__}: use a dict of attribute values, a SQL "
         "string, a list (OR), dj.AndList (AND), dj.Not, or another query")
