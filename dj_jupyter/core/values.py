@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import DataTypeError
 from .definition.model import TypeSpec
+from .definition.types import core_of
 
 __all__ = ["column_validator", "MISSING"]
 
@@ -219,11 +220,7 @@ def _time(value: Any) -> Any:
 
 def value_check(spec: TypeSpec) -> Check:
     """The check that turns one non-null user value into the canonical Python value."""
-    family, args = spec.name, spec.args
-    if family == "native":
-        from .backends.dialects import _core_of_native
-
-        family, args = _core_of_native(spec)
+    family, args = core_of(spec)
     if family in INT_RANGES:
         return _integer(*INT_RANGES[family])
     simple: dict[str, Check] = {
@@ -255,11 +252,7 @@ def _canonical_column_test(spec: TypeSpec) -> Callable[[list], bool] | None:
     It looks at types and ranges only; when it says False, the per-value checks run
     and produce the precise error or conversion.
     """
-    family, args = spec.name, spec.args
-    if family == "native":
-        from .backends.dialects import _core_of_native
-
-        family, args = _core_of_native(spec)
+    family, args = core_of(spec)
     if family in INT_RANGES:
         low, high = INT_RANGES[family]
         return lambda col: all(type(v) is int for v in col) and low <= min(col) and max(col) <= high

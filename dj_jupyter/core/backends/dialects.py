@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 
 from ..definition.model import TypeSpec
+from ..definition.types import core_of
 
 __all__ = ["Dialect", "dialect_for", "ErrorKind"]
 
@@ -119,9 +120,7 @@ class Dialect:
             from ..codecs import storage_spec
 
             return self.sa_type(storage_spec(spec), schema)
-        family, args = spec.name, spec.args
-        if family == "native":
-            family, args = _core_of_native(spec)
+        family, args = core_of(spec)
         maker = getattr(self, f"_type_{family}", None)
         if maker is None:
             raise ValueError(f"no storage for type {spec.text!r} on {self.name}")
@@ -671,18 +670,7 @@ def _family(spec: TypeSpec) -> str:
         from ..codecs import storage_spec
 
         spec = storage_spec(spec)
-    return _core_of_native(spec)[0] if spec.name == "native" else spec.name
-
-
-def _core_of_native(spec: TypeSpec) -> tuple[str, tuple]:
-    """The core family (and its args) a native SQL type is stored as."""
-    core = spec.args[0] if spec.args else "text"
-    from ..definition.types import parse_type
-
-    if core in ("text", "time"):
-        return core, ()
-    resolved = parse_type(core)
-    return resolved.name, resolved.args
+    return core_of(spec)[0]
 
 
 def _dump_json(value: Any) -> str:
@@ -703,7 +691,7 @@ def _parse_date(value: Any) -> Any:
 
 
 def _decimal_decoder(spec: TypeSpec) -> Convert:
-    args = _core_of_native(spec)[1] if spec.name == "native" else spec.args
+    args = core_of(spec)[1]
     scale = args[1] if len(args) > 1 else 0
     quantum = decimal.Decimal(1).scaleb(-scale)
 

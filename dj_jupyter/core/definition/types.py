@@ -18,6 +18,7 @@ from dj_jupyter.errors import DefinitionError
 
 __all__ = [
     "CORE_TYPES",
+    "core_of",
     "is_blob_like",
     "parse_type",
     "quote_string",
@@ -79,6 +80,17 @@ def parse_type(text: str, *, line: int = 0, line_text: str | None = None) -> Typ
         return _parse_native(source, name, args, rest)
     except ValueError as exc:
         raise _error(str(exc), line, line_text) from None
+
+
+def core_of(spec: TypeSpec) -> tuple[str, tuple]:
+    """The core family and arguments a type is stored as (a native type's core equivalent)."""
+    if spec.name != "native":
+        return spec.name, spec.args
+    core = spec.args[0] if spec.args else "text"
+    if core in ("text", "time"):
+        return core, ()
+    resolved = parse_type(core)
+    return resolved.name, resolved.args
 
 
 def is_blob_like(spec: TypeSpec) -> bool:
