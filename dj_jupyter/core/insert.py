@@ -8,8 +8,10 @@ one transaction, so a failed insert writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -24,6 +26,7 @@ from ..errors import (
 )
 from .backends.dialects import ErrorKind
 from .declare import python_default
+from .storage import journal
 from .values import MISSING, column_validator
 
 if TYPE_CHECKING:
@@ -115,46 +118,102 @@ def _select_names(table: Table, names: list[str], ignore_extra_fields: bool) -> 
 def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicates: bool = False,
                 ignore_extra_fields: bool = False, chunk_size: int | None = None) -> int:
     """Insert ``rows`` into ``table``; return how many rows were sent."""
-    heading = table.heading
-    names, columns = to_columns(rows, heading)
+    connection = table.connection
+    names, columns = to_columns(rows, table.heading)
     if not names and not columns:
         return 0
-    kept = _select_names(table, names, ignore_extra_fields)
-    columns = [columns[names.index(n)] for n in kept]
-    connection = table.connection
-    dialect = connection.dialect
-    from .codecs import uses_store
-    from .storage import journal
-
-    stored = [uses_store(heading[name].type) for name in kept]
+    plan = _plan(table, connection, tuple(names), ignore_extra_fields)
+    columns = [columns[i] for i in plan.positions]
     checked: dict[str, list] = {}
     # Objects are written while store values are encoded, so those columns go last (after
     # every other value is known to be valid); the journal removes the objects again if
     # anything fails, here or in the transaction around this insert.
-    label = table.full_table_name  # for messages; computed once per insert
-    with journal(connection):
-        for name, column, in_store in sorted(zip(kept, columns, stored), key=lambda c: c[2]):
-            attribute = heading[name]
-            validate = column_validator(label, name, attribute.type,
-                                        nullable=attribute.nullable,
-                                        default=default_value(attribute))
-            keys = _codec_keys(table, name, checked, len(column)) if in_store else None
-            checked[name] = validate(column, keys)
+    with journal(connection) if plan.uses_store else contextlib.nullcontext():
+        for column in plan.columns:
+            values = columns[column.position]
+            keys = _codec_keys(table, column.name, checked, len(values)) \
+                if column.in_store else None
+            checked[column.name] = column.validator()(values, keys)
         prepared = []
-        for name in kept:
-            values = checked[name]
-            bind = dialect.binder(heading[name].type)
-            if bind is not None:
+        for column in plan.in_order:
+            values = checked[column.name]
+            if column.bind is not None:
+                bind = column.bind
                 values = [v if v is None else bind(v) for v in values]
             prepared.append(values)
-        sql, order, copying = _statement(table, kept, replace, skip_duplicates,
-                                         bulk=len(columns[0]) >= BULK_ROWS if columns else False)
+        bulk = len(columns[0]) >= BULK_ROWS if columns else False
+        sql, order, copying = _statement(table, plan.kept, replace, skip_duplicates, bulk=bulk)
         data = list(zip(*(prepared[i] for i in order)))
         try:
             _send(connection, sql, copying, data, chunk_size)
         except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
             raise translate_error(table, error) from None
     return len(data)
+
+
+@dataclass(frozen=True)
+class _PlannedColumn:
+    """How one attribute's values are checked and bound for the driver."""
+
+    name: str
+    position: int  # in the kept columns
+    in_store: bool
+    bind: Callable[[Any], Any] | None
+    validator: Callable[[], Callable[..., list]]  # a fresh one when the default is now()
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    """What an insert of rows with these attribute names does, worked out once per table."""
+
+    names: tuple[str, ...]  # as the rows give them
+    kept: list[str]  # the table's attributes among them
+    positions: list[int]  # of the kept names among ``names``
+    columns: list[_PlannedColumn]  # in check order: values kept in the database first
+    in_order: list[_PlannedColumn]  # in ``kept`` order
+    uses_store: bool
+
+
+def _plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields: bool
+          ) -> _InsertPlan:
+    """The plan for rows with these names, cached per connection (DDL clears the cache)."""
+    key = ("insert plan", table.full_name, names, ignore_extra_fields)
+    cache = connection.statement_cache
+    plan = cache.get(key)
+    if plan is None:
+        plan = cache[key] = _build_plan(table, connection, names, ignore_extra_fields)
+    return plan
+
+
+def _build_plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields: bool
+                ) -> _InsertPlan:
+    from .codecs import uses_store
+
+    heading = table.heading
+    kept = _select_names(table, list(names), ignore_extra_fields)
+    label = table.full_table_name
+    dialect = connection.dialect
+    planned = []
+    for position, name in enumerate(kept):
+        attribute = heading[name]
+        planned.append(_PlannedColumn(name, position, uses_store(attribute.type),
+                                      dialect.binder(attribute.type),
+                                      _validator_factory(label, attribute)))
+    return _InsertPlan(names, kept, [names.index(n) for n in kept],
+                       sorted(planned, key=lambda c: c.in_store), planned,
+                       any(c.in_store for c in planned))
+
+
+def _validator_factory(label: str, attribute) -> Callable[[], Callable[..., list]]:
+    """The column check of one attribute; made once unless its default is the current time."""
+    def make() -> Callable[..., list]:
+        return column_validator(label, attribute.name, attribute.type,
+                                nullable=attribute.nullable, default=default_value(attribute))
+
+    if attribute.default is not None and attribute.default.is_expression:
+        return make
+    made = make()
+    return lambda: made
 
 
 def _codec_keys(table: Table, field: str, checked: dict[str, list], count: int) -> list[dict]:

@@ -134,8 +134,9 @@ class JobQueue(QueryExpression):
                            for c in plan.columns)
         return TableInfo(schema, name, Heading(attributes))
 
-    @property
+    @functools.cached_property
     def key(self) -> list[str]:
+        """The target's primary key (a queue object lives until the next DDL)."""
         return self.target.heading.primary_key
 
     def _derive(self, node):

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DataJointError, TransactionError
+from ..errors import DataJointError, DuplicateError, TransactionError
 from .events import PopulateEvent, publish
 from .expression import QueryExpression
 from .provenance import code_version
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 __all__ = ["AutoPopulate", "populating"]
 
 logger = logging.getLogger("dj_jupyter")
+
+# Done-checks of direct populate: this many keys per query, trusted for this many seconds.
+CHECK_BATCH = 64
+CHECK_FRESHNESS = 0.5
 
 _POPULATING: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
     "dj_populating", default=frozenset())
@@ -176,10 +180,19 @@ class _Runner:
         self.jobs = table.jobs
         self.jobs.info  # noqa: B018 - create the queue table outside any transaction
         self.heartbeat = contextlib.nullcontext()
+        self.tripartite = all(hasattr(table, n)
+                              for n in ("make_fetch", "make_compute", "make_insert"))
+        if not self.tripartite and (not hasattr(table, "make")
+                                    or type(table).make is AutoPopulate.__dict__.get("make")):
+            raise DataJointError(f"{type(table).__name__} has no make(self, key) method: define "
+                                 "one that inserts the row for key")
         self._done = self._prepare_done_check()
 
     def _prepare_done_check(self):
-        """``SELECT 1 FROM target WHERE key LIMIT 1``, compiled once for every key."""
+        """``SELECT key FROM target WHERE key = k1 OR ... OR key = kN``, compiled once.
+
+        ``N`` is ``CHECK_BATCH``; a shorter batch repeats its last key to fill the slots.
+        """
         import sqlalchemy as sa
 
         from .algebra.compiler import table_clause
@@ -187,17 +200,49 @@ class _Runner:
         node = self.table.node
         target = table_clause(self.connection.dialect, node)
         key = node.heading.primary_key
-        statement = sa.select(sa.literal_column("1")).select_from(target).where(
-            *[target.c[n] == sa.bindparam(f"key_{n}") for n in key]).limit(1)
+        slots = [sa.and_(*[target.c[n] == sa.bindparam(f"k{i}_{n}") for n in key])
+                 for i in range(CHECK_BATCH)]
+        statement = sa.select(*[target.c[n] for n in key]).where(sa.or_(*slots))
         return self.connection.prepare(statement)
 
-    def _is_done(self, key: dict) -> bool:
+    def _done_among(self, keys: list[dict]) -> set[tuple]:
+        """Of ``keys`` (at most ``CHECK_BATCH``), those with rows in the table, as tuples."""
         from .algebra.compiler import bind_value
 
         heading, dialect = self.table.heading, self.connection.dialect
-        values = {f"key_{n}": bind_value(dialect, heading[n], key[n]) for n in heading.primary_key}
+        names = heading.primary_key
+        bound = [[bind_value(dialect, heading[n], key[n]) for n in names] for key in keys]
+        bound += [bound[-1]] * (CHECK_BATCH - len(bound))
+        values = {f"k{slot}_{n}": value for slot, row in enumerate(bound)
+                  for n, value in zip(names, row)}
         rows, _ = self.connection.run_prepared(self._done, values, fetch=True)
-        return bool(rows)
+        decoders = [dialect.decoder(heading[n].type) for n in names]
+        return {tuple(d(v) if d else v for d, v in zip(decoders, row)) for row in rows}
+
+    def _is_done(self, key: dict) -> bool:
+        return bool(self._done_among([key]))
+
+    def _still_todo(self, keys: list[dict]) -> Iterator[dict]:
+        """``keys`` without those another worker has made since they were listed.
+
+        The table is asked about up to ``CHECK_BATCH`` keys at once, and an answer counts for
+        ``CHECK_FRESHNESS`` seconds: a fast ``make`` costs one query per batch, a slow one a
+        query per key. A key made by another worker inside that window is still caught: its
+        insert fails as a duplicate, and :meth:`_make` then finds the key done and skips it.
+        """
+        names = self.table.heading.primary_key
+        position = 0
+        while position < len(keys):
+            batch = keys[position:position + CHECK_BATCH]
+            done = self._done_among(batch)
+            checked = time.monotonic()
+            for key in batch:
+                position += 1
+                if _key_tuple(key, names) in done:
+                    continue
+                yield key
+                if time.monotonic() - checked > CHECK_FRESHNESS:
+                    break
 
     # -- loops ---------------------------------------------------------------------------------
     def run_direct(self, restrictions: tuple, max_calls: int | None, observers: tuple) -> dict:
@@ -205,7 +250,7 @@ class _Runner:
         tally = _Tally(self.table.full_name, len(keys), observers)
         tally.publish("started")
         with _terminate_as_exit():
-            for key in keys:
+            for key in self._still_todo(keys):
                 self.run_key(key, tally, reserved=False)
         tally.publish("finished")
         return self._result(tally)
@@ -268,20 +313,21 @@ class _Runner:
         tally.publish("key_done", key, duration=time.perf_counter() - started)
 
     def _make(self, key: dict, started: float) -> bool:
+        """Make one key in one transaction with its job record; False if it was done already.
+
+        Whether the key is done was checked just before (see :meth:`_still_todo`; with
+        ``reserve_jobs`` the reservation keeps other workers off it). Should another writer
+        have made it all the same, ``make``'s insert fails as a duplicate; the key is then
+        found done and skipped rather than reported as an error.
+        """
         table = self.table
-        tripartite = all(hasattr(table, n) for n in ("make_fetch", "make_compute", "make_insert"))
         computed = None
-        if tripartite:
+        if self.tripartite:
             fetched = table.make_fetch(dict(key), **self.make_kwargs)
             computed = table.make_compute(dict(key), *_as_tuple(fetched))
-        elif not hasattr(table, "make") or type(table).make is AutoPopulate.__dict__.get("make"):
-            raise DataJointError(f"{type(table).__name__} has no make(self, key) method: define "
-                                 "one that inserts the row for key")
-        with self.connection.transaction:
-            if self._is_done(key):
-                return False
-            with populating(table):
-                if tripartite:
+        try:
+            with self.connection.transaction, populating(table):
+                if self.tripartite:
                     again = table.make_fetch(dict(key), **self.make_kwargs)
                     if not _same(fetched, again):
                         raise InputsChanged(
@@ -290,8 +336,13 @@ class _Runner:
                     table.make_insert(dict(key), *_as_tuple(computed))
                 else:
                     table.make(dict(key), **self.make_kwargs)
-            self.jobs.record(key, "success", duration=time.perf_counter() - started,
-                             version=self.version)
+                self.jobs.record(key, "success", duration=time.perf_counter() - started,
+                                 version=self.version)
+        except DuplicateError:
+            if not self._is_done(key):
+                raise
+            self.jobs.record(key, "success")  # made elsewhere: how, this queue cannot say
+            return False
         return True
 
     def _after_error(self, key: dict, error: BaseException, started: float,
@@ -309,6 +360,10 @@ class _Runner:
         with contextlib.suppress(Exception):
             if reserved:
                 self.jobs.release(key)
+
+
+def _key_tuple(key: dict, names: list[str]) -> tuple:
+    return tuple(key[n] for n in names)
 
 
 def _as_tuple(value: Any) -> tuple:

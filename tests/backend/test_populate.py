@@ -148,6 +148,77 @@ def test_direct_insert_into_computed_is_refused(p):
 # --- key_source, restrictions, progress ------------------------------------------------------
 
 
+def _make_elsewhere(p, n: int, sq: int = -1):
+    """An observer that, when key 0 starts, writes key ``n``'s row as another worker would."""
+    def observe(event):
+        if event.kind == "key_started" and event.key == {"n": 0}:
+            p.Sq.insert1({"n": n, "sq": sq}, allow_direct_insert=True)
+
+    return observe
+
+
+def test_key_made_elsewhere_after_the_check_is_skipped_not_failed(p):
+    # Key 1 was checked (not done) with its batch; its row appears before its turn, so
+    # make's insert meets a duplicate: populate finds the key done and goes on.
+    result = p.Sq.populate(observers=[_make_elsewhere(p, 1)])
+    assert result == {"success_count": 5, "error_list": []}
+    assert (p.Sq & {"n": 1}).fetch1("sq") == -1  # the other worker's row stands
+    assert not p.Sq.Digit & {"n": 1}  # this worker's part rows were rolled back
+    assert sorted(p.Sq.log) == list(range(6))
+    assert job(p, 1)["status"] == "success" and not p.Sq.jobs.errors
+
+
+def test_stale_done_checks_are_repeated(p, monkeypatch):
+    # With checks trusted for no time at all (a slow make), every key is checked right
+    # before it is made: the key made elsewhere is skipped without calling make.
+    from dj_jupyter.core import populate
+
+    monkeypatch.setattr(populate, "CHECK_FRESHNESS", 0.0)
+    result = p.Sq.populate(observers=[_make_elsewhere(p, 2)])
+    assert result == {"success_count": 5, "error_list": []}
+    assert sorted(p.Sq.log) == [0, 1, 3, 4, 5]
+
+
+def test_done_checks_span_several_batches(schema, monkeypatch):
+    from dj_jupyter.core import populate
+
+    monkeypatch.setattr(populate, "CHECK_BATCH", 4)
+    tables = declare(schema)
+    Src, Sq = tables["Src"], tables["Sq"]
+    Src.insert([{"n": n} for n in range(11)])
+    result = Sq.populate(observers=[_make_elsewhere(type("P", (), tables), 9)])
+    assert result == {"success_count": 10, "error_list": []}
+    assert sorted(Sq.log) == [n for n in range(11) if n != 9]  # 9 was in a later batch
+
+
+def test_reserved_job_whose_row_exists_is_closed_not_failed(p):
+    p.Sq.jobs.refresh()
+    p.Sq.insert1({"n": 4, "sq": -1}, allow_direct_insert=True)  # not through populate
+    result = p.Sq.populate(reserve_jobs=True)
+    assert result == {"success_count": 5, "error_list": []}
+    assert (p.Sq & {"n": 4}).fetch1("sq") == -1
+    assert job(p, 4)["status"] == "success" and not p.Sq.jobs.reserved
+
+
+def test_table_without_make_is_refused_before_any_work(schema):
+    @schema
+    class Base(dj.Manual):
+        definition = """
+        b: int32
+        """
+
+    @schema
+    class NoMake(dj.Computed):
+        definition = """
+        -> Base
+        """
+
+    Base.insert1({"b": 1})
+    with pytest.raises(DataJointError, match=r"no make\(self, key\) method"):
+        NoMake.populate()
+    assert len(NoMake) == 0
+
+
 def test_key_source_joins_parents_and_follows_renames(schema):
     @schema
     class A(dj.Manual):

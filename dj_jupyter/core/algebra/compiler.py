@@ -11,6 +11,7 @@ user SQL fragments can be rendered against known column names.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -284,13 +285,21 @@ def bind_value(dialect: Dialect, attribute, value: Any) -> Any:
 
     if attribute.type.name == "computed":
         return value
+    spec = attribute.type
+    check, bind = (value_check(spec), dialect.binder(spec)) if spec.is_codec \
+        else _checker(dialect, spec)
     try:
-        checked = value_check(attribute.type)(value)
+        checked = check(value)
     except _Bad as problem:
         raise DataTypeError(
             f"restriction on {attribute.name!r} ({attribute.type.text}): {problem}") from None
-    bind = dialect.binder(attribute.type)
     return checked if bind is None else bind(checked)
+
+
+@functools.lru_cache(maxsize=512)
+def _checker(dialect: Dialect, spec) -> tuple:
+    """(value check, driver binder) of a native type, made once (populate binds every key)."""
+    return value_check(spec), dialect.binder(spec)
 
 
 def compile_select(node: Node, dialect: Dialect, *, names: list[str] | None = None,
