@@ -89,3 +89,10 @@ def load_ipython_extension(ipython: Any) -> None:
     from .jupyter.magics import load_ipython_extension as load
 
     load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext dj_jupyter``: remove the display formatters (IPython keeps magics)."""
+    from .jupyter.formatters import unregister
+
+    unregister(ipython)

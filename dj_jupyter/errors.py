@@ -8,6 +8,7 @@ message says what went wrong *and* how to fix it::
     ├── ConnectionError_             cannot reach / lost the database
     │   └── LostConnectionError      connection dropped (inside a transaction)
     ├── DefinitionError              a table definition cannot be parsed or declared
+    │   └── NotAlterableError        a change ALTER cannot make (drop and re-declare)
     ├── MissingTableError            a table is used but not declared
     ├── QueryError                   the database refused a query
     │   ├── DuplicateError           a primary key / unique value exists already
@@ -29,6 +30,7 @@ __all__ = [
     "ConnectionError_",
     "LostConnectionError",
     "DefinitionError",
+    "NotAlterableError",
     "MissingTableError",
     "QueryError",
     "DuplicateError",
@@ -77,6 +79,10 @@ class DefinitionError(DataJointError):
 
     def suggest(self, *hints: str) -> DefinitionError:
         return DefinitionError("\n".join((str(self), *hints)))
+
+
+class NotAlterableError(DefinitionError):
+    """The new definition changes what ALTER cannot change; drop and re-declare instead."""
 
 
 class MissingTableError(DataJointError):

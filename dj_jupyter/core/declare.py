@@ -21,6 +21,7 @@ from ..errors import DefinitionError
 from .backends import catalog
 from .definition.model import AttributeSpec, Default, ForeignKeySpec, TableDefinition, TypeSpec
 from .definition.types import is_blob_like
+from .events import CatalogEvent, publish_catalog
 from .heading import TableInfo
 from .values import value_check
 
@@ -269,6 +270,7 @@ def create_table(connection: Connection, plan: TablePlan) -> None:
     else:
         connection.call(lambda c: (plan.table.create(c, checkfirst=True), rows(c)))
     connection.invalidate_dependencies()
+    publish_catalog(CatalogEvent("declare", plan.schema, plan.name))
 
 
 def forget_table(connection: Connection, schema: str, name: str) -> Callable[[sa.Connection], None]:

@@ -1,18 +1,23 @@
-"""Populate progress events, and a small observer API (the notebook panel listens here).
+"""Populate progress and catalogue-change events, with a small observer API.
 
 ``subscribe(listener)`` registers a callable for every populate in this process
 and returns a function that unsubscribes it; ``populate(observers=[...])`` adds
-listeners for one call. A listener that raises is logged and never stops the work.
+listeners for one call. ``subscribe_catalog(listener)`` does the same for tables
+declared, dropped or altered (a live diagram listens there); a bound method is held
+weakly, so a view that is garbage collected stops listening by itself. A listener
+that raises is logged and never stops the work.
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PopulateEvent", "subscribe", "publish"]
+__all__ = ["PopulateEvent", "subscribe", "publish", "CatalogEvent", "subscribe_catalog",
+           "publish_catalog"]
 
 logger = logging.getLogger("dj_jupyter")
 
@@ -47,9 +52,72 @@ def subscribe(listener: Listener) -> Callable[[], None]:
     return unsubscribe
 
 
+def listening(observers: Iterable[Listener] = ()) -> bool:
+    """Whether a populate event would reach anyone (unread events are not even built)."""
+    return bool(_listeners or observers)
+
+
 def publish(event: PopulateEvent, observers: Iterable[Listener] = ()) -> None:
     for listener in (*_listeners, *observers):
         try:
             listener(event)
         except Exception:  # noqa: BLE001 - observers never break populate
             logger.exception("populate observer %r failed on %s", listener, event.kind)
+
+
+# -- catalogue changes ----------------------------------------------------------------------
+
+CATALOG_KINDS = ("declare", "drop", "alter")
+
+
+@dataclass(frozen=True)
+class CatalogEvent:
+    """A table of ``schema`` was declared, dropped or altered."""
+
+    kind: str
+    schema: str
+    table: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+CatalogListener = Callable[[CatalogEvent], None]
+_catalog_listeners: list[Callable[[], CatalogListener | None]] = []
+
+
+def subscribe_catalog(listener: CatalogListener) -> Callable[[], None]:
+    """Call ``listener`` on every catalogue change; bound methods are held weakly."""
+    ref: Callable[[], CatalogListener | None]
+    if hasattr(listener, "__self__") and hasattr(listener, "__func__"):
+        ref = weakref.WeakMethod(listener)  # type: ignore[arg-type]
+    else:
+        def ref() -> CatalogListener:
+            return listener
+    _catalog_listeners.append(ref)
+
+    def unsubscribe() -> None:
+        if ref in _catalog_listeners:
+            _catalog_listeners.remove(ref)
+
+    return unsubscribe
+
+
+def catalog_listener_count() -> int:
+    """Live catalogue listeners (dead weak references are dropped first)."""
+    _catalog_listeners[:] = [ref for ref in _catalog_listeners if ref() is not None]
+    return len(_catalog_listeners)
+
+
+def publish_catalog(event: CatalogEvent) -> None:
+    for ref in list(_catalog_listeners):
+        listener = ref()
+        if listener is None:
+            if ref in _catalog_listeners:
+                _catalog_listeners.remove(ref)
+            continue
+        try:
+            listener(event)
+        except Exception:  # noqa: BLE001 - observers never break DDL
+            logger.exception("catalogue observer %r failed on %s", listener, event.kind)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DataJointError, DuplicateError, TransactionError
-from .events import PopulateEvent, publish
+from .events import PopulateEvent, listening, publish
 from .expression import QueryExpression
 from .provenance import code_version
 
@@ -72,6 +72,8 @@ class _Tally:
     errors: list = field(default_factory=list)
 
     def publish(self, kind: str, key: dict | None = None, **extra: Any) -> None:
+        if not listening(self.observers):
+            return
         publish(PopulateEvent(kind, self.table, key, self.done, len(self.errors), self.total,
                               time.perf_counter() - self.started, **extra), self.observers)
 

@@ -259,9 +259,11 @@ class Schema:
             raise DataJointError(f"tables in other schemas depend on {name!r}: "
                                  f"{', '.join(dependents)}; drop them first")
         from .cascade import drop_quick
+        from .events import CatalogEvent, publish_catalog
 
         for table in reversed(tables):
             drop_quick(FreeTable(connection, f"{name}.{table}"))
+            publish_catalog(CatalogEvent("drop", name, table))
         for table in catalog.table_names(connection, name):
             sa_schema, address = connection.dialect.table_address(name, table)
             target = sa.Table(address, sa.MetaData(), schema=sa_schema)

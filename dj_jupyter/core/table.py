@@ -29,7 +29,8 @@ _CLASS_LEVEL = (
     "restrict", "proj", "join", "extend", "aggr", "aggregate", "to_dicts", "to_pandas",
     "to_arrays", "keys", "fetch1", "fetch", "head",
     "tail", "heading", "primary_key", "full_table_name", "table_name", "database", "connection",
-    "info", "is_declared", "full_name", "make_sql", "node", "master",
+    "info", "is_declared", "full_name", "make_sql", "node", "master", "alter",
+    "staged_insert1",
 )
 
 
@@ -194,6 +195,14 @@ class Table(QueryExpression, metaclass=_TableMeta):
         """Insert one row (a dict or a record)."""
         self.insert((row,), **kwargs)
 
+    @property
+    def staged_insert1(self):
+        """``with T.staged_insert1 as staged:`` write objects in place, then insert one row
+        (see :mod:`.staged`)."""
+        from .staged import staged_insert1
+
+        return staged_insert1(self)
+
     def _check_insert_allowed(self, allow_direct_insert: bool | None) -> None:
         from .populate import is_populating
 
@@ -273,12 +282,25 @@ class Table(QueryExpression, metaclass=_TableMeta):
         """Drop this table and every table depending on it, after showing what goes."""
         from .cascade import drop
 
-        drop(self, prompt=prompt, part_integrity=part_integrity)
+        names = self.connection.dependencies.descendants([self.full_name])
+        try:
+            drop(self, prompt=prompt, part_integrity=part_integrity)
+        finally:
+            _announce_dropped(self.connection, names)
 
     def drop_quick(self) -> None:
         from .cascade import drop_quick
 
-        drop_quick(self)
+        try:
+            drop_quick(self)
+        finally:
+            _announce_dropped(self.connection, [self.full_name])
+
+    def alter(self, prompt: bool = True, context: dict | None = None) -> Any:
+        """Change secondary attributes and the table comment to match ``definition``."""
+        from .alter import alter
+
+        return alter(self, prompt=prompt, context=context)
 
     # -- introspection --------------------------------------------------------------------------
     def describe(self, context: dict | None = None, printout: bool = False) -> str:
@@ -315,6 +337,16 @@ class Table(QueryExpression, metaclass=_TableMeta):
     def full_name(self) -> str:
         """``schema.table``, the name used by the dependency graph."""
         return f"{self.database}.{self.table_name}"
+
+
+def _announce_dropped(connection: Connection, names: list[str]) -> None:
+    """Tell catalogue listeners (e.g. a live diagram) which of ``names`` are gone now."""
+    from .events import CatalogEvent, publish_catalog
+
+    for name in names:
+        schema, _, table = name.partition(".")
+        if connection.table_info(schema, table) is None:
+            publish_catalog(CatalogEvent("drop", schema, table))
 
 
 class _Restricted(QueryExpression):

@@ -1,1 +1,1 @@
-"""Presentation of query results (text and plain HTML); no Jupyter imports here."""
+"""Presentation of query results: one place that fetches a page (``page``), text and HTML."""

@@ -1,8 +1,8 @@
 """How a :class:`~dj_jupyter.core.diagram.Diagram` shows itself in a notebook.
 
 With anywidget installed the diagram is the interactive widget (dagre layout, no
-Graphviz needed); otherwise Mermaid text, which JupyterLab renders natively, plus an
-SVG when the Graphviz ``dot`` program is present.
+Graphviz needed, redrawn when its schemas change); otherwise Mermaid text, which
+JupyterLab renders natively, plus an SVG when the Graphviz ``dot`` program is present.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ def diagram_mimebundle(diagram: Any, include: Any = None, exclude: Any = None) -
     if has_widget_support():
         from ..jupyter.diagram import widget_for
 
-        bundle = widget_for(diagram)._repr_mimebundle_(include=include, exclude=exclude)
+        widget = widget_for(diagram)
+        bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
         if bundle:  # None outside a kernel (no comm): fall through to the static view
             return bundle[0] if isinstance(bundle, tuple) else bundle
+        widget.close()  # not shown anywhere: stop it following the catalogue
     return static_mimebundle(diagram)
 
 

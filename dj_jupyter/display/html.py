@@ -1,23 +1,93 @@
-"""A plain HTML preview of a query (the notebook layer replaces it with a richer one)."""
+"""Static rich HTML of a query: key marked, types as tooltips, badges, the total count.
+
+Needs no kernel (it renders in nbconvert HTML and on GitHub, where styles are dropped but
+the key marker, badges and note still read). Styles are ``table.css``, a package file.
+"""
 
 from __future__ import annotations
 
 import html
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
 from ..settings import config
+from .page import Page
 from .preview import take_preview
+
+__all__ = ["preview_html", "page_html", "rows_css", "header_tooltip"]
+
+KEY_MARK = "\u26b7"  # ⚷, in DejaVu, Segoe UI Symbol and Apple Symbols
+
+
+@cache
+def rows_css() -> str:
+    """The stylesheet shared by the static preview and the table widget."""
+    return files(__package__).joinpath("table.css").read_text(encoding="utf-8")
 
 
 def preview_html(query: Any) -> str:
-    preview = take_preview(query)
-    head = "".join(
-        f'<th title="{html.escape(preview.comments.get(n, ""))}">'
-        f'{"<b>" + html.escape(n) + "</b>" if n in preview.key else html.escape(n)}</th>'
-        for n in preview.names)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
-                   for row in preview.rows)
-    more = "<p>…</p>" if preview.more else ""
-    total = f"<p>Total: {preview.total}</p>" if config["display.show_tuple_count"] else ""
-    return (f'<div class="dj-preview"><table class="dj-table"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table>{more}{total}</div>")
+    """The HTML a notebook shows for ``query``: its first ``display.limit`` rows."""
+    try:
+        page = take_preview(query)
+    except Exception as error:  # noqa: BLE001 - a display must not raise
+        return (f'<div class="dj-preview"><p class="dj-note">{html.escape(type(query).__name__)}'
+                f": preview unavailable ({html.escape(str(error))})</p></div>")
+    return page_html(page)
+
+
+def page_html(page: Page) -> str:
+    head = "".join(_header_cell(page, name) for name in page.names)
+    body = "".join(_row(page, row) for row in page.rows)
+    return (f"<style>{rows_css()}</style>"
+            f'<div class="dj-preview"><table class="dj-rows"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{body}</tbody></table><p class="dj-note">{html.escape(note(page))}</p>'
+            "</div>")
+
+
+def note(page: Page) -> str:
+    """What the rows are: "3 rows", or "first 12 of 1,234 rows"."""
+    shown, total = len(page.rows), page.total
+    if not config["display.show_tuple_count"]:
+        return f"first {shown} rows" if page.more else ""
+    if page.more or page.offset:
+        start = f"first {shown}" if page.offset == 0 else \
+            f"rows {page.offset + 1:,}–{page.offset + shown:,}"
+        return f"{start} of {total:,} rows"
+    return f"{total:,} row" + ("" if total == 1 else "s")
+
+
+def header_tooltip(page: Page, name: str) -> str:
+    """The header's tooltip: name and declared type, the comment, whether it is in the key."""
+    lines = [f"{name} : {page.types.get(name, '')}"]
+    if page.comments.get(name):
+        lines.append(page.comments[name])
+    if name in page.key:
+        lines.append("(primary key)")
+    if name in page.badges:
+        lines.append("(values not fetched for display)")
+    return "\n".join(lines)
+
+
+def _header_cell(page: Page, name: str) -> str:
+    title = html.escape(header_tooltip(page, name))
+    if name in page.key:
+        return (f'<th class="dj-key" data-column="{html.escape(name)}" title="{title}">'
+                f'<span class="dj-key-mark" aria-label="primary key">{KEY_MARK}</span>'
+                f"{html.escape(name)}</th>")
+    return f'<th data-column="{html.escape(name)}" title="{title}">{html.escape(name)}</th>'
+
+
+def _row(page: Page, values: list[str]) -> str:
+    cells = []
+    for name, value in zip(page.names, values):
+        if name in page.badges:
+            content = (f'<span class="dj-badge" title="{html.escape(name)}: not fetched">'
+                       f"{html.escape(value)}</span>")
+        elif value == "NULL":
+            content = '<span class="dj-null">NULL</span>'
+        else:
+            content = html.escape(value)
+        cls = ' class="dj-key-cell"' if name in page.key else ""
+        cells.append(f"<td{cls}>{content}</td>")
+    return "<tr>" + "".join(cells) + "</tr>"

@@ -9,9 +9,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["DiagramWidget"]
+__all__ = ["DiagramWidget", "TableWidget"]
 
-_LAZY = {"DiagramWidget": ".diagram"}
+_LAZY = {"DiagramWidget": ".diagram", "TableWidget": ".table_widget"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,22 +1,32 @@
-"""``DiagramWidget``: the interactive dj.Diagram view (anywidget, dagre layout, SVG).
+"""``DiagramWidget``: the interactive, live dj.Diagram view (anywidget, dagre layout, SVG).
 
 The widget's state is the diagram's JSON model (nodes, edges, direction, theme); the
 drawing is ``static/diagram.js``, with the vendored dagre ESM handed to it as a string.
+A widget showing a diagram listens for catalogue changes (:mod:`dj_jupyter.core.events`):
+when a table of one of its schemas is declared, dropped or altered it re-evaluates the
+same diagram expression and redraws. Hovering a node shows its definition; clicking it
+pages through its rows with the ``_rows`` command (:func:`~dj_jupyter.display.page.page_of`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import anywidget
 import traitlets
+from anywidget.experimental import command
+
+from ..core.events import CatalogEvent, subscribe_catalog
+from ..errors import DataJointError
 
 __all__ = ["DAGRE_VERSION", "DiagramWidget", "diagram_esm", "widget_for"]
 
 DAGRE_VERSION = "3.1.3"
+PREVIEW_ROWS = 10
 _STATIC = resources.files("dj_jupyter.jupyter") / "static"
 
 
@@ -42,14 +52,79 @@ class DiagramWidget(anywidget.AnyWidget):
     edges = traitlets.List(traitlets.Dict()).tag(sync=True)
     direction = traitlets.Enum(["LR", "TB"], default_value="LR").tag(sync=True)
     theme = traitlets.Enum(["auto", "light", "dark"], default_value="auto").tag(sync=True)
+    page_size = traitlets.Int(PREVIEW_ROWS).tag(sync=True)
+
+    _diagram: Any = None  # the diagram shown (its expression is re-evaluated on changes)
+    _unsubscribe: Callable[[], None] | None = None
 
     def show(self, diagram: Any) -> DiagramWidget:
-        """Replace the drawing with ``diagram``'s current model."""
-        model = diagram.to_dict()
+        """Replace the drawing with ``diagram``'s current model and follow its schemas."""
+        self._diagram = diagram
+        self._draw()
+        if self._unsubscribe is None:
+            self._unsubscribe = subscribe_catalog(self._on_catalog_change)
+        return self
+
+    def _draw(self) -> None:
+        model = self._diagram.to_dict()
         with self.hold_sync():
             self.nodes, self.edges = model["nodes"], model["edges"]
             self.direction = model["direction"]
-        return self
+
+    @property
+    def schemas(self) -> set[str]:
+        """The schemas whose changes redraw this widget."""
+        if self._diagram is None:
+            return set()
+        return _schemas_of(getattr(self._diagram, "_expr", None)) | {
+            node["schema"] for node in self.nodes}
+
+    def _on_catalog_change(self, event: CatalogEvent) -> None:
+        if self._diagram is None or event.schema not in self.schemas:
+            return
+        self._diagram.refresh()
+        self._draw()
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        super().close()
+
+    # -- rows of a clicked node ------------------------------------------------------------
+    @command
+    def _rows(self, msg: Any, buffers: list[bytes]) -> tuple[dict, list[bytes]]:
+        """The ``_rows`` command: one page of a shown table, or ``{"error": message}``."""
+        try:
+            return self.rows_page(**(msg or {})), []
+        except (DataJointError, TypeError, ValueError) as error:
+            return {"error": str(error)}, []
+
+    def rows_page(self, table: str = "", offset: int = 0, limit: int | None = None) -> dict:
+        """A page of the rows of ``table`` (a ``schema.table`` this diagram shows)."""
+        from ..core.table import FreeTable
+        from ..display.page import page_of
+
+        if table not in {node["name"] for node in self.nodes}:
+            raise DataJointError(f"{table!r} is not a table of this diagram; click one of its "
+                                 "nodes")
+        connection = getattr(self._diagram, "_connection", None)
+        if connection is None:
+            raise DataJointError("this diagram has no connection to read rows from")
+        page = page_of(FreeTable(connection, table), offset=int(offset),
+                       limit=int(limit or self.page_size))
+        return page.to_dict()
+
+
+def _schemas_of(expr: Any) -> set[str]:
+    """Schemas named by a diagram expression (its selections, however combined)."""
+    if expr is None:
+        return set()
+    found = set(getattr(expr, "schemas", ()))
+    found |= {name.partition(".")[0] for name in getattr(expr, "tables", ())}
+    for part in ("left", "right", "base"):
+        found |= _schemas_of(getattr(expr, part, None))
+    return found
 
 
 def widget_for(diagram: Any, theme: str | None = None) -> DiagramWidget:

@@ -26,12 +26,17 @@ Loaded by ``%load_ext dj_jupyter``; nothing else imports this module.
     The class is executed in the user namespace, declared in the schema, bound to
     ``ClassName`` there and returned (it shows as a small card). Re-running an unchanged cell
     is a no-op (the Python body is refreshed; rows stay). A changed definition alters
-    nothing: the cell reports the difference and how to apply it.
+    nothing by itself: the cell shows the difference and, in a notebook, a button — *Apply*
+    (ALTER, rows kept) for secondary attributes and the table comment, *Drop and
+    re-declare* (with the rows it would delete) for anything else. In a plain shell the
+    cell reports the difference and how to apply it in code.
+
+Inside a ``%%dj_table`` cell, Tab completes table names after ``->`` and types after ``:``
+(see :mod:`.completion`).
 """
 
 from __future__ import annotations
 
-import difflib
 import shlex
 import textwrap
 from typing import Any
@@ -39,12 +44,12 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
+from ..core.alter import NotAlterableError, apply_alter, declared_definition, plan_for
 from ..core.definition.parser import parse_definition
-from ..core.definition.render import render_definition, strip_lines
-from ..core.describe import stored_definition
 from ..core.schema import Schema
 from ..core.tiers import Computed, Imported, Lookup, Manual
 from ..errors import DataJointError, DefinitionError
+from .formatters import register as register_formatters
 
 __all__ = ["DataJointMagics", "TableCard", "PYTHON_MARKER", "load_ipython_extension"]
 
@@ -71,12 +76,17 @@ class TableCard:
 
 @magics_class
 class DataJointMagics(Magics):
-    """The magics and their state: the connection and the active schema."""
+    """The magics and their state: the connection and the active schema.
+
+    ``widgets`` says whether a changed cell shows buttons (a widget frontend) or a text
+    report; ``None`` decides by whether the shell runs in a kernel.
+    """
 
     def __init__(self, shell: Any):
         super().__init__(shell)
         self.connection: Any = None
         self.schema: Schema | None = None
+        self.widgets: bool | None = None
 
     # -- %dj_connect, %dj_schema --------------------------------------------------------------
     @line_magic
@@ -112,7 +122,7 @@ class DataJointMagics(Magics):
 
     # -- %%dj_table ---------------------------------------------------------------------------
     @cell_magic
-    def dj_table(self, line: str, cell: str) -> TableCard:
+    def dj_table(self, line: str, cell: str) -> Any:
         """%%dj_table ClassName [tier] [--schema name]: declare a table from the cell."""
         name, tier, schema_name = _parse_table_line(line)
         schema = self._schema_named(schema_name) if schema_name else self.schema
@@ -130,17 +140,60 @@ class DataJointMagics(Magics):
         context = dict(user_ns)
         cls._schema = schema
         if cls().is_declared:
-            stored = strip_lines(stored_definition(cls(), context))
-            if stored != strip_lines(parsed):
-                raise UsageError(_change_message(cls, stored, parsed))
+            report = self._change(cls, parsed, context, definition_text)
+            if report is not None:
+                return self._offer(report, cls, schema, context, definition_text)
+        return self._bind(cls, schema, context, definition_text)
+
+    def _bind(self, cls: type, schema: Schema, context: dict, definition_text: str) -> TableCard:
+        """Declare (or just bind, if declared) ``cls`` and put it in the user namespace."""
+        name = cls.__name__
         try:
             schema(cls, context=context)
         except DefinitionError as error:
             raise UsageError(_definition_message(name, error, definition_text)) from None
         except DataJointError as error:
             raise UsageError(f"%%dj_table {name}: {error}") from None
-        user_ns[name] = cls
+        self._user_ns()[name] = cls
         return TableCard(cls)
+
+    def _change(self, cls: type, parsed: Any, context: dict, definition_text: str) -> Any:
+        """None when the cell matches the declared table, else a :class:`ChangeReport`."""
+        from .alter_ui import change_report
+
+        reason = ""
+        try:
+            if plan_for(cls(), context).is_empty:
+                return None
+        except NotAlterableError as error:
+            reason = str(error)
+        except DefinitionError as error:
+            raise UsageError(_definition_message(cls.__name__, error, definition_text)) from None
+        except DataJointError as error:
+            raise UsageError(f"%%dj_table {cls.__name__}: {error}") from None
+        return change_report(cls, declared_definition(cls(), context), parsed, reason)
+
+    def _offer(self, report: Any, cls: type, schema: Schema, context: dict,
+               definition_text: str) -> Any:
+        """Buttons in a notebook; in a plain shell, the report as a short UsageError."""
+        if not self._has_widgets():
+            raise UsageError(report.text())
+        from .alter_ui import AlterPanel
+
+        def apply() -> str:
+            table = cls()
+            if report.alterable:
+                apply_alter(table, plan_for(table, context))
+            else:
+                table.drop(prompt=False)
+            return self._bind(cls, schema, context, definition_text)._repr_html_()
+
+        return AlterPanel(report, apply)
+
+    def _has_widgets(self) -> bool:
+        if self.widgets is not None:
+            return self.widgets
+        return getattr(self.shell, "kernel", None) is not None
 
     def _make_class(self, name: str, tier: type, definition: str, body: str,
                     python_first_line: int) -> Any:
@@ -210,22 +263,9 @@ def _definition_message(name: str, error: DefinitionError, definition: str) -> s
     return f"%%dj_table {name}: {where}\n{reason}"
 
 
-def _change_message(cls: type, stored: Any, new: Any) -> str:
-    """The difference between the declared table and the cell, and how to apply it."""
-    old_lines = render_definition(stored).splitlines()
-    new_lines = render_definition(new).splitlines()
-    diff = [line for line in difflib.ndiff(old_lines, new_lines) if line[:1] in "+-"]
-    table = cls()
-    count = len(table)
-    children = table.children()
-    also = f" (and rows of its children {', '.join(children)})" if children else ""
-    return "\n".join([
-        f"%%dj_table {cls.__name__}: the cell differs from the declared table "
-        f"{table.full_name}; nothing was changed.",
-        *(f"  {line}" for line in diff),
-        f"To apply it, drop and re-declare: {count} rows would be deleted{also} — "
-        f"{cls.__name__}.drop() then re-run this cell."])
-
-
 def load_ipython_extension(ipython: Any) -> None:
+    from . import completion
+
     ipython.register_magics(DataJointMagics)
+    completion.register(ipython, ipython.magics_manager.registry["DataJointMagics"])
+    register_formatters(ipython)

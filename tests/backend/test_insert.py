@@ -213,3 +213,23 @@ def test_empty_insert_is_a_no_op(Event):
     Event.insert([])
     Event.insert(pd.DataFrame({"event": [], "label": []}))
     assert len(Event) == 0
+
+
+def test_keyless_table_holds_one_row_and_hides_its_key(schema):
+    @schema
+    class Settings(dj.Lookup):
+        definition = """
+        # one row of settings
+        ---
+        threshold: float64
+        """
+
+    Settings.insert1({"threshold": 0.5})
+    assert Settings.to_dicts() == [{"threshold": 0.5}]
+    assert Settings.heading.names == ["threshold"] and Settings.primary_key == []
+    with pytest.raises(DuplicateError):
+        Settings.insert1({"threshold": 0.7})
+    assert Settings.fetch1("threshold") == 0.5
+    Settings.delete_quick()
+    Settings.insert1({"threshold": 0.7})
+    assert Settings.fetch1() == {"threshold": 0.7}

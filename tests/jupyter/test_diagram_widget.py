@@ -86,7 +86,7 @@ def test_js_draws_one_element_per_table_and_per_foreign_key(lab, tmp_path):
             assert result["ellipses"] == 2  # Computed and Imported
             assert result["dashed"] == 1 and result["thick"] == 2 and result["renamed"] == 2
             assert result["underlined"] == 5 and result["groups"] == 1 and result["clusters"] == 1
-            assert "unit : int16" in result["partTooltip"]
+            assert result["titles"] == 0  # nodes use the styled tooltip, not <title>
             # Python -> JS: a new model redraws
             fewer = page.evaluate("""(state) => window.djModel.set("nodes", state.nodes.slice(0, 2))
                 .then(() => document.querySelectorAll('.dj-node').length)""", state)
@@ -95,8 +95,15 @@ def test_js_draws_one_element_per_table_and_per_foreign_key(lab, tmp_path):
             browser.close()
 
 
-RENDER_WITH_FAKE_MODEL = """async ({esm, state}) => {
+RENDER_WITH_FAKE_MODEL = """async ({esm, state, pages}) => {
   const handlers = {};
+  window.djCalls = [];
+  const experimental = {
+    async invoke(name, msg, options) {
+      window.djCalls.push({name, msg, timeout: Boolean(options && options.signal)});
+      return [(pages || {})[String(msg.offset)] || {error: "no page"}, []];
+    },
+  };
   const model = {
     state: {...state},
     get(name) { return this.state[name]; },
@@ -111,7 +118,7 @@ RENDER_WITH_FAKE_MODEL = """async ({esm, state}) => {
   window.djModel = model;
   const url = URL.createObjectURL(new Blob([esm], {type: "text/javascript"}));
   const widget = (await import(url)).default;
-  await widget.render({model, el: document.getElementById("el")});
+  await widget.render({model, el: document.getElementById("el"), experimental});
   const all = (selector) => document.querySelectorAll(selector);
   const part = [...all(".dj-node")].find((n) => n.dataset.name.endsWith("__unit"));
   return {
@@ -119,9 +126,76 @@ RENDER_WITH_FAKE_MODEL = """async ({esm, state}) => {
     ellipses: all(".dj-node ellipse").length, dashed: all(".dj-edge.dj-secondary").length,
     thick: all(".dj-edge.dj-one-to-one").length, renamed: all(".dj-edge.dj-renamed").length,
     underlined: all(".dj-label.dj-new-dimension").length, groups: all(".dj-group").length,
-    clusters: all(".dj-cluster").length, partTooltip: part.querySelector("title").textContent,
+    clusters: all(".dj-cluster").length, titles: all(".dj-node title").length,
+    part: part.dataset.name,
   };
 }"""
+
+
+def _browser_page(sync_api, p):
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1100, "height": 700})
+    page.set_content(f"<style>{DiagramWidget._css}</style><div id='el'></div>")
+    return browser, page
+
+
+@pytest.mark.browser
+def test_js_hover_shows_the_definition_tooltip(lab):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    schema, _ = lab
+    state = {**dj.Diagram(schema).to_dict(), "theme": "light", "page_size": 5}
+    with sync_api.sync_playwright() as p:
+        browser, page = _browser_page(sync_api, p)
+        try:
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.evaluate(RENDER_WITH_FAKE_MODEL, {"esm": diagram_esm(), "state": state})
+            tip = page.locator(".dj-node-tooltip")
+            assert tip.is_hidden()
+            page.locator(".dj-node[data-name$='__unit']").hover()
+            assert tip.is_visible()
+            assert "Stats.Unit (Part)" in tip.inner_text() and "unit : int16" in tip.inner_text()
+            page.mouse.move(1, 1)
+            assert tip.is_hidden() and errors == []
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_js_click_pages_rows_through_the_rows_command(lab):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    schema, tables = lab
+    subject = tables["Subject"]
+    if not len(subject):
+        subject.insert([{"subject": i, "name": f"s{i}"} for i in range(7)])
+    widget = widget_for(dj.Diagram(schema))
+    widget.page_size = 5
+    name = subject().full_name
+    pages = {str(offset): widget.rows_page(table=name, offset=offset) for offset in (0, 5)}
+    state = {**dj.Diagram(schema).to_dict(), "theme": "light", "page_size": 5}
+    with sync_api.sync_playwright() as p:
+        browser, page = _browser_page(sync_api, p)
+        try:
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.evaluate(RENDER_WITH_FAKE_MODEL, {"esm": diagram_esm(), "state": state,
+                                                   "pages": pages})
+            assert page.locator(".dj-diagram-preview").is_hidden()
+            page.locator(f".dj-node[data-name='{name}']").click()
+            rows = page.locator(".dj-diagram-preview table.dj-rows tbody tr")
+            assert rows.count() == 5
+            calls = page.evaluate("() => window.djCalls")
+            assert calls[0]["name"] == "_rows" and calls[0]["timeout"] is True
+            assert calls[0]["msg"] == {"table": name, "offset": 0, "limit": 5}
+            assert page.locator(".dj-page-info").inner_text() == "rows 1–5 of 7"
+            assert page.locator(".dj-page-prev").is_disabled()
+            page.locator(".dj-page-next").click()
+            assert page.locator(".dj-page-info").inner_text() == "rows 6–7 of 7"
+            assert rows.count() == 2 and rows.first.inner_text().split("\t")[:2] == ["5", "s5"]
+            assert page.locator(".dj-page-next").is_disabled() and errors == []
+        finally:
+            browser.close()
+    widget.close()
 
 
 def test_esm_is_valid_json_wrapped_dagre():

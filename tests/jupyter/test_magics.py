@@ -14,6 +14,8 @@ pytest.importorskip("IPython")
 from IPython.core.error import UsageError  # noqa: E402
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
+from dj_jupyter.jupyter.magics import TableCard  # noqa: E402
+
 SUBJECT = "subject_id : int32\n---\nname : varchar(32)\n"
 
 
@@ -83,11 +85,79 @@ def test_changed_rerun_reports_the_diff_and_changes_nothing(ip) -> None:
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("dj_table", name, changed)
     message = str(info.value)
-    assert "+ weight = null : float64" in message
-    assert "1 rows would be deleted" in message and f"{name}.drop()" in message
+    assert "+ weight = null : float64" in message and f"{name}.alter()" in message
     assert ip.user_ns[name] is old and old.heading.names == ["subject_id", "name"]
     result = ip.run_cell(f"%%dj_table {name}\n{changed}")
     assert not result.success and isinstance(result.error_in_exec, UsageError)
+    old.definition = changed  # what the message says to do
+    old.alter(prompt=False)
+    card = ip.run_cell_magic("dj_table", name, changed)
+    assert isinstance(card, TableCard) and len(card.table_class()) == 1
+
+
+def test_changed_key_in_plain_shell_says_what_drop_deletes(ip) -> None:
+    name = _name()
+    ip.run_cell_magic("dj_table", name, SUBJECT)
+    ip.user_ns[name].insert1({"subject_id": 1, "name": "ann"})
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("dj_table", name, SUBJECT.replace("int32", "int64"))
+    message = str(info.value)
+    assert "drop and re-declare: 1 row in 1 table would be deleted" in message
+    assert f"{name}.drop()" in message and "Traceback" not in message
+
+
+@pytest.fixture
+def widget_ip(ip):
+    magics = ip.magics_manager.registry["DataJointMagics"]
+    magics.widgets = True
+    yield ip
+    magics.widgets = None
+
+
+def test_apply_button_alters_and_keeps_rows(widget_ip) -> None:
+    ip, name = widget_ip, _name()
+    ip.run_cell_magic("dj_table", name, SUBJECT)
+    ip.user_ns[name].insert1({"subject_id": 1, "name": "ann"})
+    panel = ip.run_cell_magic("dj_table", name, SUBJECT + "weight = null : float64  # grams\n")
+    assert "dj-apply-alter" in panel.button._dom_classes
+    assert "+ weight = null : float64  # grams" in panel.message.value
+    assert ip.user_ns[name].heading.names == ["subject_id", "name"]  # nothing yet
+    panel.click()
+    table = ip.user_ns[name]
+    assert table.heading.names == ["subject_id", "name", "weight"]
+    assert [r["name"] for r in table.to_dicts()] == ["ann"]
+    assert "Done." in panel.result.value and "weight = null : float64" in panel.result.value
+    assert not table.connection.in_transaction
+    card = ip.run_cell_magic("dj_table", name, SUBJECT + "weight = null : float64  # grams\n")
+    assert isinstance(card, TableCard)  # the re-run now matches: a no-op
+
+
+def test_drop_redeclare_button_says_what_goes_then_does_it(widget_ip) -> None:
+    ip, parent, child = widget_ip, _name(), _name()
+    ip.run_cell_magic("dj_table", parent, SUBJECT)
+    ip.run_cell_magic("dj_table", child, f"-> {parent}\nday : int16\n")
+    ip.user_ns[parent].insert([{"subject_id": 1, "name": "a"}, {"subject_id": 2, "name": "b"}])
+    ip.user_ns[child].insert1({"subject_id": 1, "day": 1})
+    new = "subject_id : int32\nvisit : int16\n---\nname : varchar(32)\n"
+    panel = ip.run_cell_magic("dj_table", parent, new)
+    assert "dj-drop-redeclare" in panel.button._dom_classes
+    assert "drop and re-declare: 3 rows in 2 tables would be deleted" in panel.message.value
+    assert len(ip.user_ns[parent]) == 2  # untouched until the click
+    panel.click()
+    table = ip.user_ns[parent]
+    assert table.heading.primary_key == ["subject_id", "visit"] and len(table) == 0
+    assert not ip.user_ns[child]().is_declared
+
+
+def test_apply_error_is_shown_short_and_changes_nothing(widget_ip) -> None:
+    ip, name = widget_ip, _name()
+    ip.run_cell_magic("dj_table", name, SUBJECT)
+    ip.user_ns[name].insert1({"subject_id": 1, "name": "ann"})
+    panel = ip.run_cell_magic("dj_table", name, SUBJECT + "age : int16\n")
+    panel.click()
+    assert "give it a default" in panel.result.value and "Traceback" not in panel.result.value
+    assert not panel.button.disabled
+    assert ip.user_ns[name].heading.names == ["subject_id", "name"]
 
 
 def test_bad_definition_names_the_cell_line(ip) -> None:

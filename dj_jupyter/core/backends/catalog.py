@@ -163,7 +163,9 @@ def load_schema(connection: Connection, schema: str) -> dict[str, TableInfo]:
                        dialect.keeps_comments)
             for column in column_list
         ]
-        ordered = sorted(heading_attrs, key=lambda a: not a.in_key)  # stable: key first
+        # Key first (a stable sort); hidden columns (a key-less table's ``_singleton``) fill
+        # themselves and are invisible to every query.
+        ordered = sorted((a for a in heading_attrs if not a.is_hidden), key=lambda a: not a.in_key)
         unique_sets = {tuple(u["column_names"]) for u in uniques.get((sa_schema, address), [])}
         unique_sets |= {tuple(i["column_names"]) for i in indexes.get((sa_schema, address), [])
                         if i.get("unique")}

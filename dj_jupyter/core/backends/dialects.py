@@ -302,6 +302,57 @@ class Dialect:
         return False
 
 
+    # -- altering a table (SQLite rebuilds it; the servers alter in place) ----------------
+    @property
+    def alters_in_place(self) -> bool:
+        """Whether column changes run as ALTER TABLE; SQLite rebuilds the table instead."""
+        return False
+
+    def alter_statements(self, target: sa.Table, added: Sequence[str], dropped: Sequence[str],
+                         modified: Sequence[str], recommented: Sequence[str]) -> list[Any]:
+        """DDL turning the stored table into ``target`` column by column."""
+        statements: list[Any] = [DropColumn(target, name) for name in dropped]
+        statements += [AddColumn(target.c[name]) for name in added]
+        statements += [ModifyColumn(target.c[name]) for name in modified]
+        statements += [sa.schema.SetColumnComment(target.c[name]) for name in recommented]
+        return statements
+
+    def table_comment_statement(self, target: sa.Table) -> Any:
+        if target.comment:
+            return sa.schema.SetTableComment(target)
+        return sa.schema.DropTableComment(target)
+
+    def rebuild_table(self, sa_connection: sa.Connection, current: sa.Table, target: sa.Table,
+                      staging: sa.Table, kept: Sequence[str],
+                      finish: Callable[[sa.Connection], None]) -> None:
+        """SQLite's way to change columns: copy into a new table that takes the old name.
+
+        Foreign keys are switched off for the swap (children keep naming the table), which
+        SQLite only allows between transactions; the swap itself is one transaction, checked
+        with ``foreign_key_check`` before it commits.
+        """
+        raw = sa_connection.connection.driver_connection
+        sa_connection.commit()
+        raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with sa_connection.begin():
+                sa_connection.execute(sa.schema.CreateTable(staging))
+                sa_connection.execute(sa.insert(staging).from_select(
+                    list(kept), sa.select(*[current.c[name] for name in kept])))
+                sa_connection.execute(sa.schema.DropTable(current))
+                sa_connection.execute(RenameTable(staging, target.name))
+                for index in target.indexes:
+                    index.create(sa_connection)
+                finish(sa_connection)
+                broken = sa_connection.execute(sa.text("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise sa.exc.IntegrityError("PRAGMA foreign_key_check", None,
+                                                ValueError(f"foreign keys broken: {broken[:3]}"))
+        finally:
+            raw.execute("PRAGMA foreign_keys = ON")
+            sa_connection.begin()
+
+
 class SQLiteDialect(Dialect):
     def engine_options(self) -> dict[str, Any]:
         return {"connect_args": {"timeout": 60, "check_same_thread": False}}
@@ -399,6 +450,16 @@ class PostgreSQLDialect(Dialect):
 
     def fk_needs_index(self):
         return True
+
+    @property
+    def alters_in_place(self):
+        return True
+
+    def alter_statements(self, target, added, dropped, modified, recommented):
+        """PostgreSQL column specifications carry no comment: set them one by one."""
+        statements = super().alter_statements(target, added, dropped, modified, recommented)
+        return statements + [sa.schema.SetColumnComment(target.c[name])
+                             for name in (*added, *modified)]
 
     def _default_sa_dialect(self):
         from sqlalchemy.dialects.postgresql import psycopg
@@ -548,6 +609,10 @@ class MySQLDialect(Dialect):
         elif (getattr(sa_dialect, "server_version_info", None) or (0,)) >= (8, 0):
             self.collation = "utf8mb4_0900_bin"
 
+    @property
+    def alters_in_place(self):
+        return True
+
     def table_options(self):
         return {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4",
                 "mysql_collate": self.collation}
@@ -643,6 +708,85 @@ def _compile_copy(element: CopyFrom, compiler: Any, **kw: Any) -> str:
     preparer = compiler.preparer
     columns = ", ".join(preparer.quote(name) for name in element.names)
     return f"COPY {preparer.format_table(element.table)} ({columns}) FROM STDIN"
+
+
+class AddColumn(sa.schema.ExecutableDDLElement):
+    """``ALTER TABLE t ADD COLUMN <specification>`` for a column of the target table."""
+
+    inherit_cache = False
+
+    def __init__(self, column: sa.Column):
+        self.column = column
+
+
+class DropColumn(sa.schema.ExecutableDDLElement):
+    inherit_cache = False
+
+    def __init__(self, table: sa.Table, name: str):
+        self.table = table
+        self.name = name
+
+
+class ModifyColumn(sa.schema.ExecutableDDLElement):
+    """Give an existing column the type, nullability and default of ``column``."""
+
+    inherit_cache = False
+
+    def __init__(self, column: sa.Column):
+        self.column = column
+
+
+class RenameTable(sa.schema.ExecutableDDLElement):
+    inherit_cache = False
+
+    def __init__(self, table: sa.Table, new_name: str):
+        self.table = table
+        self.new_name = new_name
+
+
+@compiles(AddColumn)
+def _compile_add_column(element: AddColumn, compiler: Any, **kw: Any) -> str:
+    table = compiler.preparer.format_table(element.column.table)
+    return f"ALTER TABLE {table} ADD COLUMN {compiler.get_column_specification(element.column)}"
+
+
+@compiles(DropColumn)
+def _compile_drop_column(element: DropColumn, compiler: Any, **kw: Any) -> str:
+    table = compiler.preparer.format_table(element.table)
+    return f"ALTER TABLE {table} DROP COLUMN {compiler.preparer.quote(element.name)}"
+
+
+@compiles(RenameTable)
+def _compile_rename_table(element: RenameTable, compiler: Any, **kw: Any) -> str:
+    table = compiler.preparer.format_table(element.table)
+    return f"ALTER TABLE {table} RENAME TO {compiler.preparer.quote(element.new_name)}"
+
+
+@compiles(ModifyColumn)
+def _compile_modify_column(element: ModifyColumn, compiler: Any, **kw: Any) -> str:
+    raise NotImplementedError("SQLite changes columns by rebuilding the table (rebuild_table)")
+
+
+@compiles(ModifyColumn, "mysql")
+def _compile_modify_column_mysql(element: ModifyColumn, compiler: Any, **kw: Any) -> str:
+    table = compiler.preparer.format_table(element.column.table)
+    return f"ALTER TABLE {table} MODIFY COLUMN {compiler.get_column_specification(element.column)}"
+
+
+@compiles(ModifyColumn, "postgresql")
+def _compile_modify_column_postgresql(element: ModifyColumn, compiler: Any, **kw: Any) -> str:
+    column = element.column
+    table = compiler.preparer.format_table(column.table)
+    name = compiler.preparer.format_column(column)
+    type_text = compiler.dialect.type_compiler_instance.process(column.type,
+                                                                type_expression=column)
+    default = compiler.get_column_default_string(column)
+    actions = [f"ALTER COLUMN {name} DROP DEFAULT",
+               f"ALTER COLUMN {name} TYPE {type_text} USING {name}::{type_text}",
+               f"ALTER COLUMN {name} {'DROP' if column.nullable else 'SET'} NOT NULL"]
+    if default is not None:
+        actions.append(f"ALTER COLUMN {name} SET DEFAULT {default}")
+    return f"ALTER TABLE {table} " + ", ".join(actions)
 
 
 _DIALECTS: dict[str, type[Dialect]] = {

@@ -2,12 +2,15 @@
 //
 // The Python side prepends `const DAGRE_SOURCE = "<vendored dagre ESM>";` to this file
 // (see dj_jupyter/jupyter/diagram.py); dagre is imported from a Blob URL so its
-// minified top-level names never meet ours. Model traits: nodes, edges, direction, theme.
+// minified top-level names never meet ours. Model traits: nodes, edges, direction, theme,
+// page_size. Hovering a node shows its definition (.dj-node-tooltip); clicking it shows a
+// paged preview of its rows (.dj-diagram-preview), fetched with the `_rows` command.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const CHAR_WIDTH = { normal: 7.2, part: 6.2 };
 const NODE_HEIGHT = { normal: 30, part: 22 };
 const TIERS = ["Manual", "Lookup", "Computed", "Imported", "Part"];
+const INVOKE_TIMEOUT_MS = 30000;
 
 let dagrePromise = null;
 
@@ -133,7 +136,113 @@ function drawNodes(root, graph, nodes) {
     const label = svg("text", { class: "dj-label", "text-anchor": "middle", dy: "0.35em" }, group);
     if (node.new_dimension) label.classList.add("dj-new-dimension");
     label.textContent = node.class_name;
-    tooltip(group, `${node.class_name} (${node.tier})\n${node.definition}`);
+    group.setAttribute("aria-label", `${node.class_name} (${node.tier})`);
+  }
+}
+
+function html(tag, className = "", text = null) {
+  const element = document.createElement(tag);
+  if (className) element.className = className;
+  if (text !== null) element.textContent = text;
+  return element;
+}
+
+/** The styled tooltip: the hovered node's name, tier and definition. */
+function attachTooltip(container, frame, nodes) {
+  const byName = new Map(nodes.map((node) => [node.name, node]));
+  const tip = html("div", "dj-node-tooltip");
+  tip.hidden = true;
+  container.appendChild(tip);
+  const place = (event) => {
+    const box = container.getBoundingClientRect();
+    tip.style.left = `${event.clientX - box.left + container.scrollLeft + 14}px`;
+    tip.style.top = `${event.clientY - box.top + container.scrollTop + 14}px`;
+  };
+  for (const group of frame.querySelectorAll(".dj-node")) {
+    const node = byName.get(group.dataset.name);
+    group.addEventListener("mouseenter", (event) => {
+      tip.replaceChildren(html("div", "dj-tooltip-title", `${node.class_name} (${node.tier})`),
+                          html("pre", "dj-tooltip-definition", node.definition));
+      tip.hidden = false;
+      place(event);
+    });
+    group.addEventListener("mousemove", place);
+    group.addEventListener("mouseleave", () => { tip.hidden = true; });
+  }
+  return tip;
+}
+
+/** The preview under the diagram: one page of the clicked table's rows, with paging. */
+function attachPreview(el, container, frame, nodes, experimental, pageSize) {
+  const byName = new Map(nodes.map((node) => [node.name, node]));
+  const preview = html("div", "dj-diagram-preview");
+  preview.hidden = true;
+  container.appendChild(preview);
+  let latest = 0;
+
+  function drawPage(node, page) {
+    const title = html("div", "dj-preview-title", `${node.class_name} (${node.tier})`);
+    const table = html("table", "dj-rows");
+    const head = table.createTHead().insertRow();
+    for (const name of page.names) {
+      const cell = html("th", page.key.includes(name) ? "dj-key" : "", name);
+      cell.title = [page.types[name], page.comments[name]].filter(Boolean).join(" — ");
+      head.appendChild(cell);
+    }
+    const body = table.createTBody();
+    for (const values of page.rows) {
+      const row = body.insertRow();
+      values.forEach((value, i) => {
+        const cell = row.insertCell();
+        cell.textContent = value;
+        if (page.names[i] in page.badges) cell.className = "dj-badge";
+      });
+    }
+    const prev = html("button", "dj-page-prev", "‹ prev");
+    const next = html("button", "dj-page-next", "next ›");
+    const first = page.rows.length ? page.offset + 1 : 0;
+    const info = html("span", "dj-page-info",
+                      `rows ${first}–${page.offset + page.rows.length} of ${page.total}`);
+    prev.disabled = page.offset === 0;
+    next.disabled = page.offset + page.rows.length >= page.total;
+    prev.addEventListener("click", () => load(node, Math.max(0, page.offset - page.limit)));
+    next.addEventListener("click", () => load(node, page.offset + page.limit));
+    const pager = html("div", "dj-pager");
+    pager.append(prev, info, next);
+    preview.replaceChildren(title, table, pager);
+  }
+
+  async function load(node, offset) {
+    const ticket = ++latest;
+    el.dataset.djPreview = node.name; // reopened after a redraw (e.g. a table was declared)
+    preview.hidden = false;
+    preview.classList.add("dj-busy");
+    try {
+      if (!experimental || !experimental.invoke) throw new Error("no kernel to read rows from");
+      const [answer] = await experimental.invoke(
+        "_rows", { table: node.name, offset, limit: pageSize },
+        { signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS) });
+      if (ticket !== latest) return; // a newer click superseded this one
+      if (answer && answer.error) preview.replaceChildren(html("div", "dj-preview-error", answer.error));
+      else drawPage(node, answer);
+    } catch (problem) {
+      if (ticket === latest) {
+        preview.replaceChildren(html("div", "dj-preview-error",
+                                     `could not fetch rows: ${problem?.message ?? problem}`));
+      }
+    } finally {
+      if (ticket === latest) preview.classList.remove("dj-busy");
+    }
+  }
+
+  const select = (group) => {
+    for (const other of frame.querySelectorAll(".dj-node.dj-selected")) other.classList.remove("dj-selected");
+    group.classList.add("dj-selected");
+    load(byName.get(group.dataset.name), 0);
+  };
+  for (const group of frame.querySelectorAll(".dj-node")) {
+    group.addEventListener("click", () => select(group));
+    if (group.dataset.name === el.dataset.djPreview) select(group);
   }
 }
 
@@ -147,7 +256,7 @@ function themeOf(model) {
     ? "dark" : "light";
 }
 
-export async function draw(model, el) {
+export async function draw(model, el, experimental = null) {
   const dagre = await loadDagre();
   const nodes = model.get("nodes") ?? [];
   const names = new Set(nodes.map((node) => node.name));
@@ -165,16 +274,20 @@ export async function draw(model, el) {
   }
   const graph = layout(dagre, nodes, edges, direction);
   const { width, height } = graph.graph();
+  const frame = html("div", "dj-diagram-frame");
+  container.appendChild(frame);
   const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`,
-                            class: "dj-diagram-svg", role: "img" }, container);
+                            class: "dj-diagram-svg", role: "img" }, frame);
   drawClusters(root, graph);
   drawEdges(root, graph);
   drawNodes(root, graph, nodes);
+  attachTooltip(frame, frame, nodes);
+  attachPreview(el, container, frame, nodes, experimental, model.get("page_size") || 10);
 }
 
 export default {
-  async render({ model, el }) {
-    const redraw = () => draw(model, el);
+  async render({ model, el, experimental }) {
+    const redraw = () => draw(model, el, experimental);
     for (const name of ["nodes", "edges", "direction", "theme"]) model.on(`change:${name}`, redraw);
     await redraw();
     return () => {

@@ -1,0 +1,135 @@
+"""One page of a query's rows, ready to show: display strings, badges, the total count.
+
+The single place where displays fetch rows. Columns holding codec, ``bytes`` or ``json``
+values are shown as badges and are never selected, so a page never reads an object store
+or transfers a blob. Sorting and paging go through the query API (the compiler binds
+everything); ties are broken by the primary key so that pages partition the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..errors import RestrictionError
+
+__all__ = ["Page", "page_of", "badge_for", "display_text", "MAX_CELL"]
+
+MAX_CELL = 200  # characters of a value shown in a cell; longer text ends with "…"
+NULL_FLAG = "dj_sort_is_null_"  # the computed column that orders NULLs alike everywhere
+
+
+@dataclass(frozen=True)
+class Page:
+    """Rows ``offset`` … ``offset + len(rows)`` of ``total``, as display strings."""
+
+    names: list[str]
+    key: list[str]
+    types: dict[str, str]
+    comments: dict[str, str]
+    badges: dict[str, str]
+    rows: list[list[str]]
+    offset: int
+    total: int
+    limit: int = 25
+    order_by: str | None = None
+    descending: bool = False
+
+    @property
+    def more(self) -> bool:
+        """Whether rows follow this page."""
+        return self.offset + len(self.rows) < self.total
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able copy (what the table widget receives)."""
+        return asdict(self)
+
+
+def badge_for(attribute: Any) -> str | None:
+    """The badge shown instead of a value that is not fetched; None for a plain value."""
+    if attribute.codec:
+        return attribute.type.text or f"<{attribute.codec}>"
+    if attribute.family in ("bytes", "json"):
+        return attribute.family
+    return None
+
+
+def page_of(query: Any, *, offset: int = 0, limit: int = 25, order_by: str | None = None,
+            descending: bool = False) -> Page:
+    """The page of ``query`` starting at row ``offset``, sorted by ``order_by`` (else the key)."""
+    _check_window(offset, limit)
+    heading = query.heading
+    badges = {n: b for n in heading.names if (b := badge_for(heading[n])) is not None}
+    order = _ordering(heading, badges, order_by, descending)
+    fetched = [n for n in heading.names if n not in badges]
+    if order and order_by is not None and heading[order_by].nullable:
+        query, order = _nulls_as_smallest(query, order, descending)
+    values, count = _fetch(query, fetched, order, offset, limit)
+    if offset == 0 and count < limit:
+        total = count
+    else:
+        total = len(query)
+        if count == 0 and offset >= total > 0:  # past the end (e.g. rows were deleted)
+            offset = (total - 1) // limit * limit
+            values, count = _fetch(query, fetched, order, offset, limit)
+    rows = [[badges[n] if n in badges else display_text(values[n][i]) for n in heading.names]
+            for i in range(count)]
+    return Page(names=heading.names, key=heading.primary_key,
+                types={n: _type_text(heading[n]) for n in heading.names},
+                comments={n: heading[n].comment for n in heading.names},
+                badges=badges, rows=rows, offset=offset, total=total, limit=limit,
+                order_by=order_by, descending=bool(descending))
+
+
+def display_text(value: Any) -> str:
+    """A value as a cell shows it (NULL spelled out, long text shortened)."""
+    text = "NULL" if value is None else str(value)
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def _check_window(offset: int, limit: int) -> None:
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise RestrictionError(f"page offset must be a whole number ≥ 0, got {offset!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise RestrictionError(f"page limit must be a whole number ≥ 1, got {limit!r}")
+
+
+def _ordering(heading: Any, badges: dict[str, str], order_by: str | None,
+              descending: bool) -> list[str] | None:
+    """``order_by`` for the query API: the sort column, then the primary key for ties."""
+    key = heading.primary_key
+    if order_by is None:
+        return [f"{k} DESC" if descending else k for k in key] or None
+    if order_by not in heading:
+        raise RestrictionError(f"cannot sort by {order_by!r}: the result has no such column; "
+                               f"choose one of {', '.join(heading.names)}")
+    if order_by in badges:
+        raise RestrictionError(f"cannot sort by {order_by!r}: its values ({badges[order_by]}) "
+                               "are not fetched for display; sort by another column")
+    first = f"{order_by} DESC" if descending else order_by
+    return [first, *(k for k in key if k != order_by)]
+
+
+def _nulls_as_smallest(query: Any, order: list[str], descending: bool) -> tuple[Any, list[str]]:
+    """Sort NULLs first ascending and last descending on every backend (PostgreSQL differs).
+
+    Adds a computed flag column (``column IS NULL``) to sort by first; it is never fetched.
+    """
+    column = order[0].split()[0]
+    query = query.proj(..., **{NULL_FLAG: f"{column} IS NULL"})
+    return query, [NULL_FLAG if descending else f"{NULL_FLAG} DESC", *order]
+
+
+def _fetch(query: Any, names: list[str], order: list[str] | None, offset: int,
+           limit: int) -> tuple[dict[str, list], int]:
+    """The named columns of one window of rows, and how many rows it holds."""
+    if not names:  # every column is a badge: only the row count is needed
+        return {}, max(0, min(limit, len(query) - offset))
+    from ..core.fetch import rows
+
+    _, columns = rows(query, names, order_by=order, limit=limit, offset=offset or None)
+    return dict(zip(names, columns)), len(columns[0])
+
+
+def _type_text(attribute: Any) -> str:
+    return attribute.type.text or attribute.type.name

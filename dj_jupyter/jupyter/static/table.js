@@ -1,0 +1,169 @@
+// TableWidget: one page of a table or query, with paging and sorting.
+//
+// Model trait `page` holds the page shown first (names, key, types, comments, badges, rows,
+// offset, limit, total, order_by, descending); `page_sizes` the choices of rows per page.
+// Every other page is asked of the kernel with the `_page` command, which answers with the
+// same shape (or {error}). Only that page crosses the wire.
+
+const INVOKE_TIMEOUT_MS = 30000; // anywidget's default of 3 s is too short for a database
+const KEY_MARK = "\u26B7"; // ⚷, as in the static HTML
+
+function element(tag, className, parent, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function count(n) {
+  return Number(n).toLocaleString("en-US");
+}
+
+export function pageInfo(page) {
+  if (!page.total) return "no rows";
+  const first = page.offset + 1;
+  const last = page.offset + page.rows.length;
+  return `rows ${count(first)}\u2013${count(last)} of ${count(page.total)}`;
+}
+
+export function lastOffset(page) {
+  return page.total > 0 ? Math.floor((page.total - 1) / page.limit) * page.limit : 0;
+}
+
+function tooltip(page, name) {
+  const lines = [`${name} : ${page.types[name] ?? ""}`];
+  if (page.comments[name]) lines.push(page.comments[name]);
+  if (page.key.includes(name)) lines.push("(primary key)");
+  if (name in page.badges) lines.push("(values not fetched for display)");
+  else lines.push("click to sort");
+  return lines.join("\n");
+}
+
+function ariaSort(page, name) {
+  const sorted = page.order_by === name || (!page.order_by && page.key[0] === name);
+  if (!sorted) return "none";
+  return page.descending ? "descending" : "ascending";
+}
+
+function drawHeader(table, page, onSort) {
+  const row = element("tr", "", element("thead", "", table));
+  for (const name of page.names) {
+    const th = element("th", page.key.includes(name) ? "dj-key" : "", row);
+    th.dataset.column = name;
+    th.title = tooltip(page, name);
+    th.setAttribute("aria-sort", ariaSort(page, name));
+    if (page.key.includes(name)) element("span", "dj-key-mark", th, KEY_MARK);
+    element("span", "dj-name", th, name);
+    const sort = th.getAttribute("aria-sort");
+    if (sort !== "none") element("span", "dj-sort-indicator", th, sort === "ascending" ? "\u25B2" : "\u25BC");
+    if (name in page.badges) {
+      th.classList.add("dj-unsortable");
+    } else {
+      th.classList.add("dj-sortable");
+      th.addEventListener("click", () => onSort(name));
+    }
+  }
+}
+
+function drawBody(table, page) {
+  const body = element("tbody", "", table);
+  for (const values of page.rows) {
+    const tr = element("tr", "", body);
+    page.names.forEach((name, i) => {
+      const td = element("td", page.key.includes(name) ? "dj-key-cell" : "", tr);
+      if (name in page.badges) {
+        element("span", "dj-badge", td, values[i]).title = `${name}: not fetched`;
+      } else if (values[i] === "NULL") {
+        element("span", "dj-null", td, "NULL");
+      } else {
+        td.textContent = values[i];
+        td.title = values[i];
+      }
+    });
+  }
+}
+
+function button(parent, className, label, title) {
+  const b = element("button", `dj-page-button ${className}`, parent, label);
+  b.type = "button";
+  b.title = title;
+  return b;
+}
+
+function render({ model, el, experimental }) {
+  const root = element("div", "dj-table-widget", el);
+  const bar = element("div", "dj-toolbar", root);
+  const first = button(bar, "dj-page-first", "\u00AB", "first page");
+  const prev = button(bar, "dj-page-prev", "\u2039", "previous page");
+  const info = element("span", "dj-page-info", bar);
+  const next = button(bar, "dj-page-next", "\u203A", "next page");
+  const last = button(bar, "dj-page-last", "\u00BB", "last page");
+  const sizeLabel = element("label", "dj-page-size-label", bar, "rows per page ");
+  const size = element("select", "dj-page-size", sizeLabel);
+  const error = element("div", "dj-error", root);
+  const scroller = element("div", "dj-scroll", root);
+  let page = model.get("page");
+  let latest = 0;
+
+  function draw(shown) {
+    page = shown;
+    scroller.replaceChildren();
+    const table = element("table", "dj-rows", scroller);
+    drawHeader(table, page, sort);
+    drawBody(table, page);
+    info.textContent = pageInfo(page);
+    first.disabled = prev.disabled = page.offset <= 0;
+    next.disabled = last.disabled = page.offset + page.rows.length >= page.total;
+    const sizes = [...new Set([...(model.get("page_sizes") || []), page.limit])].sort((a, b) => a - b);
+    size.replaceChildren(...sizes.map((n) => {
+      const option = element("option", "", null, String(n));
+      option.value = String(n);
+      option.selected = n === page.limit;
+      return option;
+    }));
+  }
+
+  async function request(changes) {
+    const wanted = {
+      offset: page.offset, limit: page.limit,
+      order_by: page.order_by ?? null, descending: Boolean(page.descending), ...changes,
+    };
+    const ticket = ++latest;
+    root.classList.add("dj-busy");
+    error.textContent = "";
+    try {
+      const [answer] = await experimental.invoke("_page", wanted, {
+        signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS),
+      });
+      if (ticket !== latest) return; // a newer request superseded this one
+      if (answer && answer.error) error.textContent = answer.error;
+      else draw(answer);
+    } catch (problem) {
+      if (ticket === latest) error.textContent = `could not fetch the page: ${problem?.message ?? problem}`;
+    } finally {
+      if (ticket === latest) root.classList.remove("dj-busy");
+    }
+  }
+
+  function sort(name) {
+    const current = page.order_by ?? page.key[0];
+    const descending = current === name ? !page.descending : false;
+    request({ order_by: name, descending, offset: 0 });
+  }
+
+  first.addEventListener("click", () => request({ offset: 0 }));
+  prev.addEventListener("click", () => request({ offset: Math.max(0, page.offset - page.limit) }));
+  next.addEventListener("click", () => request({ offset: page.offset + page.limit }));
+  last.addEventListener("click", () => request({ offset: lastOffset(page) }));
+  size.addEventListener("change", () => {
+    const limit = Number(size.value);
+    request({ limit, offset: Math.floor(page.offset / limit) * limit });
+  });
+  const onPage = () => draw(model.get("page"));
+  model.on("change:page", onPage);
+  draw(page);
+  return () => model.off("change:page", onPage);
+}
+
+export default { render };
