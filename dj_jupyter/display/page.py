@@ -82,8 +82,15 @@ def page_of(query: Any, *, offset: int = 0, limit: int = 25, order_by: str | Non
 
 
 def display_text(value: Any) -> str:
-    """A value as a cell shows it (NULL spelled out, long text shortened)."""
-    text = "NULL" if value is None else str(value)
+    """A value as a cell shows it (NULL spelled out, floats to 6 significant digits as pandas
+    does, long text shortened)."""
+    if value is None:
+        text = "NULL"
+    elif isinstance(value, float):
+        text = f"{value:.6g}"
+        text += ".0" if text.lstrip("-").isdigit() else ""  # 1.0 stays a float to the eye
+    else:
+        text = str(value)
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 

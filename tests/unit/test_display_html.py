@@ -108,3 +108,12 @@ def test_page_to_dict_is_json_able():
     page = _page()
     assert json.loads(json.dumps(page.to_dict())) == page.to_dict()
     assert page.more is False and _page(total=3).more is True
+
+
+def test_floats_show_six_significant_digits():
+    from dj_jupyter.display.page import display_text
+
+    assert display_text(0.2 + 0.01) == "0.21"  # not 0.21000000000000002
+    assert display_text(1.0) == "1.0" and display_text(-3.0) == "-3.0"
+    assert display_text(1234567.0) == "1.23457e+06"
+    assert display_text(float("nan")) == "nan" and display_text(None) == "NULL"

@@ -289,8 +289,19 @@ export default {
   async render({ model, el, experimental }) {
     const redraw = () => draw(model, el, experimental);
     for (const name of ["nodes", "edges", "direction", "theme"]) model.on(`change:${name}`, redraw);
+    // An "auto" diagram follows JupyterLab's theme while it is on screen: the theme lives in
+    // attributes of <body>, so watch those and restyle (colours are CSS keyed on data-theme).
+    const followTheme = new MutationObserver(() => {
+      const container = el.querySelector(".dj-diagram");
+      if (container) container.dataset.theme = themeOf(model);
+    });
+    if (document.body) {
+      followTheme.observe(document.body, { attributes: true,
+                                           attributeFilter: ["data-jp-theme-light"] });
+    }
     await redraw();
     return () => {
+      followTheme.disconnect();
       for (const name of ["nodes", "edges", "direction", "theme"]) model.off(`change:${name}`, redraw);
     };
   },
