@@ -373,8 +373,9 @@ class SQLiteDialect(Dialect):
 
         @sa.event.listens_for(engine, "begin")
         def on_begin(connection):
+            # Straight to the driver: a transaction starts for every populated key.
             mode = connection.info.get("begin_mode", "")
-            connection.exec_driver_sql(f"BEGIN {mode}".strip())
+            connection.connection.driver_connection.execute(f"BEGIN {mode}".strip())
 
 
 class PostgreSQLDialect(Dialect):
