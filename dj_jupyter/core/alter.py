@@ -359,10 +359,9 @@ def _alter_in_place(table: Table, plan: AlterPlan, target: sa.Table, finish: Any
     connection = table.connection
     dialect = connection.dialect
     recommented = plan.names("comment") if dialect.keeps_comments else []  # else: catalogue
-    statements = dialect.alter_statements(target, plan.names("add"), plan.names("drop"),
-                                          plan.names("modify"), recommented)
-    if plan.comment is not None and dialect.keeps_comments:
-        statements.append(dialect.table_comment_statement(target))
+    statements = dialect.alter_statements(
+        target, plan.names("add"), plan.names("drop"), plan.names("modify"), recommented,
+        table_comment=plan.comment is not None and dialect.keeps_comments)
     new_columns = [target.c[n] for n in (*plan.names("add"), *plan.names("modify"))]
 
     def work(sa_connection: sa.Connection) -> None:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.core.alter import NotAlterableError, plan_for
+from dj_jupyter.core.alter import plan_for
 from dj_jupyter.core.events import subscribe_catalog
-from dj_jupyter.errors import DataJointError, DefinitionError, TransactionError
+from dj_jupyter.errors import (
+    DataJointError,
+    DefinitionError,
+    NotAlterableError,
+    TransactionError,
+)
 
 BASE = """
 # animals
@@ -16,8 +21,6 @@ subject_id : int32
 name : varchar(32)       # given name
 weight = null : float64
 """
-
-
 
 
 @pytest.fixture
@@ -184,3 +187,16 @@ def test_a_table_without_a_key_alters_too(schema):
     new.alter(prompt=False, context={})
     assert [n for n in new.heading.names if not n.startswith("_")] == ["level", "mode"]
     assert plan_for(new(), {}).is_empty
+
+
+def test_a_failed_alter_changes_nothing(subject):
+    # Adding a column and turning names into numbers: the second change fails on the rows,
+    # and the first must not stay behind (MySQL commits each DDL statement: one statement).
+    changed = BASE.replace("name : varchar(32)       # given name", "name : int32  # given name")
+    new = _redefine(subject, changed + "notes = null : varchar(200)\n")
+    with pytest.raises(DataJointError):
+        new.alter(prompt=False, context={})
+    fresh = _redefine(subject, BASE)
+    assert fresh.heading.names == ["subject_id", "name", "weight"]
+    assert fresh.heading["name"].type.text == "varchar(32)"
+    assert [r["name"] for r in _rows(fresh)] == ["ann", "bob"]

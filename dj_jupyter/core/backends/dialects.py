@@ -309,12 +309,15 @@ class Dialect:
         return False
 
     def alter_statements(self, target: sa.Table, added: Sequence[str], dropped: Sequence[str],
-                         modified: Sequence[str], recommented: Sequence[str]) -> list[Any]:
-        """DDL turning the stored table into ``target`` column by column."""
+                         modified: Sequence[str], recommented: Sequence[str],
+                         table_comment: bool = False) -> list[Any]:
+        """DDL turning the stored table into ``target`` column by column (and its comment)."""
         statements: list[Any] = [DropColumn(target, name) for name in dropped]
         statements += [AddColumn(target.c[name]) for name in added]
         statements += [ModifyColumn(target.c[name]) for name in modified]
         statements += [sa.schema.SetColumnComment(target.c[name]) for name in recommented]
+        if table_comment:
+            statements.append(self.table_comment_statement(target))
         return statements
 
     def table_comment_statement(self, target: sa.Table) -> Any:
@@ -339,6 +342,7 @@ class Dialect:
                 sa_connection.execute(sa.schema.CreateTable(staging))
                 sa_connection.execute(sa.insert(staging).from_select(
                     list(kept), sa.select(*[current.c[name] for name in kept])))
+                _check_converted(sa_connection, staging, kept)
                 sa_connection.execute(sa.schema.DropTable(current))
                 sa_connection.execute(RenameTable(staging, target.name))
                 for index in target.indexes:
@@ -351,6 +355,21 @@ class Dialect:
         finally:
             raw.execute("PRAGMA foreign_keys = ON")
             sa_connection.begin()
+
+
+def _check_converted(sa_connection: sa.Connection, table: sa.Table, names: Sequence[str]) -> None:
+    """Refuse a rebuild that left text in a numeric column: SQLite keeps a value its column
+    type cannot convert (``'ann'`` in an int column) where the servers raise."""
+    numeric = (sa.Integer, sa.Float, sa.Numeric, sa.Boolean)
+    for name in names:
+        column = table.c[name]
+        if not isinstance(column.type, numeric):
+            continue
+        bad = sa.select(column).where(sa.func.typeof(column) == "text").limit(1)
+        value = sa_connection.execute(bad).scalar()
+        if value is not None:
+            raise sa.exc.DataError(f"convert {name}", None, ValueError(
+                f"value {value!r} of {name!r} is not a {column.type}"))
 
 
 class SQLiteDialect(Dialect):
@@ -456,9 +475,11 @@ class PostgreSQLDialect(Dialect):
     def alters_in_place(self):
         return True
 
-    def alter_statements(self, target, added, dropped, modified, recommented):
+    def alter_statements(self, target, added, dropped, modified, recommented,
+                         table_comment=False):
         """PostgreSQL column specifications carry no comment: set them one by one."""
-        statements = super().alter_statements(target, added, dropped, modified, recommented)
+        statements = super().alter_statements(target, added, dropped, modified, recommented,
+                                              table_comment)
         return statements + [sa.schema.SetColumnComment(target.c[name])
                              for name in (*added, *modified)]
 
@@ -614,6 +635,12 @@ class MySQLDialect(Dialect):
     def alters_in_place(self):
         return True
 
+    def alter_statements(self, target, added, dropped, modified, recommented,
+                         table_comment=False):
+        """One ALTER TABLE for every change: MySQL commits each DDL statement on its own, so
+        several statements could leave an alter half done."""
+        return [AlterColumns(target, dropped, added, [*modified, *recommented], table_comment)]
+
     def table_options(self):
         return {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4",
                 "mysql_collate": self.collation}
@@ -737,6 +764,18 @@ class ModifyColumn(sa.schema.ExecutableDDLElement):
         self.column = column
 
 
+class AlterColumns(sa.schema.ExecutableDDLElement):
+    """Several column changes (and the table comment) in one ALTER TABLE statement."""
+
+    inherit_cache = False
+
+    def __init__(self, table: sa.Table, dropped: Sequence[str], added: Sequence[str],
+                 modified: Sequence[str], table_comment: bool):
+        self.table = table
+        self.dropped, self.added, self.modified = list(dropped), list(added), list(modified)
+        self.table_comment = table_comment
+
+
 class RenameTable(sa.schema.ExecutableDDLElement):
     inherit_cache = False
 
@@ -761,6 +800,20 @@ def _compile_drop_column(element: DropColumn, compiler: Any, **kw: Any) -> str:
 def _compile_rename_table(element: RenameTable, compiler: Any, **kw: Any) -> str:
     table = compiler.preparer.format_table(element.table)
     return f"ALTER TABLE {table} RENAME TO {compiler.preparer.quote(element.new_name)}"
+
+
+@compiles(AlterColumns, "mysql")
+def _compile_alter_columns_mysql(element: AlterColumns, compiler: Any, **kw: Any) -> str:
+    table, quote = element.table, compiler.preparer.quote
+    actions = [f"DROP COLUMN {quote(name)}" for name in element.dropped]
+    actions += [f"ADD COLUMN {compiler.get_column_specification(table.c[name])}"
+                for name in element.added]  # MySQL's specification includes the comment
+    actions += [f"MODIFY COLUMN {compiler.get_column_specification(table.c[name])}"
+                for name in element.modified]
+    if element.table_comment:
+        comment = compiler.sql_compiler.render_literal_value(table.comment or "", sa.String())
+        actions.append(f"COMMENT = {comment}")
+    return f"ALTER TABLE {compiler.preparer.format_table(table)} {', '.join(actions)}"
 
 
 @compiles(ModifyColumn)
