@@ -1,5 +1,5 @@
 """Entry point: ``python -m benchmarks.run [--backends sqlite,postgresql,mysql] [--rows 100000]
-[--repeat 3] [--algebra] [--populate]``. See benchmarks/README.md."""
+[--repeat 3] [--algebra] [--populate] [--objects]``. See benchmarks/README.md."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from .algebra import format_algebra, run_algebra
 from .bulk import BACKENDS, format_results, run_bulk
 from .importtime import format_breakdown, format_import, import_breakdown, measure_import
+from .objects import format_objects, run_objects
 from .populate import format_populate, run_populate
 
 
@@ -41,8 +42,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="also run the populate benchmark (direct and reserve_jobs=True)")
     parser.add_argument("--populate-keys", type=int, default=2_000,
                         help="keys for --populate (2000)")
+    parser.add_argument("--datajoint-python", default=os.environ.get("DJ_BENCH_DATAJOINT_PYTHON"),
+                        help="with --populate, the python of an environment with datajoint "
+                             "2.x installed: its populate is measured as the baseline")
     parser.add_argument("--profile", action="store_true",
                         help="with --populate, print cProfile's top functions of each mode")
+    parser.add_argument("--objects", action="store_true",
+                        help="also run the object-store benchmark (<npy@>, <blob>, <zarr@>)")
+    parser.add_argument("--objects-count", type=int, default=100,
+                        help="arrays per operation for --objects (100)")
+    parser.add_argument("--objects-mib", type=float, default=8.0,
+                        help="MiB per <npy@>/<zarr@> array for --objects (8; <blob>: 1)")
     args = parser.parse_args(argv)
     args.backends = [b.strip().lower() for b in args.backends.split(",") if b.strip()]
     unknown = sorted(set(args.backends) - set(BACKENDS))
@@ -76,9 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.algebra or not args.skip_bulk:
             print(flush=True)
         results = run_populate(args.backends, args.populate_keys, args.repeat, urls, log,
-                               profile=args.profile)
+                               profile=args.profile, datajoint_python=args.datajoint_python)
         print(format_populate(results, args.populate_keys, args.repeat,
                               show_profile=args.profile), flush=True)
+    if args.objects:
+        if args.populate or args.algebra or not args.skip_bulk:
+            print(flush=True)
+        results = run_objects(args.backends, args.objects_count, args.repeat, urls, log,
+                              big_mib=args.objects_mib)
+        print(format_objects(results, args.objects_count, args.repeat), flush=True)
     return 0
 
 

@@ -65,19 +65,104 @@ def _positive_int(value: Any) -> int:
     return number
 
 
+LAYOUT_KEYS = {"subfolding", "partition_pattern", "token_length", "hash_prefix",
+               "schema_prefix", "filepath_prefix"}
 STORE_KEYS = {
-    "file": {"protocol", "location"},
+    "file": {"protocol", "location"} | LAYOUT_KEYS,
     "s3": {"protocol", "location", "bucket", "endpoint", "access_key", "secret_key", "secure",
-           "options"},
+           "options"} | LAYOUT_KEYS,
 }
-OTHER_STORE_KEYS = {"protocol", "location", "options"}
+OTHER_STORE_KEYS = {"protocol", "location", "options"} | LAYOUT_KEYS
 STORE_SECRETS = frozenset({"access_key", "secret_key", "token", "account_key",
                            "connection_string", "password"})
+SECRETS_FOLDERS = (Path("/run/secrets/datajoint"),)  # besides .secrets/ next to datajoint.json
 
 
 def _is_secret(name: str) -> bool:
     lowered = name.lower()
+    if lowered in LAYOUT_KEYS:
+        return False
     return lowered in STORE_SECRETS or any(w in lowered for w in ("secret", "password", "token"))
+
+
+def parse_partition_pattern(pattern: Any) -> tuple[str, ...]:
+    """``"subject_id/session"`` (or ``"{subject_id}/{session}"``, or a list) → attribute names."""
+    if pattern in (None, ""):
+        return ()
+    items = pattern.split("/") if isinstance(pattern, str) else list(pattern)
+    names = tuple(str(item).strip().strip("{}").strip() for item in items if str(item).strip())
+    bad = [n for n in names if not n.isidentifier()]
+    if bad:
+        raise ValueError(f"partition_pattern names attributes, e.g. 'subject_id/session'; "
+                         f"{', '.join(map(repr, bad))} is not an attribute name")
+    return names
+
+
+def _store_prefix(name: str, key: str, value: Any) -> str:
+    text = str(value).strip().strip("/")
+    parts = text.split("/")
+    if not text or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"store {name!r}: {key} must be a relative folder such as '_hash', "
+                         f"not {text!r}")
+    return text
+
+
+def _check_layout(name: str, spec: dict) -> None:
+    """Validate the layout keys of one store (reference §3); prefixes may not overlap."""
+    folding = spec.get("subfolding")
+    if folding is not None:
+        if not isinstance(folding, (list, tuple)) or not all(
+                isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 8 for n in folding) \
+                or sum(folding) > 16:
+            raise ValueError(f"store {name!r}: subfolding must be a list of folder name widths "
+                             "such as [2, 2] (each 1..8, 16 characters at most)")
+    if "token_length" in spec:
+        try:
+            int(spec["token_length"])
+        except (TypeError, ValueError):
+            raise ValueError(f"store {name!r}: token_length must be an integer (4..16)") from None
+    try:
+        parse_partition_pattern(spec.get("partition_pattern"))
+    except ValueError as error:
+        raise ValueError(f"store {name!r}: {error}") from None
+    prefixes = {key: _store_prefix(name, key, spec.get(key, default))
+                for key, default in (("hash_prefix", "_hash"), ("schema_prefix", "_schema"),
+                                     ("filepath_prefix", None))
+                if spec.get(key, default) is not None}
+    for first, one in prefixes.items():
+        for second, two in prefixes.items():
+            if first < second and (one == two or one.startswith(two + "/")
+                                   or two.startswith(one + "/")):
+                raise ValueError(f"store {name!r}: {first} ({one!r}) and {second} ({two!r}) "
+                                 "overlap; give each its own folder")
+
+
+def secrets_folders() -> list[Path]:
+    """Where secret files are looked for: ``.secrets/`` next to the loaded datajoint.json,
+    then ``/run/secrets/datajoint/``."""
+    folders = []
+    if config.source is not None:
+        folders.append(Path(config.source).parent / ".secrets")
+    return folders + list(SECRETS_FOLDERS)
+
+
+def with_store_secrets(name: str, spec: Mapping[str, Any]) -> dict:
+    """The store's spec completed from files ``stores.<name>.<attr>`` in the secrets folders
+    (values in the configuration win). The values are never shown or saved."""
+    merged = dict(spec)
+    allowed = STORE_KEYS.get(str(spec.get("protocol")), OTHER_STORE_KEYS)
+    for folder in secrets_folders():
+        prefix = f"stores.{name}."
+        try:
+            entries = sorted(folder.iterdir()) if folder.is_dir() else []
+        except OSError:
+            continue
+        for entry in entries:
+            attribute = entry.name[len(prefix):]
+            if entry.name.startswith(prefix) and attribute in allowed \
+                    and attribute not in merged and entry.is_file():
+                merged[attribute] = entry.read_text().strip()
+    return merged
 
 
 def mask_stores(value: Any) -> Any:
@@ -124,6 +209,7 @@ def _stores(value: Any) -> dict:
             raise ValueError(f"store {name!r}: a file store needs a 'location' (a folder)")
         if "options" in spec and not isinstance(spec["options"], Mapping):
             raise ValueError(f"store {name!r}: 'options' must be a mapping")
+        _check_layout(name, dict(spec))
         stores[name] = dict(spec)
     return stores
 

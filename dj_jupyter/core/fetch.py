@@ -150,7 +150,8 @@ def _array(attribute, column: list):
     if dtype != "O":
         return np.array(column, dtype=dtype)
     array = np.empty(len(column), dtype=object)
-    array[:] = column
+    for position, value in enumerate(column):  # one by one: array-likes (NpyRef, xarray)
+        array[position] = value                 # stay objects, unread, not converted
     return array
 
 

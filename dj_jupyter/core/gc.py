@@ -2,12 +2,12 @@
 
 - ``delete()`` reads, inside its transaction and before each DELETE, the objects of the rows it
   removes; once the transaction has committed it removes their *schema-addressed* objects
-  (``<npy@>``). Hash-addressed objects (``<hash@>``, ``<blob@>``, ``<attach@>``) may be shared
-  by other rows, so they are left to :func:`collect`.
-- :func:`collect` (``schema.gc()``) lists the objects under ``_hash/{schema}/`` and
-  ``_schema/{schema}/`` in every configured store, finds those no row of the schema refers
-  to, and removes them — except objects younger than ``dj.config["stores.gc_grace_seconds"]``,
-  which may belong to an insert still in flight.
+  (``<npy@>``, ``<object@>``, ``<zarr@>``). Hash-addressed objects (``<hash@>``,
+  ``<blob@>``, ``<attach@>``) may be shared by other rows, so they are left to :func:`collect`.
+- :func:`collect` (``schema.gc()``) lists the objects under ``_hash/{schema}/`` (subfolded or
+  not) and ``_schema/[partitions/]{schema}/`` (the store's prefixes) in every configured store,
+  finds those no row of the schema refers to, and removes them — except objects younger than
+  ``dj.config["stores.gc_grace_seconds"]``, which may belong to an insert still in flight.
 """
 
 from __future__ import annotations
@@ -55,14 +55,15 @@ def referenced_objects(query: Any) -> set[tuple[str, str]]:
 
 def remove_objects(objects: set[tuple[str, str]], *, schema_addressed_only: bool = True) -> int:
     """Remove objects (by default only schema-addressed ones); return how many."""
-    from .storage import SCHEMA_PREFIX, get_store
+    from .storage import get_store
 
     removed = 0
     for store_name, path in sorted(objects):
-        if schema_addressed_only and not path.startswith(SCHEMA_PREFIX + "/"):
-            continue
         try:
-            get_store(store_name).remove(path)
+            store = get_store(store_name)
+            if schema_addressed_only and not store.layout.is_schema_addressed(path):
+                continue
+            store.remove(path)
             removed += 1
         except Exception as error:  # noqa: BLE001 - gc() removes what is left
             logger.warning("could not remove %s from store %s (%s); schema.gc() will",
@@ -85,7 +86,7 @@ def collect(schema: Any, *, dry_run: bool = True, grace_seconds: float | None = 
     "referenced": n, "bytes": unreferenced bytes}``.
     """
     from ..settings import config
-    from .storage import HASH_PREFIX, SCHEMA_PREFIX, get_store, store_names
+    from .storage import get_store, store_names
 
     grace = config["stores.gc_grace_seconds"] if grace_seconds is None else grace_seconds
     database = schema.database
@@ -96,21 +97,20 @@ def collect(schema: Any, *, dry_run: bool = True, grace_seconds: float | None = 
     unreferenced, too_young, size = [], 0, 0
     for store_name in sorted(store_names()):
         store = get_store(store_name)
-        for prefix in (HASH_PREFIX, SCHEMA_PREFIX):
-            try:
-                listed = list(store.list(f"{prefix}/{database}"))
-            except Exception as error:  # noqa: BLE001 - refuse to act on a partial listing
-                raise DataJointError(f"gc: cannot list store {store_name!r} "
-                                     f"({type(error).__name__}: {error}); nothing was "
-                                     "removed") from None
-            for item in listed:
-                if _is_referenced(item.store, item.path, referenced):
-                    continue
-                if now - item.modified < grace:
-                    too_young += 1
-                    continue
-                unreferenced.append((item.store, item.path))
-                size += item.size
+        try:
+            listed = list(store.schema_objects(database))
+        except Exception as error:  # noqa: BLE001 - refuse to act on a partial listing
+            raise DataJointError(f"gc: cannot list store {store_name!r} "
+                                 f"({type(error).__name__}: {error}); nothing was "
+                                 "removed") from None
+        for item in listed:
+            if _is_referenced(item.store, item.path, referenced):
+                continue
+            if now - item.modified < grace:
+                too_young += 1
+                continue
+            unreferenced.append((item.store, item.path))
+            size += item.size
     removed = []
     if not dry_run:
         for store_name, path in unreferenced:

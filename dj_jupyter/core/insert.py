@@ -142,7 +142,8 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
                 bind = column.bind
                 values = [v if v is None else bind(v) for v in values]
             prepared.append(values)
-        bulk = len(columns[0]) >= BULK_ROWS if columns else False
+        bulk = bool(columns) and len(columns[0]) >= BULK_ROWS \
+            and connection.dialect.bulk_loads(plan.stored_types)
         sql, order, copying = _statement(table, plan.kept, replace, skip_duplicates, bulk=bulk)
         data = list(zip(*(prepared[i] for i in order)))
         try:
@@ -173,6 +174,7 @@ class _InsertPlan:
     columns: list[_PlannedColumn]  # in check order: values kept in the database first
     in_order: list[_PlannedColumn]  # in ``kept`` order
     uses_store: bool
+    stored_types: tuple  # of the kept columns, as the database stores them (codecs resolved)
 
 
 def _plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields: bool
@@ -188,7 +190,7 @@ def _plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields:
 
 def _build_plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields: bool
                 ) -> _InsertPlan:
-    from .codecs import uses_store
+    from .codecs import storage_spec, uses_store
 
     heading = table.heading
     kept = _select_names(table, list(names), ignore_extra_fields)
@@ -202,7 +204,8 @@ def _build_plan(table: Table, connection, names: tuple[str, ...], ignore_extra_f
                                       _validator_factory(label, attribute)))
     return _InsertPlan(names, kept, [names.index(n) for n in kept],
                        sorted(planned, key=lambda c: c.in_store), planned,
-                       any(c.in_store for c in planned))
+                       any(c.in_store for c in planned),
+                       tuple(storage_spec(heading[n].type) for n in kept))
 
 
 def _validator_factory(label: str, attribute) -> Callable[[], Callable[..., list]]:

@@ -14,6 +14,16 @@ With no stores configured, ``<name@>`` uses an implicit local folder store named
 Every write made while encoding an insert is recorded in a :class:`Journal`; when the insert
 (or the transaction around it) fails, the objects it created are removed again, so that no
 object outlives a failed insert and no row points at a missing object.
+
+Every object path is built here, from the store's layout keys (reference §3)::
+
+    hash-addressed    {hash_prefix}/{schema}/[ab/cd/]{hash}      (subfolding [2, 2])
+    schema-addressed  {schema_prefix}/[{part}={v}/...]{schema}/{table}/{pk}={v}/...
+                          .../{field}_{token}{ext}
+
+``partition_pattern`` (``"subject_id/session"``) moves those key attributes in front of the
+schema; ``token_length`` (default 8, clamped to 4..16) sets the random suffix that keeps every
+write at a fresh path; ``filepath_prefix`` is the folder ``<filepath@>`` paths must lie in.
 """
 
 from __future__ import annotations
@@ -21,8 +31,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import hashlib
 import json
 import logging
+import secrets
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +43,8 @@ from typing import Any
 
 from ..errors import ConfigError, DataJointError
 
-__all__ = ["Store", "get_store", "store_names", "Journal", "journal", "StoredObject",
-           "IMPLICIT_STORE", "HASH_PREFIX", "SCHEMA_PREFIX"]
+__all__ = ["Store", "StoreLayout", "get_store", "store_names", "Journal", "journal",
+           "StoredObject", "IMPLICIT_STORE", "HASH_PREFIX", "SCHEMA_PREFIX", "path_part"]
 
 logger = logging.getLogger("dj_jupyter")
 
@@ -50,6 +63,80 @@ class StoredObject:
     modified: float  # POSIX seconds
 
 
+def path_part(value: Any) -> str:
+    """A primary-key value as a safe path component (datetimes without colons; long text
+    shortened with a digest)."""
+    if isinstance(value, dt.datetime):
+        text = value.strftime("%Y-%m-%dT%H-%M-%S")
+    elif isinstance(value, dt.date):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    if len(text) > 64:
+        text = text[:48] + "_" + hashlib.md5(text.encode()).hexdigest()[:8]
+    return urllib.parse.quote(text, safe="-_.")
+
+
+@dataclass(frozen=True)
+class StoreLayout:
+    """Where a store puts its objects: prefixes, subfolding, partitions, token length."""
+
+    hash_prefix: str = HASH_PREFIX
+    schema_prefix: str = SCHEMA_PREFIX
+    filepath_prefix: str | None = None
+    subfolding: tuple[int, ...] = ()
+    partition: tuple[str, ...] = ()
+    token_length: int = 8
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> StoreLayout:
+        from ..settings import parse_partition_pattern
+
+        length = int(spec.get("token_length", 8))
+        return cls(hash_prefix=str(spec.get("hash_prefix", HASH_PREFIX)).strip("/"),
+                   schema_prefix=str(spec.get("schema_prefix", SCHEMA_PREFIX)).strip("/"),
+                   filepath_prefix=(str(spec["filepath_prefix"]).strip("/")
+                                    if spec.get("filepath_prefix") else None),
+                   subfolding=tuple(int(n) for n in spec.get("subfolding") or ()),
+                   partition=parse_partition_pattern(spec.get("partition_pattern")),
+                   token_length=min(16, max(4, length)))
+
+    def hash_path(self, schema: str, digest: str) -> str:
+        """``{hash_prefix}/{schema}/[ab/cd/]{digest}``."""
+        folds, at = [], 0
+        for width in self.subfolding:
+            folds.append(digest[at:at + width])
+            at += width
+        return "/".join([self.hash_prefix, schema, *folds, digest])
+
+    def object_path(self, key: dict, ext: str = "") -> str:
+        """A fresh schema-addressed path for the field ``key["_field"]`` of the row ``key``
+        (``key`` holds ``_schema``, ``_table``, ``_field`` and the primary-key values)."""
+        values = {k: v for k, v in key.items() if not k.startswith("_")}
+        first = [f"{k}={path_part(values.pop(k))}" for k in self.partition if k in values]
+        token = secrets.token_urlsafe(self.token_length)[:self.token_length]
+        return "/".join([self.schema_prefix, *first, key["_schema"], key["_table"],
+                         *(f"{k}={path_part(v)}" for k, v in values.items()),
+                         f"{key['_field']}_{token}{ext}"])
+
+    def is_schema_addressed(self, path: str) -> bool:
+        return path.startswith(self.schema_prefix + "/")
+
+    def is_managed(self, path: str) -> bool:
+        """Whether ``path`` lies where dj_jupyter writes (hash- or schema-addressed)."""
+        return path.startswith(self.hash_prefix + "/") or self.is_schema_addressed(path)
+
+    def schema_of(self, path: str) -> str | None:
+        """The schema a managed path belongs to (partition folders skipped), else None."""
+        for prefix in (self.hash_prefix, self.schema_prefix):
+            if path.startswith(prefix + "/"):
+                parts = path[len(prefix) + 1:].split("/")
+                if prefix == self.schema_prefix and self.partition:
+                    parts = parts[len([p for p in parts[:len(self.partition)] if "=" in p]):]
+                return parts[0] if len(parts) > 1 else None
+        return None
+
+
 class Store:
     """One configured object store, over an fsspec filesystem.
 
@@ -62,6 +149,7 @@ class Store:
         self.protocol = spec["protocol"]
         self._spec = dict(spec)
         self._fs = None
+        self.layout = StoreLayout.from_spec(spec)
         location = str(spec.get("location", "")).strip("/") if self.protocol != "file" else ""
         if self.protocol == "file":
             self.root = str(Path(spec["location"]).expanduser().resolve())
@@ -125,6 +213,23 @@ class Store:
             Path(full).parent.mkdir(parents=True, exist_ok=True)
         self.fs.put_file(str(local), full)
 
+    def local_path(self, path: str) -> Path | None:
+        """The object's path on this machine, for a local-folder store (else None)."""
+        return Path(self.full_path(path)) if self.protocol == "file" else None
+
+    def put_npy(self, path: str, array: Any) -> None:
+        """Write ``array`` as a ``.npy`` object in one buffered stream (no copy in memory)."""
+        import numpy as np
+
+        local = self.local_path(path)
+        if local is not None:
+            local.parent.mkdir(parents=True, exist_ok=True)
+            with open(local, "wb") as out:  # a real file: numpy writes the buffer directly
+                np.save(out, array, allow_pickle=False)
+            return
+        with self.fs.open(self.full_path(path), "wb") as out:
+            np.save(out, array, allow_pickle=False)
+
     def info(self, path: str) -> dict:
         """fsspec's description of ``path`` (``type`` is ``file`` or ``directory``)."""
         return self.fs.info(self.full_path(path))
@@ -176,6 +281,17 @@ class Store:
             yield StoredObject(self.name, relative, int(info.get("size") or 0), _mtime(info))
 
     walk = list
+
+    def schema_objects(self, schema: str) -> Iterator[StoredObject]:
+        """Every object dj_jupyter wrote in this store for ``schema`` (for GC)."""
+        layout = self.layout
+        yield from self.list(f"{layout.hash_prefix}/{schema}")
+        if not layout.partition:
+            yield from self.list(f"{layout.schema_prefix}/{schema}")
+            return
+        for item in self.list(layout.schema_prefix):  # partitions come before the schema
+            if layout.schema_of(item.path) == schema:
+                yield item
 
 
 def _mtime(info: dict) -> float:
@@ -240,6 +356,10 @@ def get_store(name: str | None = None) -> Store:
     if name in ("default", "filepath_default"):
         raise ConfigError(f"{name!r} is not a store name")
     spec = stores.get(name)
+    if spec is not None:
+        from ..settings import with_store_secrets
+
+        spec = with_store_secrets(name, spec)
     if spec is None:
         if name != IMPLICIT_STORE:
             known = ", ".join(store_names())

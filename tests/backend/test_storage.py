@@ -138,6 +138,8 @@ def test_npy_ref_is_lazy_and_slices_read_part(tables, store, monkeypatch):
     assert (ref.shape, ref.dtype, ref.ndim, ref.nbytes, len(ref)) == (
         (1000, 10), np.dtype("int64"), 2, 80_000, 1000)
     assert reads == [] and not ref.is_loaded
+    refs = Rec.to_arrays("arr")  # an object array of NpyRefs, none of them read
+    assert isinstance(refs[0], NpyRef) and not refs[0].is_loaded and reads == []
     np.testing.assert_array_equal(ref[10:20], array[10:20])
     np.testing.assert_array_equal(ref[5], array[5])
     np.testing.assert_array_equal(ref[-3, 2:4], array[-3, 2:4])
@@ -173,16 +175,17 @@ def test_duplicate_key_leaves_no_new_object(tables, store):
 
 def test_store_failing_on_third_write_leaves_nothing(tables, store, monkeypatch):
     Rec, _ = tables
-    original = storage.Store.put_bytes
+    original = storage.Store.put_npy
     calls = []
 
     def flaky(self, path, data):
         calls.append(path)
         if len(calls) == 3:
+            original(self, path, data[:1])  # a partial object, then the failure
             raise OSError("disk full")
         return original(self, path, data)
 
-    monkeypatch.setattr(storage.Store, "put_bytes", flaky)
+    monkeypatch.setattr(storage.Store, "put_npy", flaky)
     with pytest.raises(OSError):
         Rec.insert([{"id": i, "arr": np.arange(i + 2)} for i in range(5)])
     assert len(Rec) == 0

@@ -3,8 +3,9 @@
 ``<blob>``: any Python or numpy value, serialised safely (never pickle) in the
 table itself, or with ``<blob@store>`` as a content-addressed object in a store.
 Store codecs (``<hash@>``, ``<attach>``/``<attach@>``, ``<npy@>``) live in
-:mod:`.stored`; ``<object@>`` and ``<filepath@>`` in :mod:`.objects` (``<zarr@>`` is not
-provided: store a Zarr folder with ``<object@>`` and open it with ``zarr.open(ref.fsmap)``).
+:mod:`.stored`; ``<object@>`` and ``<filepath@>`` in :mod:`.objects`; ``<zarr@>`` (arrays and
+xarray objects as Zarr stores, fetched lazily as xarray) in :mod:`.zarr`, which imports zarr
+and xarray only when a ``<zarr@>`` value is used.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 from .base import Codec
 from .objects import FilepathCodec, ObjectCodec, ObjectRef
 from .stored import AttachCodec, HashCodec, NpyCodec, NpyRef
+from .zarr import ZarrCodec
 
 __all__ = ["BlobCodec", "HashCodec", "AttachCodec", "NpyCodec", "NpyRef", "ObjectCodec",
-           "FilepathCodec", "ObjectRef"]
+           "FilepathCodec", "ObjectRef", "ZarrCodec"]
 
 
 class BlobCodec(Codec):

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ...errors import DataJointError, DefinitionError
 from .base import Codec
-from .stored import _path_part, _schema_of
+from .stored import _row_key, _schema_of
 
-__all__ = ["ObjectCodec", "FilepathCodec", "ObjectRef"]
+__all__ = ["ObjectCodec", "FilepathCodec", "ObjectRef", "Prestored"]
 
 _EXT = re.compile(r"^(\.[A-Za-z0-9_-]{1,16}){0,3}$")
 
@@ -38,6 +37,26 @@ def _normal_ext(ext: str) -> str:
     if not _EXT.match(ext):
         raise ValueError(f"{ext!r} is not a file extension such as '.zarr' or '.tar.gz'")
     return ext
+
+
+class Prestored:
+    """The metadata of an object ``staged_insert1`` already wrote in place (internal)."""
+
+    __slots__ = ("meta",)
+
+    def __init__(self, meta: dict):
+        self.meta = meta
+
+    def encoded(self, store_name: str | None, key: dict | None) -> dict:
+        """The metadata, once checked to name this store and the row's own folder."""
+        from ..storage import get_store
+
+        store = get_store(store_name)
+        schema = _schema_of(key, "object")
+        path = self.meta["path"]
+        if self.meta["store"] != store.name or store.layout.schema_of(path) != schema:
+            raise ValueError(f"staged object {path!r} does not belong to this attribute")
+        return self.meta
 
 
 class ObjectRef:
@@ -174,7 +193,7 @@ class ObjectCodec(Codec):
         return "json"
 
     def validate(self, value: Any) -> None:
-        if isinstance(value, (bytes, bytearray, memoryview)):
+        if isinstance(value, (bytes, bytearray, memoryview, Prestored)):
             return
         if isinstance(value, (str, Path)):
             if not Path(value).exists():
@@ -189,9 +208,11 @@ class ObjectCodec(Codec):
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None) -> dict:
-        from ..storage import SCHEMA_PREFIX, get_store, record_write
+        from ..storage import get_store, record_write
 
-        schema = _schema_of(key, self.name)
+        if isinstance(value, Prestored):
+            return value.encoded(store_name, key)
+        row = _row_key(key, self.name)
         local: Path | None = None
         if isinstance(value, (str, Path)):
             local = Path(value)
@@ -202,11 +223,8 @@ class ObjectCodec(Codec):
             data = value[1].read() if hasattr(value[1], "read") else bytes(value[1])
         else:
             ext, data = "", bytes(value)
-        parts = [SCHEMA_PREFIX, schema, key["_table"]]
-        parts += [f"{k}={_path_part(v)}" for k, v in key.items() if not k.startswith("_")]
-        parts.append(f"{key['_field']}_{secrets.token_urlsafe(6)}{ext}")
-        path = "/".join(parts)
         store = get_store(store_name)
+        path = store.layout.object_path(row, ext)
         if local is not None and local.is_dir():
             record_write(store, path + "/")  # first: a partial copy is removed too
             size = count = 0
@@ -218,13 +236,14 @@ class ObjectCodec(Codec):
                     count += 1
             return {"path": path, "store": store.name, "size": size, "ext": ext,
                     "is_dir": True, "item_count": count, "timestamp": _now()}
+        record_write(store, path)  # first: a partial write is removed too
         if local is not None:
             store.put_file(path, local)
             size = local.stat().st_size
         else:
-            store.put_bytes(path, data)
-            size = len(data)
-        record_write(store, path)
+            payload = data if data is not None else b""
+            store.put_bytes(path, payload)
+            size = len(payload)
         return {"path": path, "store": store.name, "size": size, "ext": ext, "is_dir": False,
                 "item_count": None, "timestamp": _now()}
 
@@ -258,14 +277,21 @@ class FilepathCodec(Codec):
         return "/".join(parts)
 
     def validate(self, value: Any) -> None:
-        from ..storage import HASH_PREFIX, SCHEMA_PREFIX
-
         if not isinstance(value, (str, PurePosixPath, Path)):
             raise TypeError("expected a path relative to the store")
-        path = self._relative(value)
-        if path.split("/", 1)[0] in (HASH_PREFIX, SCHEMA_PREFIX):
+        self._relative(value)
+
+    @staticmethod
+    def _check_place(path: str, store: Any) -> None:
+        """Refuse paths dj_jupyter manages, and paths outside ``filepath_prefix`` if set."""
+        layout = store.layout
+        if layout.is_managed(path + "/"):
             raise ValueError(f"{path!r} is under {path.split('/', 1)[0]}/, which dj_jupyter "
                              "manages; <filepath@> refers to files placed in the store by you")
+        prefix = layout.filepath_prefix
+        if prefix and not (path + "/").startswith(prefix + "/"):
+            raise ValueError(f"{path!r} is outside {prefix}/, the filepath_prefix of store "
+                             f"{store.name!r}; put the file under {prefix}/")
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None) -> dict:
@@ -275,6 +301,7 @@ class FilepathCodec(Codec):
             store_name = _stores_config().get("filepath_default")
         store = get_store(store_name)
         path = self._relative(value)
+        self._check_place(path, store)
         try:
             info = store.info(path)
         except FileNotFoundError:

@@ -5,20 +5,18 @@
 - ``<attach>`` / ``<attach@store>``: a file, stored as ``name\\0content`` (in the table, or
   through ``<hash@store>``); fetched into ``dj.config["download_path"]``.
 - ``<npy@store>``: a numpy array as an ``.npy`` object at a path derived from the row's key,
-  ``_schema/{schema}/{table}/{pk=value}/.../{field}_{token}.npy``; fetched as a lazy
+  ``_schema/{schema}/{table}/{pk=value}/.../{field}_{token}.npy`` (see
+  :mod:`..storage` for the layout keys that change these paths); fetched as a lazy
   :class:`NpyRef`.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import io
-import secrets
-import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ...errors import DataJointError, DefinitionError
 from .base import Codec
@@ -38,6 +36,12 @@ def _schema_of(key: dict | None, codec: str) -> str:
     return key["_schema"]
 
 
+def _row_key(key: dict | None, codec: str) -> dict:
+    """The row description a schema-addressed codec needs (schema, table, field, key)."""
+    _schema_of(key, codec)
+    return key  # type: ignore[return-value]  # _schema_of refused None
+
+
 class HashCodec(Codec):
     """``<hash@store>``: bytes in a content-addressed object (deduplicated per schema)."""
 
@@ -55,13 +59,13 @@ class HashCodec(Codec):
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None) -> dict:
-        from ..storage import HASH_PREFIX, get_store, record_write
+        from ..storage import get_store, record_write
 
         schema = _schema_of(key, self.name)
         data = bytes(value)
         digest = content_hash(data)
-        path = f"{HASH_PREFIX}/{schema}/{digest}"
         store = get_store(store_name)
+        path = store.layout.hash_path(schema, digest)
         if not store.exists(path):  # deduplicated: the same content is stored once
             store.put_bytes(path, data)
             record_write(store, path)
@@ -112,19 +116,6 @@ class AttachCodec(Codec):
         return str(target)
 
 
-def _path_part(value: Any) -> str:
-    """A primary-key value as a safe path component."""
-    if isinstance(value, dt.datetime):
-        text = value.strftime("%Y-%m-%dT%H-%M-%S")
-    elif isinstance(value, dt.date):
-        text = value.isoformat()
-    else:
-        text = str(value)
-    if len(text) > 64:
-        text = text[:48] + "_" + hashlib.md5(text.encode()).hexdigest()[:8]
-    return urllib.parse.quote(text, safe="-_.")
-
-
 class NpyCodec(Codec):
     """``<npy@store>``: a numpy array as an ``.npy`` object addressed by the row's key."""
 
@@ -146,20 +137,14 @@ class NpyCodec(Codec):
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None) -> dict:
-        import numpy as np
 
-        from ..storage import SCHEMA_PREFIX, get_store, record_write
+        from ..storage import get_store, record_write
 
-        schema = _schema_of(key, self.name)
-        parts = [SCHEMA_PREFIX, schema, key["_table"]]
-        parts += [f"{k}={_path_part(v)}" for k, v in key.items() if not k.startswith("_")]
-        parts.append(f"{key['_field']}_{secrets.token_urlsafe(6)}.npy")
-        path = "/".join(parts)
-        buffer = io.BytesIO()
-        np.save(buffer, value, allow_pickle=False)
+        row = _row_key(key, self.name)
         store = get_store(store_name)
-        store.put_bytes(path, buffer.getvalue())
-        record_write(store, path)
+        path = store.layout.object_path(row, ".npy")
+        record_write(store, path)  # first: a partial write is removed too
+        store.put_npy(path, value)
         return {"path": path, "store": store.name, "dtype": value.dtype.str,
                 "shape": list(value.shape)}
 
@@ -217,13 +202,22 @@ class NpyRef:
 
         return get_store(self.store)
 
-    def load(self):
-        """The whole array (read once, then kept)."""
+    def load(self, mmap_mode: Literal["r+", "r", "w+", "c"] | None = None):
+        """The whole array (read once, then kept); ``mmap_mode="r"`` maps a local file
+        instead of reading it."""
         import numpy as np
 
         if self._array is None:
-            data = self._store().get_bytes(self.path)
-            self._array = np.load(io.BytesIO(data), allow_pickle=False)
+            store = self._store()
+            local = store.local_path(self.path)
+            if local is not None:
+                try:
+                    self._array = np.load(local, mmap_mode=mmap_mode, allow_pickle=False)
+                except FileNotFoundError:
+                    store.get_bytes(self.path)  # raises the error naming the missing object
+            else:
+                data = store.get_bytes(self.path)
+                self._array = np.load(io.BytesIO(data), allow_pickle=False)
         return self._array
 
     def __array__(self, dtype=None, copy=None):
