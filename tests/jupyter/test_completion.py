@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -12,18 +11,6 @@ import dj_jupyter as dj
 pytest.importorskip("IPython")
 
 from IPython.core.completer import provisionalcompleter  # noqa: E402
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
-
-
-@pytest.fixture
-def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "dj_jupyter")
-    connection = shell.run_line_magic("dj_connect", f"sqlite:///{tmp_path / 'complete.db'}")
-    shell.run_line_magic("dj_schema", "lab")
-    yield shell
-    connection.close()
 
 
 def _name() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,6 @@ import dj_jupyter as dj
 pytest.importorskip("anywidget")
 pytest.importorskip("IPython")
 
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
 from dj_jupyter.core.events import (  # noqa: E402
     CatalogEvent,
@@ -25,23 +23,18 @@ from dj_jupyter.jupyter.diagram import widget_for  # noqa: E402
 
 
 @pytest.fixture
-def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "dj_jupyter")
-    connection = shell.run_line_magic("dj_connect", f"sqlite:///{tmp_path / 'live.db'}")
-    schema = shell.run_line_magic("dj_schema", "lab")
-    shell.run_cell_magic("dj_table", "Animal", "animal_id : int32\n---\nname : varchar(16)\n")
-    yield shell, schema
-    connection.close()
+def live(ip):
+    """The shell and its schema ``lab``, holding one table, ``Animal``."""
+    ip.run_cell_magic("dj_table", "Animal", "animal_id : int32\n---\nname : varchar(16)\n")
+    return ip, ip.run_line_magic("dj_schema", "lab")
 
 
 def _class_names(widget) -> set[str]:
     return {node["class_name"] for node in widget.nodes}
 
 
-def test_declare_and_drop_redraw_the_widget(ip) -> None:
-    shell, schema = ip
+def test_declare_and_drop_redraw_the_widget(live) -> None:
+    shell, schema = live
     widget = widget_for(dj.Diagram(schema))
     assert _class_names(widget) == {"Animal"}
     shell.run_cell_magic("dj_table", "Weighing", "-> Animal\nday : int16\n---\ngrams : float64\n")
@@ -52,8 +45,8 @@ def test_declare_and_drop_redraw_the_widget(ip) -> None:
     widget.close()
 
 
-def test_the_diagram_algebra_is_kept(ip) -> None:
-    shell, schema = ip
+def test_the_diagram_algebra_is_kept(live) -> None:
+    shell, schema = live
     widget = widget_for(dj.Diagram(shell.user_ns["Animal"]) + 1)
     shell.run_cell_magic("dj_table", "Housing", "-> Animal\n---\ncage : int16\n")
     shell.run_cell_magic("dj_table", "Food", "food : varchar(8)\n")  # not downstream
@@ -61,8 +54,8 @@ def test_the_diagram_algebra_is_kept(ip) -> None:
     widget.close()
 
 
-def test_alter_redraws_the_node_definition(ip) -> None:
-    shell, schema = ip
+def test_alter_redraws_the_node_definition(live) -> None:
+    shell, schema = live
     widget = widget_for(dj.Diagram(schema))
     shell.magics_manager.registry["DataJointMagics"].widgets = True
     try:
@@ -76,8 +69,8 @@ def test_alter_redraws_the_node_definition(ip) -> None:
     widget.close()
 
 
-def test_other_schemas_do_not_redraw(ip) -> None:
-    shell, schema = ip
+def test_other_schemas_do_not_redraw(live) -> None:
+    shell, schema = live
     widget = widget_for(dj.Diagram(schema))
     sent = []
     widget.observe(lambda change: sent.append(change), names="nodes")
@@ -86,8 +79,8 @@ def test_other_schemas_do_not_redraw(ip) -> None:
     widget.close()
 
 
-def test_closed_or_collected_widgets_stop_listening(ip) -> None:
-    _, schema = ip
+def test_closed_or_collected_widgets_stop_listening(live) -> None:
+    _, schema = live
     before = catalog_listener_count()
     widget = widget_for(dj.Diagram(schema))
     assert catalog_listener_count() == before + 1
@@ -123,8 +116,8 @@ def _invoke(widget, name: str, msg: dict) -> dict:
     return replies[-1]["response"]
 
 
-def test_rows_command_pages_a_shown_table(ip) -> None:
-    shell, schema = ip
+def test_rows_command_pages_a_shown_table(live) -> None:
+    shell, schema = live
     shell.user_ns["Animal"].insert([{"animal_id": i, "name": f"a{i}"} for i in range(12)])
     widget = widget_for(dj.Diagram(schema))
     widget.page_size = 5

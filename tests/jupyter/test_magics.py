@@ -19,17 +19,6 @@ from dj_jupyter.jupyter.magics import TableCard  # noqa: E402
 SUBJECT = "subject_id : int32\n---\nname : varchar(32)\n"
 
 
-@pytest.fixture
-def ip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "dj_jupyter")
-    connection = shell.run_line_magic("dj_connect", f"sqlite:///{tmp_path / 'magic.db'}")
-    shell.run_line_magic("dj_schema", "lab")
-    yield shell
-    connection.close()
-
-
 def _name() -> str:
     return "T" + uuid.uuid4().hex[:8]
 
