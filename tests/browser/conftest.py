@@ -1,5 +1,6 @@
 """Fixtures of the browser tier: one real JupyterLab server and one headless chromium page
-for the whole session (see harness.py for what a test can do with its ``lab``).
+for the whole tier (see harness.py for what a test can do with its ``lab``). They end with the
+tier (package scope), so that later tests may start Playwright's sync API again.
 
 Each test writes its notebook into a folder of its own under the server's root, opens it in
 the shared JupyterLab page, runs it and asserts on the page with real clicks. Afterwards its
@@ -36,7 +37,7 @@ from tests.conftest import CHROMIUM
 CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """A ``jupyter lab`` just launched; ``lab_page`` waits for it (chromium starts meanwhile)."""
     server = start_server(tmp_path_factory.mktemp("jupyterlab"))
@@ -44,7 +45,7 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
     with sync_api().sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -74,7 +75,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_page(lab_server: LabServer, chromium: Any) -> Iterator[Any]:
     """One browser page with JupyterLab loaded, shared by the tests (loading it costs ~7 s)."""
     lab_server.wait_until_up()
