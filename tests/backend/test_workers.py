@@ -253,7 +253,7 @@ def test_populate_with_dask(workers: Workers) -> None:
     distributed = pytest.importorskip("distributed")
     keys = workers.fill(40)
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None, host="127.0.0.1") as cluster, \
+                                  dashboard_address=":0", host="127.0.0.1") as cluster, \
             distributed.Client(cluster) as client:
         result = workers.Work.populate(executor=client.get_executor())
         worker_pids = set(client.run(os.getpid).values())
