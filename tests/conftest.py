@@ -16,13 +16,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests import servers
+from tests.chromium import CHROMIUM
 
 MARKERS = {
     "backend": "needs a database backend (added automatically to tests using `backend`)",
     "browser": "drives a real chromium (skipped without it, failed if DJ_REQUIRE_BROWSER=1)",
     "slow": "takes more than a few seconds",
 }
-CHROMIUM = "/usr/bin/chromium"
 
 try:
     BACKENDS = servers.enabled_backends()

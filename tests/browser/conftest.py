@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from tests.browser.harness import (
-    CHROMIUM_ARGS,
     CLOSE_ALL,
     LIGHT,
     REPO,
@@ -32,7 +31,7 @@ from tests.browser.harness import (
     start_server,
     sync_api,
 )
-from tests.conftest import CHROMIUM
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 

@@ -29,9 +29,6 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).parents[2]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
 VIEWPORT = {"width": 1400, "height": 1000}
 SERVER_START_SECONDS = 90
 NOTEBOOK_SECONDS = 120

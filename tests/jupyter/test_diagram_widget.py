@@ -10,15 +10,11 @@ import pytest
 
 import dj_jupyter as dj
 from tests import diagram_pipeline
+from tests.chromium import widget_page
 
 pytest.importorskip("anywidget")
 
 from dj_jupyter.jupyter.diagram import DiagramWidget, diagram_esm, widget_for  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -64,37 +60,28 @@ def test_bad_trait_values_are_refused():
 
 @pytest.mark.browser
 def test_js_draws_one_element_per_table_and_per_foreign_key(lab, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
     schema, _ = lab
     model = dj.Diagram(schema).to_dict()
     state = {"nodes": model["nodes"], "edges": model["edges"], "direction": "LR",
              "theme": "light"}
-    css = DiagramWidget._css
     shots = Path(os.environ.get("DJ_SCREENSHOT_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 420})
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.set_content(f"<style>{css}</style><div id='el'></div>")
-            result = page.evaluate(RENDER_WITH_FAKE_MODEL, {"esm": diagram_esm(), "state": state})
-            page.screenshot(path=str(shots / "diagram_widget.png"), full_page=True)
-            assert errors == []
-            assert result["nodes"] == 8 and result["edges"] == 7
-            assert result["ellipses"] == 2  # Computed and Imported
-            assert result["dashed"] == 1 and result["thick"] == 2 and result["renamed"] == 2
-            assert result["underlined"] == 5 and result["groups"] == 1 and result["clusters"] == 1
-            assert result["titles"] == 0  # nodes use the styled tooltip, not <title>
-            # Python -> JS: a new model redraws
-            fewer = page.evaluate("""(state) => window.djModel.set("nodes", state.nodes.slice(0, 2))
-                .then(() => document.querySelectorAll('.dj-node').length)""", state)
-            assert fewer == 2
-        finally:
-            browser.close()
+    with widget_page(DiagramWidget._css, {"width": 1100, "height": 420}) as (page, errors):
+        result = page.evaluate(RENDER_WITH_FAKE_MODEL, {"esm": diagram_esm(), "state": state})
+        page.screenshot(path=str(shots / "diagram_widget.png"), full_page=True)
+        assert errors == []
+        assert result["nodes"] == 8 and result["edges"] == 7
+        assert result["ellipses"] == 2  # Computed and Imported
+        assert result["dashed"] == 1 and result["thick"] == 2 and result["renamed"] == 2
+        assert result["underlined"] == 5 and result["groups"] == 1 and result["clusters"] == 1
+        assert result["titles"] == 0  # nodes use the styled tooltip, not <title>
+        # Python -> JS: a new model redraws
+        fewer = page.evaluate("""(state) => window.djModel.set("nodes", state.nodes.slice(0, 2))
+            .then(() => document.querySelectorAll('.dj-node').length)""", state)
+        assert fewer == 2
 
 
+VIEWPORT = {"width": 1100, "height": 700}
 RENDER_WITH_FAKE_MODEL = """async ({esm, state, pages}) => {
   const handlers = {};
   window.djCalls = [];
@@ -132,38 +119,23 @@ RENDER_WITH_FAKE_MODEL = """async ({esm, state, pages}) => {
 }"""
 
 
-def _browser_page(sync_api, p):
-    browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    page = browser.new_page(viewport={"width": 1100, "height": 700})
-    page.set_content(f"<style>{DiagramWidget._css}</style><div id='el'></div>")
-    return browser, page
-
-
 @pytest.mark.browser
 def test_js_hover_shows_the_definition_tooltip(lab):
-    sync_api = pytest.importorskip("playwright.sync_api")
     schema, _ = lab
     state = {**dj.Diagram(schema).to_dict(), "theme": "light", "page_size": 5}
-    with sync_api.sync_playwright() as p:
-        browser, page = _browser_page(sync_api, p)
-        try:
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.evaluate(RENDER_WITH_FAKE_MODEL, {"esm": diagram_esm(), "state": state})
-            tip = page.locator(".dj-node-tooltip")
-            assert tip.is_hidden()
-            page.locator(".dj-node[data-name$='__unit']").hover()
-            assert tip.is_visible()
-            assert "Stats.Unit (Part)" in tip.inner_text() and "unit : int16" in tip.inner_text()
-            page.mouse.move(1, 1)
-            assert tip.is_hidden() and errors == []
-        finally:
-            browser.close()
+    with widget_page(DiagramWidget._css, VIEWPORT) as (page, errors):
+        page.evaluate(RENDER_WITH_FAKE_MODEL, {"esm": diagram_esm(), "state": state})
+        tip = page.locator(".dj-node-tooltip")
+        assert tip.is_hidden()
+        page.locator(".dj-node[data-name$='__unit']").hover()
+        assert tip.is_visible()
+        assert "Stats.Unit (Part)" in tip.inner_text() and "unit : int16" in tip.inner_text()
+        page.mouse.move(1, 1)
+        assert tip.is_hidden() and errors == []
 
 
 @pytest.mark.browser
 def test_js_click_pages_rows_through_the_rows_command(lab):
-    sync_api = pytest.importorskip("playwright.sync_api")
     schema, tables = lab
     subject = tables["Subject"]
     if not len(subject):
@@ -173,28 +145,22 @@ def test_js_click_pages_rows_through_the_rows_command(lab):
     name = subject().full_name
     pages = {str(offset): widget.rows_page(table=name, offset=offset) for offset in (0, 5)}
     state = {**dj.Diagram(schema).to_dict(), "theme": "light", "page_size": 5}
-    with sync_api.sync_playwright() as p:
-        browser, page = _browser_page(sync_api, p)
-        try:
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.evaluate(RENDER_WITH_FAKE_MODEL, {"esm": diagram_esm(), "state": state,
-                                                   "pages": pages})
-            assert page.locator(".dj-diagram-preview").is_hidden()
-            page.locator(f".dj-node[data-name='{name}']").click()
-            rows = page.locator(".dj-diagram-preview table.dj-rows tbody tr")
-            assert rows.count() == 5
-            calls = page.evaluate("() => window.djCalls")
-            assert calls[0]["name"] == "_rows" and calls[0]["timeout"] is True
-            assert calls[0]["msg"] == {"table": name, "offset": 0, "limit": 5}
-            assert page.locator(".dj-page-info").inner_text() == "rows 1–5 of 7"
-            assert page.locator(".dj-page-prev").is_disabled()
-            page.locator(".dj-page-next").click()
-            assert page.locator(".dj-page-info").inner_text() == "rows 6–7 of 7"
-            assert rows.count() == 2 and rows.first.inner_text().split("\t")[:2] == ["5", "s5"]
-            assert page.locator(".dj-page-next").is_disabled() and errors == []
-        finally:
-            browser.close()
+    with widget_page(DiagramWidget._css, VIEWPORT) as (page, errors):
+        page.evaluate(RENDER_WITH_FAKE_MODEL, {"esm": diagram_esm(), "state": state,
+                                               "pages": pages})
+        assert page.locator(".dj-diagram-preview").is_hidden()
+        page.locator(f".dj-node[data-name='{name}']").click()
+        rows = page.locator(".dj-diagram-preview table.dj-rows tbody tr")
+        assert rows.count() == 5
+        calls = page.evaluate("() => window.djCalls")
+        assert calls[0]["name"] == "_rows" and calls[0]["timeout"] is True
+        assert calls[0]["msg"] == {"table": name, "offset": 0, "limit": 5}
+        assert page.locator(".dj-page-info").inner_text() == "rows 1–5 of 7"
+        assert page.locator(".dj-page-prev").is_disabled()
+        page.locator(".dj-page-next").click()
+        assert page.locator(".dj-page-info").inner_text() == "rows 6–7 of 7"
+        assert rows.count() == 2 and rows.first.inner_text().split("\t")[:2] == ["5", "s5"]
+        assert page.locator(".dj-page-next").is_disabled() and errors == []
     widget.close()
 
 

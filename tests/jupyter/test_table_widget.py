@@ -19,11 +19,8 @@ from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
 from dj_jupyter.jupyter.formatters import WIDGET_MIME, table_mimebundle  # noqa: E402
 from dj_jupyter.jupyter.table_widget import TableWidget, table_esm  # noqa: E402
+from tests.chromium import widget_page  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 ROWS = 30
 
 
@@ -167,63 +164,55 @@ def test_js_pages_and_sorts_through_invoke(lab, tmp_path):
                 descending=descending).to_dict()
     shots = Path(os.environ.get("DJ_SCREENSHOT_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 900, "height": 600})
-            page.set_default_timeout(10_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.set_content(f"<style>{TableWidget._css}</style><div id='el'></div>")
-            page.evaluate(RENDER_WITH_FAKE_MODEL, {"esm": table_esm(), "first": first,
-                                                   "pages": pages})
-            info = page.locator(".dj-page-info")
-            assert info.text_content() == "rows 1–10 of 30"
-            assert page.locator(".dj-table-widget table.dj-rows tbody tr").count() == 10
-            assert page.locator("th.dj-key").get_attribute("data-column") == "mouse_id"
-            assert page.locator("td span.dj-badge").count() == 10
-            assert page.locator(".dj-page-prev").is_disabled()
-            tooltip = page.locator("th[data-column='weight']").get_attribute("title")
-            assert tooltip.startswith("weight : float64\ngrams")
+    with widget_page(TableWidget._css, {"width": 900, "height": 600}) as (page, errors):
+        page.set_default_timeout(10_000)
+        page.evaluate(RENDER_WITH_FAKE_MODEL, {"esm": table_esm(), "first": first,
+                                               "pages": pages})
+        info = page.locator(".dj-page-info")
+        assert info.text_content() == "rows 1–10 of 30"
+        assert page.locator(".dj-table-widget table.dj-rows tbody tr").count() == 10
+        assert page.locator("th.dj-key").get_attribute("data-column") == "mouse_id"
+        assert page.locator("td span.dj-badge").count() == 10
+        assert page.locator(".dj-page-prev").is_disabled()
+        tooltip = page.locator("th[data-column='weight']").get_attribute("title")
+        assert tooltip.startswith("weight : float64\ngrams")
 
-            page.locator(".dj-page-next").click()
-            page.wait_for_function("document.querySelector('.dj-page-info').textContent"
-                                   " === 'rows 11–20 of 30'")
-            assert page.locator("tbody tr td:first-child").first.text_content() == "10"
+        page.locator(".dj-page-next").click()
+        page.wait_for_function("document.querySelector('.dj-page-info').textContent"
+                               " === 'rows 11–20 of 30'")
+        assert page.locator("tbody tr td:first-child").first.text_content() == "10"
 
-            page.locator("th[data-column='name']").click()
-            name = page.locator("th[data-column='name']")
-            sync_api.expect(name).to_have_attribute("aria-sort", "ascending")
-            assert page.locator("tbody tr td:nth-child(2)").first.text_content() == "m00"
-            name.click()
-            sync_api.expect(name).to_have_attribute("aria-sort", "descending")
-            assert page.locator("tbody tr td:nth-child(2)").first.text_content() == "m29"
-            assert page.locator("th[data-column='mouse_id']").get_attribute("aria-sort") == \
-                "none"
-            page.locator(".dj-page-last").click()
-            page.wait_for_function("document.querySelector('.dj-page-info').textContent"
-                                   " === 'rows 21–30 of 30'")
-            assert page.locator(".dj-page-next").is_disabled()
-            page.locator("th[data-column='trace']").click()  # a badge column: no request
-            page.screenshot(path=str(shots / "table_widget.png"), full_page=True)
+        page.locator("th[data-column='name']").click()
+        name = page.locator("th[data-column='name']")
+        sync_api.expect(name).to_have_attribute("aria-sort", "ascending")
+        assert page.locator("tbody tr td:nth-child(2)").first.text_content() == "m00"
+        name.click()
+        sync_api.expect(name).to_have_attribute("aria-sort", "descending")
+        assert page.locator("tbody tr td:nth-child(2)").first.text_content() == "m29"
+        assert page.locator("th[data-column='mouse_id']").get_attribute("aria-sort") == \
+            "none"
+        page.locator(".dj-page-last").click()
+        page.wait_for_function("document.querySelector('.dj-page-info').textContent"
+                               " === 'rows 21–30 of 30'")
+        assert page.locator(".dj-page-next").is_disabled()
+        page.locator("th[data-column='trace']").click()  # a badge column: no request
+        page.screenshot(path=str(shots / "table_widget.png"), full_page=True)
 
-            page.locator(".dj-page-size").select_option("25")  # keeps the first row shown
-            page.wait_for_function("document.querySelector('.dj-page-info').textContent"
-                                   " === 'rows 1–25 of 30'")
-            assert page.locator("tbody tr").count() == 25
-            page.locator(".dj-page-size").select_option("50")  # the fake kernel answers {error}
-            sync_api.expect(page.locator(".dj-error")).to_contain_text("no page for")
-            assert page.locator("tbody tr").count() == 25  # the rows shown stay
-            page.evaluate("(first) => window.djModel.set('page', first)", first)  # refresh()
-            assert info.text_content() == "rows 1–10 of 30"
-            calls = page.evaluate("window.djCalls")
-            assert errors == []
-            assert [(c["offset"], c["limit"], c["order_by"], c["descending"]) for c in calls] == [
-                (10, 10, None, False), (0, 10, "name", False), (0, 10, "name", True),
-                (20, 10, "name", True), (0, 25, "name", True), (0, 50, "name", True)]
-            assert all(c["timeout"] for c in calls)  # a signal was passed, not the 3 s default
-        finally:
-            browser.close()
+        page.locator(".dj-page-size").select_option("25")  # keeps the first row shown
+        page.wait_for_function("document.querySelector('.dj-page-info').textContent"
+                               " === 'rows 1–25 of 30'")
+        assert page.locator("tbody tr").count() == 25
+        page.locator(".dj-page-size").select_option("50")  # the fake kernel answers {error}
+        sync_api.expect(page.locator(".dj-error")).to_contain_text("no page for")
+        assert page.locator("tbody tr").count() == 25  # the rows shown stay
+        page.evaluate("(first) => window.djModel.set('page', first)", first)  # refresh()
+        assert info.text_content() == "rows 1–10 of 30"
+        calls = page.evaluate("window.djCalls")
+        assert errors == []
+        assert [(c["offset"], c["limit"], c["order_by"], c["descending"]) for c in calls] == [
+            (10, 10, None, False), (0, 10, "name", False), (0, 10, "name", True),
+            (20, 10, "name", True), (0, 25, "name", True), (0, 50, "name", True)]
+        assert all(c["timeout"] for c in calls)  # a signal was passed, not the 3 s default
 
 
 RENDER_WITH_FAKE_MODEL = """async ({esm, first, pages}) => {
