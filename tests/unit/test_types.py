@@ -234,3 +234,17 @@ def test_core_types_tuple():
 )
 def test_is_blob_like(text, blob_like):
     assert is_blob_like(parse_quietly(text)) is blob_like
+
+
+@pytest.mark.parametrize("name, keeps", [("object", "keeps files in"), ("hash", "keeps bytes in"),
+                                         ("npy", "keeps arrays in"),
+                                         ("filepath", "names a file in")])
+def test_store_only_codecs_refuse_a_table_column(name, keeps):
+    from dj_jupyter.core.codecs import get_codec
+
+    codec = get_codec(name)
+    assert codec.get_dtype(True) == "json"
+    with pytest.raises(DefinitionError) as refused:
+        codec.get_dtype(False)
+    assert str(refused.value) == (f"<{name}> {keeps} an object store: write <{name}@> (the "
+                                  f"default store) or <{name}@name>")

@@ -128,6 +128,15 @@ def storage_spec(spec: TypeSpec) -> TypeSpec:
     return _chain(spec)[1] if spec.is_codec else spec
 
 
+def store_only_dtype(name: str, keeps: str, is_store: bool) -> str:
+    """The stored type (``json``, the object's description) of a codec that lives only in an
+    object store; without one (``<name>``) it is refused with the two spellings that work."""
+    if not is_store:
+        raise DefinitionError(f"<{name}> {keeps} an object store: write <{name}@> (the default "
+                              f"store) or <{name}@name>")
+    return "json"
+
+
 def uses_store(spec: TypeSpec) -> bool:
     """Whether values of this (codec) type live in an object store."""
     return spec.is_codec and any(store is not None for _codec, store in _chain(spec)[0])

@@ -18,8 +18,8 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ...errors import DataJointError, DefinitionError
-from .base import Codec
+from ...errors import DataJointError
+from .base import Codec, store_only_dtype
 from .stored import _row_key, _schema_of
 
 __all__ = ["ObjectCodec", "FilepathCodec", "ObjectRef", "Prestored"]
@@ -187,10 +187,7 @@ class ObjectCodec(Codec):
     name = "object"
 
     def get_dtype(self, is_store: bool) -> str:
-        if not is_store:
-            raise DefinitionError("<object> keeps files in an object store: write <object@> "
-                                  "(the default store) or <object@name>")
-        return "json"
+        return store_only_dtype(self.name, "keeps files in", is_store)
 
     def validate(self, value: Any) -> None:
         if isinstance(value, (bytes, bytearray, memoryview, Prestored)):
@@ -261,10 +258,7 @@ class FilepathCodec(Codec):
     name = "filepath"
 
     def get_dtype(self, is_store: bool) -> str:
-        if not is_store:
-            raise DefinitionError("<filepath> names a file in an object store: write "
-                                  "<filepath@> (the default store) or <filepath@name>")
-        return "json"
+        return store_only_dtype(self.name, "names a file in", is_store)
 
     @staticmethod
     def _relative(value: Any) -> str:

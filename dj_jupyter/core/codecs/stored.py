@@ -18,8 +18,8 @@ import io
 from pathlib import Path
 from typing import Any, Literal
 
-from ...errors import DataJointError, DefinitionError
-from .base import Codec
+from ...errors import DataJointError
+from .base import Codec, store_only_dtype
 
 __all__ = ["HashCodec", "AttachCodec", "NpyCodec", "NpyRef", "content_hash"]
 
@@ -48,10 +48,7 @@ class HashCodec(Codec):
     name = "hash"
 
     def get_dtype(self, is_store: bool) -> str:
-        if not is_store:
-            raise DefinitionError("<hash> keeps bytes in an object store: write <hash@> (the "
-                                  "default store) or <hash@name>")
-        return "json"
+        return store_only_dtype(self.name, "keeps bytes in", is_store)
 
     def validate(self, value: Any) -> None:
         if not isinstance(value, (bytes, bytearray, memoryview)):
@@ -122,10 +119,7 @@ class NpyCodec(Codec):
     name = "npy"
 
     def get_dtype(self, is_store: bool) -> str:
-        if not is_store:
-            raise DefinitionError("<npy> keeps arrays in an object store: write <npy@> (the "
-                                  "default store) or <npy@name>")
-        return "json"
+        return store_only_dtype(self.name, "keeps arrays in", is_store)
 
     def validate(self, value: Any) -> None:
         import numpy as np

@@ -23,7 +23,7 @@ import datetime as dt
 from typing import Any
 
 from ...errors import DefinitionError
-from .base import Codec
+from .base import Codec, store_only_dtype
 from .stored import _row_key
 
 __all__ = ["ZarrCodec", "INSTALL_HINT"]
@@ -102,11 +102,9 @@ class ZarrCodec(Codec):
     name = "zarr"
 
     def get_dtype(self, is_store: bool) -> str:
-        if not is_store:
-            raise DefinitionError("<zarr> keeps arrays in an object store: write <zarr@> (the "
-                                  "default store) or <zarr@name>")
+        dtype = store_only_dtype(self.name, "keeps arrays in", is_store)
         _xarray()
-        return "json"
+        return dtype
 
     def validate(self, value: Any) -> None:
         import numpy as np
