@@ -183,13 +183,11 @@ def _attribute_line(attribute: AttributeSpec) -> str:
 
 
 def declared_definition(table: Table, context: dict | None = None) -> TableDefinition:
-    """The stored definition without hidden attributes (e.g. a key-less table's ``_singleton``)."""
+    """The stored definition, compared line by line (hidden columns, such as a key-less
+    table's ``_singleton``, are not in the heading it is read from)."""
     from .describe import stored_definition
 
-    stored = strip_lines(stored_definition(table, context))
-    items = tuple(i for i in stored.items
-                  if not (isinstance(i, AttributeSpec) and i.name.startswith("_")))
-    return replace(stored, items=items)
+    return strip_lines(stored_definition(table, context))
 
 
 def plan_for(table: Table, context: dict | None = None) -> AlterPlan:

@@ -106,8 +106,7 @@ def _select_names(table: Table, names: list[str], ignore_extra_fields: bool) -> 
             f"table has {', '.join(heading.names)}. Pass ignore_extra_fields=True to drop them.")
     kept = [n for n in names if n in heading]
     missing = [a.name for a in heading.attributes.values()
-               if a.name not in kept and not a.is_hidden  # hidden ones fill themselves
-               and (a.in_key or (not a.nullable and a.default is None))]
+               if a.name not in kept and (a.in_key or (not a.nullable and a.default is None))]
     if missing:
         raise MissingAttributeError(
             f"{table.full_table_name}: rows lack {', '.join(map(repr, missing))}, which "
