@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -37,20 +37,22 @@ __all__ = ["insert_rows", "to_columns", "insert_query"]
 
 def to_columns(rows: Any, heading) -> tuple[list[str], list[list]]:
     """(attribute names, one list of values per name) from any supported row source."""
-    if _is_dataframe(rows):
-        frame = rows.reset_index() if any(n is not None for n in rows.index.names) else rows
-        names = [str(n) for n in frame.columns]
-        return names, [_column_values(frame[n]) for n in frame.columns]
-    if _is_structured_array(rows):
-        names = list(rows.dtype.names)
-        return names, [rows[n].tolist() for n in names]
-    if isinstance(rows, Mapping):
-        raise DataTypeError("insert takes a sequence of rows; use insert1(row) for a single dict")
-    rows = list(rows)
+    if type(rows) not in (list, tuple):  # lists and tuples of dicts come first: make's inserts
+        if _is_dataframe(rows):
+            frame = rows.reset_index() if any(n is not None for n in rows.index.names) else rows
+            names = [str(n) for n in frame.columns]
+            return names, [_column_values(frame[n]) for n in frame.columns]
+        if _is_structured_array(rows):
+            names = list(rows.dtype.names)
+            return names, [rows[n].tolist() for n in names]
+        if isinstance(rows, Mapping):
+            raise DataTypeError(
+                "insert takes a sequence of rows; use insert1(row) for a single dict")
+        rows = list(rows)
     if not rows:
         return [], []
     first = rows[0]
-    if isinstance(first, Mapping):
+    if type(first) is dict or isinstance(first, Mapping):
         return _columns_from_dicts(rows)
     if _is_record(first):
         names = list(first.dtype.names)
@@ -69,6 +71,8 @@ def to_columns(rows: Any, heading) -> tuple[list[str], list[list]]:
 def _columns_from_dicts(rows: list[Mapping]) -> tuple[list[str], list[list]]:
     """Columns over the union of the rows' attributes; a row lacking one gets its default."""
     names = list(rows[0])
+    if len(rows) == 1:
+        return names, [[value] for value in rows[0].values()]
     if any(len(row) != len(names) or row.keys() != rows[0].keys() for row in rows):
         names = list(dict.fromkeys(name for row in rows for name in row))
         return names, [[row.get(n, MISSING) for row in rows] for n in names]
@@ -124,32 +128,36 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
         return 0
     plan = _plan(table, connection, tuple(names), ignore_extra_fields)
     columns = [columns[i] for i in plan.positions]
-    checked: dict[str, list] = {}
     # Objects are written while store values are encoded, so those columns go last (after
     # every other value is known to be valid); the journal removes the objects again if
     # anything fails, here or in the transaction around this insert.
-    with journal(connection) if plan.uses_store else contextlib.nullcontext():
+    with journal(connection) if plan.uses_store else _NO_JOURNAL:
+        checked: dict[str, list] = {}
         for column in plan.columns:
             values = columns[column.position]
             keys = _codec_keys(table, column.name, checked, len(values)) \
                 if column.in_store else None
             checked[column.name] = column.validator()(values, keys)
-        prepared = []
-        for column in plan.in_order:
-            values = checked[column.name]
-            if column.bind is not None:
-                bind = column.bind
-                values = [v if v is None else bind(v) for v in values]
-            prepared.append(values)
-        bulk = bool(columns) and len(columns[0]) >= BULK_ROWS \
+        bound = [_bound(checked[column.name], column.bind) for column in plan.in_order]
+        bulk = bool(bound) and len(bound[0]) >= BULK_ROWS \
             and connection.dialect.bulk_loads(plan.stored_types)
-        sql, order, copying = _statement(table, plan.kept, replace, skip_duplicates, bulk=bulk)
-        data = list(zip(*(prepared[i] for i in order)))
+        sql, order, copying = plan.statement(table, replace, skip_duplicates, bulk)
+        data = list(zip(*(bound[i] for i in order)))
         try:
             _send(connection, sql, copying, data, chunk_size)
         except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
             raise translate_error(table, error) from None
     return len(data)
+
+
+_NO_JOURNAL = contextlib.nullcontext()
+
+
+def _bound(values: list, bind: Callable[[Any], Any] | None) -> list:
+    """Checked values as the driver takes them (None stays None)."""
+    if bind is None:
+        return values
+    return [v if v is None else bind(v) for v in values]
 
 
 @dataclass(frozen=True)
@@ -174,6 +182,16 @@ class _InsertPlan:
     in_order: list[_PlannedColumn]  # in ``kept`` order
     uses_store: bool
     stored_types: tuple  # of the kept columns, as the database stores them (codecs resolved)
+    statements: dict = field(default_factory=dict)  # by (replace, skip_duplicates, bulk)
+
+    def statement(self, table: Table, replace: bool, skip_duplicates: bool,
+                  bulk: bool) -> tuple[str, list[int], bool]:
+        """(SQL for the driver, order of ``kept`` in its parameters, whether it is a COPY)."""
+        flags = (replace, skip_duplicates, bulk)
+        made = self.statements.get(flags)
+        if made is None:
+            made = self.statements[flags] = _build_statement(table, self.kept, *flags)
+        return made
 
 
 def _plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields: bool
@@ -259,19 +277,6 @@ def default_value(attribute) -> object:
 BULK_ROWS = 64  # from this many rows on, a backend's bulk path (COPY) beats INSERT
 
 
-def _statement(table: Table, names: list[str], replace: bool, skip_duplicates: bool,
-               bulk: bool = True) -> tuple[str, list[int], bool]:
-    """(SQL for the driver, order of the names in its parameters, whether it is a COPY).
-
-    Cached per connection (cleared by DDL): ``make`` calls insert once per key.
-    """
-    cache = table.connection.statement_cache
-    key = (table.full_name, tuple(names), replace, skip_duplicates, bulk)
-    if key not in cache:
-        cache[key] = _build_statement(table, names, replace, skip_duplicates, bulk)
-    return cache[key]
-
-
 def _build_statement(table: Table, names: list[str], replace: bool, skip_duplicates: bool,
                      bulk: bool) -> tuple[str, list[int], bool]:
     connection = table.connection
@@ -328,7 +333,10 @@ def translate_error(table: Table, error: BaseException) -> Exception:
             f"({detail}). Pass skip_duplicates=True to skip existing rows, or replace=True to "
             "overwrite them.")
     if kind == ErrorKind.FOREIGN_KEY:
-        parents = ", ".join(p for p in table.parents()) or "its parents"
+        # From the cached catalogue: inside a failed PostgreSQL transaction the server
+        # answers no query until the rollback.
+        parents = ", ".join(dict.fromkeys(fk.parent for fk in table.info.foreign_keys)) \
+            or "its parents"
         return IntegrityError(
             f"{name}: a row refers to a parent row that does not exist in {parents} "
             f"({detail}). Insert the parent rows first.")

@@ -13,7 +13,6 @@ before inserting.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
 import signal
 import threading
@@ -26,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DataJointError, DuplicateError, TransactionError
 from .events import PopulateEvent, listening, publish
 from .expression import QueryExpression
+from .populating import populating
 from .provenance import code_version
 
 if TYPE_CHECKING:
     from .jobs import JobQueue
-    from .table import Table
 
 __all__ = ["AutoPopulate", "populating"]
 
@@ -39,23 +38,6 @@ logger = logging.getLogger("dj_jupyter")
 # Done-checks of direct populate: this many keys per query, trusted for this many seconds.
 CHECK_BATCH = 64
 CHECK_FRESHNESS = 0.5
-
-_POPULATING: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
-    "dj_populating", default=frozenset())
-
-
-@contextlib.contextmanager
-def populating(table: Table) -> Iterator[None]:
-    """Inside ``make``: inserts into this table (and its parts) are allowed."""
-    token = _POPULATING.set(_POPULATING.get() | {table.full_name})
-    try:
-        yield
-    finally:
-        _POPULATING.reset(token)
-
-
-def is_populating(full_name: str) -> bool:
-    return full_name in _POPULATING.get()
 
 
 class InputsChanged(DataJointError):
@@ -209,16 +191,14 @@ class _Runner:
 
     def _done_among(self, keys: list[dict]) -> set[tuple]:
         """Of ``keys`` (at most ``CHECK_BATCH``), those with rows in the table, as tuples."""
-        from .algebra.compiler import bind_value
-
-        heading, dialect = self.table.heading, self.connection.dialect
-        names = heading.primary_key
-        bound = [[bind_value(dialect, heading[n], key[n]) for n in names] for key in keys]
+        binders = self.jobs._key_binders  # the queue's key is the table's key
+        bound = [[bind(key[n]) for n, _, bind in binders] for key in keys]
         bound += [bound[-1]] * (CHECK_BATCH - len(bound))
         values = {f"k{slot}_{n}": value for slot, row in enumerate(bound)
-                  for n, value in zip(names, row)}
+                  for (n, _, _), value in zip(binders, row)}
         rows, _ = self.connection.run_prepared(self._done, values, fetch=True)
-        decoders = [dialect.decoder(heading[n].type) for n in names]
+        heading, dialect = self.table.heading, self.connection.dialect
+        decoders = [dialect.decoder(heading[n].type) for n, _, _ in binders]
         return {tuple(d(v) if d else v for d, v in zip(decoders, row)) for row in rows}
 
     def _is_done(self, key: dict) -> bool:
@@ -338,8 +318,8 @@ class _Runner:
                     table.make_insert(dict(key), *_as_tuple(computed))
                 else:
                     table.make(dict(key), **self.make_kwargs)
-                self.jobs.record(key, "success", duration=time.perf_counter() - started,
-                                 version=self.version)
+                self.jobs.record_at_commit(key, "success", version=self.version,
+                                           duration=time.perf_counter() - started)
         except DuplicateError:
             if not self._is_done(key):
                 raise

@@ -15,6 +15,8 @@ from . import naming
 from .algebra.compiler import compile_update
 from .algebra.nodes import Node, TableNode, base_table
 from .expression import QueryExpression
+from .insert import insert_query, insert_rows
+from .populating import is_populating
 
 if TYPE_CHECKING:
     from .backends.connection import Connection
@@ -178,8 +180,6 @@ class Table(QueryExpression, metaclass=_TableMeta):
                ignore_extra_fields: bool = False, allow_direct_insert: bool | None = None,
                chunk_size: int | None = None) -> None:
         """Insert rows (dicts, records, a DataFrame, or a query); all or nothing."""
-        from .insert import insert_query, insert_rows
-
         self._check_insert_allowed(allow_direct_insert)
         source = rows() if isinstance(rows, type) and issubclass(rows, QueryExpression) else rows
         if isinstance(source, QueryExpression):
@@ -204,8 +204,6 @@ class Table(QueryExpression, metaclass=_TableMeta):
         return staged_insert1(self)
 
     def _check_insert_allowed(self, allow_direct_insert: bool | None) -> None:
-        from .populate import is_populating
-
         if self._allow_insert or allow_direct_insert or is_populating(self.full_name):
             return
         raise PermissionDeniedError(
@@ -336,7 +334,18 @@ class Table(QueryExpression, metaclass=_TableMeta):
     @property
     def full_name(self) -> str:
         """``schema.table``, the name used by the dependency graph."""
-        return f"{self.database}.{self.table_name}"
+        return type(self)._full_name()
+
+    @classmethod
+    def _full_name(cls) -> str:
+        """Worked out once per schema binding: inserts ask for it on every call."""
+        schema = cls._schema
+        cached = cls.__dict__.get("_full_name_cache")
+        if cached is not None and cached[0] is schema and cached[1] == schema.database:
+            return cached[2]
+        name = f"{schema.database}.{cls._sql_name()}"
+        cls._full_name_cache = (schema, schema.database, name)
+        return name
 
 
 def _announce_dropped(connection: Connection, names: list[str]) -> None:
@@ -413,6 +422,10 @@ class FreeTable(Table):
     @property
     def table_name(self) -> str:
         return self._free_table
+
+    @property
+    def full_name(self) -> str:
+        return f"{self._free_schema}.{self._free_table}"
 
     def __repr__(self) -> str:
         return f"FreeTable({self.full_name})\n" + super().__repr__()

@@ -55,6 +55,72 @@ def test_nested_transaction_is_refused(p, conn):
     assert p.Subject & {"subject_id": 10}
 
 
+def _subject_insert(p, conn):
+    """A prepared INSERT of one subject, as run_at_commit takes it."""
+    return conn.prepare(sa.text(f"INSERT INTO {p.Subject.full_table_name} (subject_id, species) "
+                                "VALUES (:subject_id, :species)"))
+
+
+def test_statement_run_at_commit_commits_with_the_transaction(p, conn):
+    with conn.transaction:
+        p.Subject.insert1({"subject_id": 10, "species": "rat"})
+        conn.run_at_commit(_subject_insert(p, conn), {"subject_id": 11, "species": "rat"})
+        assert not p.Subject & {"subject_id": 11}  # held back until the commit
+    assert len(p.Subject & "subject_id >= 10") == 2
+
+
+def test_statement_run_at_commit_is_dropped_on_rollback(p, conn):
+    with pytest.raises(RuntimeError, match="boom"):
+        with conn.transaction:
+            p.Subject.insert1({"subject_id": 10, "species": "rat"})
+            conn.run_at_commit(_subject_insert(p, conn), {"subject_id": 11, "species": "rat"})
+            raise RuntimeError("boom")
+    assert not p.Subject & "subject_id >= 10"
+    with conn.transaction:  # the next transaction does not inherit it
+        p.Subject.insert1({"subject_id": 12, "species": "rat"})
+    assert p.Subject.keys() == [{"subject_id": n} for n in (1, 2, 3, 12)]
+
+
+def test_failing_statement_run_at_commit_rolls_back_everything(p, conn):
+    with pytest.raises(conn._driver_errors(), match="(?i)duplicate|unique"):
+        with conn.transaction:
+            p.Subject.insert1({"subject_id": 10, "species": "rat"})
+            conn.run_at_commit(_subject_insert(p, conn), {"subject_id": 1, "species": "rat"})
+    assert not conn.in_transaction
+    assert not p.Subject & {"subject_id": 10}
+    p.Subject.insert1({"subject_id": 11, "species": "rat"})  # the connection still works
+    assert p.Subject & {"subject_id": 11}
+
+
+def test_after_a_commit_with_a_last_statement_both_ways_are_current(p, conn, db_url):
+    """The commit that carried the last statement ended the transaction on the server: this
+    connection then reads what others commit, and its next transaction is committed too."""
+    other = dj.Connection(db_url)
+    try:
+        theirs = dj.FreeTable(other, p.Subject.full_name)
+        with conn.transaction:
+            conn.run_at_commit(_subject_insert(p, conn), {"subject_id": 10, "species": "rat"})
+        assert theirs & {"subject_id": 10}
+        theirs.insert1({"subject_id": 11, "species": "mouse"})
+        assert p.Subject & {"subject_id": 11}
+        with conn.transaction:
+            p.Subject.insert1({"subject_id": 12, "species": "rat"})
+        assert theirs & {"subject_id": 12}
+    finally:
+        other.close()
+
+
+def test_run_at_commit_needs_one_open_transaction(p, conn):
+    insert = _subject_insert(p, conn)
+    with pytest.raises(TransactionError, match="no transaction"):
+        conn.run_at_commit(insert, {"subject_id": 10, "species": "rat"})
+    with conn.transaction:
+        conn.run_at_commit(insert, {"subject_id": 10, "species": "rat"})
+        with pytest.raises(TransactionError, match="one statement"):
+            conn.run_at_commit(insert, {"subject_id": 11, "species": "rat"})
+    assert p.Subject.keys() == [{"subject_id": n} for n in (1, 2, 3, 10)]
+
+
 def test_password_is_never_shown(conn):
     with dj.config.override({"database.password": PASSWORD}):
         assert PASSWORD not in repr(dj.config)

@@ -192,6 +192,17 @@ def test_foreign_key_violation_writes_nothing(p):
     assert not p.Session & {"subject_id": 3}
 
 
+def test_foreign_key_violation_inside_a_transaction_names_the_parent(p, conn):
+    """Inside a failed PostgreSQL transaction the server answers nothing until the rollback:
+    the message comes from what the catalogue already knows."""
+    pipeline.fill_lab(p)
+    with pytest.raises(IntegrityError, match=r"subject.*Insert the parent rows first"):
+        with conn.transaction:
+            p.Session.insert1({"subject_id": 3, "session": 5})
+            p.Session.insert1({"subject_id": 99, "session": 1})
+    assert not p.Session & {"subject_id": 3}
+
+
 def test_skip_duplicates_also_skips_secondary_unique_conflicts(schema):
     @schema
     class Account(dj.Manual):

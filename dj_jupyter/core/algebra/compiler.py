@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from ...errors import DataTypeError, RestrictionError
-from ..values import value_check
+from ..values import _Bad, value_check
 from . import conditions as c
 from .nodes import (
     Aggregate,
@@ -281,24 +282,35 @@ class Compiler:
 
 def bind_value(dialect: Dialect, attribute, value: Any) -> Any:
     """A restriction value checked against its attribute and converted for the driver."""
-    from ..values import _Bad
+    return value_binder(dialect, attribute)(value)
 
-    if attribute.type.name == "computed":
-        return value
+
+def value_binder(dialect: Dialect, attribute) -> Callable[[Any], Any]:
+    """``bind_value`` for one attribute, worked out once (populate binds every key)."""
     spec = attribute.type
+    if spec.name == "computed":
+        return _as_is
     check, bind = (value_check(spec), dialect.binder(spec)) if spec.is_codec \
         else _checker(dialect, spec)
-    try:
-        checked = check(value)
-    except _Bad as problem:
-        raise DataTypeError(
-            f"restriction on {attribute.name!r} ({attribute.type.text}): {problem}") from None
-    return checked if bind is None else bind(checked)
+
+    def checked_and_bound(value: Any) -> Any:
+        try:
+            checked = check(value)
+        except _Bad as problem:
+            raise DataTypeError(
+                f"restriction on {attribute.name!r} ({spec.text}): {problem}") from None
+        return checked if bind is None else bind(checked)
+
+    return checked_and_bound
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 @functools.lru_cache(maxsize=512)
 def _checker(dialect: Dialect, spec) -> tuple:
-    """(value check, driver binder) of a native type, made once (populate binds every key)."""
+    """(value check, driver binder) of a native type, made once per dialect and type."""
     return value_check(spec), dialect.binder(spec)
 
 

@@ -289,6 +289,14 @@ class Dialect:
     def configure_engine(self, engine: sa.Engine) -> None:
         """Per-connection set-up (SQLite pragmas and transaction control)."""
 
+    def run_last(self, cursor: Any, sql: str, parameters: Sequence[Any]) -> None:
+        """Run the last statement of a transaction (it returns no rows).
+
+        Where the driver can send it together with ``COMMIT`` in one round trip, it does, and
+        the commit that follows costs nothing; elsewhere the commit follows as usual.
+        """
+        cursor.execute(sql, parameters)
+
     def now(self) -> sa.ColumnElement:
         """The server's current time (UTC), comparable with stored datetime(3) values."""
         return sa.func.strftime("%Y-%m-%d %H:%M:%f", "now")
@@ -708,7 +716,19 @@ class MySQLDialect(Dialect):
         return kinds.get(code, ErrorKind.OTHER)
 
     def engine_options(self):
-        return {"connect_args": {"charset": "utf8mb4"}, "paramstyle": "format"}
+        from pymysql.constants import CLIENT
+
+        # MULTI_STATEMENTS carries a transaction's last statement and its COMMIT in one round
+        # trip (run_last); FOUND_ROWS, which SQLAlchemy sets unless told a flag, stays.
+        return {"connect_args": {"charset": "utf8mb4",
+                                 "client_flag": CLIENT.MULTI_STATEMENTS | CLIENT.FOUND_ROWS},
+                "paramstyle": "format"}
+
+    def run_last(self, cursor, sql, parameters):
+        cursor.execute(sql + "; COMMIT", parameters)  # the server skips COMMIT after an error
+        while cursor.nextset():
+            pass
+        cursor.connection._dj_committed = True  # for do_commit below: nothing left to commit
 
     def current_timestamp_default(self, fsp):
         return f"CURRENT_TIMESTAMP({fsp})" if fsp else "CURRENT_TIMESTAMP"
@@ -727,6 +747,19 @@ class MySQLDialect(Dialect):
             cursor.execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'")
             cursor.execute("SET SESSION time_zone = '+00:00'")
             cursor.close()
+
+        # After run_last the server has committed already: a second COMMIT would only cost a
+        # round trip. (The server's "in transaction" flag cannot tell: it is off while a
+        # REPEATABLE READ snapshot is still open, and only COMMIT releases that.)
+        plain_commit = engine.dialect.do_commit
+
+        def do_commit(dbapi_connection):
+            if getattr(dbapi_connection, "_dj_committed", False):
+                dbapi_connection._dj_committed = False
+                return
+            plain_commit(dbapi_connection)
+
+        engine.dialect.do_commit = do_commit
 
 
 class CopyFrom(sa.sql.expression.Executable, sa.sql.expression.ClauseElement):
