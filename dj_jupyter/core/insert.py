@@ -247,20 +247,16 @@ def _codec_keys(table: Table, field: str, checked: dict[str, list], count: int) 
 def _send(connection, sql: str, copying: bool, data: list[tuple], chunk_size: int | None) -> None:
     """Send all rows, in chunks, in one transaction."""
     chunk = chunk_size or len(data) or 1
-
-    def send_all() -> None:
+    if not copying and chunk >= len(data):  # one statement (make's inserts): no loop
+        connection.run(sql, data, many=True)
+        return
+    with contextlib.nullcontext() if connection.in_transaction else connection.transaction:
         for start in range(0, len(data), chunk):
             rows = data[start:start + chunk]
             if copying:
                 connection.copy_rows(sql, rows)
             else:
                 connection.run(sql, rows, many=True)
-
-    if connection.in_transaction or chunk >= len(data):
-        send_all()
-    else:
-        with connection.transaction:
-            send_all()
 
 
 def default_value(attribute) -> object:

@@ -231,7 +231,7 @@ class _Runner:
         keys = self.table._todo(restrictions).keys(order_by="KEY", limit=max_calls)
         tally = _Tally(self.table.full_name, len(keys), observers)
         tally.publish("started")
-        with _terminate_as_exit():
+        with _terminate_as_exit(), populating(self.table):
             for key in self._still_todo(keys):
                 self.run_key(key, tally, reserved=False)
         tally.publish("finished")
@@ -251,7 +251,7 @@ class _Runner:
         tally.publish("started")
         calls = 0
         self.heartbeat = Heartbeat(jobs, config["jobs.heartbeat_interval"])
-        with _terminate_as_exit(), self.heartbeat:
+        with _terminate_as_exit(), self.heartbeat, populating(self.table):
             while max_calls is None or calls < max_calls:
                 batch = jobs.pending_keys(restriction, priority=priority, limit=100)
                 if not batch:
@@ -278,7 +278,7 @@ class _Runner:
     def run_key(self, key: dict, tally: _Tally, *, reserved: bool) -> None:
         tally.publish("key_started", key)
         started = time.perf_counter()
-        beat = self.heartbeat.working_on(key) if reserved else contextlib.nullcontext()
+        beat = self.heartbeat.working_on(key) if reserved else _NOTHING
         try:
             with beat:
                 made = self._make(key, started)
@@ -308,7 +308,7 @@ class _Runner:
             fetched = table.make_fetch(dict(key), **self.make_kwargs)
             computed = table.make_compute(dict(key), *_as_tuple(fetched))
         try:
-            with self.connection.transaction, populating(table):
+            with self.connection.transaction:  # inserts allowed: see populating() above
                 if self.tripartite:
                     again = table.make_fetch(dict(key), **self.make_kwargs)
                     if not _same(fetched, again):
@@ -342,6 +342,9 @@ class _Runner:
         with contextlib.suppress(Exception):
             if reserved:
                 self.jobs.release(key)
+
+
+_NOTHING = contextlib.nullcontext()
 
 
 def _key_tuple(key: dict, names: list[str]) -> tuple:
