@@ -186,10 +186,10 @@ class JobQueue(QueryExpression):
         return [self.sa_table.c[n] == sa.bindparam(f"key_{n}") for n in self.key]
 
     def _key_values(self, key: dict) -> dict:
-        return {name: bind(key[n]) for n, name, bind in self._key_binders}
+        return {name: bind(key[n]) for n, name, bind in self.key_binders}
 
     @functools.cached_property
-    def _key_binders(self) -> list[tuple[str, str, Any]]:
+    def key_binders(self) -> list[tuple[str, str, Any]]:
         """(attribute, parameter name, checking binder) of each key attribute."""
         heading, dialect = self.info.heading, self.connection.dialect
         return [(n, f"key_{n}", value_binder(dialect, heading[n])) for n in self.key]

@@ -191,7 +191,7 @@ class _Runner:
 
     def _done_among(self, keys: list[dict]) -> set[tuple]:
         """Of ``keys`` (at most ``CHECK_BATCH``), those with rows in the table, as tuples."""
-        binders = self.jobs._key_binders  # the queue's key is the table's key
+        binders = self.jobs.key_binders  # the queue's key is the table's key
         bound = [[bind(key[n]) for n, _, bind in binders] for key in keys]
         bound += [bound[-1]] * (CHECK_BATCH - len(bound))
         values = {f"k{slot}_{n}": value for slot, row in enumerate(bound)
