@@ -55,8 +55,9 @@ Byte layout, format version 1
            | structured dtype holding objects: for each field in order, ARRAY of arr[field]
 
 Compression: a body over 1 KiB is zlib-compressed (level 2) only if that saves at
-least 10 %. Bodies over 16 KiB are first judged on four samples (up to 4 KiB), so large
-incompressible arrays (random floats) cost one memory copy, not a zlib pass.
+least 10 %. Bodies over 16 KiB are first judged on two samples (up to 4 KiB, at a quarter
+and three quarters of the body), so large incompressible arrays (random floats) cost one
+memory copy, not a zlib pass.
 
 Conversions to know about:
 
@@ -104,7 +105,9 @@ COMPRESS_MIN_SAVING = 0.10  # compress only if it saves at least this fraction
 ZLIB_LEVEL = 2  # measured: level 1 is ~10 % faster but up to 25 % larger; 3 is up to 2x slower
 _SAMPLE_ABOVE = 16 * 1024  # larger bodies are first judged on samples
 _SAMPLE_CHUNK = 4 * 1024  # at most; a 64th of the body when smaller
-_SAMPLE_COUNT = 4
+# zlib reads incompressible bytes at only ~30 MB/s here: four 4 KiB samples cost 0.6 ms a
+# MiB of blob (~10 % of a 160 MiB/s insert); two catch the same arrays for half of that.
+_SAMPLE_COUNT = 2
 
 _MAX_NDIM = 64
 
@@ -144,10 +147,10 @@ def _compress_if_it_pays(body: memoryview) -> tuple[bytes, bytes] | None:
     keep = 1.0 - COMPRESS_MIN_SAVING
     if size > _SAMPLE_ABOVE:
         chunk = min(_SAMPLE_CHUNK, size // 64)
-        step = (size - chunk) // (_SAMPLE_COUNT - 1)
         packed_sample = 0
-        for k in range(_SAMPLE_COUNT):
-            packed_sample += len(zlib.compress(body[k * step:k * step + chunk], ZLIB_LEVEL))
+        for k in range(_SAMPLE_COUNT):  # centred in equal parts of the body
+            start = (2 * k + 1) * size // (2 * _SAMPLE_COUNT) - chunk // 2
+            packed_sample += len(zlib.compress(body[start:start + chunk], ZLIB_LEVEL))
         if packed_sample > keep * chunk * _SAMPLE_COUNT:
             return None
     prefix = _varint(size)
