@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .baseline import datajoint_seconds
 from .bulk import PLACEHOLDER, Target, best_of, targets_for
 
 MIB = 1 << 20
@@ -43,7 +44,7 @@ DISTINCT = 4
 # Goals of the issue: <npy@> at >= 0.8x np.save/np.load; in-table <blob> writes >= 160 MiB/s
 # (10x DataJoint's 13-16 MiB/s). <zarr@> is reported only.
 GOALS = {"npy write": ("ratio", 0.8), "npy read": ("ratio", 0.8),
-         "blob write": ("mib_s", 160.0)}
+         "blob write": ("mib_s", 160.0), "blob vs DJ": ("ratio", 10.0)}
 
 BYTES_SQL = {
     "sqlite": "CREATE TABLE {table} (id INTEGER NOT NULL PRIMARY KEY, data BLOB NOT NULL)",
@@ -226,7 +227,7 @@ def bench_zarr(table, big: list, n: int, repeat: int, base: Path) -> list[tuple]
 
 def bench_backend(target: Target, n: int, big_mib: float, blob_mib: float, repeat: int,
                   workdir: Path, log: Callable[[str], None] = print,
-                  zarr: bool = True) -> list[ObjectResult]:
+                  zarr: bool = True, datajoint_python: str | None = None) -> list[ObjectResult]:
     """Every object benchmark on one backend; schema and objects are removed afterwards."""
     import dj_jupyter as dj
 
@@ -257,13 +258,21 @@ def bench_backend(target: Target, n: int, big_mib: float, blob_mib: float, repea
             schema.drop(prompt=False)
             connection.close()
             shutil.rmtree(store, ignore_errors=True)
+    if datajoint_python and backend != "sqlite":  # DataJoint 2.x has no SQLite backend
+        log(f"  [{backend}] DataJoint <blob> baseline ({datajoint_python})")
+        theirs = datajoint_seconds(datajoint_python, target.dj_target, "blob",
+                                   "--arrays", str(n), "--mib", str(blob_mib),
+                                   "--repeat", str(repeat))["blob write"]
+        ours = next(row[1] for row in measured if row[0] == "blob write")
+        measured.append(("blob vs DJ", ours, theirs, "DataJoint 2.3.5", n * blob_mib))
     return [ObjectResult(backend, op, mib, dj_s, base_s, baseline)
             for op, dj_s, base_s, baseline, mib in measured]
 
 
 def run_objects(backends: list[str], n: int, repeat: int, urls: dict[str, str | None],
                 log: Callable[[str], None] = print, big_mib: float = 8.0,
-                blob_mib: float = 1.0) -> list[ObjectResult]:
+                blob_mib: float = 1.0, datajoint_python: str | None = None
+                ) -> list[ObjectResult]:
     try:
         import xarray  # noqa: F401
         import zarr  # noqa: F401
@@ -277,7 +286,8 @@ def run_objects(backends: list[str], n: int, repeat: int, urls: dict[str, str | 
         try:
             for target in targets:
                 results.extend(bench_backend(target, n, big_mib, blob_mib, repeat, Path(tmp),
-                                             log, zarr=has_zarr))
+                                             log, zarr=has_zarr,
+                                             datajoint_python=datajoint_python))
         finally:
             for target in targets:
                 target.stop()
@@ -302,7 +312,9 @@ def format_objects(results: list[ObjectResult], n: int, repeat: int) -> str:
     lines += [
         "ratio = baseline seconds / dj_jupyter seconds (1.00: as fast as the baseline).",
         "Goals: <npy@> write and read >= 0.8x np.save/np.load into the same disk; in-table",
-        "<blob> write >= 160 MiB/s (10x DataJoint's 13-16 MiB/s). <zarr@> is reported only.",
+        "<blob> write >= 160 MiB/s (10x DataJoint's 13-16 MiB/s); with --datajoint-python,",
+        "'blob vs DJ' is the same write by DataJoint 2.3.5 on the same server in the same run",
+        "(goal: ratio >= 10). <zarr@> is reported only.",
         "Reads follow the writes, so both sides read from the page cache.",
         "blob write baseline 'driver bytes' is each driver's plain executemany of the raw bytes;",
         "on MySQL that is PyMySQL's text protocol (hex literals the server parses at ~40 MiB/s),",

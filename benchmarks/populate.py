@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .baseline import datajoint_seconds
 from .bulk import Target, targets_for
 
 SOURCE_DEFINITION = """
@@ -244,34 +245,11 @@ def bench_backend(target: Target, n: int, repeat: int, log: Callable[[str], None
             connection.close()
     if datajoint_python and backend != "sqlite":  # DataJoint 2.x has no SQLite backend
         log(f"  [{backend}] DataJoint baseline ({datajoint_python})")
-        baseline = datajoint_baseline(datajoint_python, target.dj_target, n, repeat)
+        baseline = datajoint_seconds(datajoint_python, target.dj_target, "populate",
+                                     "--keys", str(n), "--repeat", str(repeat))
         for result in results:
             result.baseline_seconds = baseline.get(result.mode)
     return results
-
-
-def datajoint_baseline(python: str, url: str, n: int, repeat: int) -> dict[str, float]:
-    """Best seconds per mode of the same workload run by DataJoint in another environment."""
-    import json
-    import subprocess
-    import sys
-
-    import sqlalchemy as sa
-
-    parsed = sa.make_url(url)
-    backend = "postgresql" if parsed.get_backend_name() == "postgresql" else "mysql"
-    command = [python, str(Path(__file__).with_name("datajoint_populate.py")),
-               "--backend", backend, "--host", parsed.host or "127.0.0.1",
-               "--port", str(parsed.port or (5432 if backend == "postgresql" else 3306)),
-               "--user", parsed.username or "", "--password", parsed.password or "",
-               "--keys", str(n), "--repeat", str(repeat)]
-    if backend == "postgresql" and parsed.database:
-        command += ["--database-name", parsed.database]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
-    if done.returncode != 0:
-        print(done.stderr[-2000:], file=sys.stderr)
-        raise RuntimeError(f"the DataJoint baseline failed (exit {done.returncode})")
-    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
 
 
 # -- several backends ------------------------------------------------------------------------

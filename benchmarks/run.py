@@ -43,8 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--populate-keys", type=int, default=2_000,
                         help="keys for --populate (2000)")
     parser.add_argument("--datajoint-python", default=os.environ.get("DJ_BENCH_DATAJOINT_PYTHON"),
-                        help="with --populate, the python of an environment with datajoint "
-                             "2.x installed: its populate is measured as the baseline")
+                        help="with --populate or --objects, the python of an environment with "
+                             "datajoint 2.x installed: its populate and <blob> write are "
+                             "measured as baselines")
     parser.add_argument("--profile", action="store_true",
                         help="with --populate, print cProfile's top functions of each mode")
     parser.add_argument("--objects", action="store_true",
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.populate or args.algebra or not args.skip_bulk:
             print(flush=True)
         results = run_objects(args.backends, args.objects_count, args.repeat, urls, log,
-                              big_mib=args.objects_mib)
+                              big_mib=args.objects_mib, datajoint_python=args.datajoint_python)
         print(format_objects(results, args.objects_count, args.repeat), flush=True)
     return 0
 
