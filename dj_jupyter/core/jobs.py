@@ -467,7 +467,6 @@ def _truncate(text: str, limit: int) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-@functools.cache
 def _user() -> str:
     try:
         return getpass.getuser()
