@@ -110,6 +110,27 @@ def test_after_a_commit_with_a_last_statement_both_ways_are_current(p, conn, db_
         other.close()
 
 
+def test_mysql_sends_one_commit_per_transaction_with_a_last_statement(p, conn, backend):
+    """The last statement carries the COMMIT; no second COMMIT follows, transaction after
+    transaction (the server's own counter says what it was sent)."""
+    if backend != "mysql":
+        pytest.skip("the COMMIT carried by the last statement is MySQL's")
+
+    def commits() -> int:
+        rows = conn.run("SHOW SESSION STATUS LIKE 'Com_commit'", fetch=True)[0]
+        return int(rows[0][1])
+
+    before = commits()
+    for subject_id in range(10, 15):
+        with conn.transaction:
+            p.Subject.insert1({"subject_id": subject_id, "species": "rat"})
+            conn.run_at_commit(_subject_insert(p, conn),
+                               {"subject_id": subject_id + 100, "species": "rat"})
+    sent = commits() - before
+    assert len(p.Subject & "subject_id >= 10") == 10
+    assert sent == 5 + 1  # one per transaction, and the one that ended the SHOW statement's
+
+
 def test_run_at_commit_needs_one_open_transaction(p, conn):
     insert = _subject_insert(p, conn)
     with pytest.raises(TransactionError, match="no transaction"):

@@ -762,8 +762,10 @@ class MySQLDialect(Dialect):
         plain_commit = engine.dialect.do_commit
 
         def do_commit(dbapi_connection):
-            if getattr(dbapi_connection, "_dj_committed", False):
-                dbapi_connection._dj_committed = False
+            # SQLAlchemy passes its pool's proxy: the flag lives on the driver's connection
+            driver = getattr(dbapi_connection, "dbapi_connection", dbapi_connection)
+            if getattr(driver, "_dj_committed", False):
+                driver._dj_committed = False
                 return
             plain_commit(dbapi_connection)
 
