@@ -231,7 +231,7 @@ class _Runner:
         keys = self.table._todo(restrictions).keys(order_by="KEY", limit=max_calls)
         tally = _Tally(self.table.full_name, len(keys), observers)
         tally.publish("started")
-        with _terminate_as_exit(), populating(self.table):
+        with _terminate_as_exit(), populating(self.table), self._series():
             for key in self._still_todo(keys):
                 self.run_key(key, tally, reserved=False)
         tally.publish("finished")
@@ -251,7 +251,7 @@ class _Runner:
         tally.publish("started")
         calls = 0
         self.heartbeat = Heartbeat(jobs, config["jobs.heartbeat_interval"])
-        with _terminate_as_exit(), self.heartbeat, populating(self.table):
+        with _terminate_as_exit(), self.heartbeat, populating(self.table), self._series():
             while max_calls is None or calls < max_calls:
                 batch = jobs.pending_keys(restriction, priority=priority, limit=100)
                 if not batch:
@@ -267,6 +267,13 @@ class _Runner:
                     self.run_key(key, tally, reserved=True)
         tally.publish("finished")
         return self._result(tally)
+
+    def _series(self):
+        """Keys' transactions back to back (see ``Connection.transactions_in_series``); not
+        for a tripartite make, whose compute would hold a transaction open."""
+        if self.tripartite:
+            return contextlib.nullcontext()
+        return self.connection.transactions_in_series()
 
     def _restriction(self, restrictions: tuple) -> QueryExpression | None:
         return self.table.restricted_source(restrictions) if restrictions else None

@@ -142,6 +142,85 @@ def test_run_at_commit_needs_one_open_transaction(p, conn):
     assert p.Subject.keys() == [{"subject_id": n} for n in (1, 2, 3, 10)]
 
 
+# -- transactions in series (populate's loop) ---------------------------------------------
+
+def test_transactions_in_series_each_commit_or_roll_back_on_their_own(p, conn, db_url):
+    other = dj.Connection(db_url)
+    try:
+        theirs = dj.FreeTable(other, p.Subject.full_name)
+        with conn.transactions_in_series():
+            with conn.transaction:
+                p.Subject.insert1({"subject_id": 10, "species": "rat"})
+            assert theirs & {"subject_id": 10}  # committed then, not at the end of the block
+            with pytest.raises(RuntimeError, match="boom"):
+                with conn.transaction:
+                    p.Subject.insert1({"subject_id": 11, "species": "rat"})
+                    raise RuntimeError("boom")
+            assert not conn.in_transaction
+            p.Subject.insert1({"subject_id": 12, "species": "rat"})  # between: commits alone
+            assert theirs & {"subject_id": 12}
+            theirs.insert1({"subject_id": 13, "species": "mouse"})
+            assert p.Subject & {"subject_id": 13}  # and reads what others committed
+            with conn.transaction:
+                p.Subject.insert1({"subject_id": 14, "species": "rat"})
+                conn.run_at_commit(_subject_insert(p, conn), {"subject_id": 15, "species": "rat"})
+            assert len(theirs & "subject_id >= 14") == 2
+        assert not conn.in_transaction
+        theirs.insert1({"subject_id": 16, "species": "mouse"})
+        assert p.Subject & {"subject_id": 16}
+        with conn.transaction:  # ordinary transactions after the block
+            p.Subject.insert1({"subject_id": 17, "species": "rat"})
+        assert theirs & {"subject_id": 17}
+    finally:
+        other.close()
+    assert sorted(k["subject_id"] for k in p.Subject.keys()) == [1, 2, 3, 10, 12, 13, 14, 15,
+                                                                 16, 17]
+
+
+def _session_state(other: dj.Connection, pid: int) -> str:
+    rows = other.run("SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,), fetch=True)[0]
+    return rows[0][0]
+
+
+def test_postgresql_commits_in_series_open_the_next_transaction(p, conn, db_url, backend):
+    """COMMIT AND CHAIN: between two transactions of the series the session is already in
+    the next one (no BEGIN to send); the block's end leaves it idle."""
+    if backend != "postgresql":
+        pytest.skip("COMMIT AND CHAIN is used on PostgreSQL")
+    other = dj.Connection(db_url)
+    try:
+        pid = conn.run("SELECT pg_backend_pid()", fetch=True)[0][0][0]
+        assert _session_state(other, pid) == "idle"
+        with conn.transactions_in_series():
+            with conn.transaction:
+                p.Subject.insert1({"subject_id": 10, "species": "rat"})
+            assert _session_state(other, pid) == "idle in transaction"
+            assert dj.FreeTable(other, p.Subject.full_name) & {"subject_id": 10}
+        assert _session_state(other, pid) == "idle"
+    finally:
+        other.close()
+
+
+def test_postgresql_failed_commit_in_series_rolls_back_and_the_series_goes_on(p, conn,
+                                                                              backend):
+    """A constraint checked at COMMIT fails the chained commit: nothing of that transaction
+    stays, and the next one commits."""
+    if backend != "postgresql":
+        pytest.skip("deferred constraints are PostgreSQL's")
+    table = f'"{p.Subject.database}".deferred'
+    conn.run(f"CREATE TABLE {table} (x integer UNIQUE DEFERRABLE INITIALLY DEFERRED)")
+    insert = f"INSERT INTO {table} (x) VALUES (%s)"
+    with conn.transactions_in_series():
+        with pytest.raises(conn._driver_errors(), match="(?i)unique|duplicate"):
+            with conn.transaction:
+                conn.run(insert, (1,))
+                conn.run(insert, (1,))  # allowed until COMMIT
+        assert not conn.in_transaction
+        with conn.transaction:
+            conn.run(insert, (2,))
+    assert conn.run(f"SELECT x FROM {table}", fetch=True)[0] == [(2,)]
+
+
 def test_password_is_never_shown(conn):
     with dj.config.override({"database.password": PASSWORD}):
         assert PASSWORD not in repr(dj.config)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +114,8 @@ class Connection:
         self._after_commit: list = []
         self._after_rollback: list = []
         self._last: tuple[Prepared, dict] | None = None  # see run_at_commit
+        self._in_series = False  # see transactions_in_series
+        self._chained = False  # a commit has opened the next transaction already
         self.schemas: dict[str, Any] = {}
         self._dependencies = None
         self._catalog: dict[str, dict] = {}
@@ -138,6 +140,7 @@ class Connection:
 
     def close(self) -> None:
         self._run_cursor = None
+        self._chained = False
         if self._sa is not None:
             self._sa.close()
             self._sa = None
@@ -156,6 +159,7 @@ class Connection:
     def reconnect(self) -> None:
         if self._in_transaction:
             raise TransactionError("cannot reconnect inside a transaction")
+        self._chained = False
         with contextlib.suppress(Exception):
             if self._sa is not None:
                 self._sa.invalidate()
@@ -180,6 +184,9 @@ class Connection:
                 "a transaction is already open on this connection; nested transactions are not "
                 "supported — do the work inside the open one"
             )
+        if self._chained:  # the previous commit opened this one
+            self._in_transaction = True
+            return
         self._ensure_open()
         self._sa.info["begin_mode"] = "IMMEDIATE"
         try:
@@ -191,20 +198,55 @@ class Connection:
     def commit_transaction(self) -> None:
         self._require_transaction()
         last, self._last = self._last, None
+        chain = self._in_series and self.dialect.chains_commits
         try:
             if last is not None:
                 prepared, values = last
                 self.call(lambda c: self.dialect.run_last(
-                    self._cursor(c), prepared.sql, prepared.parameters(values)))
-            self._sa.commit()
+                    self._cursor(c), prepared.sql, prepared.parameters(values), chain=chain))
+            elif chain:
+                self.call(lambda c: self.dialect.commit_and_chain(self._cursor(c)))
+            if not chain:
+                self._sa.commit()
         except BaseException:
-            self._in_transaction = False
+            self._in_transaction = self._chained = False
             with contextlib.suppress(Exception):
                 self._sa.rollback()
             self._run_hooks(self._after_rollback)
             raise
         self._in_transaction = False
+        self._chained = chain
         self._run_hooks(self._after_commit)
+
+    @contextlib.contextmanager
+    def transactions_in_series(self) -> Iterator[None]:
+        """Within the block, transactions follow one another (populate's loop).
+
+        Where the server can (PostgreSQL's ``COMMIT AND CHAIN``), each commit opens the next
+        transaction in the same round trip, so the next one costs no ``BEGIN``; statements run
+        between transactions commit on their own as always. The last, empty transaction ends
+        with the block. Elsewhere the block changes nothing.
+        """
+        if self._in_series or self._in_transaction:
+            yield
+            return
+        self._in_series = True
+        try:
+            yield
+        finally:
+            self._in_series = False
+            self._end_chain()
+
+    def _end_chain(self) -> None:
+        """Commit the empty transaction the last chained commit opened."""
+        if not self._chained or self._in_transaction:
+            return
+        self._chained = False
+        try:
+            self._sa.commit()
+        except sa.exc.DBAPIError:  # nothing was in it: a dropped connection loses nothing
+            with contextlib.suppress(Exception):
+                self._sa.invalidate()
 
     def run_at_commit(self, prepared: Prepared, values: dict) -> None:
         """Run a prepared statement (no result rows) as the open transaction's last one.
@@ -221,6 +263,7 @@ class Connection:
     def cancel_transaction(self) -> None:
         self._require_transaction()
         self._last = None
+        self._chained = False
         try:
             self._sa.rollback()
         except sa.exc.DBAPIError:
@@ -362,6 +405,10 @@ class Connection:
                 try:
                     if self._in_transaction:
                         return work(self._sa)
+                    if self._chained:  # commit on its own, keeping the chain
+                        result = work(self._sa)
+                        self.dialect.commit_and_chain(self._cursor(self._sa))
+                        return result
                     if not self._sa.in_transaction():
                         self._sa.begin()
                     result = work(self._sa)
@@ -370,10 +417,11 @@ class Connection:
                 except (sa.exc.DBAPIError, *self._driver_errors()) as error:
                     lost = self._is_lost(error)
                     if not self._in_transaction:
+                        self._chained = False
                         with contextlib.suppress(Exception):
                             self._sa.rollback()
                     if lost and self._in_transaction:
-                        self._in_transaction = False
+                        self._in_transaction = self._chained = False
                         self._last = None
                         with contextlib.suppress(Exception):
                             self._sa.invalidate()
