@@ -123,11 +123,17 @@ def count_statements(connection) -> Iterator[dict]:
     dialect = connection.dialect
     original_last = dialect.run_last
 
-    def run_last(cursor, sql, parameters):  # a transaction's last statement (the job record)
+    def run_last(cursor, sql, parameters, chain=False):  # a transaction's last statement
         tally["statements"][verb(sql)] += 1
         if connection.backend == "mysql":  # "...; COMMIT": the commit that follows is skipped
             tally["carried"] += 1
-        return original_last(cursor, sql, parameters)
+        return original_last(cursor, sql, parameters, chain=chain)
+
+    original_chain = dialect.commit_and_chain
+
+    def commit_and_chain(cursor):  # PostgreSQL, transactions in series: COMMIT AND CHAIN
+        tally["commits"] += 1
+        return original_chain(cursor)
 
     original_copy = connection.copy_rows
 
@@ -153,10 +159,11 @@ def count_statements(connection) -> Iterator[dict]:
     connection.run = run  # instance attributes shadow the methods
     connection.copy_rows = copy_rows
     dialect.run_last = run_last
+    dialect.commit_and_chain = commit_and_chain
     try:
         yield tally
     finally:
-        del connection.run, connection.copy_rows, dialect.run_last
+        del connection.run, connection.copy_rows, dialect.run_last, dialect.commit_and_chain
         sa.event.remove(engine, "begin", on_begin)
         sa.event.remove(engine, "before_cursor_execute", on_execute)
         sa.event.remove(engine, "commit", on_commit)
@@ -306,9 +313,10 @@ def format_populate(results: list[PopulateResult], n: int, repeat: int,
         "(the issue asks for >= 2). Statements counted in one extra run:",
         "SQLAlchemy's before_cursor_execute on the engine + Connection.run/copy_rows (raw",
         "cursor) + the dialect's run_last (a transaction's last statement, the job record);",
-        "PostgreSQL's own BEGIN (sent by psycopg) is not seen, its COMMIT is; commits/key",
-        "counts COMMIT and ROLLBACK round trips apart (on MySQL the job record carries its",
-        "COMMIT in the same round trip, so that one is not counted).",
+        "a BEGIN psycopg sends by itself is not seen (populate's keys need none on",
+        "PostgreSQL: each COMMIT AND CHAIN opens the next transaction); commits/key counts",
+        "COMMIT and ROLLBACK round trips apart (on MySQL the job record carries its COMMIT",
+        "in the same round trip, so that one is not counted).",
     ]
     if show_profile:
         for r in results:
