@@ -35,8 +35,11 @@ if TYPE_CHECKING:
 __all__ = ["insert_rows", "to_columns", "insert_query"]
 
 
-def to_columns(rows: Any, heading) -> tuple[list[str], list[list]]:
-    """(attribute names, one list of values per name) from any supported row source."""
+def to_columns(rows: Any, table: Table) -> tuple[list[str], list[list]]:
+    """(attribute names, one list of values per name) from any supported row source.
+
+    Positional rows take the table's attribute order.
+    """
     if type(rows) not in (list, tuple):  # lists and tuples of dicts come first: make's inserts
         if _is_dataframe(rows):
             frame = rows.reset_index() if any(n is not None for n in rows.index.names) else rows
@@ -60,7 +63,7 @@ def to_columns(rows: Any, heading) -> tuple[list[str], list[list]]:
     warnings.warn("inserting positional rows is deprecated: insert dicts (attribute names "
                   "as keys) so that a change of attribute order cannot misplace values",
                   DeprecationWarning, stacklevel=4)
-    names = heading.names
+    names = table.heading.names
     for number, row in enumerate(rows):
         if len(row) != len(names):
             raise DataTypeError(f"row {number} has {len(row)} values but the table has "
@@ -123,7 +126,7 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
                 ignore_extra_fields: bool = False, chunk_size: int | None = None) -> int:
     """Insert ``rows`` into ``table``; return how many rows were sent."""
     connection = table.connection
-    names, columns = to_columns(rows, table.heading)
+    names, columns = to_columns(rows, table)
     if not names and not columns:
         return 0
     plan = _plan(table, connection, tuple(names), ignore_extra_fields)

@@ -54,7 +54,7 @@ class _Tally:
     errors: list = field(default_factory=list)
 
     def publish(self, kind: str, key: dict | None = None, **extra: Any) -> None:
-        if not listening(self.observers):
+        if not (self.observers or listening()):
             return
         publish(PopulateEvent(kind, self.table, key, self.done, len(self.errors), self.total,
                               time.perf_counter() - self.started, **extra), self.observers)
@@ -285,9 +285,11 @@ class _Runner:
     def run_key(self, key: dict, tally: _Tally, *, reserved: bool) -> None:
         tally.publish("key_started", key)
         started = time.perf_counter()
-        beat = self.heartbeat.working_on(key) if reserved else _NOTHING
         try:
-            with beat:
+            if reserved:
+                with self.heartbeat.working_on(key):
+                    made = self._make(key, started)
+            else:
                 made = self._make(key, started)
         except (KeyboardInterrupt, SystemExit):
             self._after_interrupt(key, reserved)
@@ -349,9 +351,6 @@ class _Runner:
         with contextlib.suppress(Exception):
             if reserved:
                 self.jobs.release(key)
-
-
-_NOTHING = contextlib.nullcontext()
 
 
 def _key_tuple(key: dict, names: list[str]) -> tuple:

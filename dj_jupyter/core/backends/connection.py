@@ -68,8 +68,10 @@ class Prepared:
     defaults: dict
 
     def parameters(self, values: dict) -> list:
-        merged = {**self.defaults, **values} if self.defaults else values
-        return [merged[n] for n in self.names]
+        defaults = self.defaults
+        if not defaults:
+            return [values[n] for n in self.names]
+        return [values[n] if n in values else defaults[n] for n in self.names]
 
 
 class _Transaction:
@@ -129,6 +131,7 @@ class Connection:
     def _open(self) -> None:
         try:
             self._sa = self.engine.connect()
+            self._sa_info = self._sa.info  # a property that looks it up on every use
         except sa.exc.DBAPIError as error:
             raise ConnectionError_(
                 f"cannot connect to {self._safe_url()}: {error.orig}\n"
@@ -188,11 +191,12 @@ class Connection:
             self._in_transaction = True
             return
         self._ensure_open()
-        self._sa.info["begin_mode"] = "IMMEDIATE"
+        info = self._sa_info  # read by SQLite's BEGIN (see the dialect's configure_engine)
+        info["begin_mode"] = "IMMEDIATE"
         try:
             self._sa.begin()
         finally:
-            self._sa.info["begin_mode"] = ""
+            info["begin_mode"] = ""
         self._in_transaction = True
 
     def commit_transaction(self) -> None:
@@ -286,6 +290,8 @@ class Connection:
 
     def _run_hooks(self, hooks: list) -> None:
         """Run one list of transaction hooks and forget both (object-store clean-up)."""
+        if not (self._after_commit or self._after_rollback):
+            return
         pending = list(hooks)
         self._after_commit.clear()
         self._after_rollback.clear()
@@ -400,11 +406,16 @@ class Connection:
         """Run ``work(sa_connection)``: committed on its own outside a transaction, and
         retried once on a fresh connection if the old one had dropped."""
         with self._lock:
+            if self._in_transaction:
+                try:
+                    return work(self._sa)
+                except (sa.exc.DBAPIError, *self._driver_errors()) as error:
+                    if self._is_lost(error):
+                        self._lose_transaction()
+                    raise
             self._ensure_open()
             for attempt in (1, 2):
                 try:
-                    if self._in_transaction:
-                        return work(self._sa)
                     if self._chained:  # commit on its own, keeping the chain
                         result = work(self._sa)
                         self.dialect.commit_and_chain(self._cursor(self._sa))
@@ -415,25 +426,24 @@ class Connection:
                     self._sa.commit()
                     return result
                 except (sa.exc.DBAPIError, *self._driver_errors()) as error:
-                    lost = self._is_lost(error)
-                    if not self._in_transaction:
-                        self._chained = False
-                        with contextlib.suppress(Exception):
-                            self._sa.rollback()
-                    if lost and self._in_transaction:
-                        self._in_transaction = self._chained = False
-                        self._last = None
-                        with contextlib.suppress(Exception):
-                            self._sa.invalidate()
-                        self._run_hooks(self._after_rollback)
-                        raise LostConnectionError(
-                            "the database connection was lost inside a transaction; the "
-                            "transaction was rolled back — run it again"
-                        ) from None
-                    if lost and attempt == 1:
+                    self._chained = False
+                    with contextlib.suppress(Exception):
+                        self._sa.rollback()
+                    if self._is_lost(error) and attempt == 1:
                         self.reconnect()
                         continue
                     raise
+
+    def _lose_transaction(self) -> None:
+        """The connection dropped inside a transaction: the server has rolled it back."""
+        self._in_transaction = self._chained = False
+        self._last = None
+        with contextlib.suppress(Exception):
+            self._sa.invalidate()
+        self._run_hooks(self._after_rollback)
+        raise LostConnectionError(
+            "the database connection was lost inside a transaction; the transaction was "
+            "rolled back — run it again") from None
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         dbapi = self.engine.dialect.dbapi
