@@ -25,14 +25,15 @@ from typing import Any
 from pymysql.constants import COMMAND
 from pymysql.cursors import Cursor
 
-__all__ = ["BinaryParamsCursor", "COMMIT_SUFFIX", "LONG_DATA_MIN"]
+from .dialects import COMMIT_SUFFIX  # run_last's: a transaction's last statement and its COMMIT
+
+__all__ = ["BinaryParamsCursor", "LONG_DATA_MIN"]
 
 # Bytes; rows with smaller values stay in SQL text, where PyMySQL batches many rows into one
 # statement. Measured (MariaDB 10.11, 1 row per round trip): 4 KiB values insert at 20 MiB/s
 # binary vs 33 text; 16 KiB at 48 vs 29; 64 KiB at 133 vs 30.
 LONG_DATA_MIN = 16 * 1024
 LONG_DATA_CHUNK = 8 * 1024 * 1024  # one SEND_LONG_DATA packet stays under the 16 MiB frame
-COMMIT_SUFFIX = "; COMMIT"  # what the dialect's run_last appends to a transaction's last statement
 
 _TYPE_DOUBLE, _TYPE_LONGLONG, _TYPE_NULL = 5, 8, 6
 _TYPE_BLOB, _TYPE_VAR_STRING = 252, 253
@@ -42,6 +43,7 @@ _UINT64 = struct.Struct("<Q")
 _DOUBLE = struct.Struct("<d")
 _PLACEHOLDER = re.compile(r"%[%s]")
 _BYTES = (bytes, bytearray)
+_BYTES_TYPES = frozenset(_BYTES)
 
 
 class _NoBinaryForm(Exception):
@@ -102,10 +104,12 @@ def _worth_binary(query: str, rows: Sequence[Any]) -> bool:
     Only the columns holding bytes (or None) in the first row are scanned: a bulk insert of
     many rows without bytes costs one look at one row.
     """
-    if not isinstance(query, str) or "?" in query:  # "?" would become a parameter marker
-        return False
     first = rows[0]
     if not isinstance(first, (tuple, list)):
+        return False
+    if len(rows) == 1 and _BYTES_TYPES.isdisjoint(map(type, first)):  # most statements
+        return False
+    if not isinstance(query, str) or "?" in query:  # "?" would become a parameter marker
         return False
     columns = [i for i, value in enumerate(first) if value is None or type(value) in _BYTES]
     for row in rows if columns else ():
