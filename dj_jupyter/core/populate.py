@@ -35,7 +35,8 @@ __all__ = ["AutoPopulate", "populating"]
 
 logger = logging.getLogger("dj_jupyter")
 
-# Done-checks of direct populate: this many keys per query, trusted for this many seconds.
+# Done-checks of direct populate: at most this many keys per query (fewer where the driver
+# prepares only statements with fewer parameters), trusted for this many seconds.
 CHECK_BATCH = 64
 CHECK_FRESHNESS = 0.5
 
@@ -173,9 +174,11 @@ class _Runner:
         self._done = self._prepare_done_check()
 
     def _prepare_done_check(self):
-        """``SELECT key FROM target WHERE key = k1 OR ... OR key = kN``, compiled once.
+        """``SELECT key FROM target WHERE key IN (k1, ..., kN)``, compiled once.
 
-        ``N`` is ``CHECK_BATCH``; a shorter batch repeats its last key to fill the slots.
+        ``N`` is ``self._batch``; a shorter batch repeats its last key to fill the slots. A
+        key of several attributes is compared as a row value, ``(a, b) IN ((..), ..)``: the
+        servers plan an IN list in a fraction of the time an OR of N terms takes.
         """
         import sqlalchemy as sa
 
@@ -184,16 +187,21 @@ class _Runner:
         node = self.table.node
         target = table_clause(self.connection.dialect, node)
         key = node.heading.primary_key
-        slots = [sa.and_(*[target.c[n] == sa.bindparam(f"k{i}_{n}") for n in key])
-                 for i in range(CHECK_BATCH)]
-        statement = sa.select(*[target.c[n] for n in key]).where(sa.or_(*slots))
-        return self.connection.prepare(statement)
+        columns = [target.c[n] for n in key]
+        limit = self.connection.dialect.prepared_parameters_max
+        self._batch = max(1, min(CHECK_BATCH, limit // len(key) if limit else CHECK_BATCH))
+        slots = [[sa.bindparam(f"k{i}_{n}") for n in key] for i in range(self._batch)]
+        if len(key) == 1:
+            condition = columns[0].in_([slot[0] for slot in slots])
+        else:
+            condition = sa.tuple_(*columns).in_([sa.tuple_(*slot) for slot in slots])
+        return self.connection.prepare(sa.select(*columns).where(condition))
 
     def _done_among(self, keys: list[dict]) -> set[tuple]:
-        """Of ``keys`` (at most ``CHECK_BATCH``), those with rows in the table, as tuples."""
+        """Of ``keys`` (at most ``self._batch``), those with rows in the table, as tuples."""
         binders = self.jobs.key_binders  # the queue's key is the table's key
         bound = [[bind(key[n]) for n, _, bind in binders] for key in keys]
-        bound += [bound[-1]] * (CHECK_BATCH - len(bound))
+        bound += [bound[-1]] * (self._batch - len(bound))
         values = {f"k{slot}_{n}": value for slot, row in enumerate(bound)
                   for (n, _, _), value in zip(binders, row)}
         rows, _ = self.connection.run_prepared(self._done, values, fetch=True)
@@ -207,7 +215,7 @@ class _Runner:
     def _still_todo(self, keys: list[dict]) -> Iterator[dict]:
         """``keys`` without those another worker has made since they were listed.
 
-        The table is asked about up to ``CHECK_BATCH`` keys at once, and an answer counts for
+        The table is asked about up to ``self._batch`` keys at once, and an answer counts for
         ``CHECK_FRESHNESS`` seconds: a fast ``make`` costs one query per batch, a slow one a
         query per key. A key made by another worker inside that window is still caught: its
         insert fails as a duplicate, and :meth:`_make` then finds the key done and skips it.
@@ -215,7 +223,7 @@ class _Runner:
         names = self.table.heading.primary_key
         position = 0
         while position < len(keys):
-            batch = keys[position:position + CHECK_BATCH]
+            batch = keys[position:position + self._batch]
             done = self._done_among(batch)
             checked = time.monotonic()
             for key in batch:

@@ -191,6 +191,47 @@ def test_done_checks_span_several_batches(schema, monkeypatch):
     assert sorted(Sq.log) == [n for n in range(11) if n != 9]  # 9 was in a later batch
 
 
+def test_done_checks_compare_keys_of_several_attributes(schema, monkeypatch):
+    # The check compares (a, b) row values: a key made elsewhere is found among its batch,
+    # and keys sharing one attribute with it are not mistaken for it.
+    from dj_jupyter.core import populate
+
+    monkeypatch.setattr(populate, "CHECK_BATCH", 3)
+    monkeypatch.setattr(populate, "CHECK_FRESHNESS", 0.0)
+    made = []
+
+    @schema
+    class Pair(dj.Manual):
+        definition = """
+        a: int32
+        b: varchar(8)
+        """
+
+    @schema
+    class Joined(dj.Computed):
+        definition = """
+        -> Pair
+        ---
+        label: varchar(20)
+        """
+
+        def make(self, key):
+            made.append((key["a"], key["b"]))
+            self.insert1({**key, "label": f"{key['a']}{key['b']}"})
+
+    Pair.insert([{"a": a, "b": b} for a in range(3) for b in ("x", "y")])
+
+    def make_elsewhere(event):  # two keys populate has not reached yet
+        if event.kind == "key_started" and event.key == {"a": 0, "b": "x"}:
+            Joined.insert([{"a": 1, "b": "y", "label": "elsewhere"},
+                           {"a": 2, "b": "x", "label": "elsewhere"}], allow_direct_insert=True)
+
+    result = Joined.populate(observers=[make_elsewhere])
+    assert result == {"success_count": 4, "error_list": []}
+    assert sorted(made) == [(0, "x"), (0, "y"), (1, "x"), (2, "y")]  # (2, y) matches neither
+    assert (Joined & "label = 'elsewhere'").keys() == [{"a": 1, "b": "y"}, {"a": 2, "b": "x"}]
+
+
 def test_reserved_job_whose_row_exists_is_closed_not_failed(p):
     p.Sq.jobs.refresh()
     p.Sq.insert1({"n": 4, "sq": -1}, allow_direct_insert=True)  # not through populate

@@ -307,6 +307,10 @@ class Dialect:
     #: Whether a commit can open the next transaction at once (``COMMIT AND CHAIN``).
     chains_commits = False
 
+    #: Statements with more parameters than this are neither cached nor prepared by the
+    #: driver (parsed again, and planned by the server, each time); None: no such limit.
+    prepared_parameters_max: int | None = None
+
     def commit_and_chain(self, cursor: Any) -> None:
         """Commit, and open the next transaction in the same round trip."""
         raise NotImplementedError(f"{self.name} does not chain transactions")
@@ -559,6 +563,7 @@ class PostgreSQLDialect(Dialect):
         return ErrorKind.OTHER
 
     chains_commits = True
+    prepared_parameters_max = 50  # psycopg's MAX_CACHED_STATEMENT_PARAMS
 
     def commit_and_chain(self, cursor):
         # Straight through libpq: one C call, where psycopg's execute costs ~30 µs of Python.
