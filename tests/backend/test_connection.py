@@ -316,3 +316,61 @@ def test_make_classes(p, schema):
     assert namespace["Session"].Trial.master is namespace["Session"]
     assert len(namespace["Score"]) == 4
     assert namespace["Score"].to_dicts(limit=1)[0]["score"] == 1.0
+
+
+def _last_statements_in_series(p, conn, start: int, count: int) -> None:
+    for subject_id in range(start, start + count):
+        with conn.transaction:
+            conn.run_at_commit(_subject_insert(p, conn), {"subject_id": subject_id,
+                                                          "species": "rat"})
+
+
+def test_postgresql_last_statement_survives_rollbacks_and_ddl(p, conn, backend):
+    """psycopg deallocates prepared statements after a rollback and after DROP/ALTER: the
+    statement that goes with COMMIT AND CHAIN is prepared again, nothing fails."""
+    if backend != "postgresql":
+        pytest.skip("the pipelined last statement is PostgreSQL's")
+    for _ in range(8):  # psycopg prepares statements of its own after a few runs
+        assert p.Subject & {"subject_id": 1}
+    with conn.transactions_in_series():
+        _last_statements_in_series(p, conn, 10, 3)
+        with pytest.raises(RuntimeError):
+            with conn.transaction:
+                raise RuntimeError("rolled back")
+        _last_statements_in_series(p, conn, 20, 3)
+    conn.run(f'ALTER TABLE {p.Subject.full_table_name} ADD COLUMN extra integer')
+    conn.invalidate_dependencies()
+    with conn.transactions_in_series():
+        _last_statements_in_series(p, conn, 30, 3)
+    assert len(p.Subject & "subject_id >= 10") == 9
+
+
+def test_postgresql_last_statement_lost_by_the_server_fails_once_cleanly(p, conn, backend):
+    """Prepared statements dropped behind our back (DEALLOCATE ALL): that commit fails and
+    rolls back, naming the missing statement; the next transaction prepares it again."""
+    if backend != "postgresql":
+        pytest.skip("the pipelined last statement is PostgreSQL's")
+    with conn.transactions_in_series():
+        _last_statements_in_series(p, conn, 10, 2)
+        conn.call(lambda c: conn._cursor(c).connection.pgconn.exec_(b"DEALLOCATE ALL"))
+        with pytest.raises(conn._driver_errors(), match="(?i)prepared statement"):
+            _last_statements_in_series(p, conn, 12, 1)
+        assert not conn.in_transaction
+        _last_statements_in_series(p, conn, 13, 2)
+    assert sorted(k["subject_id"] for k in p.Subject.keys() if k["subject_id"] >= 10) == [
+        10, 11, 13, 14]
+
+
+def test_postgresql_failing_last_statement_in_series_is_the_drivers_error(p, conn, backend):
+    if backend != "postgresql":
+        pytest.skip("the pipelined last statement is PostgreSQL's")
+    with conn.transactions_in_series():
+        with pytest.raises(conn._driver_errors()) as failure:
+            with conn.transaction:
+                p.Subject.insert1({"subject_id": 10, "species": "rat"})
+                conn.run_at_commit(_subject_insert(p, conn), {"subject_id": 1,
+                                                              "species": "rat"})
+        assert conn.dialect.classify(failure.value) == "duplicate"
+        _last_statements_in_series(p, conn, 11, 1)
+    assert not p.Subject & {"subject_id": 10}
+    assert p.Subject & {"subject_id": 11}

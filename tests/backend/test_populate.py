@@ -741,3 +741,46 @@ def test_raising_observer_does_not_break_populate(p):
 def test_display_progress_runs(p, capsys):
     assert p.Sq.populate(display_progress=True)["success_count"] == 6
     assert p.Sq.populate(display_progress=True, reserve_jobs=True)["success_count"] == 0
+
+
+def test_keys_of_every_kind_are_made_and_recorded(schema):
+    """Keys of date, datetime, uuid, decimal, text and bool types travel through the
+    done-check and the job record (on PostgreSQL as text into a prepared statement)."""
+    import datetime as dt
+    import decimal
+    import uuid
+
+    @schema
+    class Sample(dj.Manual):
+        definition = """
+        day: date
+        at: datetime(3)
+        id: uuid
+        amount: decimal(8,3)
+        name: varchar(16)
+        flag: bool
+        """
+
+    @schema
+    class Measured(dj.Computed):
+        definition = """
+        -> Sample
+        ---
+        size: int32
+        """
+
+        def make(self, key):
+            self.insert1({**key, "size": len(key["name"])})
+
+    rows = [{"day": dt.date(2026, 1, 1 + n), "at": dt.datetime(2026, 1, 1, 12, n, 0, 125000),
+             "id": uuid.UUID(int=n + 1), "amount": decimal.Decimal(f"{n}.125"),
+             "name": f"o'{n}%s\\", "flag": n % 2 == 0}
+            for n in range(4)]
+    Sample.insert(rows)
+    assert Measured.populate() == {"success_count": 4, "error_list": []}
+    assert sorted(Measured.to_arrays("size").tolist()) == [6, 6, 6, 6]
+    jobs = Measured.jobs.to_dicts()
+    assert len(jobs) == 4 and {j["status"] for j in jobs} == {"success"}
+    assert sorted(j["id"] for j in jobs) == [r["id"] for r in rows]
+    assert sorted(j["name"] for j in jobs) == [r["name"] for r in rows]
+    assert not Measured.stale()

@@ -489,6 +489,8 @@ class Connection:
         self._dependencies = None
         self._catalog.clear()
         self.catalog_generation += 1
+        if self._sa is not None and not self._sa.closed and not self._sa.invalidated:
+            self.dialect.forget_prepared(self._sa.connection.dbapi_connection)
         self.job_queues.clear()
         self.statement_cache.clear()
 

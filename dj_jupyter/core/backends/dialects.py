@@ -315,6 +315,9 @@ class Dialect:
         """Commit, and open the next transaction in the same round trip."""
         raise NotImplementedError(f"{self.name} does not chain transactions")
 
+    def forget_prepared(self, driver_connection: Any) -> None:
+        """After DDL or a rollback, which may drop server-side prepared statements."""
+
     def now(self) -> sa.ColumnElement:
         """The server's current time (UTC), comparable with stored datetime(3) values."""
         return sa.func.strftime("%Y-%m-%d %H:%M:%f", "now")
@@ -565,21 +568,23 @@ class PostgreSQLDialect(Dialect):
     chains_commits = True
     prepared_parameters_max = 50  # psycopg's MAX_CACHED_STATEMENT_PARAMS
 
-    def commit_and_chain(self, cursor):
-        # Straight through libpq: one C call, where psycopg's execute costs ~30 µs of Python.
-        from psycopg import errors, pq
+    def run_last(self, cursor, sql, parameters, *, chain=False):
+        if not chain:
+            cursor.execute(sql, parameters)
+            return
+        from .pg_pipeline import run_and_chain
 
-        connection = cursor.connection
-        result = connection.pgconn.exec_(b"COMMIT AND CHAIN")
-        if result.status != pq.ExecStatus.COMMAND_OK:
-            state = (result.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
-            message = (result.error_message or connection.pgconn.error_message).decode(
-                errors="replace").strip()
-            try:
-                error = errors.lookup(state) if state else errors.OperationalError
-            except KeyError:
-                error = errors.DatabaseError
-            raise error(message)
+        run_and_chain(cursor.connection, sql, parameters)  # one round trip for both
+
+    def forget_prepared(self, driver_connection):
+        from .pg_pipeline import forget
+
+        forget(driver_connection)
+
+    def commit_and_chain(self, cursor):
+        from .pg_pipeline import commit_and_chain
+
+        commit_and_chain(cursor.connection)
 
     def now(self):
         return sa.func.localtimestamp()
@@ -590,6 +595,12 @@ class PostgreSQLDialect(Dialect):
 
     def engine_options(self):
         return {"connect_args": {"options": "-c timezone=UTC"}, "paramstyle": "format"}
+
+    def configure_engine(self, engine):
+        # psycopg deallocates a connection's prepared statements when it rolls back
+        @sa.event.listens_for(engine, "rollback")
+        def on_rollback(connection):
+            self.forget_prepared(connection.connection.dbapi_connection)
 
     def current_timestamp_default(self, fsp: int) -> str:
         return f"CURRENT_TIMESTAMP({fsp})" if fsp else "CURRENT_TIMESTAMP(0)"
