@@ -37,7 +37,7 @@ logger = logging.getLogger("dj_jupyter")
 
 # Done-checks of direct populate: at most this many keys per query (fewer where the driver
 # prepares only statements with fewer parameters), trusted for this many seconds.
-CHECK_BATCH = 64
+CHECK_BATCH = 128
 CHECK_FRESHNESS = 0.5
 
 

@@ -782,7 +782,15 @@ class MySQLDialect(Dialect):
         cursor.execute(sql + COMMIT_SUFFIX, parameters)
         while cursor.nextset():
             pass
-        cursor.connection._dj_committed = True  # for do_commit below: nothing left to commit
+        if not chain:  # for do_commit below: SQLAlchemy's commit has nothing left to send
+            cursor.connection._dj_committed = True
+
+    # With autocommit off, every COMMIT is chained: the next statement opens the next
+    # transaction. In series, that spares SQLAlchemy's begin and commit per transaction.
+    chains_commits = True
+
+    def commit_and_chain(self, cursor):
+        cursor.execute("COMMIT")
 
     def current_timestamp_default(self, fsp):
         return f"CURRENT_TIMESTAMP({fsp})" if fsp else "CURRENT_TIMESTAMP"
