@@ -292,6 +292,24 @@ def test_lost_connection_inside_a_transaction_raises(p, conn, db_url, backend):
     assert not p.Subject & "subject_id >= 10"
 
 
+def test_lost_connection_between_transactions_in_series(p, conn, db_url, backend):
+    """The session drops while a chained transaction waits: the next transaction fails as
+    lost, the one after runs on a new session, and the block ends cleanly."""
+    if backend == "sqlite":
+        pytest.skip("an embedded database has no server session to lose")
+    with conn.transactions_in_series():
+        with conn.transaction:
+            p.Subject.insert1({"subject_id": 10, "species": "rat"})
+        _kill(db_url, backend, conn)
+        with pytest.raises(LostConnectionError):
+            with conn.transaction:
+                p.Subject.insert1({"subject_id": 11, "species": "rat"})
+        with conn.transaction:
+            p.Subject.insert1({"subject_id": 12, "species": "rat"})
+    assert not conn.in_transaction
+    assert sorted(k["subject_id"] for k in p.Subject.keys()) == [1, 2, 3, 10, 12]
+
+
 def test_virtual_module_gives_working_classes(p, schema, conn):
     vm = dj.VirtualModule("lab", schema.database, connection=conn)
     assert vm.schema.database == schema.database

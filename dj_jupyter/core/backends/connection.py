@@ -226,10 +226,13 @@ class Connection:
     def transactions_in_series(self) -> Iterator[None]:
         """Within the block, transactions follow one another (populate's loop).
 
-        Where the server can (PostgreSQL's ``COMMIT AND CHAIN``), each commit opens the next
-        transaction in the same round trip, so the next one costs no ``BEGIN``; statements run
-        between transactions commit on their own as always. The last, empty transaction ends
-        with the block. Elsewhere the block changes nothing.
+        Where the server can, each commit opens the next transaction at once: PostgreSQL's
+        ``COMMIT AND CHAIN`` (sent with the transaction's last statement, see
+        :meth:`run_at_commit`, in one round trip), MySQL's COMMIT with autocommit off. The
+        next transaction then costs no ``BEGIN`` and no SQLAlchemy begin and commit.
+        Statements run between transactions commit on their own as always; the last, empty
+        transaction ends with the block. On SQLite the block changes nothing: a chained
+        transaction would hold the one write lock between keys.
         """
         if self._in_series or self._in_transaction:
             yield
