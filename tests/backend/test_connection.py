@@ -392,3 +392,19 @@ def test_postgresql_failing_last_statement_in_series_is_the_drivers_error(p, con
         _last_statements_in_series(p, conn, 11, 1)
     assert not p.Subject & {"subject_id": 10}
     assert p.Subject & {"subject_id": 11}
+
+
+def test_postgresql_series_with_a_libpq_without_pipeline_mode(p, conn, backend, monkeypatch):
+    """libpq before 14 has no pipeline mode: the last statement and the commit then take a
+    round trip each, with the same outcome."""
+    if backend != "postgresql":
+        pytest.skip("the pipelined last statement is PostgreSQL's")
+    from dj_jupyter.core.backends import pg_pipeline
+
+    monkeypatch.setattr(pg_pipeline, "_PIPELINES", False)
+    with conn.transactions_in_series():
+        _last_statements_in_series(p, conn, 10, 2)
+        with pytest.raises(conn._driver_errors(), match="(?i)duplicate|unique"):
+            _last_statements_in_series(p, conn, 1, 1)
+        _last_statements_in_series(p, conn, 12, 1)
+    assert sorted(k["subject_id"] for k in p.Subject.keys()) == [1, 2, 3, 10, 11, 12]

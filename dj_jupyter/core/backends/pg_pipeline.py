@@ -1,4 +1,9 @@
-"""PostgreSQL: a transaction's last statement and ``COMMIT AND CHAIN`` in one round trip.
+"""PostgreSQL transactions in series: ``COMMIT AND CHAIN``, with the last statement.
+
+``Connection.transactions_in_series`` ends each transaction with ``COMMIT AND CHAIN``, which
+opens the next one, so no ``BEGIN`` is sent per transaction (:func:`commit_and_chain`). When a
+transaction has a last statement (populate's job record, see ``Connection.run_at_commit``),
+:func:`run_and_chain` sends it and the commit in one round trip.
 
 psycopg sends one statement per round trip outside its pipeline mode, and its pipeline
 object costs more Python than a round trip saves here. libpq's own pipeline mode (through
@@ -20,7 +25,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from psycopg import errors, pq
+from psycopg import Pipeline, errors, pq
 from psycopg.adapt import PyFormat, Transformer
 
 __all__ = ["run_and_chain", "commit_and_chain", "forget"]
@@ -28,7 +33,7 @@ __all__ = ["run_and_chain", "commit_and_chain", "forget"]
 _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 _PLACEHOLDER = re.compile(r"%[s%]")
 _MISSING_STATEMENT = "26000"  # invalid_sql_statement_name
-
+_PIPELINES = Pipeline.is_supported()  # libpq 14 or later
 
 
 class _State:
@@ -53,7 +58,12 @@ def forget(connection: Any) -> None:
 
 
 def run_and_chain(connection: Any, sql: str, parameters: Sequence[Any]) -> None:
-    """Run ``sql`` (no result rows), then ``COMMIT AND CHAIN``, in one round trip."""
+    """Run ``sql`` (no result rows), then ``COMMIT AND CHAIN``, in one round trip (two
+    with a libpq older than 14, which has no pipeline mode)."""
+    if not _PIPELINES:
+        connection.cursor().execute(sql, parameters)
+        commit_and_chain(connection)
+        return
     state = _states.get(connection)
     if state is None:
         state = _states[connection] = _State(connection)
