@@ -35,8 +35,7 @@ __all__ = ["AutoPopulate", "populating"]
 
 logger = logging.getLogger("dj_jupyter")
 
-# Done-checks of direct populate: at most this many keys per query (fewer where the driver
-# prepares only statements with fewer parameters), trusted for this many seconds.
+# Done-checks of direct populate: this many keys per check, trusted for this many seconds.
 CHECK_BATCH = 128
 CHECK_FRESHNESS = 0.5
 
@@ -171,60 +170,27 @@ class _Runner:
                                     or type(table).make is AutoPopulate.__dict__.get("make")):
             raise DataJointError(f"{type(table).__name__} has no make(self, key) method: define "
                                  "one that inserts the row for key")
-        self._done = self._prepare_done_check()
+        from .done_check import DoneCheck  # SQLAlchemy: not imported with the package
 
-    def _prepare_done_check(self):
-        """``SELECT key FROM target WHERE key IN (k1, ..., kN)``, compiled once.
-
-        ``N`` is ``self._batch``; a shorter batch repeats its last key to fill the slots. A
-        key of several attributes is compared as a row value, ``(a, b) IN ((..), ..)``: the
-        servers plan an IN list in a fraction of the time an OR of N terms takes.
-        """
-        import sqlalchemy as sa
-
-        from .algebra.compiler import table_clause
-
-        node = self.table.node
-        target = table_clause(self.connection.dialect, node)
-        key = node.heading.primary_key
-        columns = [target.c[n] for n in key]
-        limit = self.connection.dialect.prepared_parameters_max
-        self._batch = max(1, min(CHECK_BATCH, limit // len(key) if limit else CHECK_BATCH))
-        slots = [[sa.bindparam(f"k{i}_{n}") for n in key] for i in range(self._batch)]
-        if len(key) == 1:
-            condition = columns[0].in_([slot[0] for slot in slots])
-        else:
-            condition = sa.tuple_(*columns).in_([sa.tuple_(*slot) for slot in slots])
-        return self.connection.prepare(sa.select(*columns).where(condition))
-
-    def _done_among(self, keys: list[dict]) -> set[tuple]:
-        """Of ``keys`` (at most ``self._batch``), those with rows in the table, as tuples."""
-        binders = self.jobs.key_binders  # the queue's key is the table's key
-        bound = [[bind(key[n]) for n, _, bind in binders] for key in keys]
-        bound += [bound[-1]] * (self._batch - len(bound))
-        values = {f"k{slot}_{n}": value for slot, row in enumerate(bound)
-                  for (n, _, _), value in zip(binders, row)}
-        rows, _ = self.connection.run_prepared(self._done, values, fetch=True)
-        heading, dialect = self.table.heading, self.connection.dialect
-        decoders = [dialect.decoder(heading[n].type) for n, _, _ in binders]
-        return {tuple(d(v) if d else v for d, v in zip(decoders, row)) for row in rows}
+        self._done = DoneCheck(table, self.jobs.key_binders, CHECK_BATCH)
 
     def _is_done(self, key: dict) -> bool:
-        return bool(self._done_among([key]))
+        return bool(self._done([key]))
 
     def _still_todo(self, keys: list[dict]) -> Iterator[dict]:
         """``keys`` without those another worker has made since they were listed.
 
-        The table is asked about up to ``self._batch`` keys at once, and an answer counts for
-        ``CHECK_FRESHNESS`` seconds: a fast ``make`` costs one query per batch, a slow one a
-        query per key. A key made by another worker inside that window is still caught: its
-        insert fails as a duplicate, and :meth:`_make` then finds the key done and skips it.
+        The table is asked about a batch of keys at once (see :mod:`.done_check`), and an
+        answer counts for ``CHECK_FRESHNESS`` seconds: a fast ``make`` costs one query per
+        batch, a slow one a query per key. A key made by another worker inside that window is
+        still caught: its insert fails as a duplicate, and :meth:`_make` then finds the key
+        done and skips it.
         """
         names = self.table.heading.primary_key
         position = 0
         while position < len(keys):
-            batch = keys[position:position + self._batch]
-            done = self._done_among(batch)
+            batch = keys[position:position + self._done.batch]
+            done = self._done(batch)
             checked = time.monotonic()
             for key in batch:
                 position += 1

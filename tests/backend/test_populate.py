@@ -784,3 +784,18 @@ def test_keys_of_every_kind_are_made_and_recorded(schema):
     assert sorted(j["id"] for j in jobs) == [r["id"] for r in rows]
     assert sorted(j["name"] for j in jobs) == [r["name"] for r in rows]
     assert not Measured.stale()
+
+
+def test_done_check_by_range_and_by_value(p):
+    """One-attribute keys: the rows between the batch's first and last key, or, when that
+    range holds more rows than it may return, the keys asked for by value."""
+    from dj_jupyter.core.done_check import DoneCheck
+
+    p.Src.insert([{"n": n} for n in range(6, 40)])
+    p.Sq.insert([{"n": n, "sq": n * n} for n in range(1, 30)], allow_direct_insert=True)
+    check = DoneCheck(p.Sq(), p.Sq.jobs.key_binders, batch=3)  # a range returns < 6 rows
+    assert check([{"n": 30}, {"n": 31}, {"n": 32}]) == set()
+    assert check([{"n": 28}, {"n": 30}, {"n": 32}]) == {(28,), (29,)}  # 29: made, not asked
+    assert check([{"n": 0}, {"n": 15}, {"n": 30}]) == {(15,)}  # 29 rows in range: by value
+    assert check([{"n": 15}]) == {(15,)}
+    assert check([{"n": 0}, {"n": 30}, {"n": 31}, {"n": 5}, {"n": 7}]) == {(5,), (7,)}
