@@ -600,7 +600,8 @@ class PostgreSQLDialect(Dialect):
         # psycopg deallocates a connection's prepared statements when it rolls back
         @sa.event.listens_for(engine, "rollback")
         def on_rollback(connection):
-            self.forget_prepared(connection.connection.dbapi_connection)
+            if not (connection.closed or connection.invalidated):  # else: a new one comes
+                self.forget_prepared(connection.connection.dbapi_connection)
 
     def current_timestamp_default(self, fsp: int) -> str:
         return f"CURRENT_TIMESTAMP({fsp})" if fsp else "CURRENT_TIMESTAMP(0)"
