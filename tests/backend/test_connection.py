@@ -401,7 +401,7 @@ def test_postgresql_series_with_a_libpq_without_pipeline_mode(p, conn, backend, 
         pytest.skip("the pipelined last statement is PostgreSQL's")
     from dj_jupyter.core.backends import pg_pipeline
 
-    monkeypatch.setattr(pg_pipeline, "_PIPELINES", False)
+    monkeypatch.setattr(pg_pipeline, "PIPELINE_MODE", False)
     with conn.transactions_in_series():
         _last_statements_in_series(p, conn, 10, 2)
         with pytest.raises(conn._driver_errors(), match="(?i)duplicate|unique"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import hashlib
 import json
 import math
@@ -569,22 +570,17 @@ class PostgreSQLDialect(Dialect):
     prepared_parameters_max = 50  # psycopg's MAX_CACHED_STATEMENT_PARAMS
 
     def run_last(self, cursor, sql, parameters, *, chain=False):
-        if not chain:
-            cursor.execute(sql, parameters)
-            return
-        from .pg_pipeline import run_and_chain
-
-        run_and_chain(cursor.connection, sql, parameters)  # one round trip for both
+        pipeline = _pg_pipeline()
+        if chain and pipeline.PIPELINE_MODE:  # the statement and the commit in one round trip
+            pipeline.run_and_chain(cursor.connection, sql, parameters)
+        else:
+            super().run_last(cursor, sql, parameters, chain=chain)
 
     def forget_prepared(self, driver_connection):
-        from .pg_pipeline import forget
-
-        forget(driver_connection)
+        _pg_pipeline().forget(driver_connection)
 
     def commit_and_chain(self, cursor):
-        from .pg_pipeline import commit_and_chain
-
-        commit_and_chain(cursor.connection)
+        _pg_pipeline().commit_and_chain(cursor.connection)
 
     def now(self):
         return sa.func.localtimestamp()
@@ -605,6 +601,14 @@ class PostgreSQLDialect(Dialect):
 
     def current_timestamp_default(self, fsp: int) -> str:
         return f"CURRENT_TIMESTAMP({fsp})" if fsp else "CURRENT_TIMESTAMP(0)"
+
+
+@functools.cache
+def _pg_pipeline():
+    """``pg_pipeline``, imported on first use: psycopg is an optional dependency."""
+    from . import pg_pipeline
+
+    return pg_pipeline
 
 
 class MySQLDialect(Dialect):

@@ -15,6 +15,7 @@ The statement is prepared under our own name, once per connection. psycopg deall
 every prepared statement of a connection after a rollback and after ``DROP``/``ALTER``, so
 the dialect calls :func:`forget` then (see ``PostgreSQLDialect``); should a statement be
 missing all the same, the commit fails with a clear error and the next one prepares again.
+Without pipeline mode (libpq before 14) the dialect sends the statement and the commit apart.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ from typing import Any
 from psycopg import Pipeline, errors, pq
 from psycopg.adapt import PyFormat, Transformer
 
-__all__ = ["run_and_chain", "commit_and_chain", "forget"]
+__all__ = ["PIPELINE_MODE", "run_and_chain", "commit_and_chain", "forget"]
 
 _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 _PLACEHOLDER = re.compile(r"%[s%]")
 _MISSING_STATEMENT = "26000"  # invalid_sql_statement_name
-_PIPELINES = Pipeline.is_supported()  # libpq 14 or later
+#: Whether libpq has pipeline mode (version 14 or later).
+PIPELINE_MODE = Pipeline.is_supported()
 
 
 class _State:
@@ -58,12 +60,8 @@ def forget(connection: Any) -> None:
 
 
 def run_and_chain(connection: Any, sql: str, parameters: Sequence[Any]) -> None:
-    """Run ``sql`` (no result rows), then ``COMMIT AND CHAIN``, in one round trip (two
-    with a libpq older than 14, which has no pipeline mode)."""
-    if not _PIPELINES:
-        connection.cursor().execute(sql, parameters)
-        commit_and_chain(connection)
-        return
+    """Run ``sql`` (no result rows), then ``COMMIT AND CHAIN``, in one round trip (needs
+    :data:`PIPELINE_MODE`; without it the dialect sends them apart)."""
     state = _states.get(connection)
     if state is None:
         state = _states[connection] = _State(connection)
