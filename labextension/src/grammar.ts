@@ -236,12 +236,22 @@ function startLine(stream: StringStream, state: DjTableState): void {
   state.phase = state.line === 0 ? 'magic' : 'start';
 }
 
+/** A copy of the Python mode's state (it has no copyState of its own: CodeMirror's default
+ * copies each array one level deep, and so does this). */
+function copyPythonState(state: unknown): unknown {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(state as Record<string, unknown>)) {
+    copy[key] = Array.isArray(value) ? value.slice() : value;
+  }
+  return copy;
+}
+
 export const djTableParser: StreamParser<DjTableState> = {
   name: 'dj_table',
   startState: () => ({ line: -1, python: null, phase: 'magic', magicWords: 0 }),
   copyState: (state: DjTableState) => ({
     ...state,
-    python: state.python === null ? null : python.copyState!(state.python as never)
+    python: state.python === null ? null : copyPythonState(state.python)
   }),
   blankLine: (state: DjTableState) => {
     state.line += 1;

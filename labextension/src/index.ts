@@ -63,8 +63,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
           })
         )
     });
-    tracker.widgetAdded.connect((_, panel) => followDjTableCells(panel));
-    tracker.forEach(panel => followDjTableCells(panel));
+    tracker.widgetAdded.connect((_, panel) => followDjTableCells(panel, languages));
+    tracker.forEach(panel => followDjTableCells(panel, languages));
     NotebookActions.executed.connect((_, { cell }) => markErrorLine(cell));
 
     const sidebar = new PipelineSidebar(tracker);

@@ -4,6 +4,7 @@
  */
 import {
   HighlightStyle,
+  language as languageFacet,
   LanguageSupport,
   StreamLanguage,
   syntaxHighlighting
@@ -11,7 +12,11 @@ import {
 import { Extension, StateEffect, StateField } from '@codemirror/state';
 import { Decoration, DecorationSet, EditorView, ViewUpdate } from '@codemirror/view';
 import { Cell, ICodeCellModel } from '@jupyterlab/cells';
-import { CodeMirrorEditor, EditorExtensionRegistry } from '@jupyterlab/codemirror';
+import {
+  CodeMirrorEditor,
+  EditorExtensionRegistry,
+  IEditorLanguageRegistry
+} from '@jupyterlab/codemirror';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Tag } from '@lezer/highlight';
 
@@ -39,10 +44,16 @@ export function djTableLanguage(): LanguageSupport {
 // -- one cell, one language -----------------------------------------------------------------
 
 /** Give every `%%dj_table` cell of the notebook our language and every other code cell the
- * notebook's own, now and whenever a cell's source or the notebook's language changes. */
-export function followDjTableCells(panel: NotebookPanel): void {
+ * notebook's own, now and whenever a cell's source or the notebook's language changes.
+ *
+ * An editor loads the language of each mime type change asynchronously and applies whichever
+ * load finishes last. The notebook's language (e.g. IPython, when the kernel's info arrives)
+ * loads lazily, so a switch made while it still loads would be undone: each switch first
+ * waits until the notebook's own language has loaded. */
+export function followDjTableCells(panel: NotebookPanel, languages: IEditorLanguageRegistry): void {
   const notebook = panel.content;
-  const apply = () => {
+  const apply = async () => {
+    await languages.getLanguage(notebook.codeMimetype).catch(() => null);
     for (const cell of notebook.widgets) {
       if (cell.model.type !== 'code') {
         continue;
@@ -53,6 +64,20 @@ export function followDjTableCells(panel: NotebookPanel): void {
         : notebook.codeMimetype;
       if (model.mimeType !== wanted) {
         model.mimeType = wanted;
+      }
+    }
+    setTimeout(verify, 500);
+  };
+  // Should a slower load still have won the race, switch such a cell once more.
+  const verify = () => {
+    for (const cell of notebook.widgets) {
+      if (cell.model.mimeType !== MIME || !(cell.editor instanceof CodeMirrorEditor)) {
+        continue;
+      }
+      if (cell.editor.editor.state.facet(languageFacet)?.name !== 'dj_table') {
+        const model = cell.model as ICodeCellModel;
+        model.mimeType = notebook.codeMimetype;
+        model.mimeType = MIME;
       }
     }
   };

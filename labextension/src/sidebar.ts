@@ -238,15 +238,15 @@ export class PipelineSidebar extends Widget {
     name.addEventListener('click', () => this.showTable(table));
     item.append(name);
     const counts = element('span', 'dj-sidebar-counts');
-    counts.append(count('rows', table.rows, `${table.rows} rows`));
+    counts.append(count('rows', table.rows, table.rows === 1 ? 'row' : 'rows', 'in the table'));
     if (table.todo !== null) {
-      counts.append(count('todo', table.todo, `${table.todo} keys to populate`));
+      counts.append(count('todo', table.todo, 'to do', 'keys left to populate'));
     }
     if (table.running) {
-      counts.append(count('running', table.running, `${table.running} jobs running`));
+      counts.append(count('running', table.running, 'running', 'jobs reserved by a worker'));
     }
     if (table.failed) {
-      counts.append(count('failed', table.failed, `${table.failed} jobs failed`));
+      counts.append(count('failed', table.failed, 'failed', 'jobs that raised an error'));
     }
     item.append(counts);
     const actions = element('span', 'dj-sidebar-actions');
@@ -267,7 +267,8 @@ export class PipelineSidebar extends Widget {
   }
 
   showTable(table: TableEntry): Promise<void> {
-    return insertCell(this.panel, this.expression(table), true);
+    const shown = table.variable ? `${table.variable}()` : this.expression(table);
+    return insertCell(this.panel, shown, true);
   }
 
   downstream(table: TableEntry): Promise<void> {
@@ -323,9 +324,9 @@ function note(text: string): HTMLElement {
   return element('span', 'dj-sidebar-note', text);
 }
 
-function count(kind: string, value: number, title: string): HTMLElement {
-  const node = element('span', `dj-sidebar-count dj-sidebar-${kind}`, String(value));
-  node.title = title;
+function count(kind: string, value: number, label: string, title: string): HTMLElement {
+  const node = element('span', `dj-sidebar-count dj-sidebar-${kind}`, `${value} ${label}`);
+  node.title = `${value} ${title}`;
   node.dataset.count = String(value);
   return node;
 }

@@ -172,3 +172,26 @@ test('isDjTableCell and errorLine', () => {
   assert.equal(errorLine("%%dj_table Session: cell line 3: 'x : nope'\nunknown type"), 3);
   assert.equal(errorLine('some other error'), null);
 });
+
+test('a state copied inside the Python part goes on tokenizing Python', () => {
+  const state = djTableParser.startState!(4);
+  for (const text of ['%%dj_table T', 'a : int32', '# --- python ---', 'def make(self, key):']) {
+    const stream = new StringStream(text, 4, 4);
+    while (!stream.eol()) {
+      djTableParser.token(stream, state);
+      stream.start = stream.pos;
+    }
+  }
+  const copy = djTableParser.copyState!(state);
+  assert.notEqual(copy, state);
+  const stream = new StringStream('    return None', 4, 4);
+  const names: string[] = [];
+  while (!stream.eol()) {
+    const style = djTableParser.token(stream, copy);
+    if (style) {
+      names.push(style);
+    }
+    stream.start = stream.pos;
+  }
+  assert.deepEqual(names, ['keyword', 'keyword']);
+});
