@@ -251,3 +251,23 @@ def test_notebook7_loads_the_extension(notebook_server: LabServer, chromium: Any
         page.screenshot(path=str(screenshot_dir / "notebook7_loads_the_extension--page.png"))
     finally:
         context.close()
+
+
+def test_the_commands_add_a_table_cell_and_draw_the_diagram(lab: Lab) -> None:
+    lab.open(lab.write_notebook("commands", [SETUP, "%%dj_table Animal\nanimal : int32\n"]))
+    lab.run_all()
+    sidebar = _open_sidebar(lab)
+    expect(sidebar.locator("li[data-table='Animal']")).to_be_visible(timeout=30_000)
+
+    lab.page.evaluate("() => window.jupyterapp.commands.execute('dj-jupyter:new-table-cell')")
+    active = lab.page.evaluate("""() => window.djNotebook.content.activeCell
+        .model.sharedModel.getSource()""")
+    assert active.startswith("%%dj_table NewTable manual\n")
+    expect(lab.page.locator(".jp-Cell.jp-mod-active .cm-dj-class")).to_have_text("NewTable")
+
+    lab.page.evaluate("() => window.jupyterapp.commands.execute('dj-jupyter:show-diagram')")
+    _expect_active_cell(lab, "import dj_jupyter as dj\n_dj_schema = %dj_schema lab\n"
+                             "dj.Diagram(_dj_schema)", "dj_jupyter")
+    node = lab.page.locator(".jp-Cell.jp-mod-active .dj-diagram g.dj-node")
+    expect(node).to_have_count(1, timeout=30_000)
+    lab.screenshot("diagram")
