@@ -34,7 +34,7 @@ def register(ipython: Any, magics: Any) -> PipelinePublisher | None:
     kernel = getattr(ipython, "kernel", None)
     if kernel is None:
         return None
-    from comm import get_comm_manager
+    from comm import get_comm_manager  # ipykernel's dependency: a plain IPython may lack it
 
     previous = getattr(ipython, "_dj_pipeline_publisher", None)
     if previous is not None:
