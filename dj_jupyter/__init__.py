@@ -84,6 +84,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .core.tiers import Computed, Imported, Lookup, Manual, Part
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where Jupyter finds the prebuilt lab extension (built from labextension/)."""
+    return [{"src": "labextension", "dest": "dj-jupyter-labext"}]
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext dj_jupyter``: register the notebook magics (imports IPython only now)."""
     from .jupyter.magics import load_ipython_extension as load
