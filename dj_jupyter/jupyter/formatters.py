@@ -1,6 +1,7 @@
 """Display formatters for tables and query results, registered by ``%load_ext dj_jupyter``.
 
-With the extension loaded, a result longer than one page (``display.limit`` rows) shows as a
+With the extension loaded, a result longer than one page (``display.limit`` rows), or one with
+array columns (whose cells open a preview), shows as a
 :class:`~dj_jupyter.jupyter.table_widget.TableWidget`, with the static HTML and text of its
 first page alongside for frontends without widgets; a shorter one shows as static HTML.
 
@@ -61,7 +62,7 @@ def table_mimebundle(query: QueryExpression) -> tuple[dict, dict] | None:
         return None
     data: dict[str, Any] = {"text/plain": page_text(page), "text/html": page_html(page)}
     metadata: dict[str, Any] = {}
-    if page.more:
+    if page.more or page.summaries:  # paging, or array cells to open
         from .table_widget import TableWidget
 
         shown = TableWidget(query, page=page)._repr_mimebundle_()

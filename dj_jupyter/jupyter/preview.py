@@ -35,7 +35,7 @@ from ..display.arrays import (
 )
 from ..errors import DataJointError
 
-__all__ = ["ArrayPreview", "preview", "preview_esm", "preview_css"]
+__all__ = ["ArrayPreview", "PreviewSession", "preview", "preview_esm", "preview_css"]
 
 _STATIC = resources.files("dj_jupyter.jupyter") / "static"
 
@@ -50,6 +50,58 @@ def preview_css() -> str:
     return (_STATIC / "preview.css").read_text(encoding="utf-8")
 
 
+class PreviewSession:
+    """The kernel side of one preview: its source, frames and statistics run (shared by
+    :class:`ArrayPreview` and the table widget's cell preview)."""
+
+    def __init__(self, value: Any, title: str = ""):
+        self.source: ArraySource = as_source(value)
+        self.title = title or describe(self.source)
+        self._stats: StatsRun | None = None
+
+    def opening(self) -> dict:
+        """What the browser needs to draw the controls (JSON)."""
+        source = self.source
+        return {"meta": source.meta(), "title": self.title,
+                "axes": default_axes(source) if source.ndim else [], "at": [0] * source.ndim,
+                "lut": colormap_lut().ravel().tolist()}
+
+    def frame(self, axes: list[int] | None = None, at: list[int] | None = None,
+              ) -> tuple[dict, bytes]:
+        """The payload the browser draws: a line (1-D) or one frame (axes ``axes`` at ``at``)."""
+        source = self.source
+        if source.ndim == 0:
+            return {"kind": "scalar", "text": str(source.read(()))}, b""
+        if source.size == 0:
+            return {"kind": "empty"}, b""
+        if source.ndim == 1:
+            return line_payload(source)
+        return frame_payload(source, axes, at)
+
+    def stats(self, seconds: float = 0.25) -> dict:
+        """Summary statistics, advanced by about ``seconds`` of work (call until done)."""
+        if self._stats is None:
+            self._stats = StatsRun(self.source)
+        return self._stats.step(seconds)
+
+    def frame_answer(self, msg: Any) -> tuple[dict, list[bytes]]:
+        """A ``_frame`` command's answer: the payload, or ``{"error": message}``."""
+        request = msg if isinstance(msg, dict) else {}
+        try:
+            meta, data = self.frame(request.get("axes"), request.get("at"))
+        except DataJointError as error:
+            return {"error": str(error)}, []
+        except Exception as error:  # noqa: BLE001 - the browser waits for an answer
+            return {"error": f"{type(error).__name__}: {error}"}, []
+        return meta, [data]
+
+    def stats_answer(self) -> tuple[dict, list[bytes]]:
+        try:
+            return self.stats(), []
+        except Exception as error:  # noqa: BLE001 - the browser waits for an answer
+            return {"error": f"{type(error).__name__}: {error}"}, []
+
+
 class ArrayPreview(anywidget.AnyWidget):
     """An interactive picture of an array; frames are read on demand, never the whole array."""
 
@@ -62,48 +114,29 @@ class ArrayPreview(anywidget.AnyWidget):
     title = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, value: Any, *, title: str = "", **kwargs: Any):
-        source = as_source(value)
-        super().__init__(meta=source.meta(), axes=default_axes(source) if source.ndim else [],
-                         at=[0] * source.ndim, lut=colormap_lut().ravel().tolist(),
-                         title=title or describe(source), **kwargs)
-        self.source: ArraySource = source
-        self._stats: StatsRun | None = None
+        session = PreviewSession(value, title)
+        super().__init__(**session.opening(), **kwargs)
+        self.session = session
+
+    @property
+    def source(self) -> ArraySource:
+        return self.session.source
 
     def frame(self, axes: list[int] | None = None, at: list[int] | None = None,
               ) -> tuple[dict, bytes]:
-        """The payload the browser draws: a line (1-D) or one frame (axes ``axes`` at ``at``)."""
-        if self.source.ndim == 0:
-            value = self.source.read(())
-            return {"kind": "scalar", "text": str(value)}, b""
-        if self.source.size == 0:
-            return {"kind": "empty"}, b""
-        if self.source.ndim == 1:
-            return line_payload(self.source)
-        return frame_payload(self.source, axes or self.axes, at or self.at)
+        """The payload of a frame (default: the displayed axes at the current position)."""
+        return self.session.frame(axes or self.axes, at or self.at)
 
     def stats(self, seconds: float = 0.25) -> dict:
-        """Summary statistics, advanced by about ``seconds`` of work (call until done)."""
-        if self._stats is None:
-            self._stats = StatsRun(self.source)
-        return self._stats.step(seconds)
+        return self.session.stats(seconds)
 
     @command
     def _frame(self, msg: Any, buffers: list[bytes]) -> tuple[dict, list[bytes]]:
-        request = msg if isinstance(msg, dict) else {}
-        try:
-            meta, data = self.frame(request.get("axes"), request.get("at"))
-        except DataJointError as error:
-            return {"error": str(error)}, []
-        except Exception as error:  # noqa: BLE001 - the browser waits for an answer
-            return {"error": f"{type(error).__name__}: {error}"}, []
-        return meta, [data]
+        return self.session.frame_answer(msg)
 
     @command
     def _stats_step(self, msg: Any, buffers: list[bytes]) -> tuple[dict, list[bytes]]:
-        try:
-            return self.stats(), []
-        except Exception as error:  # noqa: BLE001 - the browser waits for an answer
-            return {"error": f"{type(error).__name__}: {error}"}, []
+        return self.session.stats_answer()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
         shown = super()._repr_mimebundle_(**kwargs)

@@ -3,7 +3,8 @@
 // Model traits: `meta` (shape, dtype, dims, coords, name, kind, nbytes), `axes` (the two
 // displayed axes), `at` (a position per axis), `lut` (256 RGB entries, viridis), `title`.
 // Frames come from the `_frame` command as float32 buffers (only that frame is read in the
-// kernel); statistics from `_stats_step`, called until it says done.
+// kernel); statistics from `_stats_step`, called until it says done. `mountPreview` draws the
+// same preview anywhere (the table widget mounts it below its rows, with its own commands).
 
 const INVOKE_TIMEOUT_MS = 60000; // anywidget's 3 s default is too short for a remote store
 const DISPLAY_PX = 420; // the longer side of the drawn image
@@ -41,12 +42,14 @@ function coordLabel(meta, axis, i) {
   return coords && i < coords.length ? `${i} (${coords[i]})` : String(i);
 }
 
-async function call(experimental, name, msg) {
-  const [answer, buffers] = await experimental.invoke(name, msg, {
-    signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS),
-  });
-  if (answer && answer.error) throw new Error(answer.error);
-  return [answer, buffers];
+export function commandCaller(experimental, names) {
+  return async (kind, msg) => {
+    const [answer, buffers] = await experimental.invoke(names[kind], msg, {
+      signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS),
+    });
+    if (answer && answer.error) throw new Error(answer.error);
+    return [answer, buffers];
+  };
 }
 
 function drawImage(canvas, frame, values, lut, low, high) {
@@ -116,11 +119,12 @@ function drawLine(canvas, frame, values) {
   context.stroke();
 }
 
-function render({ model, el, experimental }) {
-  const meta = model.get("meta");
-  const lut = model.get("lut");
+// options: {meta, lut, title, axes, at, request(kind, msg) -> [answer, buffers]}, kind being
+// "frame" or "stats". Returns a function that stops the statistics.
+export function mountPreview(el, options) {
+  const { meta, lut, request } = options;
   const root = element("div", "dj-array-preview", el);
-  element("div", "dj-ap-title", root, model.get("title"));
+  element("div", "dj-ap-title", root, options.title);
   const controls = element("div", "dj-ap-controls", root);
   const error = element("div", "dj-error", root);
   const stage = element("div", "dj-ap-stage", root);
@@ -145,8 +149,8 @@ function render({ model, el, experimental }) {
   robust.type = "button";
   drawColorbar(bar, lut);
 
-  let axes = model.get("axes");
-  let at = model.get("at").slice();
+  let axes = options.axes.slice();
+  let at = options.at.slice();
   let frame = null;
   let values = null;
   let low = 0;
@@ -164,7 +168,7 @@ function render({ model, el, experimental }) {
     const ticket = ++latest;
     root.classList.add("dj-busy");
     try {
-      const [answer, buffers] = await call(experimental, "_frame", { axes, at });
+      const [answer, buffers] = await request("frame", { axes, at });
       if (ticket !== latest) return;
       error.textContent = "";
       frame = answer;
@@ -299,7 +303,7 @@ function render({ model, el, experimental }) {
   async function runStats() {
     try {
       for (;;) {
-        const [report] = await call(experimental, "_stats_step", {});
+        const [report] = await request("stats", {});
         if (closed) return;
         progress.value = report.progress;
         const parts = [`n=${report.count.toLocaleString("en-US")}`];
@@ -321,6 +325,14 @@ function render({ model, el, experimental }) {
 
   load().then(runStats);
   return () => { closed = true; };
+}
+
+function render({ model, el, experimental }) {
+  return mountPreview(el, {
+    meta: model.get("meta"), lut: model.get("lut"), title: model.get("title"),
+    axes: model.get("axes"), at: model.get("at"),
+    request: commandCaller(experimental, { frame: "_frame", stats: "_stats_step" }),
+  });
 }
 
 export default { render };
