@@ -308,10 +308,13 @@ class StatsRun:
         return self.done_rows >= self.rows
 
     def step(self, seconds: float = 0.25) -> dict:
-        """Work through chunks for about ``seconds``; the statistics so far."""
+        """Work through at least one chunk, and more for about ``seconds``; the statistics
+        so far."""
         started = time.perf_counter()
-        while not self.done and time.perf_counter() - started < seconds:
+        while not self.done:
             self._add_chunk()
+            if time.perf_counter() - started >= seconds:
+                break
         return self.report()
 
     def _add_chunk(self) -> None:

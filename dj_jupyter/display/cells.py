@@ -109,7 +109,8 @@ def _cell(kind: str, text: str, size: int | None, previewable: bool) -> dict:
 
 
 def _picture(array: np.ndarray) -> dict:
-    """A sparkline (1-D: up to 48 points scaled to 0…1) or a thumbnail (2-D: a PNG)."""
+    """A sparkline (1-D: up to 48 points scaled to 0…1) or a thumbnail (2-D, or the first
+    frame of N-D: a PNG)."""
     if array.dtype.kind not in "biuf" or array.size < 2:
         return {}
     values = np.asarray(array, dtype=np.float64)
@@ -124,6 +125,8 @@ def _picture(array: np.ndarray) -> dict:
         span = high - low or 1.0
         return {"spark": [None if not np.isfinite(v) else round((v - low) / span, 3)
                           for v in points.tolist()]}
+    if squeezed.ndim > 2:  # the first frame
+        squeezed = squeezed[(0,) * (squeezed.ndim - 2)]
     if squeezed.ndim == 2:
         step = max(1, math.ceil(max(squeezed.shape) / THUMB_PIXELS))
         frame = squeezed[::step, ::step].astype(np.float32)

@@ -25,7 +25,7 @@ __all__ = ["HashCodec", "AttachCodec", "NpyCodec", "NpyRef", "content_hash"]
 
 # What one ranged request costs, in bytes read, when NpyRef plans a slice's reads: a local
 # read is a system call, an S3 read a round trip (so S3 prefers fewer, larger reads).
-LOCAL_REQUEST_COST = 4096
+LOCAL_REQUEST_COST = 1024
 REMOTE_REQUEST_COST = 1 << 20
 
 
