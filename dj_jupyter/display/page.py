@@ -4,7 +4,8 @@ The single place where displays fetch rows. Columns holding codec, ``bytes`` or 
 values are shown as badges and are never selected, so a page never reads an object store
 or transfers a blob; array columns (``<blob>``, ``<npy@>``, ``<zarr@>``, ``<object@>``) get a
 summary per cell from their stored metadata (:mod:`.cells`). Sorting and paging go through
-the query API (the compiler binds everything); ties are broken by the primary key so that pages partition the result.
+the query API (the compiler binds everything); ties are broken by the primary key so that
+pages partition the result.
 """
 
 from __future__ import annotations
