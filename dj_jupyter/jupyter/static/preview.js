@@ -56,9 +56,12 @@ function drawImage(canvas, frame, values, lut, low, high) {
   const { width, height } = frame;
   canvas.width = width;
   canvas.height = height;
+  // the aspect is kept, except that a very elongated frame (e.g. 6 time points × 160
+  // columns) is stretched to at least a quarter of the longer side, so it can be read
   const scale = DISPLAY_PX / Math.max(width, height);
-  canvas.style.width = `${Math.round(width * scale)}px`;
-  canvas.style.height = `${Math.round(height * scale)}px`;
+  const least = DISPLAY_PX / 4;
+  canvas.style.width = `${Math.round(Math.max(width * scale, least))}px`;
+  canvas.style.height = `${Math.round(Math.max(height * scale, least))}px`;
   const context = canvas.getContext("2d");
   const image = context.createImageData(width, height);
   const span = high - low || 1;
@@ -278,10 +281,12 @@ export function mountPreview(el, options) {
 
   canvas.addEventListener("mousemove", (event) => {
     if (!frame || !values) return;
-    const box = canvas.getBoundingClientRect();
+    // offsetX/Y and clientWidth/Height: inside the border, as the pixels are drawn
+    const fx = event.offsetX / canvas.clientWidth;
+    const fy = event.offsetY / canvas.clientHeight;
     if (frame.kind === "image") {
-      const col = Math.min(frame.width - 1, Math.floor(((event.clientX - box.left) / box.width) * frame.width));
-      const row = Math.min(frame.height - 1, Math.floor(((event.clientY - box.top) / box.height) * frame.height));
+      const col = Math.max(0, Math.min(frame.width - 1, Math.floor(fx * frame.width)));
+      const row = Math.max(0, Math.min(frame.height - 1, Math.floor(fy * frame.height)));
       const value = values[row * frame.width + col];
       const yi = row * frame.steps[0];
       const xi = col * frame.steps[1];
@@ -289,7 +294,7 @@ export function mountPreview(el, options) {
         `${dimLabel(meta, axes[1])}=${coordLabel(meta, axes[1], xi)}: ${formatValue(value)}`;
     } else if (frame.kind === "line") {
       const n = frame.points;
-      const i = Math.min(n - 1, Math.max(0, Math.round(((event.clientX - box.left) / box.width) * (n - 1))));
+      const i = Math.min(n - 1, Math.max(0, Math.round(fx * (n - 1))));
       const first = Math.floor((i * frame.length) / n);
       const lo = values[i];
       const hi = values[n + i];
