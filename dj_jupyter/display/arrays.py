@@ -211,12 +211,12 @@ def _as_float(data: np.ndarray) -> np.ndarray:
 
 def robust_range(values: np.ndarray) -> tuple[float, float]:
     """The 1st and 99th percentiles of the finite values (a colour range outliers do not
-    wash out); (0, 1) when none is finite."""
+    wash out; from a regular sample of 65,536 values at most); (0, 1) when none is finite."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return 0.0, 1.0
-    if finite.size > 1_000_000:
-        finite = finite[:: finite.size // 1_000_000 + 1]
+    if finite.size > 65_536:  # a regular sample sets the percentiles as well, much sooner
+        finite = finite[:: finite.size // 65_536 + 1]
     low, high = np.percentile(finite, [1, 99])
     if high <= low:
         low, high = float(finite.min()), float(finite.max())

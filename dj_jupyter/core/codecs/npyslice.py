@@ -148,7 +148,7 @@ def read_slice(store: Any, path: str, data_offset: int, dtype: np.dtype,
     """Carry out ``plan`` on the object and shape the bytes as the result."""
     if math.prod(plan.shape) == 0:
         return np.empty(plan.shape, dtype)
-    buffer = bytearray(plan.nbytes)
+    buffer = np.empty(plan.nbytes, np.uint8)  # not zero-filled: every byte is read into it
     local = store.local_path(path)
     starts = [data_offset + s for s in plan.starts]
     if local is not None:
@@ -157,7 +157,7 @@ def read_slice(store: Any, path: str, data_offset: int, dtype: np.dtype,
         full = store.full_path(path)
         pieces = store.fs.cat_ranges([full] * len(starts), starts,
                                      [s + plan.span for s in starts], on_error="raise")
-        view = memoryview(buffer)
+        view = memoryview(buffer).cast("B")
         for i, piece in enumerate(pieces):
             if isinstance(piece, Exception):
                 raise piece
@@ -171,9 +171,9 @@ def read_slice(store: Any, path: str, data_offset: int, dtype: np.dtype,
     return result[()] if plan.scalar else np.ascontiguousarray(result) if result.ndim else result
 
 
-def _pread_all(local: Any, starts: list[int], span: int, buffer: bytearray) -> None:
+def _pread_all(local: Any, starts: list[int], span: int, buffer: np.ndarray) -> None:
     """Positioned reads of a local file, exactly the bytes asked for (no read-ahead)."""
-    view = memoryview(buffer)
+    view = memoryview(buffer).cast("B")
     descriptor = os.open(local, os.O_RDONLY)
     try:
         for i, start in enumerate(starts):
