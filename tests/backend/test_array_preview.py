@@ -137,3 +137,27 @@ def test_array_cells_describe_values_from_metadata(movie_table, store, monkeypat
     assert count.bytes < stack.nbytes / 10  # metadata and the small arrays, not the stack
     assert isinstance(cell_value(Movie, page, 0, "stack"), NpyRef)
     np.testing.assert_array_equal(cell_value(Movie, page, 0, "raw"), small)
+
+
+def test_zarr_cells_and_previews_use_dims_and_coords(schema, store):
+    xr = pytest.importorskip("xarray")
+    pytest.importorskip("zarr")
+
+    @schema
+    class Field(dj.Manual):
+        definition = """
+        f: int32
+        ---
+        data: <zarr@>
+        """
+
+    value = xr.DataArray(np.arange(60.0).reshape(3, 4, 5), dims=("time", "y", "x"),
+                         coords={"time": [10, 20, 30]}, name="dff")
+    Field.insert1({"f": 1, "data": value})
+    page = page_of(Field)
+    (cell,) = page.summaries["data"]
+    assert cell["text"] == "time=3×y=4×x=5 float64" and cell["size"] == "480 B"
+    source = as_source(cell_value(Field, page, 0, "data"))
+    assert source.dims == ["time", "y", "x"] and source.coords == {"time": [10, 20, 30]}
+    meta, data = frame_payload(source, [0, 2], [0, 2, 0])
+    np.testing.assert_array_equal(_decoded(meta, data), value.values[:, 2, :])
