@@ -75,6 +75,12 @@ class ArraySource:
     def nbytes(self) -> int:
         return self.size * self.dtype.itemsize
 
+    @property
+    def remote(self) -> bool:
+        """Whether reads are requests to a remote store (then a few large reads beat many
+        small ones: a frame is read whole and decimated in memory)."""
+        return self.kind == "npy" and get_store(self.store).local_path(self.value.path) is None
+
     def read(self, index: tuple) -> np.ndarray:
         if self.kind == "xarray":
             return np.asarray(self.value[index].values)
@@ -228,13 +234,18 @@ def robust_range(values: np.ndarray) -> tuple[float, float]:
 def frame_payload(source: ArraySource, axes: list[int] | None = None,
                   at: list[int] | None = None,
                   max_pixels: int = MAX_PIXELS) -> tuple[dict, bytes]:
-    """One 2-D frame: (description, float32 bytes in row order), reading only that frame."""
+    """One 2-D frame: (description, float32 bytes in row order), reading only that frame
+    (decimated rows only from a local store; the whole frame, in one request, from S3)."""
     axes = list(axes or default_axes(source))
     at = list(at if at is not None else [0] * source.ndim)
     if source.ndim < 2 or len(axes) != 2:
         raise PreviewError("a frame shows two axes of an array of two or more dimensions")
     index, steps = frame_index(source, axes, at, max_pixels)
-    data = _as_float(source.read(index))
+    if source.remote and steps[0] > 1:  # one ranged read of the frame, not a read per row
+        whole = tuple(slice(None) if isinstance(i, slice) else i for i in index)
+        data = _as_float(source.read(whole)[::steps[0], ::steps[1]])
+    else:
+        data = _as_float(source.read(index))
     if axes[0] > axes[1]:
         data = data.T
         steps = steps[::-1]
