@@ -49,13 +49,14 @@ _LAZY = {
     "get_codec": ".core.codecs",
     "list_codecs": ".core.codecs",
     "Diagram": ".core.diagram",
+    "preview": ".jupyter.preview",
 }
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
     "Table", "FreeTable", "Manual", "Lookup", "Imported", "Computed", "Part", "QueryExpression",
     "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs", "Diagram",
-    "errors", "DataJointError", "DuplicateError", "IntegrityError",
+    "preview", "errors", "DataJointError", "DuplicateError", "IntegrityError",
     "MissingAttributeError", "UnknownAttributeError", "__version__",
 ]
 
@@ -82,6 +83,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .core.schema import Schema, VirtualModule, list_schemas, virtual_schema
     from .core.table import FreeTable, Table
     from .core.tiers import Computed, Imported, Lookup, Manual, Part
+    from .jupyter.preview import preview
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
