@@ -243,21 +243,29 @@ class Schema:
         return collect(self, dry_run=dry_run, grace_seconds=grace_seconds)
 
     def drop(self, prompt: bool | None = None) -> None:
-        """Drop the whole schema and every table in it."""
-        from .cascade import _confirm, _prompting
+        """Drop the whole schema and every table in it.
+
+        Refused inside a transaction (DDL would end it). With a prompt, the tables are read
+        again after the answer; if another session changed them meanwhile, nothing is
+        dropped. Only this schema and the schemas that refer to it are read.
+        """
+        from .cascade import ChangedSinceShown, _confirm, _prompting
 
         name = self._require_active()
         connection = self.connection
-        tables = self.list_tables()
-        if _prompting(prompt) and not _confirm(
-                f"Drop schema {name!r}?", f"About to drop schema {name!r} with {len(tables)} "
-                f"table(s): {', '.join(tables)}"):
-            return
-        dependents = [n for n in connection.dependencies.descendants(
-            [f"{name}.{t}" for t in tables]) if not n.startswith(name + ".")]
-        if dependents:
-            raise DataJointError(f"tables in other schemas depend on {name!r}: "
-                                 f"{', '.join(dependents)}; drop them first")
+        if connection.in_transaction:
+            raise TransactionError(f"schema {name!r} cannot be dropped inside a transaction; "
+                                   "commit or cancel the transaction first")
+        tables = self._drop_plan()
+        if _prompting(prompt):
+            if not _confirm(f"Drop schema {name!r}?", f"About to drop schema {name!r} with "
+                            f"{len(tables)} table(s): {', '.join(tables)}"):
+                return
+            connection.invalidate_dependencies()  # see what other sessions did meanwhile
+            if self._drop_plan() != tables:
+                raise ChangedSinceShown(
+                    f"nothing was dropped: the tables of schema {name!r} changed after you "
+                    "confirmed (another session changed them); look again and drop again")
         from .cascade import drop_quick
         from .events import CatalogEvent, publish_catalog
 
@@ -272,6 +280,21 @@ class Schema:
             connection.execute(statement)
         connection.invalidate_dependencies()
         connection.schemas.pop(name, None)
+
+    def _drop_plan(self) -> list[str]:
+        """This schema's tables, parents first; refused while other schemas depend on it."""
+        from .dependencies import graph_for
+
+        name = self.database
+        prefix = name + "."
+        graph = graph_for(self.connection, [prefix])
+        tables = [n[len(prefix):] for n in graph.names if n.startswith(prefix)]
+        dependents = [n for n in graph.descendants([prefix + t for t in tables])
+                      if not n.startswith(prefix)]
+        if dependents:
+            raise DataJointError(f"tables in other schemas depend on {name!r}: "
+                                 f"{', '.join(dependents)}; drop them first")
+        return tables
 
     def __repr__(self) -> str:
         return f"Schema({self.database!r})"

@@ -1,0 +1,145 @@
+"""Destructive actions (invariant 6): no DDL or prompt inside a transaction, a confirmation
+binds what is deleted or dropped, and safemode without a terminal is a clear error."""
+
+from __future__ import annotations
+
+import builtins
+import io
+import sys
+
+import pytest
+import sqlalchemy as sa
+
+import dj_jupyter as dj
+from dj_jupyter.core.cascade import ChangedSinceShown
+from dj_jupyter.core.table import FreeTable
+from dj_jupyter.errors import DataJointError, TransactionError
+from tests.backend import pipeline
+
+
+@pytest.fixture
+def p(schema):
+    lab = pipeline.lab(schema)
+    pipeline.fill_lab(lab)
+    return lab
+
+
+@pytest.fixture
+def other(db_url: str):
+    """A second session on the same database (another user at another notebook)."""
+    connection = dj.Connection(db_url)
+    yield connection
+    connection.close()
+
+
+def _answer_after(action, answer: str = "yes"):
+    """An ``input`` that first lets another session act (between prompt and answer)."""
+    asked = []
+
+    def fake_input(question: str = "") -> str:
+        asked.append(question)
+        action()
+        return answer
+
+    return fake_input, asked
+
+
+# -- 3. Schema.drop refuses inside a transaction --------
+@pytest.mark.parametrize("prompt", [False, True])
+def test_schema_drop_is_refused_inside_a_transaction(p, schema, conn, monkeypatch, prompt):
+    monkeypatch.setattr(builtins, "input", lambda question="": pytest.fail("asked"))
+    with conn.transaction, pytest.raises(TransactionError, match="inside a transaction"):
+        schema.drop(prompt=prompt)
+    assert schema.exists and len(p.Subject) == 3
+
+
+# -- 4. DDL inside a transaction is refused on every backend --------
+def test_ddl_inside_a_transaction_is_refused_and_the_transaction_rolls_back(p, schema, conn,
+                                                                             schema_name):
+    with pytest.raises(TransactionError, match="inside a transaction"):
+        with conn.transaction:
+            p.Subject.insert1({"subject_id": 9, "species": "rat"})
+            p.Score.drop_quick()  # MariaDB would commit the insert here
+    assert not p.Subject & {"subject_id": 9}  # the insert was rolled back with the rest
+    assert p.Score().is_declared and len(p.Score) == 4
+    with pytest.raises(TransactionError, match="inside a transaction"):
+        with conn.transaction:
+            p.Subject.insert1({"subject_id": 9, "species": "rat"})
+            dj.Schema(schema_name + "_new", connection=conn)
+    assert not p.Subject & {"subject_id": 9}
+    assert schema_name + "_new" not in dj.list_schemas(conn)
+
+
+def test_raw_ddl_text_inside_a_transaction_is_refused(p, conn):
+    with pytest.raises(TransactionError), conn.transaction:
+        p.Subject.insert1({"subject_id": 9, "species": "rat"})
+        conn.execute(sa.text("  create table t_ddl_probe (x integer)"))
+    assert not p.Subject & {"subject_id": 9}
+    assert len(p.Subject) == 3
+
+
+# -- 5. the confirmation binds what is deleted --------
+def test_delete_stops_if_another_session_added_a_matching_row(p, other, monkeypatch):
+    subjects = FreeTable(other, p.Subject().full_name)
+    fake, asked = _answer_after(lambda: subjects.insert1({"subject_id": 4, "species": "mouse"}))
+    monkeypatch.setattr(builtins, "input", fake)
+    with pytest.raises(ChangedSinceShown, match="nothing was deleted"):
+        (p.Subject & "subject_id > 1").delete(prompt=True)
+    assert asked
+    assert len(p.Subject) == 4 and len(p.Session) == 4 and len(p.Session.Trial) == 12
+
+
+def test_delete_stops_if_another_session_added_a_dependent_row(p, other, monkeypatch):
+    trials = FreeTable(other, p.Session.Trial().full_name)
+    fake, _ = _answer_after(lambda: trials.insert1(
+        {"subject_id": 1, "session": 1, "trial": 7, "outcome": "miss"}))
+    monkeypatch.setattr(builtins, "input", fake)
+    with pytest.raises(ChangedSinceShown, match="session__trial had 6"):
+        (p.Subject & {"subject_id": 1}).delete(prompt=True)
+    assert len(p.Subject) == 3 and len(p.Session.Trial) == 13
+
+
+def test_delete_goes_ahead_when_nothing_changed(p, monkeypatch):
+    monkeypatch.setattr(builtins, "input", lambda question="": "yes")
+    assert (p.Subject & {"subject_id": 1}).delete(prompt=True) == 1
+    assert len(p.Subject) == 2 and len(p.Session.Trial) == 6
+
+
+def test_drop_stops_if_another_session_changed_the_rows(p, other, monkeypatch):
+    scores = FreeTable(other, p.Score().full_name)
+    fake, _ = _answer_after(lambda: scores.delete_quick())
+    monkeypatch.setattr(builtins, "input", fake)
+    with pytest.raises(ChangedSinceShown, match="nothing was dropped"):
+        p.Session.drop(prompt=True)
+    assert p.Session().is_declared and p.Score().is_declared and len(p.Session) == 4
+
+
+def test_schema_drop_stops_if_another_session_declared_a_table(p, schema, schema_name, other,
+                                                              monkeypatch):
+    def declare_elsewhere() -> None:
+        late = dj.Schema(schema_name, connection=other)
+
+        @late
+        class Late(dj.Manual):
+            definition = """
+            late_id: int32
+            """
+
+    fake, _ = _answer_after(declare_elsewhere)
+    monkeypatch.setattr(builtins, "input", fake)
+    with pytest.raises(ChangedSinceShown, match="nothing was dropped"):
+        schema.drop(prompt=True)
+    assert schema.exists and len(p.Subject) == 3
+
+
+# -- 6. safemode without a terminal --------
+@pytest.mark.parametrize("stdin", [io.StringIO(""), None], ids=["closed", "none"])
+def test_prompt_without_a_terminal_names_prompt_false(p, schema, monkeypatch, stdin):
+    monkeypatch.setattr(sys, "stdin", stdin)
+    with dj.config.override(safemode=True):
+        for action in (lambda: (p.Subject & {"subject_id": 1}).delete(),
+                       lambda: p.Session.drop(), lambda: schema.drop()):
+            with pytest.raises(DataJointError, match="prompt=False") as caught:
+                action()
+            assert not isinstance(caught.value, EOFError)
+    assert len(p.Subject) == 3 and len(p.Session.Trial) == 12 and schema.exists
