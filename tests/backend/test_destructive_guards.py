@@ -143,3 +143,73 @@ def test_prompt_without_a_terminal_names_prompt_false(p, schema, monkeypatch, st
                 action()
             assert not isinstance(caught.value, EOFError)
     assert len(p.Subject) == 3 and len(p.Session.Trial) == 12 and schema.exists
+
+
+# -- 7. declarations are all or nothing -------------------------------------------------------
+def _tables(conn, schema) -> set[str]:
+    from dj_jupyter.core.backends import catalog
+
+    return set(catalog.table_names(conn, schema.database)), set(schema.lineage)
+
+
+def test_master_with_a_bad_part_declares_nothing(schema, conn):
+    before = _tables(conn, schema)
+
+    class Recording(dj.Manual):
+        definition = """
+        recording_id: int32
+        """
+
+        class Channel(dj.Part):
+            definition = """
+            -> master
+            channel int32
+            """
+
+    with pytest.raises(dj.errors.DefinitionError, match="channel int32"):
+        schema(Recording)
+    assert _tables(conn, schema) == before
+    assert not Recording().is_declared and "recording" not in schema.list_tables()
+
+
+@pytest.mark.parametrize("contents, message", [
+    ([(1, "a", "extra")], "3 value"),
+    ([(1,)], "1 value"),
+    (5, "list of rows"),
+    ([(1, "a"), ("x", "b")], "kind_id"),
+])
+def test_lookup_with_bad_contents_declares_nothing(schema, conn, contents, message):
+    before = _tables(conn, schema)
+
+    class Kind(dj.Lookup):
+        definition = """
+        kind_id: int32
+        ---
+        label: varchar(8)
+        """
+
+        class Alias(dj.Part):
+            definition = """
+            -> master
+            alias: varchar(8)
+            """
+
+    Kind.contents = contents
+    with pytest.raises(DataJointError, match=message):
+        schema(Kind)
+    assert _tables(conn, schema) == before
+    assert not Kind().is_declared and not Kind.Alias().is_declared
+
+
+def test_a_good_lookup_still_declares_with_its_contents(schema):
+    @schema
+    class Shape(dj.Lookup):
+        definition = """
+        shape: varchar(8)
+        ---
+        sides: int32
+        """
+        contents = [("triangle", 3), {"shape": "square", "sides": 4}]
+
+    assert sorted(Shape.to_dicts(), key=lambda r: r["sides"]) == [
+        {"shape": "triangle", "sides": 3}, {"shape": "square", "sides": 4}]
