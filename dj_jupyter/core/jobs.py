@@ -201,8 +201,12 @@ class JobQueue(QueryExpression):
 
     def _lease(self) -> int:
         """This worker's lease token on this database (0 where there are no leases)."""
-        folder = lease_folder(self.connection)
+        folder = self._lease_folder
         return 0 if folder is None else hold(folder)
+
+    @functools.cached_property
+    def _lease_folder(self):
+        return lease_folder(self.connection)
 
     # The per-key statements run thousands of times: compiled once, then bound by name.
     def _key_terms(self) -> list[sa.ColumnElement]:
@@ -389,7 +393,7 @@ class JobQueue(QueryExpression):
                         table.c.heartbeat < dialect.seconds_from_now(-heartbeat_timeout))
         statement = sa.select(*[table.c[n] for n in names], silent.label("silent")).where(
             table.c.status == "reserved")
-        folder = lease_folder(self.connection)
+        folder = self._lease_folder
         count = 0
         for row in self.connection.fetch_all(statement):
             key = self._keys([row[:len(self.key)]])[0]
