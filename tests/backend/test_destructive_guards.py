@@ -9,6 +9,8 @@ import sys
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import dj_jupyter as dj
 from dj_jupyter.core.cascade import ChangedSinceShown
@@ -213,3 +215,52 @@ def test_a_good_lookup_still_declares_with_its_contents(schema):
 
     assert sorted(Shape.to_dicts(), key=lambda r: r["sides"]) == [
         {"shape": "triangle", "sides": 3}, {"shape": "square", "sides": 4}]
+
+
+# -- 5, as a property: whatever the other session does, the delete is exactly what was shown ---
+_ACTIONS = st.sampled_from(["nothing", "insert matching", "insert other", "delete matching",
+                            "add a trial"])
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(subjects=st.sets(st.integers(1, 9), min_size=1, max_size=6),
+       threshold=st.integers(0, 9), action=_ACTIONS)
+def test_a_confirmed_delete_is_what_was_shown_or_nothing(p, other, monkeypatch, subjects,
+                                                         threshold, action):
+    (p.Subject & "subject_id >= 0").delete(prompt=False)  # a fresh start per example
+    p.Subject.insert([{"subject_id": s, "species": "mouse"} for s in subjects])
+    p.Session.insert([{"subject_id": s, "session": 1} for s in subjects])
+    full = {t: FreeTable(other, t().full_name) for t in (p.Subject, p.Session.Trial)}
+    matching = sorted(s for s in subjects if s > threshold)
+
+    def act() -> None:  # the other session, between the prompt and the answer
+        if action == "insert matching":
+            full[p.Subject].insert1({"subject_id": 10 + threshold, "species": "rat"})
+        elif action == "insert other":
+            full[p.Subject].insert1({"subject_id": 0, "species": "rat"})
+        elif action == "delete matching" and matching:
+            (full[p.Subject] & {"subject_id": matching[0]}).delete(prompt=False)
+        elif action == "add a trial" and matching:
+            full[p.Session.Trial].insert1({"subject_id": matching[0], "session": 1, "trial": 1,
+                                           "outcome": "hit"})
+
+    fake, _ = _answer_after(act)
+    monkeypatch.setattr(builtins, "input", fake)
+    query = p.Subject & f"subject_id > {threshold}"
+    before_act = len(p.Subject)
+    if not matching:
+        assert query.delete(prompt=True) == 0  # nothing to delete: nothing asked
+        return
+    changed = action in ("insert matching", "delete matching", "add a trial")
+    if changed:
+        with pytest.raises(ChangedSinceShown):
+            query.delete(prompt=True)
+        expected = before_act + (1 if action == "insert matching" else
+                                 -1 if action == "delete matching" else 0)
+        assert len(p.Subject) == expected  # nothing was deleted
+    else:
+        assert query.delete(prompt=True) == len(matching)
+        left = {r["subject_id"] for r in p.Subject.to_dicts()}
+        assert left == ({s for s in subjects if s <= threshold}
+                        | ({0} if action == "insert other" else set()))
