@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import builtins
 import io
+import os
+import subprocess
 import sys
 
 import pytest
@@ -264,3 +266,22 @@ def test_a_confirmed_delete_is_what_was_shown_or_nothing(p, other, monkeypatch, 
         left = {r["subject_id"] for r in p.Subject.to_dicts()}
         assert left == ({s for s in subjects if s <= threshold}
                         | ({0} if action == "insert other" else set()))
+
+
+def test_a_script_without_stdin_gets_the_datajoint_error(p, db_url, tmp_path):
+    """A real script, stdin closed (as in CI): safemode's prompt is a DataJointError."""
+    script = tmp_path / "delete.py"
+    script.write_text(
+        "import sys\nimport dj_jupyter as dj\n"
+        "connection = dj.Connection(sys.argv[1])\n"
+        "dj.FreeTable(connection, sys.argv[2]).delete()\n")
+    env = {**os.environ, "DJ_SAFEMODE": "true"}
+    done = subprocess.run([sys.executable, str(script), db_url, p.Subject().full_name],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("dj_jupyter.errors.DataJointError") and "prompt=False" in last, \
+        done.stderr
+    assert "EOFError" not in done.stderr
+    assert len(p.Subject) == 3
