@@ -195,9 +195,11 @@ class JobQueue(QueryExpression):
         return counts
 
     # -- statements ---------------------------------------------------------------------------
-    def _worker_fields(self, version: str) -> dict:
+    def _worker_fields(self, version: str, *, lease: bool = False) -> dict:
+        """Who is working; ``lease``: with this worker's lease token (only a reservation
+        needs it, so a plain populate never creates a lease)."""
         return {"host": HOST, "pid": os.getpid(), "user": _user(), "version": version,
-                "connection_id": self._lease()}
+                "connection_id": self._lease() if lease else 0}
 
     def _lease(self) -> int:
         """This worker's lease token on this database (0 where there are no leases)."""
@@ -260,7 +262,7 @@ class JobQueue(QueryExpression):
         """Take a pending job for this worker; False if another worker has it (atomic)."""
         return self._run("reserve", {**self._key_values(key), "want_status": "pending",
                                      "new_status": "reserved",
-                                     **self._worker_fields(version)}) == 1
+                                     **self._worker_fields(version, lease=True)}) == 1
 
     def record(self, key: dict, status: str, *, duration: float | None = None,
                version: str = "", error_message: str = "",
