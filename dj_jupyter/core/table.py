@@ -279,8 +279,9 @@ class Table(QueryExpression, metaclass=_TableMeta):
     def drop(self, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
         """Drop this table and every table depending on it, after showing what goes."""
         from .cascade import drop
+        from .dependencies import graph_for
 
-        names = self.connection.dependencies.descendants([self.full_name])
+        names = graph_for(self.connection, [self.full_name]).descendants([self.full_name])
         try:
             drop(self, prompt=prompt, part_integrity=part_integrity)
         finally:

@@ -109,6 +109,7 @@ class Connection:
         self.engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool,
                                        **self.dialect.engine_options())
         self.dialect.configure_engine(self.engine)
+        sa.event.listen(self.engine, "before_execute", self._refuse_ddl_in_transaction)
         self._lock = threading.RLock()
         self._sa: sa.Connection | None = None
         self._run_cursor: tuple[Any, Any] | None = None  # (driver connection, its cursor)
@@ -306,6 +307,15 @@ class Connection:
 
                 logging.getLogger("dj_jupyter").warning("transaction hook failed: %s", error)
 
+    def _refuse_ddl_in_transaction(self, sa_connection, statement, *args) -> None:
+        """No DDL inside ``with conn.transaction:``: MySQL would commit the transaction
+        silently, so it is refused on every backend (SQLAlchemy's ``before_execute``)."""
+        if self._in_transaction and _is_ddl(statement):
+            raise TransactionError(
+                "tables and schemas cannot be created, altered or dropped inside a transaction "
+                "(on MySQL that would silently commit it); commit or cancel the transaction "
+                "first, then run the DDL")
+
     def _require_transaction(self) -> None:
         if not self._in_transaction:
             raise TransactionError("no transaction is open on this connection")
@@ -499,6 +509,17 @@ class Connection:
 
     def get_user(self) -> str:
         return self.url.username or getpass.getuser()
+
+
+_DDL_WORDS = ("CREATE", "DROP", "ALTER", "RENAME", "TRUNCATE")
+
+
+def _is_ddl(statement: Any) -> bool:
+    """Whether a statement given to SQLAlchemy changes the schema (an element or SQL text)."""
+    if isinstance(statement, sa.schema.ExecutableDDLElement):
+        return True
+    text = statement.text if isinstance(statement, sa.TextClause) else statement
+    return isinstance(text, str) and text.lstrip().upper().startswith(_DDL_WORDS)
 
 
 _default: dict[str, Connection] = {}

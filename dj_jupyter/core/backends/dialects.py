@@ -113,6 +113,11 @@ class Dialect:
     def drop_schema_ddl(self, schema: str) -> list[sa.schema.ExecutableDDLElement]:
         return []
 
+    def referencing_schemas(self, schema: str) -> sa.TextClause | None:
+        """A query for the schemas whose foreign keys refer to ``schema``'s tables, or None
+        where every schema must be read (SQLite: one file, schemas are name prefixes)."""
+        return None
+
     @property
     def keeps_comments(self) -> bool:
         """Whether column and table comments are stored by the database itself."""
@@ -450,6 +455,15 @@ class PostgreSQLDialect(Dialect):
     def drop_schema_ddl(self, schema):
         return [sa.schema.DropSchema(schema, cascade=True, if_exists=True)]
 
+    def referencing_schemas(self, schema):
+        return sa.text(
+            "SELECT DISTINCT child_ns.nspname FROM pg_constraint c "
+            "JOIN pg_class child ON child.oid = c.conrelid "
+            "JOIN pg_namespace child_ns ON child_ns.oid = child.relnamespace "
+            "JOIN pg_class parent ON parent.oid = c.confrelid "
+            "JOIN pg_namespace parent_ns ON parent_ns.oid = parent.relnamespace "
+            "WHERE c.contype = 'f' AND parent_ns.nspname = :schema").bindparams(schema=schema)
+
     @property
     def keeps_comments(self):
         return True
@@ -629,6 +643,11 @@ class MySQLDialect(Dialect):
 
     def drop_schema_ddl(self, schema):
         return [sa.schema.DropSchema(schema, if_exists=True)]
+
+    def referencing_schemas(self, schema):
+        return sa.text(
+            "SELECT DISTINCT CONSTRAINT_SCHEMA FROM information_schema.REFERENTIAL_CONSTRAINTS "
+            "WHERE UNIQUE_CONSTRAINT_SCHEMA = :schema").bindparams(schema=schema)
 
     @property
     def keeps_comments(self):
