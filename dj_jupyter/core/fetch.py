@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import FetchError, RestrictionError
 from .algebra.compiler import compile_count, compile_exists, compile_select
+from .algebra.conditions import checked_count, checked_order_by
 from .codecs import decoder_for
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ __all__ = ["rows", "to_dicts", "to_pandas", "to_arrays", "fetch1", "legacy_fetch
 def raw_rows(query: QueryExpression, names: list[str], *, order_by: Any = None,
              limit: int | None = None, offset: int | None = None) -> list[tuple]:
     """The rows exactly as the driver returns them (not decoded)."""
+    order_by = checked_order_by(order_by)
+    limit = checked_count(limit, "limit")
+    offset = checked_count(offset, "offset")
     connection = query.connection
     cache = _sql_cache(query)
     key = (tuple(names), repr(order_by), limit, offset)
