@@ -316,7 +316,7 @@ SETTINGS: dict[str, Setting] = {
                                      "priority of new jobs, 0..127 (lower runs first)"),
     "jobs.heartbeat_interval": Setting(5.0, _seconds(zero=False), "DJ_JOBS_HEARTBEAT_INTERVAL",
                                        "seconds between a worker's heartbeats on its job"),
-    "jobs.heartbeat_timeout": Setting(30.0, _seconds(zero=False), "DJ_JOBS_HEARTBEAT_TIMEOUT",
+    "jobs.heartbeat_timeout": Setting(30.0, _seconds(zero=True), "DJ_JOBS_HEARTBEAT_TIMEOUT",
                                       "silence after which another host's reserved job is "
                                       "re-queued"),
     "jobs.allow_new_pk_fields_in_computed_tables": Setting(

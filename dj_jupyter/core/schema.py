@@ -20,6 +20,7 @@ from ..errors import DataJointError, DefinitionError, MissingTableError, Transac
 from . import naming
 from .backends import catalog
 from .declare import ResolvedParent, create_table, plan_table
+from .definition import limits
 from .definition.model import ForeignKeySpec
 from .definition.parser import parse_definition
 from .table import FreeTable, Table
@@ -283,6 +284,7 @@ def _check_schema_name(name: str) -> None:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name or ""):
         raise DataJointError(f"schema name {name!r} is not valid: use lowercase letters, digits "
                              "and underscores, starting with a letter")
+    limits.check_identifier(name, "schema name")
 
 
 def _caller_namespace() -> dict:

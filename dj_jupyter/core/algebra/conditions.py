@@ -125,7 +125,9 @@ def checked_count(value: Any, what: str) -> int | None:
 
 def checked_order_by(order_by: Any) -> Any:
     """``order_by``: None, ``"attr"``, ``"attr DESC"``, ``"KEY"``, or a list of those."""
-    items = [order_by] if isinstance(order_by, str) or order_by is None else order_by
+    if order_by is None:
+        return None
+    items = [order_by] if isinstance(order_by, str) else order_by
     if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
         raise RestrictionError(
             f"order_by takes an attribute name, 'name DESC', 'KEY' or a list of those, not "
