@@ -158,6 +158,7 @@ class Schema:
         connection = self.connection
         if connection.in_transaction:
             raise TransactionError("tables cannot be declared inside a transaction")
+        limits.check_text(cls.definition or "", f"definition of {cls.__name__}")
         if not cls.definition or not cls.definition.strip():
             raise DefinitionError(f"{cls.__name__} has no definition: give it a `definition` "
                                   "string (see the definition language in the docs)")

@@ -254,7 +254,7 @@ def _uuid(value: Any) -> uuid.UUID:
         raise _Bad(f"{value!r} is not a UUID") from None
 
 
-JSON_MAX_DEPTH = 32  # MariaDB's limit, the lowest of the three backends
+JSON_MAX_DEPTH = 31  # MariaDB refuses 32 levels (JSON_VALID), the lowest limit of the backends
 
 
 def _json(value: Any) -> Any:
