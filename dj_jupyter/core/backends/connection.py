@@ -59,7 +59,8 @@ def _as_url(target: str | sa.URL, user: str | None, password: str | None,
     if "://" in target:
         try:
             url = sa.make_url(target)
-        except sa.exc.ArgumentError:
+            url.port  # noqa: B018 - an invalid port raises only when read
+        except (sa.exc.ArgumentError, ValueError):
             raise ConfigError(f"{target!r} is not a database URL; write "
                               "'postgresql://user@host/db', 'mysql://user@host' or "
                               "'sqlite:///file.db'") from None
