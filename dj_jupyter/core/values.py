@@ -83,6 +83,8 @@ def _floating(value: Any) -> float:
                    "or use decimal/a string") from None
     if math.isinf(number):
         raise _Bad("infinity cannot be stored (MySQL refuses it); store NULL or a finite number")
+    if number != number:  # e.g. Decimal("NaN"); float NaN means NULL before it gets here
+        raise _Bad("NaN cannot be stored; give None (or float('nan')) for NULL")
     return number
 
 
