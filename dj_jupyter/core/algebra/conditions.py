@@ -9,13 +9,15 @@ binds them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
-from ...errors import RestrictionError
+from ...errors import DataTypeError, RestrictionError
 from ..heading import Heading
+from ..values import _Bad, value_check
 
 if TYPE_CHECKING:
     from .nodes import Node
@@ -227,8 +229,26 @@ def _from_mapping(values: Mapping, heading: Heading) -> Condition:
         if value is None or _is_nan(value):  # as in insert: None and NaN mean NULL
             items.append(IsNull(name))
         else:
-            items.append(Equals(name, value))
+            items.append(Equals(name, _checked_value(heading[name], value)))
     return conjunction(items)
+
+
+def _checked_value(attribute: Any, value: Any) -> Any:
+    """The value as its attribute stores it, checked now (not when compiled, where an OR
+    that is already true would skip it); codec values are checked when compiled."""
+    spec = attribute.type
+    if spec.is_codec or spec.name == "computed":
+        return value
+    try:
+        return _value_check(spec)(value)
+    except _Bad as problem:
+        raise DataTypeError(f"restriction on {attribute.name!r} ({spec.text}): {problem}") \
+            from None
+
+
+@functools.lru_cache(maxsize=512)
+def _value_check(spec: Any) -> Any:
+    return value_check(spec)
 
 
 def _is_nan(value: Any) -> bool:
