@@ -69,6 +69,9 @@ def plan_table(connection: Connection, schema: str, name: str, definition: Table
     limits.check_identifier(name, "table name")  # one rule on every backend
     columns, foreign_keys = _columns(schema, name, definition, parents)
     limits.check_attribute_count(f"{schema}.{name}", len(columns))
+    if not columns:
+        raise DefinitionError(f"the definition of {name} declares no attributes; write at least "
+                              "one line `name : type` (primary key above ---, the rest below)")
     if auto_populated and not allow_new_pk:
         _check_key_from_parents(name, columns, foreign_keys)
     metadata = sa.MetaData()
