@@ -408,7 +408,7 @@ class Config:
         path = Path(path)
         try:
             data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as error:
+        except (OSError, ValueError) as error:  # ValueError: bad JSON or bad UTF-8
             raise ConfigError(f"cannot read config file {path}: {error}") from None
         if not isinstance(data, Mapping):
             raise ConfigError(f"config file {path} holds a JSON {type(data).__name__}; it must "

@@ -49,7 +49,8 @@ def _as_url(target: str | sa.URL, user: str | None, password: str | None,
     """The URL a constructor call means; anything it cannot mean is refused here."""
     if isinstance(target, sa.URL):
         return _known_backend(target)
-    if not isinstance(target, str) or not target.strip():
+    if not isinstance(target, str) or not target.strip() or "\x00" in target \
+            or not target.encode("utf-8", "replace").decode("utf-8") == target:
         raise ConfigError(
             f"dj.Connection takes a URL, a host name or an SQLite file path, not "
             f"{target!r}; e.g. dj.Connection('postgresql://user@host/db'), "
