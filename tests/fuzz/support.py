@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from dj_jupyter.errors import DataJointError
 
 FUZZ = settings(
-    max_examples=int(os.environ.get("DJ_FUZZ_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("DJ_FUZZ_EXAMPLES", "150")),
     deadline=None,
     derandomize=True,  # the same cases on every run: CI failures reproduce
     database=None,
