@@ -88,11 +88,17 @@ def _floating(value: Any) -> float:
     return number
 
 
+FLOAT32_TINY = 1.1754943508222875e-38  # the smallest normal float32; PostgreSQL refuses less
+
+
 def _float32(value: Any) -> float:
     number = _floating(value)
     if abs(number) > FLOAT32_MAX:
         raise _Bad(f"{number} is outside the float32 range (±3.4e38); declare the attribute "
                    "float64 or store a smaller number")
+    if 0 < abs(number) < FLOAT32_TINY:
+        raise _Bad(f"{number} is too close to zero for float32 (below ±1.2e-38); store 0 or "
+                   "declare the attribute float64")
     return number
 
 
@@ -359,7 +365,8 @@ def _canonical_column_test(spec: TypeSpec) -> Callable[[list], bool] | None:
                             and is_storable_text("".join(col)))
     if family == "float32":
         return lambda col: all(type(v) is float for v in col) and all(
-            math.isfinite(v) and abs(v) <= FLOAT32_MAX for v in col)
+            math.isfinite(v) and abs(v) <= FLOAT32_MAX and (v == 0 or abs(v) >= FLOAT32_TINY)
+            for v in col)
     if family == "enum":
         allowed = frozenset(args)
         return lambda col: all(type(v) is str for v in col) and set(col) <= allowed

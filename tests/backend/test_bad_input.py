@@ -54,6 +54,7 @@ BAD_VALUES = {
     "decimal 1e400": ("d", "1e400", "does not fit decimal"),
     "float 10**400": ("f", 10**400, "too large"),
     "float32 1e300": ("f32", 1e300, "float32 range"),
+    "float32 1e-45": ("f32", 1e-45, "too close to zero"),
     "datetime rounds past 9999": ("t", dt.datetime(9999, 12, 31, 23, 59, 59, 999900),
                                   "rounds past"),
     "json 5000 deep": ("j", nested(5000), "nested deeper"),

@@ -28,6 +28,7 @@ FUZZ = settings(
 )
 
 TALLY: defaultdict[str, Counter] = defaultdict(Counter)
+REFUSALS: defaultdict[str, list] = defaultdict(list)  # per backend: (test, error), in order
 
 
 class Refused(Exception):
@@ -51,6 +52,7 @@ def judge(backend: str, test: str, action: Callable[[], Any], *,
             raise AssertionError(f"refused, but counts changed from {before} to {after}") \
                 from error
         tally["refused"] += 1
+        REFUSALS[backend].append((test, repr(error)[:300]))
         return
     except Exception as error:
         tally["outside"] += 1
@@ -130,6 +132,13 @@ def integer(value: Any, bits: int) -> int:
     else:
         raise Refused
     if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+        raise Refused
+    return number
+
+
+def floating32(value: Any) -> float:
+    number = floating(value, 3.4028234663852886e38)
+    if 0 < abs(number) < 1.1754943508222875e-38:
         raise Refused
     return number
 
@@ -223,7 +232,7 @@ MODEL: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "i8": ("int8", lambda v: integer(v, 8)),
     "i64": ("int64", lambda v: integer(v, 64)),
     "f64": ("float64", lambda v: floating(v, math.inf)),
-    "f32": ("float32", lambda v: floating(v, 3.4028234663852886e38)),
+    "f32": ("float32", floating32),
     "dec": ("decimal(6,2)", lambda v: fixed(v, 6, 2)),
     "txt": ("varchar(16)", lambda v: plain_text(v, 16)),
     "at": ("datetime(3)", lambda v: moment(v, 3)),
