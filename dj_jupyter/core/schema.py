@@ -20,6 +20,7 @@ from ..errors import DataJointError, DefinitionError, MissingTableError, Transac
 from . import naming
 from .backends import catalog
 from .declare import ResolvedParent, create_table, plan_table
+from .definition import limits
 from .definition.model import ForeignKeySpec
 from .definition.parser import parse_definition
 from .table import FreeTable, Table
@@ -183,6 +184,7 @@ class Schema:
         connection = self.connection
         if connection.in_transaction:
             raise TransactionError("tables cannot be declared inside a transaction")
+        limits.check_text(cls.definition or "", f"definition of {cls.__name__}")
         if not cls.definition or not cls.definition.strip():
             raise DefinitionError(f"{cls.__name__} has no definition: give it a `definition` "
                                   "string (see the definition language in the docs)")
@@ -332,6 +334,7 @@ def _check_schema_name(name: str) -> None:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name or ""):
         raise DataJointError(f"schema name {name!r} is not valid: use lowercase letters, digits "
                              "and underscores, starting with a letter")
+    limits.check_identifier(name, "schema name")
 
 
 def _caller_namespace() -> dict:

@@ -214,9 +214,10 @@ class Table(QueryExpression, metaclass=_TableMeta):
         """Correct secondary attributes of one existing row (``row`` has its full primary key)."""
         import sqlalchemy as sa
 
-        from .insert import default_value, translate_error
+        from .insert import check_row, default_value, translate_error
         from .values import column_validator
 
+        row = check_row(row, "update1")
         key = self.primary_key
         missing = [k for k in key if k not in row]
         if missing:

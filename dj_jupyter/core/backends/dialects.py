@@ -1021,6 +1021,7 @@ def _decimal_decoder(spec: TypeSpec) -> Convert:
     args = core_of(spec)[1]
     scale = args[1] if len(args) > 1 else 0
     quantum = decimal.Decimal(1).scaleb(-scale)
+    wide = decimal.Context(prec=max(28, (args[0] if args else 0) + 2))  # decimal(30,10) too
 
     def decode(value: Any) -> Any:
         if value is None or isinstance(value, decimal.Decimal):
@@ -1028,6 +1029,6 @@ def _decimal_decoder(spec: TypeSpec) -> Convert:
         if isinstance(value, float) and not math.isfinite(value):
             return decimal.Decimal(value)
         text = repr(value) if isinstance(value, float) else str(value)
-        return decimal.Decimal(text).quantize(quantum)
+        return decimal.Decimal(text).quantize(quantum, context=wide)
 
     return decode
