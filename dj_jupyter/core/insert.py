@@ -132,8 +132,8 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
     plan = _plan(table, connection, tuple(names), ignore_extra_fields)
     columns = [columns[i] for i in plan.positions]
     # Objects are written while store values are encoded, so those columns go last (after
-    # every other value is known to be valid); the journal removes the objects again if
-    # anything fails, here or in the transaction around this insert.
+    # every other value is known to be valid); the journal removes the objects the rows own
+    # if anything fails, here or in the transaction around this insert (see core/gc.py).
     with journal(connection) if plan.uses_store else _NO_JOURNAL:
         checked: dict[str, list] = {}
         for column in plan.columns:
@@ -148,9 +148,22 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
         data = list(zip(*(bound[i] for i in order)))
         try:
             _send(connection, sql, copying, data, chunk_size)
-        except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
-            raise translate_error(table, error) from None
+        except BaseException as error:
+            _failed_part_way(table, connection, len(data), error)
+            if isinstance(error, (sa.exc.DBAPIError, *connection._driver_errors())):
+                raise translate_error(table, error) from None
+            raise
     return len(data)
+
+
+def _failed_part_way(table: Table, connection, count: int, error: BaseException) -> None:
+    """A send that failed inside an open transaction may have left its earlier rows there
+    (an executemany stops at the failing row; chunks before it went through): the
+    transaction can then only roll back, taking those rows and their objects with it.
+    Outside a transaction the statement's own transaction was rolled back already."""
+    if connection.in_transaction and count > 1:
+        connection.doom(f"an insert of {count} rows into {table.full_table_name} failed "
+                        f"part-way ({type(error).__name__})")
 
 
 _NO_JOURNAL = contextlib.nullcontext()
