@@ -367,3 +367,41 @@ def test_failed_inserts_leave_shared_objects_to_gc(local_store, schema):
     assert objects(local_store) == left and len(Rec) == 0
     assert {p for _, p in schema.gc(dry_run=False, grace_seconds=0)["removed"]} == left
     assert objects(local_store) == set()
+
+
+# -- transactions longer than a quarter of the grace period -------------------------------------
+
+
+def _past_a_quarter_of_the_grace_period(grace: float) -> None:
+    time.sleep(grace / 4 + 0.05)
+
+
+def test_a_long_transaction_refreshes_its_objects_before_commit(local_store, schema, conn):
+    Rec, _, _ = declare(schema)
+    grace = 0.4
+    with dj.config.override({"stores.gc_grace_seconds": grace}), conn.transaction:
+        Rec.insert1({"id": 1, "raw": b"long", "arr": np.ones(2)})
+        paths = sorted(objects(local_store))
+        past = time.time() - 3600  # as a gc running now would see them: old
+        for path in paths:
+            os.utime(local_store.local_path(path), (past, past))
+        _past_a_quarter_of_the_grace_period(grace)
+    fresh = {item.path: item.modified for item in local_store.list()}
+    assert all(fresh[path] > past + 3000 for path in paths)  # refreshed before the commit
+    assert (Rec & {"id": 1}).fetch1("raw") == b"long"
+
+
+@pytest.mark.parametrize("kind", ["owned", "shared"])
+def test_a_long_transaction_whose_object_vanished_does_not_commit(local_store, schema, conn,
+                                                                  kind):
+    Rec, _, _ = declare(schema)
+    grace = 0.4
+    with dj.config.override({"stores.gc_grace_seconds": grace}):
+        with pytest.raises(DataJointError, match="before the transaction committed"), \
+                conn.transaction:
+            Rec.insert1({"id": 1, "raw": b"gone", "arr": np.ones(2)})
+            prefix = storage.SCHEMA_PREFIX if kind == "owned" else storage.HASH_PREFIX
+            (path,) = objects(local_store, prefix)
+            local_store.remove(path)  # what a gc would do to a transaction this long
+            _past_a_quarter_of_the_grace_period(grace)
+    assert len(Rec) == 0 and _missing_references(schema) == []
