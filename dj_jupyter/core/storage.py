@@ -290,9 +290,11 @@ class Store:
         return True
 
     def _touch_other(self, full: str) -> None:
+        if not self.fs.exists(full):  # fsspec's touch would create an empty file
+            raise FileNotFoundError(full)
         try:
             self.fs.touch(full, truncate=False)
-        except (NotImplementedError, ValueError):
+        except (NotImplementedError, ValueError):  # no way to set the time: write it again
             self.fs.pipe_file(full, self.fs.cat_file(full))
 
     def put_shared(self, path: str, data: bytes) -> None:

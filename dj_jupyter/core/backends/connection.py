@@ -3,8 +3,10 @@
 ``dj.Connection`` wraps an engine for one database. Statements run through
 :meth:`Connection.execute` (SQLAlchemy constructs) or :meth:`Connection.run`
 (a compiled statement on the raw driver cursor, for bulk paths). Outside a
-transaction every statement commits on its own; ``with conn.transaction:``
-groups statements and rolls back on error. A dropped connection is reopened
+transaction every statement commits on its own (and a statement that fails, whatever
+the exception, is rolled back whole); ``with conn.transaction:`` groups statements and
+rolls back on error. A statement that failed part-way inside a transaction dooms it: its
+commit rolls back and raises (see :meth:`Connection.doom`). A dropped connection is reopened
 transparently outside a transaction and reported as
 :class:`~dj_jupyter.errors.LostConnectionError` inside one.
 """
