@@ -149,20 +149,24 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
         try:
             _send(connection, sql, copying, data, chunk_size)
         except BaseException as error:
-            _failed_part_way(table, connection, len(data), error)
-            if isinstance(error, (sa.exc.DBAPIError, *connection._driver_errors())):
+            from_driver = isinstance(error, (sa.exc.DBAPIError, *connection._driver_errors()))
+            _failed_part_way(table, connection, len(data), error, from_driver)
+            if from_driver:
                 raise translate_error(table, error) from None
             raise
     return len(data)
 
 
-def _failed_part_way(table: Table, connection, count: int, error: BaseException) -> None:
-    """A send that failed inside an open transaction may have left its earlier rows there
-    (an executemany stops at the failing row; chunks before it went through): the
-    transaction can then only roll back, taking those rows and their objects with it.
-    Outside a transaction the statement's own transaction was rolled back already."""
-    if connection.in_transaction and count > 1:
-        connection.doom(f"an insert of {count} rows into {table.full_table_name} failed "
+def _failed_part_way(table: Table, connection, count: int, error: BaseException,
+                     from_driver: bool) -> None:
+    """A send that failed inside an open transaction may have left rows there (an
+    executemany stops at the failing row, chunks before it went through; an interrupt may
+    come after the server ran the statement): the transaction can then only roll back,
+    taking those rows and their objects with it. Only a driver error on a one-row statement
+    is known to leave nothing. Outside a transaction the statement's own transaction was
+    rolled back already."""
+    if connection.in_transaction and (count > 1 or not from_driver):
+        connection.doom(f"an insert of {count} row(s) into {table.full_table_name} failed "
                         f"part-way ({type(error).__name__})")
 
 
