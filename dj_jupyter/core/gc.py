@@ -61,8 +61,12 @@ removing X at ``Td``, having read X's time at ``Ts <= Td``, with ``Ts - Tr <= gr
   - A rollback never removes a shared object, and an owned object belongs to one row: a
     rollback or a failed insert cannot remove an object a committed row uses.
 The grace period also protects the objects of inserts in flight (written, not committed):
-they are younger than it. Clocks: G compares the store's times with its own clock; a store
-clock behind G's shortens the grace period by the difference.
+they are younger than it; a transaction open longer than that is protected by its refresh
+before commit, and cannot commit if gc took one of its objects meanwhile. While gc holds a
+local file renamed aside (a stat long), a reader of a row committed after gc read the
+references could find it missing for that moment; it is back, or written again, at once.
+Clocks: G compares the store's times with its own clock; a store clock behind G's shortens
+the grace period by the difference.
 """
 
 from __future__ import annotations
