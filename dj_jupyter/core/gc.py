@@ -13,9 +13,10 @@ Writing (``storage.share_object``, ``storage.journal``)
   - A shared object that is already there is *refreshed* (its modification time set to now:
     ``utime`` on a local folder, a server-side copy onto itself on S3), and written again if
     it has vanished. So a reused object is as young as a new one, before the row commits.
-  - Before a transaction commits, the objects it wrote or reused are refreshed again if
-    their time is older than a quarter of the grace period (``stores.gc_grace_seconds``);
-    a shorter transaction does no I/O for this. An owned object, or a shared one whose bytes
+  - Before an insert sends its rows, and again before a transaction commits, the objects
+    written or reused are refreshed again if their time is older than a quarter of the grace
+    period (``stores.gc_grace_seconds``); a shorter insert or transaction does no I/O for
+    this. An owned object, or a shared one whose bytes
     are not at hand, found missing then makes the commit fail (the transaction rolls back).
   - After the commit, each *reused* object is checked to be there, and written again (its
     bytes were kept) if gc removed it meanwhile.

@@ -134,7 +134,7 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
     # Objects are written while store values are encoded, so those columns go last (after
     # every other value is known to be valid); the journal removes the objects the rows own
     # if anything fails, here or in the transaction around this insert (see core/gc.py).
-    with journal(connection) if plan.uses_store else _NO_JOURNAL:
+    with journal(connection) if plan.uses_store else _NO_JOURNAL as written:
         checked: dict[str, list] = {}
         for column in plan.columns:
             values = columns[column.position]
@@ -146,6 +146,8 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
             and connection.dialect.bulk_loads(plan.stored_types)
         sql, order, copying = plan.statement(table, replace, skip_duplicates, bulk)
         data = list(zip(*(bound[i] for i in order)))
+        if written is not None:  # encoding many rows may take long: objects stay fresh
+            written.keep_fresh()
         try:
             _send(connection, sql, copying, data, chunk_size)
         except BaseException as error:
