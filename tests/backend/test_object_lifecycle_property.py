@@ -102,8 +102,11 @@ class World:
         elif name in ("a_insert", "a_insert_failing"):
             key, content = args
             failing = name.endswith("failing")
-            self._attempt(self.A, self.rows(100 + 10 * key, content, 3 if failing else 1,
-                                            failing))
+            refused = self._attempt(self.A, self.rows(100 + 10 * key, content,
+                                                      3 if failing else 1, failing))
+            if refused and a_open and self.a_conn.backend == "postgresql":
+                # PostgreSQL aborts the transaction at a server error: only a rollback is left
+                self.a_conn.cancel_transaction()
         elif name in ("b_insert", "b_insert_failing") and not (self.sqlite and a_open):
             key, content = args  # (on SQLite, B's write would wait for A's write lock)
             failing = name.endswith("failing")
@@ -121,13 +124,15 @@ class World:
             self.G.gc(dry_run=False, grace_seconds=GRACE)
 
     @staticmethod
-    def _attempt(table, rows: list[dict]) -> None:
+    def _attempt(table, rows: list[dict]) -> bool:
+        """Insert; whether the server refused the rows (a duplicate key)."""
         try:
             table.insert(rows)
         except DataJointError:
-            pass  # a duplicate key: nothing of it is kept
+            return True  # a duplicate key (or, later, the bad value refused): nothing kept
         except UnicodeError:
             pass  # the bad row (until the value checks refuse it as a DataJointError)
+        return False
 
     def objects(self) -> set[str]:
         return {p.relative_to(self.folder).as_posix() for p in self.folder.rglob("*")
