@@ -102,10 +102,11 @@ class World:
         elif name in ("a_insert", "a_insert_failing"):
             key, content = args
             failing = name.endswith("failing")
-            refused = self._attempt(self.A, self.rows(100 + 10 * key, content,
-                                                      3 if failing else 1, failing))
-            if refused and a_open and self.a_conn.backend == "postgresql":
-                # PostgreSQL aborts the transaction at a server error: only a rollback is left
+            failed = self._attempt(self.A, self.rows(100 + 10 * key, content,
+                                                     3 if failing else 1, failing))
+            if failed and a_open and self.a_conn.backend == "postgresql":
+                # PostgreSQL aborts the transaction at a server error (which may come with
+                # the bad row's, in one pipeline): only a rollback is left
                 self.a_conn.cancel_transaction()
         elif name in ("b_insert", "b_insert_failing") and not (self.sqlite and a_open):
             key, content = args  # (on SQLite, B's write would wait for A's write lock)
@@ -125,13 +126,11 @@ class World:
 
     @staticmethod
     def _attempt(table, rows: list[dict]) -> bool:
-        """Insert; whether the server refused the rows (a duplicate key)."""
+        """Insert; whether it failed (nothing of it is kept either way)."""
         try:
             table.insert(rows)
-        except DataJointError:
-            return True  # a duplicate key (or, later, the bad value refused): nothing kept
-        except UnicodeError:
-            pass  # the bad row (until the value checks refuse it as a DataJointError)
+        except (DataJointError, UnicodeError):  # a duplicate key, or the bad row (until the
+            return True  # value checks refuse it as a DataJointError)
         return False
 
     def objects(self) -> set[str]:
