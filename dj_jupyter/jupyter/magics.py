@@ -37,6 +37,7 @@ Inside a ``%%dj_table`` cell, Tab completes table names after ``->`` and types a
 
 from __future__ import annotations
 
+import linecache
 import shlex
 import textwrap
 from typing import Any
@@ -135,7 +136,7 @@ class DataJointMagics(Magics):
         except DefinitionError as error:
             raise UsageError(_definition_message(name, error, definition_text)) from None
         cls = self._make_class(name, TIERS[tier], definition_text, python_body,
-                               python_first_line=definition_text.count("\n") + 3)
+                               cell=f"%%dj_table {line}\n{cell}")
         user_ns = self._user_ns()
         context = dict(user_ns)
         cls._schema = schema
@@ -195,17 +196,25 @@ class DataJointMagics(Magics):
             return self.widgets
         return getattr(self.shell, "kernel", None) is not None
 
-    def _make_class(self, name: str, tier: type, definition: str, body: str,
-                    python_first_line: int) -> Any:
-        """Execute ``class Name(Tier): definition = ...; <body>`` in the user namespace."""
+    def _make_class(self, name: str, tier: type, definition: str, body: str, cell: str) -> Any:
+        """Execute ``class Name(Tier): definition = ...; <body>`` in the user namespace.
+
+        The code is compiled so that each line of the body has its line number in the cell
+        (line 1 is the ``%%dj_table`` line), and registered with :mod:`linecache` under
+        ``<%%dj_table Name In[n]>``: tracebacks, ``inspect`` and debuggers show the cell's
+        lines, at the right place.
+        """
+        header = definition.count("\n")  # the class line goes here, the body starts 2 below
         indented = textwrap.indent(textwrap.dedent(body), "    ")
-        source = f"class {name}(__dj_tier__):\n    definition = {definition!r}\n{indented}\n"
+        source = ("\n" * header + f"class {name}(__dj_tier__):\n    definition = {definition!r}\n"
+                  f"{indented}\n")
+        filename = register_cell_source(name, cell, source, header + 2,
+                                        getattr(self.shell, "execution_count", 0))
         local: dict[str, Any] = {"__dj_tier__": tier}
         try:
-            code = compile(source, f"<%%dj_table {name}>", "exec")
+            code = compile(source, filename, "exec")
         except SyntaxError as error:
-            cell_line = python_first_line + (error.lineno or 3) - 3
-            raise UsageError(f"%%dj_table {name}: cell line {cell_line}: Python syntax error: "
+            raise UsageError(f"%%dj_table {name}: cell line {error.lineno}: Python syntax error: "
                              f"{error.msg}") from None
         exec(code, self._user_ns(), local)
         return local[name]
@@ -213,6 +222,20 @@ class DataJointMagics(Magics):
     def _user_ns(self) -> dict[str, Any]:
         assert self.shell is not None, "DataJointMagics needs a shell"
         return self.shell.user_ns
+
+
+def register_cell_source(name: str, cell: str, source: str, cell_lines: int,
+                         number: int) -> str:
+    """Register a ``%%dj_table`` cell's code with :mod:`linecache`; returns its file name.
+
+    The first ``cell_lines`` lines are the cell's own (magic line, definition, marker), the
+    rest the compiled body as it runs (so column markers in tracebacks line up).
+    """
+    filename = f"<%%dj_table {name} In[{number}]>"
+    lines = cell.splitlines()[:cell_lines] + source.splitlines()[cell_lines:]
+    text = [f"{line}\n" for line in lines]
+    linecache.cache[filename] = (sum(map(len, text)), None, text, filename)
+    return filename
 
 
 def _connect(url: str) -> Any:
@@ -264,8 +287,9 @@ def _definition_message(name: str, error: DefinitionError, definition: str) -> s
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from . import completion
+    from . import completion, populate_display
 
     ipython.register_magics(DataJointMagics)
     completion.register(ipython, ipython.magics_manager.registry["DataJointMagics"])
     register_formatters(ipython)
+    populate_display.register(ipython)
