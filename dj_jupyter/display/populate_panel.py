@@ -22,9 +22,10 @@ def panel_css() -> str:
 
 
 def todo_text(state: dict) -> str:
-    """``3 of 30`` when this run does part of what is left, else what is left."""
+    """``3 of 30`` while a run does part of what is left, else what is left."""
     target, todo_all = state.get("target"), state.get("todo_all")
-    if target is not None and todo_all is not None and target < todo_all:
+    running = state.get("state") in ("running", "stopping")
+    if running and target is not None and todo_all is not None and target < todo_all:
         return f"{target} of {todo_all}"
     remaining = state.get("remaining")
     return "" if remaining is None else str(remaining)

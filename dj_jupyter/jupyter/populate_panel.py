@@ -172,8 +172,9 @@ class PopulatePanel(anywidget.AnyWidget):
         if not tables:
             raise DataJointError("PopulatePanel needs at least one Computed or Imported table, "
                                  "e.g. dj.PopulatePanel(Analysis)")
+        classes = [_table_class(t) for t in tables]
         super().__init__(**kwargs)
-        self.watches = [TableWatch(_table_class(t), tuple(restrictions)) for t in tables]
+        self.watches = [TableWatch(cls, tuple(restrictions)) for cls in classes]
         self.interval = interval
         self.idle_interval = idle_interval
         self._push_lock = threading.Lock()

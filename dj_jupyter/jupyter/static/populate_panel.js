@@ -21,7 +21,8 @@ function keyText(key) {
 }
 
 function todoText(t) {
-  if (t.target !== null && t.todo_all !== null && t.target < t.todo_all) {
+  const running = t.state === "running" || t.state === "stopping";
+  if (running && t.target !== null && t.todo_all !== null && t.target < t.todo_all) {
     return `${t.target} of ${t.todo_all}`;
   }
   return t.remaining === null ? "" : String(t.remaining);
