@@ -366,9 +366,11 @@ class PopulatePanel(anywidget.AnyWidget):
         return done
 
     def close(self) -> None:
+        """Stop polling and any populate started here (after its current keys)."""
         self._closed = True
-        self._stop.set()
-        self._wake.set()
+        for event in (getattr(self, "_stop", None), getattr(self, "_wake", None)):
+            if event is not None:  # None when __init__ refused its arguments
+                event.set()
         super().close()
 
 
