@@ -208,8 +208,9 @@ class DataJointMagics(Magics):
         indented = textwrap.indent(textwrap.dedent(body), "    ")
         source = ("\n" * header + f"class {name}(__dj_tier__):\n    definition = {definition!r}\n"
                   f"{indented}\n")
-        filename = register_cell_source(name, cell, source, header + 2,
-                                        getattr(self.shell, "execution_count", 0))
+        # IPython counts the running cell before it runs: its prompt number is one less
+        number = max(1, getattr(self.shell, "execution_count", 1) - 1)
+        filename = register_cell_source(name, cell, source, header + 2, number)
         local: dict[str, Any] = {"__dj_tier__": tier}
         try:
             code = compile(source, filename, "exec")

@@ -42,9 +42,7 @@ def _result_html(result: PopulateResult) -> str:
 def errors_mimebundle(errors: ErrorRows) -> tuple[dict, dict] | None:
     """The failures of a table, grouped, as a panel without Start/Stop (Retry, Ignore)."""
     try:
-        panel = PopulatePanel(errors.queue.target)
-        panel.controls = False
-        panel.poll()
+        panel = PopulatePanel(errors.queue.target, controls=False)
     except Exception:  # noqa: BLE001 - a display must not raise; the plain repr shows the rows
         return None
     return panel._repr_mimebundle_()

@@ -168,7 +168,7 @@ class PopulatePanel(anywidget.AnyWidget):
     controls = traitlets.Bool(True).tag(sync=True)
 
     def __init__(self, *tables: Any, restrictions: tuple = (), interval: float = 0.5,
-                 idle_interval: float = 2.0, **kwargs: Any):
+                 idle_interval: float = 2.0, read_now: bool = True, **kwargs: Any):
         if not tables:
             raise DataJointError("PopulatePanel needs at least one Computed or Imported table, "
                                  "e.g. dj.PopulatePanel(Analysis)")
@@ -188,7 +188,10 @@ class PopulatePanel(anywidget.AnyWidget):
         self._local_runs = 0
         self._handle: Any = None
         self.on_msg(self._on_message)
-        self.push()
+        if read_now:  # the counts as they are (then polled while the panel is on screen)
+            self.poll()
+        else:
+            self.push()
 
     # -- what the browser gets --------------------------------------------------------------
     def watch(self, table: Any) -> TableWatch:
@@ -205,7 +208,8 @@ class PopulatePanel(anywidget.AnyWidget):
             states = [w.to_dict() for w in self.watches]
             with self.hold_sync():
                 self.tables = states
-                self.status = " · ".join(s["summary"] for s in states if s["summary"])
+                if len(states) > 1:  # one table: its own line says it all
+                    self.status = " · ".join(s["summary"] for s in states if s["summary"])
                 self.running = any(s["state"] in ("running", "stopping") for s in states)
 
     def observer(self, table: Any) -> Callable[[PopulateEvent], None]:
@@ -260,7 +264,7 @@ class PopulatePanel(anywidget.AnyWidget):
                 with contextlib.suppress(Exception):  # a failed poll is retried next time
                     self.poll()
                 busy = self._local_runs > 0 or any(w.workers for w in self.watches)
-                self._wake.wait(self.interval * 2 if busy else self.idle_interval)
+                self._wake.wait(self.interval if busy else self.idle_interval)
                 self._wake.clear()
             with contextlib.suppress(Exception):
                 self.poll()  # the final state
@@ -428,8 +432,8 @@ def panel_for_populate(table: Any, restrictions: tuple) -> Callable | None:
     shell = get_ipython()
     if shell is None or getattr(shell, "kernel", None) is None:
         return None
-    panel = PopulatePanel(type(table), restrictions=restrictions)
-    panel.controls = False
+    panel = PopulatePanel(type(table), restrictions=restrictions, read_now=False,
+                          controls=False)
     observe = panel.observer(type(table))
 
     def observe_and_show(event: PopulateEvent) -> None:
