@@ -45,8 +45,15 @@ class InputsChanged(DataJointError):
     """A tripartite make's inputs changed while it computed."""
 
 
+PER_KEY = frozenset(("key_started", "key_phase", "key_done", "key_failed"))
+
+
 @dataclass
 class _Tally:
+    """A populate's progress. The "started" event carries it (``extra["progress"]``), so an
+    observer that sets ``per_key = False`` reads it at its own pace instead of receiving an
+    event per key (which costs populate time at thousands of keys a second)."""
+
     table: str
     total: int | None
     observers: tuple
@@ -54,6 +61,14 @@ class _Tally:
     done: int = 0
     errors: list = field(default_factory=list)
     stopped: bool = False
+    key: dict | None = None  # the key being made
+    phase: str = ""  # of a tripartite make: fetch, compute, insert
+    phase_started: float = 0.0
+    phases: dict = field(default_factory=dict)  # phase -> seconds, of the key being made
+    per_key: tuple = ()
+
+    def __post_init__(self) -> None:
+        self.per_key = tuple(o for o in self.observers if getattr(o, "per_key", True))
 
     @property
     def heard(self) -> bool:
@@ -61,10 +76,11 @@ class _Tally:
         return bool(self.observers) or listening()
 
     def publish(self, kind: str, key: dict | None = None, **extra: Any) -> None:
-        if not (self.observers or listening()):
+        observers = self.per_key if kind in PER_KEY else self.observers
+        if not (observers or listening()):
             return
         publish(PopulateEvent(kind, self.table, key, self.done, len(self.errors), self.total,
-                              time.perf_counter() - self.started, **extra), self.observers)
+                              time.perf_counter() - self.started, **extra), observers)
 
 
 class AutoPopulate:
@@ -219,7 +235,8 @@ class _Runner:
         keys = todo.keys(order_by="KEY", limit=max_calls)
         tally = self._tally = _Tally(self.table.full_name, len(keys), observers)
         if tally.heard:
-            tally.publish("started", extra={"todo": len(keys) if max_calls is None else len(todo)})
+            tally.publish("started", extra={
+                "todo": len(keys) if max_calls is None else len(todo), "progress": tally})
         with _terminate_as_exit(), populating(self.table), self._series():
             for key in self._still_todo(keys):
                 if self._stopping(tally):
@@ -244,7 +261,7 @@ class _Runner:
             tally.total = todo = len(pending)
             if max_calls is not None:
                 tally.total = min(todo, max_calls)
-            tally.publish("started", extra={"todo": todo})
+            tally.publish("started", extra={"todo": todo, "progress": tally})
         calls = 0
         self.heartbeat = Heartbeat(jobs, config["jobs.heartbeat_interval"])
         with _terminate_as_exit(), self.heartbeat, populating(self.table), self._series():
@@ -288,6 +305,7 @@ class _Runner:
 
     # -- one key -----------------------------------------------------------------------------------
     def run_key(self, key: dict, tally: _Tally, *, reserved: bool) -> None:
+        tally.key = key
         tally.publish("key_started", key)
         started = time.perf_counter()
         try:
@@ -311,6 +329,8 @@ class _Runner:
             return
         if made:
             tally.done += 1
+        tally.key = None
+        tally.phase = ""
         tally.publish("key_done", key, duration=time.perf_counter() - started)
 
     def _make(self, key: dict, started: float) -> bool:
@@ -351,8 +371,15 @@ class _Runner:
 
     def _phase(self, key: dict, phase: str) -> None:
         """Tell observers which step of a tripartite make runs now."""
-        if self._tally is not None:
-            self._tally.publish("key_phase", key, extra={"phase": phase})
+        tally = self._tally
+        if tally is not None:
+            now = time.perf_counter()
+            if phase == "fetch":
+                tally.phases = {}
+            elif tally.phase:
+                tally.phases[tally.phase] = now - tally.phase_started
+            tally.phase, tally.phase_started = phase, now
+            tally.publish("key_phase", key, extra={"phase": phase})
 
     def _after_error(self, key: dict, error: BaseException, started: float,
                      tally: _Tally) -> None:
@@ -363,6 +390,8 @@ class _Runner:
                              version=self.version, error_message=message,
                              error_stack="".join(traceback.format_exception(error)))
         tally.errors.append((key, error if self.return_exceptions else message))
+        tally.key = None
+        tally.phase = ""
         tally.publish("key_failed", key, error=message)
 
     def _after_interrupt(self, key: dict, reserved: bool) -> None:

@@ -7,9 +7,9 @@ heartbeat age), read from the job tables, so workers in other processes and on o
 show; and the failures grouped by kind (:mod:`dj_jupyter.core.job_errors`) with Retry and
 Ignore. When a populate ends the panel says what happened in one line.
 
-Updates are throttled: a populate's events only change Python attributes; the browser is sent
-the state at most every ``interval`` seconds, by the populate thread or by a poller thread
-that reads the job tables through a connection of its own (only while a populate runs here
+Updates are throttled: populate sends the panel no event per key; a poller thread sends the
+state every ``interval`` seconds, read from populate's progress object, and reads the job
+tables through a connection of its own every ``db_interval`` (only while a populate runs here
 or the panel is on screen). **Start** runs ``populate(reserve_jobs=True)`` for every table in
 background threads (``workers`` of them, each with its own connections), so other cells run
 meanwhile; **Stop** lets each worker finish its key and leaves the rest to do.
@@ -42,7 +42,6 @@ from ..errors import DataJointError
 __all__ = ["PopulatePanel", "TableWatch", "panel_for_populate"]
 
 _STATIC = resources.files("dj_jupyter.jupyter") / "static"
-PHASES = ("fetch", "compute", "insert")
 
 
 @cache
@@ -59,76 +58,57 @@ def _table_class(table: Any) -> type:
 
 
 class TableWatch:
-    """What the panel knows about one table: counts from the database, a run's progress
-    from populate's events."""
+    """What the panel knows about one table: counts from the database, and the progress of
+    the populates running here (populate's own progress objects, read when the state is
+    sent: populate sends the panel no event per key)."""
 
     def __init__(self, cls: type, restrictions: tuple = ()):
         self.cls = cls
         self.name = cls.__name__
         self.restrictions = restrictions
-        # from the database (see PopulatePanel.poll)
+        # from the database (see read_counts)
         self.total: int | None = None
         self.remaining: int | None = None
         self.jobs: dict[str, int] = {}
         self.workers: list[dict] = []
         self.groups: list[dict] = []
-        # from the events of a populate running here
+        # the populates of this table running here (one per worker thread)
         self.state = "idle"  # idle, running, stopping, stopped, finished, interrupted
-        self.target: int | None = None
+        self.runs: list[Any] = []
         self.todo_all: int | None = None
-        self.made = 0
-        self.failed = 0
-        self.messages: list[str] = []
-        self.started: float | None = None
         self.ended: float | None = None
-        self.key: dict | None = None
-        self.phase = ""
-        self.phase_started = 0.0
-        self.phases: dict[str, float] = {}
 
     def observe(self, event: PopulateEvent) -> None:
-        """Take one populate event (cheap: attributes only, never a message)."""
-        kind = event.kind
-        if kind == "key_done":
-            self.made += 1
-            self.key, self.phase = None, ""
-        elif kind == "key_started":
-            self.key, self.phase, self.phases = event.key, "", {}
-        elif kind == "key_phase":
-            now = time.perf_counter()
-            if self.phase:
-                self.phases[self.phase] = now - self.phase_started
-            self.phase, self.phase_started = event.extra.get("phase", ""), now
-        elif kind == "key_failed":
-            self.failed += 1
-            self.messages.append(event.error or "")
-            self.key, self.phase = None, ""
-        elif kind == "started":
-            self._start(event)
-        elif kind == "finished":
-            self._finish(event)
+        """Take a populate's "started" or "finished" event."""
+        if event.kind == "started":
+            if self.state not in ("running", "stopping"):  # workers of one start share it
+                self.runs, self.ended = [], None
+                self.todo_all = event.extra.get("todo", event.total)
+            if "progress" in event.extra:
+                self.runs.append(event.extra["progress"])
+            if self.state != "stopping":
+                self.state = "running"
+        elif event.kind == "finished":
+            if event.extra.get("interrupted"):
+                self.state = "interrupted"
+            elif event.extra.get("stopped") or self.state == "stopping":
+                self.state = "stopped"
+            elif self.state != "stopped":
+                self.state = "finished"
+            self.ended = time.perf_counter()
 
-    def _start(self, event: PopulateEvent) -> None:
-        if self.state != "running":  # several workers share one watch
-            self.made = self.failed = 0
-            self.messages = []
-            self.started, self.ended = time.perf_counter(), None
-            self.target, self.todo_all = event.total, event.extra.get("todo", event.total)
-        else:
-            self.target = max(self.target or 0, event.total or 0)
-        self.state = "running"
+    @property
+    def made(self) -> int:
+        return sum(run.done for run in self.runs)
 
-    def _finish(self, event: PopulateEvent) -> None:
-        if event.extra.get("interrupted"):
-            self.state = "interrupted"
-        elif event.extra.get("stopped"):
-            self.state = "stopped"
-        elif self.state != "stopped":
-            self.state = "finished"
-        self.ended = time.perf_counter()
-        self.key, self.phase = None, ""
+    @property
+    def messages(self) -> list[str]:
+        return [m if isinstance(m, str) else f"{type(m).__name__}: {m}"
+                for run in self.runs for _, m in list(run.errors)]
 
     def summary(self) -> str:
+        if not self.runs:
+            return ""
         left = self.remaining if self.state in ("stopped", "interrupted") else None
         text = summary_line(self.name, self.made, [((), m) for m in self.messages],
                             stopped=self.state == "stopped", left=left)
@@ -136,23 +116,29 @@ class TableWatch:
                        if self.state == "interrupted" else "")
 
     def to_dict(self) -> dict:
-        elapsed = ((self.ended or time.perf_counter()) - self.started) if self.started else 0.0
-        finished = self.made + self.failed
-        rate = finished / elapsed if elapsed > 0 else 0.0
-        left = (self.target - finished) if self.target is not None else None
-        phases = dict(self.phases)
-        if self.phase:
-            phases[self.phase] = time.perf_counter() - self.phase_started
+        now = time.perf_counter()
+        started = min((run.started for run in self.runs), default=None)
+        elapsed = ((self.ended or now) - started) if started is not None else 0.0
+        made, failed = self.made, sum(len(run.errors) for run in self.runs)
+        rate = (made + failed) / elapsed if elapsed > 0 else 0.0
+        totals = [run.total for run in self.runs if run.total is not None]
+        target = max(totals) if totals else None
+        left = None if target is None else max(0, target - made - failed)
+        busy = next((run for run in self.runs if run.key is not None), None)
+        key, phase, phases = None, "", {}
+        if busy is not None and self.state in ("running", "stopping"):
+            key, phase, phases = busy.key, busy.phase, dict(busy.phases)
+            if phase:
+                phases[phase] = now - busy.phase_started
         return {
             "name": self.name, "full_name": self.cls().full_name, "state": self.state,
             "total": self.total, "remaining": self.remaining, "jobs": self.jobs,
-            "target": self.target, "todo_all": self.todo_all, "made": self.made,
-            "failed": self.failed, "elapsed": elapsed, "rate": rate,
+            "target": target, "todo_all": self.todo_all, "made": made, "failed": failed,
+            "elapsed": elapsed, "rate": rate,
             "eta": left / rate if rate > 0 and left is not None and self.state == "running"
             else None,
-            "key": self.key, "phase": self.phase, "phases": phases,
-            "workers": self.workers, "groups": self.groups,
-            "summary": self.summary() if self.started else "",
+            "key": key, "phase": phase, "phases": phases,
+            "workers": self.workers, "groups": self.groups, "summary": self.summary(),
         }
 
 
@@ -168,7 +154,8 @@ class PopulatePanel(anywidget.AnyWidget):
     controls = traitlets.Bool(True).tag(sync=True)
 
     def __init__(self, *tables: Any, restrictions: tuple = (), interval: float = 0.5,
-                 idle_interval: float = 2.0, read_now: bool = True, **kwargs: Any):
+                 db_interval: float = 1.0, idle_interval: float = 2.0, read_now: bool = True,
+                 **kwargs: Any):
         if not tables:
             raise DataJointError("PopulatePanel needs at least one Computed or Imported table, "
                                  "e.g. dj.PopulatePanel(Analysis)")
@@ -177,8 +164,8 @@ class PopulatePanel(anywidget.AnyWidget):
         self.watches = [TableWatch(cls, tuple(restrictions)) for cls in classes]
         self.interval = interval
         self.idle_interval = idle_interval
+        self.db_interval = db_interval
         self._push_lock = threading.Lock()
-        self._last_push = 0.0
         self._visible = 0
         self._wake = threading.Event()
         self._closed = False
@@ -204,7 +191,6 @@ class PopulatePanel(anywidget.AnyWidget):
     def push(self) -> None:
         """Send the current state to the browser (one message)."""
         with self._push_lock:
-            self._last_push = time.monotonic()
             states = [w.to_dict() for w in self.watches]
             with self.hold_sync():
                 self.tables = states
@@ -213,8 +199,9 @@ class PopulatePanel(anywidget.AnyWidget):
                 self.running = any(s["state"] in ("running", "stopping") for s in states)
 
     def observer(self, table: Any) -> Callable[[PopulateEvent], None]:
-        """The populate observer of ``table``'s watch: events change attributes, and the
-        browser gets the state at most every ``interval`` seconds."""
+        """The populate observer of ``table``'s watch. It takes only "started" and "finished"
+        (``per_key = False``); while populate runs, the poller thread sends the state every
+        ``interval`` seconds, read from populate's progress object."""
         watch = self.watch(table)
 
         def observe(event: PopulateEvent) -> None:
@@ -227,9 +214,8 @@ class PopulatePanel(anywidget.AnyWidget):
                 self._local_runs -= 1
                 self._wake.set()
                 self.push()
-            elif time.monotonic() - self._last_push >= self.interval:
-                self.push()
 
+        observe.per_key = False  # type: ignore[attr-defined]
         return observe
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
@@ -259,24 +245,32 @@ class PopulatePanel(anywidget.AnyWidget):
         return not self._closed and (self._local_runs > 0 or self._visible > 0)
 
     def _poll_loop(self) -> None:
+        """Send the state every ``interval`` while a populate runs here, read the database
+        every ``db_interval`` then (every ``idle_interval`` when only watching), and once more
+        at the end; then refresh the saved HTML of a populate's panel."""
+        # a populate here shows its own progress at once; its counts wait one db_interval
+        last_read = time.monotonic() if self._local_runs > 0 else 0.0
         with own_connections():
             while self._wanted():
-                with contextlib.suppress(Exception):  # a failed poll is retried next time
-                    self.poll()
                 busy = self._local_runs > 0 or any(w.workers for w in self.watches)
+                due = self.db_interval if busy else self.idle_interval
+                if time.monotonic() - last_read >= due:
+                    with contextlib.suppress(Exception):  # a failed read is retried next time
+                        self.poll()
+                    last_read = time.monotonic()
+                elif self._local_runs > 0:
+                    self.push()
                 self._wake.wait(self.interval if busy else self.idle_interval)
                 self._wake.clear()
             with contextlib.suppress(Exception):
                 self.poll()  # the final state
+                if self._handle is not None:
+                    self._handle.update(self)
 
     def finish_display(self) -> None:
-        """After a foreground populate: wait for the final poll and refresh the saved HTML."""
-        poller = self._poller
-        if poller is not None:
-            self._wake.set()
-            poller.join(timeout=10)
-        if self._handle is not None:
-            self._handle.update(self)
+        """After a foreground populate: the poller reads the final state and then refreshes
+        the saved HTML (without holding up the cell)."""
+        self._wake.set()
 
     # -- buttons ----------------------------------------------------------------------------
     def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
