@@ -183,3 +183,40 @@ def test_groups_partition_the_failures(messages: list[str]) -> None:
         assert {message_pattern(rows[k["n"]]["error_message"]) for k in group.keys} == {
             message_pattern(group.message)}
     assert len({(g.kind, g.pattern) for g in groups}) == len(groups)
+
+
+def test_the_phase_of_a_tripartite_make_and_its_times(ip) -> None:
+    import threading
+
+    ip.run_cell_magic("dj_table", "NumberH manual", "n: int32\n")
+    computing, release = threading.Event(), threading.Event()
+    ip.user_ns.update(computing=computing, release=release)
+    ip.run_cell_magic("dj_table", "TriH computed", """-> NumberH
+---
+sq: int64
+# --- python ---
+def make_fetch(self, key):
+    return key["n"],
+
+def make_compute(self, key, n):
+    computing.set()
+    release.wait(30)
+    return n * n,
+
+def make_insert(self, key, sq):
+    self.insert1({**key, "sq": sq})
+""")
+    ip.user_ns["NumberH"].insert1({"n": 7})
+    tri = ip.user_ns["TriH"]
+    panel = PopulatePanel(tri)
+    panel.start()
+    assert computing.wait(30)
+    panel.push()
+    state = panel.tables[0]
+    assert state["key"] == {"n": 7} and state["phase"] == "compute"
+    assert set(state["phases"]) == {"fetch", "compute"} and state["phases"]["fetch"] >= 0
+    assert state["state"] == "running" and panel.running
+    release.set()
+    assert panel.wait(30)
+    panel.push()
+    assert panel.tables[0]["key"] is None and panel.tables[0]["summary"] == "TriH: 1 made"
