@@ -237,12 +237,12 @@ class _Runner:
         if tally.heard:
             tally.publish("started", extra={
                 "todo": len(keys) if max_calls is None else len(todo), "progress": tally})
-        with _terminate_as_exit(), populating(self.table), self._series():
+        with _announced_end(tally), _terminate_as_exit(), populating(self.table), \
+                self._series():
             for key in self._still_todo(keys):
                 if self._stopping(tally):
                     break
                 self.run_key(key, tally, reserved=False)
-        tally.publish("finished", extra={"stopped": tally.stopped})
         return self._result(tally)
 
     def run_reserved(self, restrictions: tuple, max_calls: int | None, priority: int | None,
@@ -264,7 +264,8 @@ class _Runner:
             tally.publish("started", extra={"todo": todo, "progress": tally})
         calls = 0
         self.heartbeat = Heartbeat(jobs, config["jobs.heartbeat_interval"])
-        with _terminate_as_exit(), self.heartbeat, populating(self.table), self._series():
+        with _announced_end(tally), _terminate_as_exit(), self.heartbeat, \
+                populating(self.table), self._series():
             while max_calls is None or calls < max_calls:
                 batch = jobs.pending_keys(restriction, priority=priority, limit=100)
                 if not batch:
@@ -280,7 +281,6 @@ class _Runner:
                     self.run_key(key, tally, reserved=True)
                 if tally.stopped:
                     break
-        tally.publish("finished", extra={"stopped": tally.stopped})
         return self._result(tally)
 
     def _stopping(self, tally: _Tally) -> bool:
@@ -316,7 +316,6 @@ class _Runner:
                 made = self._make(key, started)
         except KeyboardInterrupt:
             self._after_interrupt(key, reserved)
-            tally.publish("finished", extra={"interrupted": True})
             raise PopulateInterrupted(type(self.table).__name__, key, tally.done,
                                       len(tally.errors)) from None
         except SystemExit:
@@ -424,6 +423,18 @@ def _same(a: Any, b: Any) -> bool:
         return bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f")) \
             if hasattr(a, "dtype") and a.dtype.kind != "O" else bool(np.array_equal(a, b))
     return a == b or (a != a and b != b)  # NaN equals NaN here
+
+
+@contextlib.contextmanager
+def _announced_end(tally: _Tally) -> Iterator[None]:
+    """Publish "finished" however the loop ends: stopped, done, interrupted or raising."""
+    try:
+        yield
+    except BaseException as error:
+        tally.publish("finished", extra={"interrupted": isinstance(error, KeyboardInterrupt),
+                                         "error": f"{type(error).__name__}: {error}"})
+        raise
+    tally.publish("finished", extra={"stopped": tally.stopped})
 
 
 @contextlib.contextmanager

@@ -50,5 +50,8 @@ def errors_mimebundle(errors: ErrorRows) -> tuple[dict, dict] | None:
 
 def interrupted_line(shell: Any, etype: type, value: BaseException, tb: Any,
                      tb_offset: Any = None) -> list[str]:
-    """One line for an interrupted populate (IPython's custom exception handler)."""
-    return [f"{etype.__name__}: {value}"]
+    """One line for an interrupted populate (IPython's custom exception handler shows what
+    it returns itself: in a kernel, an error output whose traceback is this line)."""
+    lines = [f"{etype.__name__}: {value}"]
+    shell._showtraceback(etype, value, lines)
+    return lines

@@ -91,6 +91,8 @@ class TableWatch:
         elif event.kind == "finished":
             if event.extra.get("interrupted"):
                 self.state = "interrupted"
+            elif event.extra.get("error"):
+                self.state = "failed"  # make raised (suppress_errors=False)
             elif event.extra.get("stopped") or self.state == "stopping":
                 self.state = "stopped"
             elif self.state != "stopped":
@@ -112,8 +114,11 @@ class TableWatch:
         left = self.remaining if self.state in ("stopped", "interrupted") else None
         text = summary_line(self.name, self.made, [((), m) for m in self.messages],
                             stopped=self.state == "stopped", left=left)
-        return text + ("; interrupted, the key being made was rolled back"
-                       if self.state == "interrupted" else "")
+        if self.state == "interrupted":
+            text += "; interrupted, the key being made was rolled back"
+        elif self.state == "failed":
+            text += "; populate stopped at the first error (suppress_errors=False)"
+        return text
 
     def to_dict(self) -> dict:
         now = time.perf_counter()

@@ -15,7 +15,15 @@ from dj_jupyter.core.job_errors import ErrorRows
 from dj_jupyter.core.own_connections import own_connections
 from dj_jupyter.core.populate_result import PopulateInterrupted, PopulateResult
 from dj_jupyter.errors import DataJointError
-from tests.backend.test_populate import conn2, declare  # noqa: F401 - a fixture
+from tests.backend.test_populate import declare
+
+
+@pytest.fixture
+def conn2(db_url):
+    """A second connection to the test database (another worker's)."""
+    connection = dj.Connection(db_url)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture
@@ -193,3 +201,13 @@ def test_background_populate_uses_its_own_connections(p):
     assert seen and seen[0] is not main and not seen[0].is_connected
     assert len(p.Sq) == 30 and len(p.Sq.Digit) > 30
     assert {r["pid"] for r in p.Sq.jobs.completed.to_dicts()} == {os.getpid()}
+
+
+def test_a_raising_populate_still_announces_its_end(p):
+    failing(p)
+    seen = []
+    with pytest.raises(ValueError, match="unlucky 3"):
+        p.Sq.populate(observers=[seen.append])
+    assert seen[-1].kind == "finished" and seen[-1].extra == {
+        "interrupted": False, "error": "ValueError: unlucky 3"}
+    assert [e.kind for e in seen].count("finished") == 1

@@ -168,7 +168,8 @@ START_WORKER = '''import pathlib, subprocess, sys
 pathlib.Path("remote_pipe.py").write_text({remote!r})
 import remote_pipe
 remote_pipe.Number.insert([{{"n": n}} for n in range(3)], skip_duplicates=True)
-script = ("import dj_jupyter as dj; dj.config['database.path'] = " + repr(dj.config["database.path"])
+database = repr(dj.config["database.path"])
+script = ("import dj_jupyter as dj; dj.config['database.path'] = " + database
           + "; import remote_pipe; remote_pipe.Slow.populate(reserve_jobs=True, max_calls=1)")
 worker = subprocess.Popen([sys.executable, "-c", script])
 print(worker.pid)'''
@@ -191,3 +192,24 @@ def test_a_worker_in_another_process_shows_in_the_panel(lab: Lab) -> None:
         lab.screenshot("remote-worker", panel)
     finally:
         lab.run_new_cell("worker.kill(); worker.wait()")
+
+
+def test_a_kernel_interrupt_of_populate_prints_one_line(lab: Lab) -> None:
+    cells = ["import time", SETUP, NUMBER, NUMBERS.format(count=40), SQUARE.format(delay=0.3),
+             "Square.populate(suppress_errors=True)"]
+    lab.open(lab.write_notebook("interrupt", cells))
+    lab.page.evaluate("() => { window.jupyterapp.shell.activateById(window.djNotebook.id);"
+                      " window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    panel = panel_in(lab, 6)
+    expect(panel.locator(".dj-pp-rate")).to_contain_text("2 made", timeout=60_000)
+    lab.page.evaluate("() => window.djNotebook.sessionContext.session.kernel.interrupt()")
+    lab.page.wait_for_function(ALL_DONE, timeout=NOTEBOOK_SECONDS * 1000, polling=200)
+    outputs = lab.code_cells()[-1]["outputs"]
+    errors = [o for o in outputs if o["output_type"] == "error"]
+    assert len(errors) == 1, [(o["output_type"], str(o)[:300]) for o in outputs]
+    lines = ANSI.sub("", "\n".join(errors[0]["traceback"])).strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "PopulateInterrupted: Square.populate interrupted: ")
+    assert "rolled back, the remaining keys are still to do" in lines[0]
+    expect(panel.locator(".dj-pp-summary")).to_contain_text("interrupted", timeout=15_000)
+    lab.screenshot("interrupted", lab.page.locator(".jp-CodeCell").nth(6))

@@ -63,7 +63,8 @@ def test_panel_state_after_a_populate_with_failures(ip) -> None:
     assert (state["made"], state["failed"]) == (16, 4) == (result["success_count"],
                                                           len(result["error_list"]))
     assert (state["total"], state["remaining"], state["jobs"]["error"]) == (30, 14, 4)
-    assert state["summary"] == "SquareA: 16 made, 4 failed \u2014 1 kind of error (ValueError \u00d74)"
+    assert state["summary"] == ("SquareA: 16 made, 4 failed \u2014 1 kind of error "
+                                "(ValueError \u00d74)")
     assert panel.status == ""  # one table: its own summary line says it all
     assert [(g["title"], g["count"]) for g in state["groups"]] == [("ValueError: unlucky #", 4)]
     assert dict(bar_segments(state)).keys() == {"done", "failed"}
@@ -150,7 +151,8 @@ def test_result_and_errors_display_in_a_notebook(ip) -> None:
     _, square = declare(ip, "F")
     result = square.populate(suppress_errors=True)
     data, _ = ip.display_formatter.format(result)
-    assert data["text/plain"] == "SquareF: 24 made, 6 failed \u2014 1 kind of error (ValueError \u00d76)"
+    assert data["text/plain"] == ("SquareF: 24 made, 6 failed \u2014 1 kind of error "
+                                  "(ValueError \u00d76)")
     assert "dj-populate-result" in data["text/html"]
     interrupted = PopulateInterrupted("SquareF", {"n": 4}, 2, 0)
     assert interrupted_line(ip, PopulateInterrupted, interrupted, None) == [
