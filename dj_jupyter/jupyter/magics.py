@@ -47,10 +47,12 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..core.alter import NotAlterableError, apply_alter, declared_definition, plan_for
 from ..core.definition.parser import parse_definition
+from ..core.populate import AutoPopulate
 from ..core.schema import Schema
 from ..core.tiers import Computed, Imported, Lookup, Manual
 from ..errors import DataJointError, DefinitionError
 from .formatters import register as register_formatters
+from .populate_panel import PopulatePanel
 
 __all__ = ["DataJointMagics", "TableCard", "PYTHON_MARKER", "load_ipython_extension"]
 
@@ -61,10 +63,26 @@ _TABLE_USAGE = ("usage: %%dj_table ClassName [manual|lookup|imported|computed] "
 
 
 class TableCard:
-    """What ``%%dj_table`` returns: the declared class, shown as a card."""
+    """What ``%%dj_table`` returns: the declared class, shown as a card.
 
-    def __init__(self, table_class: type):
+    In a notebook with widgets, the card of a Computed or Imported table is a populate
+    panel (Start, Stop, counts, errors) drawn under the card.
+    """
+
+    def __init__(self, table_class: type, widgets: bool = False):
         self.table_class = table_class
+        self.widgets = widgets
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        if not self.widgets or not issubclass(self.table_class, AutoPopulate):
+            return None  # the HTML card alone (_repr_html_)
+        card = self._repr_html_()
+        shown = PopulatePanel(self.table_class, card_html=card)._repr_mimebundle_()
+        if shown is None:
+            return None
+        data, metadata = shown
+        data["text/html"] = card + data["text/html"]
+        return data, metadata
 
     def __repr__(self) -> str:
         return f"<{self.table_class.__name__}: {self.table_class().full_name}>"
@@ -156,7 +174,7 @@ class DataJointMagics(Magics):
         except DataJointError as error:
             raise UsageError(f"%%dj_table {name}: {error}") from None
         self._user_ns()[name] = cls
-        return TableCard(cls)
+        return TableCard(cls, widgets=self._has_widgets())
 
     def _change(self, cls: type, parsed: Any, context: dict, definition_text: str) -> Any:
         """None when the cell matches the declared table, else a :class:`ChangeReport`."""

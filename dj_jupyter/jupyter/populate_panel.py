@@ -157,6 +157,7 @@ class PopulatePanel(anywidget.AnyWidget):
     running = traitlets.Bool(False).tag(sync=True)
     workers = traitlets.Int(1).tag(sync=True)
     controls = traitlets.Bool(True).tag(sync=True)
+    card_html = traitlets.Unicode("").tag(sync=True)  # a table card drawn above the panel
 
     def __init__(self, *tables: Any, restrictions: tuple = (), interval: float = 0.5,
                  db_interval: float = 1.0, idle_interval: float = 2.0, read_now: bool = True,

@@ -213,3 +213,20 @@ def test_a_kernel_interrupt_of_populate_prints_one_line(lab: Lab) -> None:
     assert "rolled back, the remaining keys are still to do" in lines[0]
     expect(panel.locator(".dj-pp-summary")).to_contain_text("interrupted", timeout=15_000)
     lab.screenshot("interrupted", lab.page.locator(".jp-CodeCell").nth(6))
+
+
+def test_start_on_the_card_of_a_computed_table(lab: Lab) -> None:
+    cells = ["import time", SETUP, NUMBER, NUMBERS.format(count=10), SQUARE.format(delay=0.0)]
+    lab.open(lab.write_notebook("card", cells))
+    lab.run_all()
+    output = lab.page.locator(".jp-CodeCell").nth(5)
+    expect(output.locator(".dj-pp-card .dj-card-title")).to_have_text("Square")
+    panel = output.locator(".dj-populate-panel")
+    expect(panel.locator(".dj-pp-count-todo b")).to_have_text("10")
+    panel.locator(".dj-pp-start").click()
+    expect(panel.locator(".dj-pp-count-done b")).to_have_text("8", timeout=30_000)
+    expect(panel.locator(".dj-pp-count-errors b")).to_have_text("2")
+    expect(panel.locator(".dj-pp-summary")).to_have_text(
+        "Square: 8 made, 2 failed \u2014 1 kind of error (ValueError \u00d72)")
+    lab.screenshot("card", output.locator(".jp-OutputArea"))
+    assert lab.page_errors == []

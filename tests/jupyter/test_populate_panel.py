@@ -222,3 +222,20 @@ def make_insert(self, key, sq):
     assert panel.wait(30)
     panel.push()
     assert panel.tables[0]["key"] is None and panel.tables[0]["summary"] == "TriH: 1 made"
+
+
+def test_the_card_of_a_computed_table_carries_the_panel(ip) -> None:
+    magics = ip.magics_manager.registry["DataJointMagics"]
+    magics.widgets = True
+    try:
+        ip.run_cell_magic("dj_table", "NumberJ manual", "n: int32\n")
+        card = ip.run_cell_magic("dj_table", "SquareJ computed", "-> NumberJ\n---\nsq: int64\n"
+                                 "# --- python ---\ndef make(self, key):\n"
+                                 "    self.insert1({**key, 'sq': 1})\n")
+        manual = ip.run_cell_magic("dj_table", "NumberJ manual", "n: int32\n")
+    finally:
+        magics.widgets = None
+    assert manual._repr_mimebundle_() is None  # a manual table: the card alone
+    data, _ = ip.display_formatter.format(card)
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert 'class="dj-card"' in data["text/html"] and "dj-populate-panel" in data["text/html"]

@@ -65,6 +65,11 @@ function traceBlock(group) {
 
 function render({ model, el: root }) {
   const open = new Set();
+  if (model.get("card_html")) {
+    const card = el("div", "dj-pp-card");
+    card.innerHTML = model.get("card_html");  // the table card's HTML, made by the kernel
+    root.appendChild(card);
+  }
   const panel = el("div", "dj-populate-panel");
   root.appendChild(panel);
 
