@@ -60,6 +60,9 @@ def test_panel_counts_and_the_error_group_of_a_populate_with_failures(lab: Lab) 
     expect(group.locator("summary .dj-pp-n")).to_have_text("6\u00d7")
     expect(group.locator("summary .dj-pp-msg")).to_contain_text("ValueError: unlucky #")
     lab.screenshot("panel", panel)
+    lab.page.wait_for_function(  # the saved notebook's snapshot: the final state, failed part
+        "() => window.djNotebook.content.model.cells.get(6).outputs.toJSON().some((o) => "
+        "(o.data || {})['text/html']?.includes('dj-pp-seg dj-pp-failed'))", timeout=15_000)
 
     group.locator("summary .dj-pp-msg").click()
     cell_line = group.locator(".dj-pp-cell-line")

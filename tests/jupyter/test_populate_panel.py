@@ -154,6 +154,9 @@ def test_result_and_errors_display_in_a_notebook(ip) -> None:
     assert data["text/plain"] == ("SquareF: 24 made, 6 failed \u2014 1 kind of error "
                                   "(ValueError \u00d76)")
     assert "dj-populate-result" in data["text/html"]
+    shown, _ = ip.display_formatter.format(square.jobs.errors)  # grouped, with the buttons
+    assert "application/vnd.jupyter.widget-view+json" in shown
+    assert "6\u00d7</span> <span class=\"dj-pp-msg\">ValueError: unlucky #" in shown["text/html"]
     interrupted = PopulateInterrupted("SquareF", {"n": 4}, 2, 0)
     assert interrupted_line(ip, PopulateInterrupted, interrupted, None) == [
         "PopulateInterrupted: SquareF.populate interrupted: 2 made, 0 failed; key {'n': 4} "
