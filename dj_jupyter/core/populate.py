@@ -160,6 +160,7 @@ class AutoPopulate:
         ``stop`` (e.g. a ``threading.Event``): once set, the key being made finishes and the
         rest stay to do. The result is a dict that shows as a one-line summary.
         """
+        __tracebackhide__ = True  # IPython and pytest show the user's frames, not populate's
         if self.connection.in_transaction:
             raise TransactionError("populate runs its own transactions; call it outside one")
         if processes > 1 or executor is not None:
@@ -231,6 +232,7 @@ class _Runner:
 
     # -- loops ---------------------------------------------------------------------------------
     def run_direct(self, restrictions: tuple, max_calls: int | None, observers: tuple) -> dict:
+        __tracebackhide__ = True
         todo = self.table._todo(restrictions)
         keys = todo.keys(order_by="KEY", limit=max_calls)
         tally = self._tally = _Tally(self.table.full_name, len(keys), observers)
@@ -247,6 +249,7 @@ class _Runner:
 
     def run_reserved(self, restrictions: tuple, max_calls: int | None, priority: int | None,
                      refresh: bool | None, observers: tuple) -> dict:
+        __tracebackhide__ = True
         from ..settings import config
 
         jobs = self.jobs
@@ -305,6 +308,7 @@ class _Runner:
 
     # -- one key -----------------------------------------------------------------------------------
     def run_key(self, key: dict, tally: _Tally, *, reserved: bool) -> None:
+        __tracebackhide__ = True
         tally.key = key
         tally.publish("key_started", key)
         started = time.perf_counter()
@@ -340,6 +344,7 @@ class _Runner:
         have made it all the same, ``make``'s insert fails as a duplicate; the key is then
         found done and skipped rather than reported as an error.
         """
+        __tracebackhide__ = True
         table = self.table
         computed = None
         if self.tripartite:

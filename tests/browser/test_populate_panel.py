@@ -99,6 +99,7 @@ def test_a_failing_table_cell_make_shows_the_cell_line_in_its_traceback(lab: Lab
     assert "<%%dj_table Square In[6]>" in traceback and f":{RAISE_LINE}" in traceback
     assert 'raise ValueError(f"unlucky {n}' in traceback
     assert "Could not get source" not in traceback
+    assert "populate.py" not in traceback  # populate's own frames are hidden
     shown = lab.page.locator(".jp-CodeCell").nth(6).locator(".jp-OutputArea-output").last
     expect(shown).to_contain_text("raise ValueError")
     lab.screenshot("traceback", shown)
