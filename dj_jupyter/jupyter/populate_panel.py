@@ -21,6 +21,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -57,6 +58,21 @@ def _table_class(table: Any) -> type:
     return cls
 
 
+@dataclass
+class _Counted:
+    """The progress of a populate that runs elsewhere (``processes=N``, an executor): the
+    counts its coarse events carry."""
+
+    total: int | None
+    started: float = field(default_factory=time.perf_counter)
+    done: int = 0
+    errors: list = field(default_factory=list)
+    key: dict | None = None
+    phase: str = ""
+    phase_started: float = 0.0
+    phases: dict = field(default_factory=dict)
+
+
 class TableWatch:
     """What the panel knows about one table: counts from the database, and the progress of
     the populates running here (populate's own progress objects, read when the state is
@@ -84,11 +100,13 @@ class TableWatch:
             if self.state not in ("running", "stopping"):  # workers of one start share it
                 self.runs, self.ended = [], None
                 self.todo_all = event.extra.get("todo", event.total)
-            if "progress" in event.extra:
-                self.runs.append(event.extra["progress"])
+            self.runs.append(event.extra.get("progress") or _Counted(event.total))
             if self.state != "stopping":
                 self.state = "running"
-        elif event.kind == "finished":
+        elif self.runs and isinstance(self.runs[-1], _Counted):  # counts of workers elsewhere
+            self.runs[-1].done = max(self.runs[-1].done, event.done)
+            self.runs[-1].errors = [((), "")] * max(len(self.runs[-1].errors), event.failed)
+        if event.kind == "finished":
             if event.extra.get("interrupted"):
                 self.state = "interrupted"
             elif event.extra.get("error"):

@@ -242,3 +242,19 @@ def test_the_card_of_a_computed_table_carries_the_panel(ip) -> None:
     data, _ = ip.display_formatter.format(card)
     assert "application/vnd.jupyter.widget-view+json" in data
     assert 'class="dj-card"' in data["text/html"] and "dj-populate-panel" in data["text/html"]
+
+
+def test_a_populate_in_worker_processes_shows_its_counts(ip) -> None:
+    from dj_jupyter.core.events import PopulateEvent
+    from dj_jupyter.jupyter.populate_panel import TableWatch
+
+    _, square = declare(ip, "K")
+    watch = TableWatch(square)
+    name = square().full_name
+    watch.observe(PopulateEvent("started", name, total=30))  # as populate_in_workers sends
+    watch.observe(PopulateEvent("key_done", name, done=12))
+    assert watch.to_dict()["made"] == 12 and watch.state == "running"
+    watch.observe(PopulateEvent("finished", name, done=24, failed=6))
+    state = watch.to_dict()
+    assert (state["made"], state["failed"], state["state"]) == (24, 6, "finished")
+    assert state["summary"].startswith("SquareK: 24 made, 6 failed")
