@@ -230,12 +230,11 @@ class PopulatePanel(anywidget.AnyWidget):
 
         def observe(event: PopulateEvent) -> None:
             watch.observe(event)
-            if event.kind == "started":
-                self._local_runs += 1
-                self._ensure_poller()
-                self.push()
-            elif event.kind == "finished":
-                self._local_runs -= 1
+            if event.kind in ("started", "finished"):
+                with self._push_lock:  # workers in several threads count here
+                    self._local_runs += 1 if event.kind == "started" else -1
+                if event.kind == "started":
+                    self._ensure_poller()
                 self._wake.set()
                 self.push()
 
