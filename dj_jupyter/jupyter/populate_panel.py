@@ -8,9 +8,12 @@ show; and the failures grouped by kind (:mod:`dj_jupyter.core.job_errors`) with 
 Ignore. When a populate ends the panel says what happened in one line.
 
 Updates are throttled: populate sends the panel no event per key; a poller thread sends the
-state every ``interval`` seconds, read from populate's progress object, and reads the job
-tables through a connection of its own every ``db_interval`` (only while a populate runs here
-or the panel is on screen). **Start** runs ``populate(reserve_jobs=True)`` for every table in
+state every ``interval`` seconds, read from populate's progress object. The job tables are
+read when a populate starts, then by the poller through a connection of its own: every
+``db_interval`` while workers elsewhere hold jobs, every ``idle_interval`` when only watching
+(both only while the panel is on screen), and only every ``busy_db_interval`` while a
+populate runs here (reading the database beside it slows it down; its own progress moves
+the counts in between). **Start** runs ``populate(reserve_jobs=True)`` for every table in
 background threads (``workers`` of them, each with its own connections), so other cells run
 meanwhile; **Stop** lets each worker finish its key and leaves the rest to do.
 """
@@ -93,6 +96,7 @@ class TableWatch:
         self.runs: list[Any] = []
         self.todo_all: int | None = None
         self.ended: float | None = None
+        self.base: tuple[int, int] | None = None  # (remaining, errors) when the run started
 
     def observe(self, event: PopulateEvent) -> None:
         """Take a populate's "started" or "finished" event."""
@@ -138,6 +142,17 @@ class TableWatch:
             text += "; populate stopped at the first error (suppress_errors=False)"
         return text
 
+    def _counts(self, made: int, failed: int) -> dict:
+        """The database's counts, moved on by what the populates here did since they were
+        read (the database is read seldom while they run: reading it slows them down)."""
+        remaining, jobs = self.remaining, dict(self.jobs)
+        if self.base is not None and self.state in ("running", "stopping"):
+            base_remaining, base_errors = self.base
+            remaining = min(remaining if remaining is not None else base_remaining,
+                            max(0, base_remaining - made))
+            jobs["error"] = max(jobs.get("error", 0), failed)
+        return {"remaining": remaining, "jobs": jobs}
+
     def to_dict(self) -> dict:
         now = time.perf_counter()
         started = min((run.started for run in self.runs), default=None)
@@ -155,7 +170,7 @@ class TableWatch:
                 phases[phase] = now - busy.phase_started
         return {
             "name": self.name, "full_name": self.cls().full_name, "state": self.state,
-            "total": self.total, "remaining": self.remaining, "jobs": self.jobs,
+            "total": self.total, **self._counts(made, failed),
             "target": target, "todo_all": self.todo_all, "made": made, "failed": failed,
             "elapsed": elapsed, "rate": rate,
             "eta": left / rate if rate > 0 and left is not None and self.state == "running"
@@ -178,8 +193,8 @@ class PopulatePanel(anywidget.AnyWidget):
     card_html = traitlets.Unicode("").tag(sync=True)  # a table card drawn above the panel
 
     def __init__(self, *tables: Any, restrictions: tuple = (), interval: float = 0.5,
-                 db_interval: float = 1.0, idle_interval: float = 2.0, read_now: bool = True,
-                 **kwargs: Any):
+                 db_interval: float = 1.0, idle_interval: float = 2.0,
+                 busy_db_interval: float = 10.0, read_now: bool = True, **kwargs: Any):
         if not tables:
             raise DataJointError("PopulatePanel needs at least one Computed or Imported table, "
                                  "e.g. dj.PopulatePanel(Analysis)")
@@ -189,6 +204,7 @@ class PopulatePanel(anywidget.AnyWidget):
         self.interval = interval
         self.idle_interval = idle_interval
         self.db_interval = db_interval
+        self.busy_db_interval = busy_db_interval
         self._push_lock = threading.Lock()
         self._visible = 0
         self._wake = threading.Event()
@@ -234,6 +250,10 @@ class PopulatePanel(anywidget.AnyWidget):
                 with self._push_lock:  # workers in several threads count here
                     self._local_runs += 1 if event.kind == "started" else -1
                 if event.kind == "started":
+                    if watch.base is None or watch.state != "running":
+                        with contextlib.suppress(Exception):  # before its first key: no
+                            read_counts(watch)  # transaction is open on its connection
+                        watch.base = (watch.remaining or 0, watch.jobs.get("error", 0))
                     self._ensure_poller()
                 self._wake.set()
                 self.push()
@@ -276,7 +296,8 @@ class PopulatePanel(anywidget.AnyWidget):
         with own_connections():
             while self._wanted():
                 busy = self._local_runs > 0 or any(w.workers for w in self.watches)
-                due = self.db_interval if busy else self.idle_interval
+                due = (self.busy_db_interval if self._local_runs > 0 else
+                       self.db_interval if busy else self.idle_interval)
                 if time.monotonic() - last_read >= due:
                     with contextlib.suppress(Exception):  # a failed read is retried next time
                         self.poll()
