@@ -36,15 +36,6 @@ MADE_AT_LEAST_TWO = ("() => /^([2-9]|\\d\\d+) made/.test("
                      "|| '')")
 
 
-def shut_down_kernel(lab: Lab) -> None:
-    """End the test's kernel from the page, after its assertions. JupyterLab asks the kernel
-    for a subshell when a widget shows; a request still open when the kernel goes raises a
-    page error ("Canceled future for create_subshell_request"). Shut down here, it is raised
-    in this test, after its checks, and not in the next test."""
-    lab.page.evaluate("async () => { await window.djNotebook.sessionContext.shutdown(); }")
-    lab.page.wait_for_timeout(1_000)
-
-
 def panel_in(lab: Lab, index: int):
     """The populate panel in the output of code cell ``index`` (0 is the setup cell)."""
     cell = lab.page.locator(".jp-CodeCell").nth(index)
@@ -98,7 +89,6 @@ def test_panel_counts_and_the_error_group_of_a_populate_with_failures(lab: Lab) 
     expect(table.locator(".dj-pp-count-errors b")).to_have_text("0", timeout=15_000)
     expect(table.locator(".dj-pp-group")).to_have_count(0)
     assert lab.page_errors == []
-    shut_down_kernel(lab)
 
 
 def test_a_failing_table_cell_make_shows_the_cell_line_in_its_traceback(lab: Lab) -> None:
@@ -119,7 +109,6 @@ def test_a_failing_table_cell_make_shows_the_cell_line_in_its_traceback(lab: Lab
     shown = lab.page.locator(".jp-CodeCell").nth(6).locator(".jp-OutputArea-output").last
     expect(shown).to_contain_text("raise ValueError")
     lab.screenshot("traceback", shown)
-    shut_down_kernel(lab)
 
 
 def test_stop_a_background_populate_while_another_cell_runs(lab: Lab) -> None:
@@ -150,7 +139,6 @@ def test_stop_a_background_populate_while_another_cell_runs(lab: Lab) -> None:
     assert 2 <= int(made) < 40 and reserved == "0"
     lab.screenshot("stopped", panel)
     assert lab.page_errors == []
-    shut_down_kernel(lab)
 
 
 REMOTE = '''import dj_jupyter as dj
@@ -211,7 +199,6 @@ def test_a_worker_in_another_process_shows_in_the_panel(lab: Lab) -> None:
         lab.screenshot("remote-worker", panel)
     finally:
         lab.run_new_cell("worker.kill(); worker.wait()")
-    shut_down_kernel(lab)
 
 
 def test_a_kernel_interrupt_of_populate_prints_one_line(lab: Lab) -> None:
@@ -240,7 +227,6 @@ def test_a_kernel_interrupt_of_populate_prints_one_line(lab: Lab) -> None:
     assert "rolled back, the remaining keys are still to do" in lines[0]
     expect(panel.locator(".dj-pp-summary")).to_contain_text("interrupted", timeout=15_000)
     lab.screenshot("interrupted", lab.page.locator(".jp-CodeCell").nth(6))
-    shut_down_kernel(lab)
 
 
 def test_start_on_the_card_of_a_computed_table(lab: Lab) -> None:
@@ -258,4 +244,3 @@ def test_start_on_the_card_of_a_computed_table(lab: Lab) -> None:
         "Square: 8 made, 2 failed \u2014 1 kind of error (ValueError \u00d72)")
     lab.screenshot("card", output.locator(".jp-OutputArea"))
     assert lab.page_errors == []
-    shut_down_kernel(lab)
