@@ -55,7 +55,9 @@ def test_panel_counts_and_the_error_group_of_a_populate_with_failures(lab: Lab) 
     failed = table.locator(".dj-pp-bar .dj-pp-failed")
     expect(failed).to_have_count(1)
     assert failed.evaluate("(e) => getComputedStyle(e).backgroundColor") == "rgb(214, 45, 45)"
-    width = failed.bounding_box()["width"] / table.locator(".dj-pp-bar").bounding_box()["width"]
+    width = table.locator(".dj-pp-bar").evaluate(  # in one step: redraws replace the bar
+        "(bar) => bar.querySelector('.dj-pp-failed').getBoundingClientRect().width"
+        " / bar.getBoundingClientRect().width")
     assert width == pytest.approx(6 / 30, abs=0.01)
     summary = "Square: 24 made, 6 failed \u2014 1 kind of error (ValueError \u00d76)"
     expect(table.locator(".dj-pp-summary")).to_have_text(summary)
@@ -77,12 +79,14 @@ def test_panel_counts_and_the_error_group_of_a_populate_with_failures(lab: Lab) 
     expect(group.locator(".dj-pp-frame")).to_contain_text(
         f"<%%dj_table Square In[6]>, line {RAISE_LINE}, in make")
     expect(group.locator(".dj-pp-key")).to_have_count(6)
-    example = group.locator(".dj-pp-example")
-    box, panel_box = example.bounding_box(), panel.bounding_box()
-    line = example.evaluate("(e) => parseFloat(getComputedStyle(e).fontSize)")
-    assert box["height"] > 1.8 * line  # the long message wraps onto several lines
-    assert box["x"] + box["width"] <= panel_box["x"] + panel_box["width"]
-    assert example.evaluate("(e) => e.scrollWidth <= e.clientWidth")  # no sideways scrolling
+    wrapped = group.locator(".dj-pp-example").evaluate("""(e) => {
+      const box = e.getBoundingClientRect();
+      const panel = e.closest(".dj-populate-panel").getBoundingClientRect();
+      return {lines: box.height / parseFloat(getComputedStyle(e).fontSize),
+              inside: box.right <= panel.right, scrolls: e.scrollWidth > e.clientWidth};
+    }""")
+    assert wrapped["lines"] > 1.8  # the long message wraps onto several lines
+    assert wrapped["inside"] and not wrapped["scrolls"]  # no sideways scrolling
     lab.screenshot("error-group", panel)
 
     group.locator("summary .dj-pp-retry").click()  # Retry the group: back to pending
