@@ -50,12 +50,13 @@ _LAZY = {
     "list_codecs": ".core.codecs",
     "Diagram": ".core.diagram",
     "preview": ".jupyter.preview",
+    "PopulatePanel": ".jupyter.populate_panel",
 }
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
     "Table", "FreeTable", "Manual", "Lookup", "Imported", "Computed", "Part", "QueryExpression",
-    "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs", "Diagram",
+    "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs", "Diagram", "PopulatePanel",
     "preview", "errors", "DataJointError", "DuplicateError", "IntegrityError",
     "MissingAttributeError", "UnknownAttributeError", "__version__",
 ]
@@ -83,6 +84,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .core.schema import Schema, VirtualModule, list_schemas, virtual_schema
     from .core.table import FreeTable, Table
     from .core.tiers import Computed, Imported, Lookup, Manual, Part
+    from .jupyter.populate_panel import PopulatePanel
     from .jupyter.preview import preview
 
 
@@ -101,5 +103,7 @@ def load_ipython_extension(ipython: Any) -> None:
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext dj_jupyter``: remove the display formatters (IPython keeps magics)."""
     from .jupyter.formatters import unregister
+    from .jupyter.populate_display import unregister as unregister_populate
 
     unregister(ipython)
+    unregister_populate(ipython)

@@ -37,6 +37,7 @@ from .algebra.nodes import Restrict, TableNode, base_table
 from .declare import create_table, plan_table
 from .definition.model import AttributeSpec, Default, IndexSpec, TableDefinition, TypeSpec
 from .expression import QueryExpression
+from .job_errors import ErrorRows
 from .leases import hold, lease_folder, state
 
 if TYPE_CHECKING:
@@ -173,8 +174,10 @@ class JobQueue(QueryExpression):
         return self._status("reserved")
 
     @property
-    def errors(self) -> QueryExpression:
-        return self._status("error")
+    def errors(self) -> ErrorRows:
+        """Failed jobs: a query that also groups them by kind (``.groups()``), ``retry``s
+        and ``ignore``s them (see :mod:`.job_errors`)."""
+        return ErrorRows(self.connection, self._status("error").node, self)
 
     @property
     def ignored(self) -> QueryExpression:

@@ -23,6 +23,7 @@ from .declare import ResolvedParent, create_table, plan_table
 from .definition import limits
 from .definition.model import ForeignKeySpec
 from .definition.parser import parse_definition
+from .own_connections import routed
 from .table import FreeTable, Table
 from .tiers import Computed, Imported, Lookup, Manual, Part
 
@@ -88,7 +89,7 @@ class Schema:
             from .backends.connection import conn
 
             self._connection = conn()
-        return self._connection
+        return routed(self._connection)  # a background thread's own (see own_connections)
 
     def _require_active(self) -> str:
         if self.database is None:
