@@ -141,16 +141,19 @@ def diff_html(report: ChangeReport) -> str:
     return f'<pre class="dj-alter-diff">{chr(10).join(spans)}</pre>'
 
 
-def report_html(report: ChangeReport) -> str:
-    """The static part of the panel (also the saved notebook's fallback)."""
-    parts = [f"<style>{panel_css()}</style>",
-             f"<div><b>{html.escape(report.class_name)}</b> differs from the declared table "
-             f"<code>{html.escape(report.full_name)}</code>; nothing was changed yet.</div>",
-             diff_html(report)]
-    if report.alterable:
+def report_html(report: ChangeReport, done: bool = False) -> str:
+    """The static part of the panel (also the saved notebook's fallback); ``done`` once the
+    change was applied (then without the consequence, which is past)."""
+    name, table = html.escape(report.class_name), html.escape(report.full_name)
+    head = (f"<div><b>{name}</b> differed from the declared table <code>{table}</code>; "
+            "the change below was applied.</div>" if done else
+            f"<div><b>{name}</b> differs from the declared table <code>{table}</code>; "
+            "nothing was changed yet.</div>")
+    parts = [f"<style>{panel_css()}</style>", head, diff_html(report)]
+    if not done and report.alterable:
         parts.append('<div class="dj-alter-consequence">ALTER can apply this; rows are '
                      "kept.</div>")
-    else:
+    elif not done:
         parts.append(f"<div>{html.escape(report.reason)}</div>")
         parts.append(f'<div class="dj-alter-consequence">{html.escape(report.consequence)}'
                      "</div>")
@@ -187,6 +190,7 @@ class AlterPanel:
                                      tooltip=report.consequence if not report.alterable else
                                      "ALTER the table; rows are kept",
                                      layout=button_layout())
+        self.button.layout.align_self = "flex-start"  # not stretched across the panel
         self.button.add_class(css_class)
         self.button.on_click(self._clicked)
         self.confirm = self._confirm_box(widgets)
@@ -244,6 +248,7 @@ class AlterPanel:
             self.button.layout.display = None
             return
         self.button.layout.display = "none"
+        self.message.value = report_html(self.report, done=True)
         self.result.value = f'<div class="dj-alter-done">Done.</div>{card}'
 
     def click(self) -> None:

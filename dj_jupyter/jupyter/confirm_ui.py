@@ -45,16 +45,18 @@ def counts_html(counts: dict[str, int], only_nonzero: bool) -> str:
             f"</thead><tbody>{rows}</tbody></table>")
 
 
-def question_html(request: Confirmation) -> str:
-    """The static part of the panel: question, totals, the rows per table, what to do."""
+def question_html(request: Confirmation, pending: bool = True) -> str:
+    """The static part of the panel: question, totals, the rows per table and, while the
+    question is open, what the button does."""
     verb = _VERB.get(request.action, request.action)
     goes = "deleted" if request.action == "delete" else "dropped"
+    note = (f'<div class="dj-confirm-note">Nothing has been {goes} yet. <i>{verb}</i> below '
+            f"does exactly this, or nothing if the data changed meanwhile (safemode).</div>"
+            if pending else "")
     return (f"<style>{panel_css()}</style>"
             f'<div class="dj-confirm-question"><b>{html.escape(request.question)}</b> '
             f"{summary(request)} would be {goes}.</div>"
-            f"{counts_html(request.counts, request.action == 'delete')}"
-            f'<div class="dj-confirm-note">Nothing has been {goes} yet. <i>{verb}</i> below '
-            f"does exactly this, or nothing if the data changed meanwhile (safemode).</div>")
+            f"{counts_html(request.counts, request.action == 'delete')}{note}")
 
 
 class ConfirmPanel:
@@ -80,6 +82,7 @@ class ConfirmPanel:
         self.widget.add_class("dj-alter-panel")
 
     def _finish(self, message_html: str) -> None:
+        self.message.value = question_html(self.request, pending=False)
         self.buttons.layout.display = "none"
         self.result.value = message_html
 

@@ -87,6 +87,7 @@ def test_delete_shows_the_rows_per_table_and_deletes_on_the_click(nb) -> None:
     panel.click()
     assert f"Deleted {total} rows in {len(expected)} tables." in panel.result.value
     assert panel.buttons.layout.display == "none"
+    assert "Nothing has been deleted yet" not in panel.message.value  # no stale promise
     after = _counts(nb.lab)
     assert after == {"Subject": before["Subject"] - 1, "Session": before["Session"] - 2,
                      "Score": before["Score"] - 2, "Trial": before["Trial"] - 6}
@@ -190,6 +191,7 @@ def test_a_new_key_attribute_is_marked_and_the_drop_asks_with_counts(nb) -> None
     panel.confirm_drop()
     assert ip.user_ns["Animal"]().heading.primary_key == ["subject_id", "visit"]
     assert not ip.user_ns["Visit"]().is_declared and "Done." in panel.result.value
+    assert "was applied" in panel.message.value and "would be deleted" not in panel.message.value
 
 
 def test_redeclare_drops_nothing_if_the_counts_changed(nb, other) -> None:
