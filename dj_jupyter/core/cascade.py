@@ -33,6 +33,7 @@ from .algebra.compiler import compile_delete
 from .algebra.nodes import base_table
 from .declare import forget_table
 from .dependencies import graph_for
+from .events import CatalogEvent, publish_catalog
 from .expression import QueryExpression
 
 if TYPE_CHECKING:
@@ -362,6 +363,9 @@ def drop_as_shown(table: Table, shown: dict[str, int], part_integrity: str = "en
             + "\n".join(f"  {n} ({c} rows)" for n, c in now.items())
             + "\nLook again and drop again.")
     _drop_tables(connection, list(now))
+    for name in now:  # a drop confirmed later (a widget's click) still reaches live diagrams
+        schema, _, table_name = name.partition(".")
+        publish_catalog(CatalogEvent("drop", schema, table_name))
 
 
 def _drop_tables(connection, names: list[str]) -> None:

@@ -21,6 +21,7 @@ from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from IPython.utils.capture import capture_output  # noqa: E402
 
 from dj_jupyter.core.cascade import set_confirm, terminal_confirm  # noqa: E402
+from dj_jupyter.core.events import CatalogEvent, subscribe_catalog  # noqa: E402
 from dj_jupyter.jupyter.alter_ui import diff_lines  # noqa: E402
 from dj_jupyter.jupyter.confirm_ui import ConfirmPanel, WidgetConfirm  # noqa: E402
 from tests.backend import pipeline  # noqa: E402
@@ -126,11 +127,17 @@ def test_a_click_while_a_transaction_is_open_is_refused_and_can_be_retried(nb) -
 # -- drop ---------------------------------------------------------------------------------------
 def test_table_drop_through_the_widget(nb) -> None:
     score = nb.lab.Score()
-    _, panel, bundle = _shown(nb, score.drop)
-    assert score.is_declared and f"<code>{score.full_name}</code>" in bundle["text/html"]
-    assert panel.go.description == "Drop 4 rows in 1 table"
-    panel.click()
+    events: list[CatalogEvent] = []
+    unsubscribe = subscribe_catalog(events.append)
+    try:
+        _, panel, bundle = _shown(nb, score.drop)
+        assert score.is_declared and f"<code>{score.full_name}</code>" in bundle["text/html"]
+        assert panel.go.description == "Drop 4 rows in 1 table" and events == []
+        panel.click()
+    finally:
+        unsubscribe()
     assert not score.is_declared and "Dropped 4 rows in 1 table." in panel.result.value
+    assert ("drop", score.table_name) in [(e.kind, e.table) for e in events]  # live diagrams
 
 
 def test_table_drop_changed_before_the_click_drops_nothing(nb, other) -> None:
