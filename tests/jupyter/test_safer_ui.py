@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dj_jupyter as dj
@@ -122,6 +122,49 @@ def test_a_click_while_a_transaction_is_open_is_refused_and_can_be_retried(nb) -
     panel.click()
     assert "Deleted 1 row in 1 table." in panel.result.value
     assert not nb.lab.Subject & {"subject_id": 3}
+
+
+_ACTIONS = st.sampled_from(["nothing", "insert matching", "insert other", "delete matching",
+                            "add a trial"])
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(subjects=st.sets(st.integers(1, 9), min_size=1, max_size=5),
+       threshold=st.integers(0, 8), action=_ACTIONS)
+def test_the_widget_removes_exactly_what_it_showed_or_nothing(nb, other, subjects, threshold,
+                                                               action) -> None:
+    lab = nb.lab
+    (lab.Subject & "subject_id >= 0").delete(prompt=False)  # a fresh start per example
+    lab.Subject.insert([{"subject_id": s, "species": "mouse"} for s in subjects])
+    lab.Session.insert([{"subject_id": s, "session": 1} for s in subjects])
+    matching = sorted(s for s in subjects if s > threshold)
+    query = lab.Subject & f"subject_id > {threshold}"
+    if not matching:
+        nb.hook.last = None
+        assert query.delete() == 0 and nb.hook.last is None  # nothing to delete: no widget
+        return
+    _, panel, _ = _shown(nb, query.delete)
+    shown = {n: c for n, c in panel.request.counts.items()}
+    subject = dj.FreeTable(other, lab.Subject().full_name)
+    if action == "insert matching":
+        subject.insert1({"subject_id": 10 + threshold, "species": "rat"})
+    elif action == "insert other":
+        subject.insert1({"subject_id": 0, "species": "rat"})
+    elif action == "delete matching":
+        (subject & {"subject_id": matching[0]}).delete(prompt=False)
+    elif action == "add a trial":
+        dj.FreeTable(other, lab.Session.Trial().full_name).insert1(
+            {"subject_id": matching[0], "session": 1, "trial": 1, "outcome": "hit"})
+    tables = {n: dj.FreeTable(nb.conn, n) for n in shown}
+    before = {n: len(t) for n, t in tables.items()}
+    panel.click()
+    after = {n: len(t) for n, t in tables.items()}
+    if action in ("insert matching", "delete matching", "add a trial"):
+        assert after == before and "nothing was deleted" in panel.result.value
+    else:
+        assert after == {n: before[n] - shown[n] for n in shown}
+        assert "Deleted" in panel.result.value
 
 
 # -- drop ---------------------------------------------------------------------------------------
