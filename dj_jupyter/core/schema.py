@@ -278,29 +278,54 @@ class Schema:
         again after the answer; if another session changed them meanwhile, nothing is
         dropped. Only this schema and the schemas that refer to it are read.
         """
-        from .cascade import ChangedSinceShown, _confirm, _prompting
+        from .cascade import Confirmation, _prompting, ask, logger
 
         name = self._require_active()
-        connection = self.connection
-        if connection.in_transaction:
+        if self.connection.in_transaction:
             raise TransactionError(f"schema {name!r} cannot be dropped inside a transaction; "
                                    "commit or cancel the transaction first")
-        tables = self._drop_plan()
-        if _prompting(prompt):
-            if not _confirm(f"Drop schema {name!r}?", f"About to drop schema {name!r} with "
-                            f"{len(tables)} table(s): {', '.join(tables)}"):
-                return
-            connection.invalidate_dependencies()  # see what other sessions did meanwhile
-            if self._drop_plan() != tables:
-                raise ChangedSinceShown(
-                    f"nothing was dropped: the tables of schema {name!r} changed after you "
-                    "confirmed (another session changed them); look again and drop again")
+        counts = self._drop_counts()
+        if not _prompting(prompt):
+            self._drop_now(name, list(counts))
+            return
+        text = (f"About to drop schema {name!r} with {len(counts)} table(s):\n"
+                + "\n".join(f"  {n} ({c} rows)" for n, c in counts.items()))
+        answer = ask(Confirmation("drop schema", f"Drop schema {name!r}?", text, counts,
+                                  lambda: self._drop_as_shown(counts)))
+        if answer is None:
+            logger.info("Nothing dropped yet: confirm where the tables are shown.")
+        elif answer:
+            self._drop_as_shown(counts)
+
+    def _drop_counts(self) -> dict[str, int]:
+        """Rows per table (full names, parents first) that dropping this schema removes."""
+        return {f"{self.database}.{t}": len(FreeTable(self.connection, f"{self.database}.{t}"))
+                for t in self._drop_plan()}
+
+    def _drop_as_shown(self, shown: dict[str, int]) -> None:
+        """Drop the schema if its tables and row counts are still ``shown``; else nothing."""
+        from .cascade import ChangedSinceShown
+
+        name = self._require_active()
+        if self.connection.in_transaction:
+            raise TransactionError(f"schema {name!r} cannot be dropped inside a transaction; "
+                                   "commit or cancel the transaction first")
+        self.connection.invalidate_dependencies()  # see what other sessions did meanwhile
+        if self._drop_counts() != shown:
+            raise ChangedSinceShown(
+                f"nothing was dropped: the tables of schema {name!r} or their rows changed "
+                "after they were shown (another session changed them); look again and drop "
+                "again")
+        self._drop_now(name, list(shown))
+
+    def _drop_now(self, name: str, tables: list[str]) -> None:
         from .cascade import drop_quick
         from .events import CatalogEvent, publish_catalog
 
-        for table in reversed(tables):
-            drop_quick(FreeTable(connection, f"{name}.{table}"))
-            publish_catalog(CatalogEvent("drop", name, table))
+        connection = self.connection
+        for full in reversed(tables):
+            drop_quick(FreeTable(connection, full))
+            publish_catalog(CatalogEvent("drop", name, full.partition(".")[2]))
         for table in catalog.table_names(connection, name):
             sa_schema, address = connection.dialect.table_address(name, table)
             target = sa.Table(address, sa.MetaData(), schema=sa_schema)
