@@ -168,3 +168,17 @@ def test_esm_is_valid_json_wrapped_dagre():
     first_line = diagram_esm().split("\n", 1)[0]
     source = json.loads(first_line[len("const DAGRE_SOURCE = "):-1])
     assert "export{" in source.replace(" ", "")
+
+
+def test_bundle_carries_a_static_picture_next_to_the_widget_view(lab):
+    import xml.etree.ElementTree as ET
+
+    schema, _ = lab
+    bundle = dj.Diagram(schema)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "object at 0x" not in bundle["text/plain"]
+    assert bundle["text/plain"] == "dj.Diagram: 8 tables, 7 foreign keys in schema lab"
+    picture = ET.fromstring(bundle["image/svg+xml"])
+    names = {g.get("data-name") for g in picture.iter("{http://www.w3.org/2000/svg}g")
+             if g.get("class") == "dj-node"}
+    assert names == {n["name"] for n in dj.Diagram(schema).to_dict()["nodes"]}
