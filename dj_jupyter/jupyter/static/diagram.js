@@ -82,6 +82,119 @@ export function layout(dagre, nodes, edges, direction) {
   return graph;
 }
 
+/** Above this many tables dagre's layout takes seconds; `bandLayout` takes milliseconds. */
+export const DAGRE_LIMIT = 120;
+const BAND = { nodeGap: 14, rankGap: 48, schemaGap: 28, pad: 12, label: 18, sweeps: 4 };
+
+/** A fast layered layout for large diagrams, with the interface of a laid-out dagre graph
+ * (node(), nodes(), edge(), edges(), graph()): ranks by longest path from the roots, each
+ * schema a band across all ranks (so its cluster box is a rectangle of its own), the order
+ * inside a band by a few barycenter sweeps. Edges are drawn as curves between the boxes. */
+export function bandLayout(nodes, edges, direction) {
+  const horizontal = direction === "LR";
+  const parents = new Map(nodes.map((n) => [n.name, []]));
+  const children = new Map(nodes.map((n) => [n.name, []]));
+  for (const edge of edges) {
+    if (edge.parent === edge.child) continue;
+    parents.get(edge.child).push(edge.parent);
+    children.get(edge.parent).push(edge.child);
+  }
+  const rank = new Map(nodes.map((n) => [n.name, 0]));
+  const waiting = new Map(nodes.map((n) => [n.name, parents.get(n.name).length]));
+  const ready = nodes.filter((n) => waiting.get(n.name) === 0).map((n) => n.name);
+  while (ready.length) {
+    const name = ready.pop();
+    for (const child of children.get(name)) {
+      rank.set(child, Math.max(rank.get(child), rank.get(name) + 1));
+      waiting.set(child, waiting.get(child) - 1);
+      if (waiting.get(child) === 0) ready.push(child);
+    }
+  }
+  const sizeOf = (node) => {
+    const kind = node.tier === "Part" ? "part" : "normal";
+    return { width: Math.max(48, node.class_name.length * CHAR_WIDTH[kind] + 26),
+             height: NODE_HEIGHT[kind] };
+  };
+  const boxes = new Map(nodes.map((n) => [n.name, { ...sizeOf(n), node: n }]));
+  const ranks = Math.max(...rank.values()) + 1;
+  const schemas = [...new Set(nodes.map((n) => n.schema))];
+  // layers[schema][rank] = [names]
+  const layers = new Map(schemas.map((s) => [s, Array.from({ length: ranks }, () => [])]));
+  for (const node of nodes) layers.get(node.schema)[rank.get(node.name)].push(node.name);
+  const position = new Map();
+  const number = () => {
+    for (const s of schemas) for (const layer of layers.get(s)) layer.forEach((n, i) => position.set(n, i));
+  };
+  number();
+  for (let sweep = 0; sweep < BAND.sweeps; sweep++) {
+    const neighbours = sweep % 2 === 0 ? parents : children;
+    for (const s of schemas) {
+      for (const layer of layers.get(s)) {
+        const centre = (name) => {
+          const seen = neighbours.get(name).filter((n) => position.has(n)).map((n) => position.get(n));
+          return seen.length ? seen.reduce((a, b) => a + b, 0) / seen.length : position.get(name);
+        };
+        const keyed = layer.map((name) => [centre(name), name]).sort((a, b) => a[0] - b[0]);
+        keyed.forEach(([, name], i) => { layer[i] = name; });
+      }
+    }
+    number();
+  }
+  // along = the rank axis; across = the axis a layer stacks on
+  const across = (box) => (horizontal ? box.height : box.width);
+  const along = (box) => (horizontal ? box.width : box.height);
+  const depth = Array.from({ length: ranks }, () => 0);
+  for (const box of boxes.values()) depth[rank.get(box.node.name)] = Math.max(depth[rank.get(box.node.name)], along(box));
+  const start = [];
+  let offset = BAND.pad + (horizontal ? 0 : BAND.label);
+  for (let r = 0; r < ranks; r++) {
+    start.push(offset);
+    offset += depth[r] + BAND.rankGap;
+  }
+  const length = offset - BAND.rankGap + BAND.pad;
+  const clusters = new Map();
+  let bandStart = BAND.pad;
+  for (const s of schemas) {
+    const top = bandStart + (horizontal ? BAND.label : 0);
+    let extent = 0;
+    layers.get(s).forEach((layer, r) => {
+      let cursor = top;
+      for (const name of layer) {
+        const box = boxes.get(name);
+        const a = start[r] + depth[r] / 2, c = cursor + across(box) / 2;
+        [box.x, box.y] = horizontal ? [a, c] : [c, a];
+        cursor += across(box) + BAND.nodeGap;
+      }
+      extent = Math.max(extent, cursor - BAND.nodeGap - bandStart);
+    });
+    const size = extent + BAND.pad;
+    const lo = BAND.pad / 2, hi = length - BAND.pad / 2;
+    clusters.set(`schema:${s}`, horizontal
+      ? { kind: "schema", label: s, x: (lo + hi) / 2, y: bandStart + size / 2 - BAND.pad / 2, width: hi - lo, height: size }
+      : { kind: "schema", label: s, x: bandStart + size / 2 - BAND.pad / 2, y: (lo + hi) / 2, width: size, height: hi - lo });
+    bandStart += size + BAND.schemaGap;
+  }
+  const breadth = bandStart - BAND.schemaGap + BAND.pad;
+  const routes = edges.filter((e) => e.parent !== e.child).map((edge) => {
+    const p = boxes.get(edge.parent), c = boxes.get(edge.child);
+    const points = horizontal
+      ? [{ x: p.x + p.width / 2, y: p.y }, { x: (p.x + p.width / 2 + c.x - c.width / 2) / 2, y: p.y },
+         { x: (p.x + p.width / 2 + c.x - c.width / 2) / 2, y: c.y }, { x: c.x - c.width / 2, y: c.y }]
+      : [{ x: p.x, y: p.y + p.height / 2 }, { x: p.x, y: (p.y + p.height / 2 + c.y - c.height / 2) / 2 },
+         { x: c.x, y: (p.y + p.height / 2 + c.y - c.height / 2) / 2 }, { x: c.x, y: c.y - c.height / 2 }];
+    return { edge, points };
+  });
+  const all = new Map([...boxes, ...clusters]);
+  const size = horizontal ? { width: length, height: breadth } : { width: breadth, height: length };
+  return {
+    node: (name) => all.get(name),
+    nodes: () => [...all.keys()],
+    edge: (i) => routes[i],
+    edges: () => routes.map((_, i) => i),
+    graph: () => size,
+  };
+}
+
 function drawClusters(root, graph) {
   const layer = svg("g", { class: "dj-clusters" }, root);
   for (const kind of ["schema", "group"]) {
@@ -491,7 +604,8 @@ export async function draw(model, el, experimental = null) {
   }
   const { nodes, edges } = collapse(allNodes, allEdges, state.collapsed);
   const byName = new Map(nodes.map((node) => [node.name, node]));
-  const graph = layout(dagre, nodes, edges, direction);
+  const graph = nodes.length > DAGRE_LIMIT ? bandLayout(nodes, edges, direction)
+    : layout(dagre, nodes, edges, direction);
   const size = graph.graph();
   const view = {};
   container.appendChild(toolbar(view));
