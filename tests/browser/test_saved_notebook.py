@@ -11,11 +11,19 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.browser.cells import DIAGRAM, NODES, PIPELINE, SUBJECTS
-from tests.browser.harness import CLOSE_ALL, Lab, load_jupyterlab
+from tests.browser.harness import (
+    CLOSE_ALL,
+    VIEWPORT,
+    Lab,
+    load_jupyterlab,
+    notebook_json,
+    start_server,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -99,3 +107,73 @@ def test_saved_notebook_as_static_html_shows_the_diagram_picture_and_table(
         assert "Error displaying widget" not in page.inner_text("body")
     finally:
         page.close()
+
+
+# --- Notebook 7 ------------------------------------------------------------------------------
+
+NB7_PANEL = """async () => {
+  const app = window.jupyterapp;
+  await app.started;
+  await app.restored;
+  const panel = app.shell.currentWidget;
+  await panel.context.ready;
+  await panel.sessionContext.ready;
+  window.djNotebook = panel;
+}"""
+NB7_DONE = """() => {
+  const panel = window.djNotebook;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  if (!kernel || kernel.status !== "idle") return false;
+  const cells = panel.content.model.cells;
+  for (let i = 0; i < cells.length; i++) {
+    if (cells.get(i).type === "code" && cells.get(i).executionCount === null) return false;
+  }
+  return true;
+}"""
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    pytest.importorskip("notebook")
+    server = start_server(tmp_path_factory.mktemp("saved-nb7"), app="notebook")
+    settings = server.settings / WIDGET_SETTINGS
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({"saveState": True}))
+    server.wait_until_up()
+    yield server
+    server.stop()  # its kernels stop with it
+
+
+def test_notebook7_reopened_after_a_restart_shows_its_diagram_and_table(
+        notebook7: Any, chromium: Any, screenshot_dir: Path) -> None:
+    database = notebook7.root / "nb7.db"
+    setup = f"import dj_jupyter as dj\ndj.config['database.path'] = {str(database)!r}"
+    cells = [setup, PIPELINE, SUBJECTS.format(count=35), SHOW_SUBJECTS, DIAGRAM]
+    (notebook7.root / "nb7.ipynb").write_text(json.dumps(notebook_json(cells)))
+    url = f"{notebook7.url}/notebooks/nb7.ipynb?token={notebook7.token}"
+    context = chromium.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.wait_for_function("window.jupyterapp !== undefined")
+        page.evaluate(NB7_PANEL)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_function(NB7_DONE, polling=200)
+        page.locator(".dj-diagram g.dj-node").first.wait_for()
+        page.evaluate(SAVE)
+        page.evaluate(RESTART)
+        page.goto(url)  # reopened; nothing run
+        page.wait_for_function("window.jupyterapp !== undefined")
+        page.evaluate(NB7_PANEL)
+        diagram = page.locator(".dj-diagram")
+        diagram.locator("g.dj-node").first.wait_for()
+        table = page.locator(".dj-table-widget")
+        table.locator("tbody tr").first.wait_for()
+        diagram.scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir / "notebook7_reopened--diagram.png"))
+        assert diagram.locator("g.dj-node").count() == len(NODES)
+        assert table.locator("tbody tr").count() == 10
+        assert "model not found" not in page.inner_text("body")
+    finally:
+        context.close()
