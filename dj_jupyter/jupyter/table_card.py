@@ -48,11 +48,10 @@ class TableCardWidget(anywidget.AnyWidget):
     html = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, table_class: type, **kwargs: Any):
-        super().__init__(**kwargs)
+        super().__init__(html=table_card_html(table_class()), **kwargs)  # one comm_open, no update
         self.table_class = table_class
         self._unsubscribe: Callable[[], None] | None = subscribe_catalog(self._on_catalog)
         self.on_msg(self._on_message)
-        self.refresh()
 
     def refresh(self) -> TableCardWidget:
         """Read the table's rows, parents and children again and redraw the card."""
