@@ -99,8 +99,9 @@ class DiagramWidget(anywidget.AnyWidget):
     def summary(self) -> str:
         """One line naming what the diagram shows (its ``text/plain``)."""
         schemas = sorted({node["schema"] for node in self.nodes})
-        return (f"dj.Diagram: {len(self.nodes)} tables, {len(self.edges)} foreign keys"
-                f" in schema{'s' if len(schemas) != 1 else ''} {', '.join(schemas) or '-'}")
+        return (f"dj.Diagram: {_count(len(self.nodes), 'table')}, "
+                f"{_count(len(self.edges), 'foreign key')} in "
+                f"{_count(len(schemas), 'schema').partition(' ')[2]} {', '.join(schemas) or '-'}")
 
     def __repr__(self) -> str:
         return self.summary()
@@ -140,6 +141,10 @@ class DiagramWidget(anywidget.AnyWidget):
         page = page_of(FreeTable(connection, table), offset=int(offset),
                        limit=int(limit or self.page_size))
         return page.to_dict()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _schemas_of(expr: Any) -> set[str]:
