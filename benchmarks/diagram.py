@@ -37,7 +37,8 @@ MEASURE = """async ({esm, models, repeat}) => {
   document.body.appendChild(warm);
   await widget.render({model: fake(models[models.length - 1]), el: warm});
   warm.remove();
-  const dagre = await import(URL.createObjectURL(new Blob([DAGRE], {type: "text/javascript"})));
+  const source = new Blob([window.DAGRE_SOURCE], {type: "text/javascript"});
+  const dagre = await import(URL.createObjectURL(source));
   const results = {};
   for (const state of models) {
     const paint = [], layout = [];
@@ -67,11 +68,9 @@ def run(tables: int, baseline_tables: int, repeat: int) -> dict[int, dict[str, f
     states = [{**m, "theme": "light", "page_size": 10} for m in models]
     esm = diagram_esm()
     dagre_source = esm.split("\n", 1)[0][len("const DAGRE_SOURCE = "):-1]
-    script = MEASURE.replace("[DAGRE]", "[DAGRE_SOURCE]")
     with widget_page(DiagramWidget._css, {"width": 1200, "height": 900}) as (page, errors):
         page.add_script_tag(content=f"window.DAGRE_SOURCE = {dagre_source};")
-        results = page.evaluate(script.replace("DAGRE_SOURCE", "window.DAGRE_SOURCE"),
-                                {"esm": esm, "models": states, "repeat": repeat})
+        results = page.evaluate(MEASURE, {"esm": esm, "models": states, "repeat": repeat})
         if errors:
             raise RuntimeError(f"page errors: {errors}")
     figures = {int(n): {k: v / 1000 for k, v in r.items()} for n, r in results.items()}
