@@ -1,8 +1,9 @@
 """How a :class:`~dj_jupyter.core.diagram.Diagram` shows itself in a notebook.
 
 With anywidget installed the diagram is the interactive widget (dagre layout, no
-Graphviz needed, redrawn when its schemas change); otherwise Mermaid text, which
-JupyterLab renders natively, plus an SVG when the Graphviz ``dot`` program is present.
+Graphviz needed, redrawn when its schemas change), with an SVG laid out in Python next to
+it; otherwise Mermaid text, which JupyterLab renders natively, plus an SVG (Graphviz's when
+the ``dot`` program is present, else the Python layout).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib.util
 from typing import Any
 
 from ..errors import DataJointError
+from .diagram_svg import diagram_svg
 
 __all__ = ["diagram_mimebundle", "has_widget_support"]
 
@@ -40,6 +42,6 @@ def static_mimebundle(diagram: Any) -> dict:
     }
     try:
         bundle["image/svg+xml"] = diagram.svg_string()
-    except DataJointError:
-        pass  # no Graphviz: Mermaid alone
+    except DataJointError:  # no Graphviz: the Python layout
+        bundle["image/svg+xml"] = diagram_svg(diagram.to_dict())
     return bundle

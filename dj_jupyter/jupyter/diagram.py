@@ -21,6 +21,7 @@ import traitlets
 from anywidget.experimental import command
 
 from ..core.events import CatalogEvent, subscribe_catalog
+from ..display.diagram_svg import diagram_svg
 from ..errors import DataJointError
 
 __all__ = ["DAGRE_VERSION", "DiagramWidget", "diagram_esm", "widget_for"]
@@ -79,6 +80,32 @@ class DiagramWidget(anywidget.AnyWidget):
         return _schemas_of(getattr(self._diagram, "_expr", None)) | {
             node["schema"] for node in self.nodes}
 
+    # -- what a notebook keeps: a static picture next to the widget view -------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        """The widget view plus :meth:`static_bundle`, so that a saved notebook, GitHub and
+        nbviewer (which cannot run the widget) show the diagram as a picture."""
+        shown = super()._repr_mimebundle_(**kwargs)
+        if shown is None:
+            return None
+        data, metadata = shown if isinstance(shown, tuple) else (shown, {})
+        return {**data, **self.static_bundle()}, metadata
+
+    def static_bundle(self) -> dict[str, str]:
+        """``image/svg+xml`` of the diagram (laid out in Python) and a ``text/plain`` summary."""
+        model = {"nodes": self.nodes, "edges": self.edges, "direction": self.direction}
+        theme = "dark" if self.theme == "dark" else "light"
+        return {"image/svg+xml": diagram_svg(model, theme), "text/plain": self.summary()}
+
+    def summary(self) -> str:
+        """One line naming what the diagram shows (its ``text/plain``)."""
+        schemas = sorted({node["schema"] for node in self.nodes})
+        return (f"dj.Diagram: {_count(len(self.nodes), 'table')}, "
+                f"{_count(len(self.edges), 'foreign key')} in "
+                f"{_count(len(schemas), 'schema').partition(' ')[2]} {', '.join(schemas) or '-'}")
+
+    def __repr__(self) -> str:
+        return self.summary()
+
     def _on_catalog_change(self, event: CatalogEvent) -> None:
         if self._diagram is None or event.schema not in self.schemas:
             return
@@ -114,6 +141,10 @@ class DiagramWidget(anywidget.AnyWidget):
         page = page_of(FreeTable(connection, table), offset=int(offset),
                        limit=int(limit or self.page_size))
         return page.to_dict()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _schemas_of(expr: Any) -> set[str]:

@@ -101,6 +101,14 @@ class TableCard:
 
         return table_card_html(self.table_class())
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        """The live card (refreshes itself) with its HTML snapshot; None without anywidget."""
+        try:
+            from .table_card import TableCardWidget
+        except ImportError:  # no anywidget: _repr_html_ shows the snapshot
+            return None
+        return TableCardWidget(self.table_class)._repr_mimebundle_()
+
 
 @magics_class
 class DataJointMagics(Magics):

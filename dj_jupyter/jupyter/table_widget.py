@@ -20,8 +20,9 @@ import anywidget
 import traitlets
 from anywidget.experimental import command
 
-from ..display.html import rows_css
+from ..display.html import page_html, rows_css
 from ..display.page import Page, cell_value, page_of
+from ..display.text import page_text
 from ..errors import DataJointError
 from ..settings import config
 from .preview import PreviewSession, preview_css, preview_esm
@@ -66,6 +67,21 @@ class TableWidget(anywidget.AnyWidget):
     @property
     def query(self) -> Any:
         return self._query
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        """The widget view plus the current page as HTML and text, which a saved notebook,
+        GitHub and nbviewer show where the widget cannot run."""
+        shown = super()._repr_mimebundle_(**kwargs)
+        if shown is None:
+            return None
+        data, metadata = shown if isinstance(shown, tuple) else (shown, {})
+        return {**data, "text/html": page_html(self.current),
+                "text/plain": page_text(self.current)}, metadata
+
+    def __repr__(self) -> str:
+        page = self.current
+        return (f"dj table: rows {page.offset + 1 if page.rows else 0}-"
+                f"{page.offset + len(page.rows)} of {page.total}")
 
     def fetch_page(self, **request: Any) -> Page:
         """The page the browser asks for (offset, limit, order_by, descending), remembered."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.big_diagram import big_model
 from tests.browser.cells import DIAGRAM, EDGES, NODES, PIPELINE, READ_DIAGRAM
 from tests.browser.harness import DARK, Lab
 
@@ -68,3 +69,45 @@ def _brightness(css_colour: str) -> float:
     """Mean of the red, green and blue channels of ``rgb(r, g, b)``/``rgba(...)``."""
     channels = css_colour[css_colour.index("(") + 1:css_colour.index(")")].split(",")[:3]
     return sum(float(c) for c in channels) / 3
+
+
+BIG_DIAGRAM = """from dj_jupyter.jupyter.diagram import DiagramWidget
+from tests.big_diagram import big_model
+
+model = big_model(300)
+big = DiagramWidget(nodes=model["nodes"], edges=model["edges"])
+big"""
+SCALE = "(e) => parseFloat(e.querySelector('.dj-viewport').dataset.scale)"
+
+
+def test_300_table_diagram_is_searched_and_zoomed_in_jupyterlab(lab: Lab) -> None:
+    lab.open(lab.write_notebook("big", [BIG_DIAGRAM]))
+    lab.run_all()
+    diagram = lab.page.locator(".dj-diagram")
+    diagram.locator("g.dj-node").first.wait_for()
+    assert diagram.locator("g.dj-node").count() == 300
+    fitted = diagram.evaluate(SCALE)
+    lab.screenshot("fitted", diagram)
+
+    target = next(n for n in big_model(300)["nodes"][123:] if n["tier"] != "Part")
+    diagram.locator(".dj-search").fill(target["class_name"])
+    diagram.locator(".dj-search").press("Enter")
+    found = diagram.locator(".dj-node.dj-found")
+    assert found.count() == 1 and found.get_attribute("data-name") == target["name"]
+    assert diagram.evaluate(SCALE) == 1 > fitted
+    view = diagram.locator(".dj-viewport").bounding_box()
+    node = found.bounding_box()
+    assert abs(node["x"] + node["width"] / 2 - (view["x"] + view["width"] / 2)) < 2
+    found.hover()
+    tip = diagram.locator(".dj-node-tooltip")
+    assert tip.is_visible() and target["class_name"] in tip.inner_text()
+    lab.screenshot("found", diagram)
+
+    diagram.locator(".dj-zoom-in").click()
+    assert diagram.evaluate(SCALE) == 1.25
+    lab.page.mouse.move(view["x"] + 50, view["y"] + 50)
+    lab.page.mouse.wheel(0, 400)
+    assert diagram.evaluate(SCALE) < 1.25
+    diagram.locator(".dj-fit").click()
+    assert diagram.evaluate(SCALE) == fitted
+    assert lab.page_errors == []

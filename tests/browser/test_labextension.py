@@ -267,7 +267,7 @@ def test_the_commands_add_a_table_cell_and_draw_the_diagram(lab: Lab) -> None:
 
     lab.page.evaluate("() => window.jupyterapp.commands.execute('dj-jupyter:show-diagram')")
     _expect_active_cell(lab, "import dj_jupyter as dj\n_dj_schema = %dj_schema lab\n"
-                             "dj.Diagram(_dj_schema)", "dj_jupyter")
+                             "dj.Diagram(_dj_schema)", "dj.Diagram: 1 table")
     node = lab.page.locator(".jp-Cell.jp-mod-active .dj-diagram g.dj-node")
     expect(node).to_have_count(1, timeout=30_000)
     lab.screenshot("diagram")

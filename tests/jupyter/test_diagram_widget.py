@@ -114,7 +114,7 @@ RENDER_WITH_FAKE_MODEL = """async ({esm, state, pages}) => {
     thick: all(".dj-edge.dj-one-to-one").length, renamed: all(".dj-edge.dj-renamed").length,
     underlined: all(".dj-label.dj-new-dimension").length, groups: all(".dj-group").length,
     clusters: all(".dj-cluster").length, titles: all(".dj-node title").length,
-    part: part.dataset.name,
+    part: part ? part.dataset.name : null,
   };
 }"""
 
@@ -168,3 +168,116 @@ def test_esm_is_valid_json_wrapped_dagre():
     first_line = diagram_esm().split("\n", 1)[0]
     source = json.loads(first_line[len("const DAGRE_SOURCE = "):-1])
     assert "export{" in source.replace(" ", "")
+
+
+def test_bundle_carries_a_static_picture_next_to_the_widget_view(lab):
+    import xml.etree.ElementTree as ET
+
+    schema, _ = lab
+    bundle = dj.Diagram(schema)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "object at 0x" not in bundle["text/plain"]
+    assert bundle["text/plain"] == "dj.Diagram: 8 tables, 7 foreign keys in schema lab"
+    picture = ET.fromstring(bundle["image/svg+xml"])
+    names = {g.get("data-name") for g in picture.iter("{http://www.w3.org/2000/svg}g")
+             if g.get("class") == "dj-node"}
+    assert names == {n["name"] for n in dj.Diagram(schema).to_dict()["nodes"]}
+
+
+BIG_VIEWPORT = {"width": 1200, "height": 900}
+SCALE = "() => parseFloat(document.querySelector('.dj-viewport').dataset.scale)"
+NODE_BOX = """(name) => {
+  const node = document.querySelector(`.dj-node[data-name="${name}"]`).getBoundingClientRect();
+  const view = document.querySelector('.dj-viewport').getBoundingClientRect();
+  return {cx: node.x + node.width / 2 - view.x, cy: node.y + node.height / 2 - view.y,
+          w: view.width, h: view.height};
+}"""
+
+
+@pytest.mark.browser
+def test_js_300_tables_search_zoom_select_collapse_and_close(tmp_path):
+    from tests.big_diagram import big_model
+
+    model = big_model(300)
+    state = {**model, "theme": "light", "page_size": 5}
+    shots = Path(os.environ.get("DJ_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with widget_page(DiagramWidget._css, BIG_VIEWPORT) as (page, errors):
+        result = page.evaluate(RENDER_WITH_FAKE_MODEL, {"esm": diagram_esm(), "state": state})
+        assert result["nodes"] == 300 and result["edges"] == len(model["edges"])
+        fitted = page.evaluate(SCALE)
+        assert 0 < fitted < 1  # 300 tables start fitted into the viewport
+        page.screenshot(path=str(shots / "diagram_300_fit.png"))
+
+        # search: the table is marked and centred, zoomed to at least 1:1
+        target = model["nodes"][250]
+        page.locator(".dj-search").fill(target["class_name"].lower())
+        page.locator(".dj-search").press("Enter")
+        found = page.locator(".dj-node.dj-found")
+        assert found.count() == 1 and found.get_attribute("data-name") == target["name"]
+        box = page.evaluate(NODE_BOX, target["name"])
+        assert abs(box["cx"] - box["w"] / 2) < 2 and abs(box["cy"] - box["h"] / 2) < 2
+        assert page.evaluate(SCALE) == 1
+        page.screenshot(path=str(shots / "diagram_300_search.png"))
+        page.locator(".dj-search").fill("no such table")
+        page.locator(".dj-search").press("Enter")
+        assert "no table matches" in page.locator(".dj-search-status").inner_text()
+
+        # zoom: the wheel and the buttons change the scale; fit returns to the whole diagram
+        page.mouse.move(600, 300)
+        page.mouse.wheel(0, -300)
+        assert page.evaluate(SCALE) > 1
+        page.locator(".dj-zoom-out").click()
+        page.locator(".dj-fit").click()
+        assert page.evaluate(SCALE) == pytest.approx(fitted, rel=1e-3)
+
+        # drag pans the drawing
+        before = page.locator(".dj-pan").get_attribute("transform")
+        page.mouse.move(600, 500)
+        page.mouse.down()
+        page.mouse.move(700, 560, steps=5)
+        page.mouse.up()
+        assert page.locator(".dj-pan").get_attribute("transform") != before
+
+        # select: the node's upstream and downstream are highlighted, the rest fades
+        page.locator(".dj-fit").click()
+        page.evaluate("(name) => document.querySelector(`.dj-node[data-name=\"${name}\"]`)"
+                      ".dispatchEvent(new MouseEvent('click', {bubbles: true}))", target["name"])
+        parents = {e["parent"] for e in model["edges"] if e["child"] == target["name"]}
+        children = {e["child"] for e in model["edges"] if e["parent"] == target["name"]}
+        names = "ns => ns.map(n => n.dataset.name)"
+        up = set(page.eval_on_selector_all(".dj-node.dj-upstream", names))
+        down = set(page.eval_on_selector_all(".dj-node.dj-downstream", names))
+        assert parents <= up and children <= down and not up & down
+        assert page.locator(".dj-has-selection").count() == 1
+        page.screenshot(path=str(shots / "diagram_300_lineage.png"))
+
+        # the row preview opened (no kernel here: it says so) and closes
+        preview = page.locator(".dj-diagram-preview")
+        assert preview.is_visible()
+        page.locator(".dj-preview-close").click()
+        assert preview.is_hidden()
+
+        # collapse a schema into one node and expand it again
+        page.evaluate("() => document.querySelector('.dj-cluster-label[data-schema=\"pipe0\"]')"
+                      ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+        folded = page.locator(".dj-node.dj-tier-schema")
+        folded.wait_for()
+        in_pipe0 = sum(n["schema"] == "pipe0" for n in model["nodes"])
+        assert page.locator(".dj-node").count() == 300 - in_pipe0 + 1
+        assert folded.text_content() == f"pipe0 ({in_pipe0})"
+        page.screenshot(path=str(shots / "diagram_300_collapsed.png"))
+        page.evaluate("() => document.querySelector('.dj-node.dj-tier-schema')"
+                      ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+        page.wait_for_function("() => document.querySelectorAll('.dj-node').length === 300")
+
+        # the hover card stays inside the viewport, even at its bottom-right corner
+        page.locator(".dj-fit").click()
+        corner = max(model["nodes"], key=lambda n: page.evaluate(NODE_BOX, n["name"])["cy"])
+        page.locator(f".dj-node[data-name='{corner['name']}']").hover()
+        tip = page.locator(".dj-node-tooltip").bounding_box()
+        view = page.locator(".dj-viewport").bounding_box()
+        assert tip["y"] + tip["height"] <= view["y"] + view["height"] + 1
+        assert tip["x"] + tip["width"] <= view["x"] + view["width"] + 1
+        page.screenshot(path=str(shots / "diagram_300_hover.png"))
+        assert errors == []

@@ -119,6 +119,17 @@ def test_mimebundle_is_the_widget_beyond_one_page_or_with_array_cells(lab):
     assert 'class="dj-array-cell"' in arrays["text/html"]
 
 
+def test_widget_bundle_carries_its_current_page_as_html_and_text(lab):
+    widget = TableWidget(lab(), limit=10)
+    data, _ = widget._repr_mimebundle_()
+    assert WIDGET_MIME in data and "object at 0x" not in data["text/plain"]
+    assert "first 10 of 30 rows" in data["text/html"] and "(Total: 30)" in data["text/plain"]
+    widget.current = widget.fetch_page(offset=20, limit=10)
+    data, _ = widget._repr_mimebundle_()
+    assert repr(widget) == "dj table: rows 21-30 of 30"
+    widget.close()
+
+
 @pytest.fixture
 def shell():
     ip = InteractiveShell.instance()

@@ -178,3 +178,18 @@ def test_static_display_without_anywidget(lab, monkeypatch):
     assert bundle["text/markdown"].startswith("```mermaid\nflowchart LR")
     assert "<svg" in bundle["image/svg+xml"]
     assert "Diagram(8 tables" in bundle["text/plain"]
+
+
+def test_static_display_without_graphviz_draws_the_python_layout(lab, monkeypatch):
+    from dj_jupyter.display import diagram as display
+
+    schema, _ = lab
+
+    def no_dot(self, theme="light"):
+        raise dj.DataJointError("the Graphviz `dot` program is not installed")
+
+    monkeypatch.setattr(display, "has_widget_support", lambda: False)
+    monkeypatch.setattr(Diagram, "svg_string", no_dot)
+    bundle = Diagram(schema)._repr_mimebundle_()
+    assert 'class="dj-diagram-static"' in bundle["image/svg+xml"]
+    assert bundle["image/svg+xml"].count('class="dj-node"') == 8
