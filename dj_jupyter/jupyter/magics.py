@@ -83,8 +83,11 @@ class TableCard:
         self.widgets = widgets
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        """A Computed/Imported table's card with its populate panel (in a widget frontend),
+        else the live card (it refreshes itself) with its HTML snapshot; None without
+        anywidget (``_repr_html_`` then shows the snapshot)."""
         if not self.widgets or not issubclass(self.table_class, AutoPopulate):
-            return None  # the HTML card alone (_repr_html_)
+            return self._live_card()
         card = self._repr_html_()
         shown = PopulatePanel(self.table_class, card_html=card)._repr_mimebundle_()
         if shown is None:
@@ -101,8 +104,7 @@ class TableCard:
 
         return table_card_html(self.table_class())
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        """The live card (refreshes itself) with its HTML snapshot; None without anywidget."""
+    def _live_card(self) -> Any:
         try:
             from .table_card import TableCardWidget
         except ImportError:  # no anywidget: _repr_html_ shows the snapshot

@@ -238,7 +238,8 @@ def test_the_card_of_a_computed_table_carries_the_panel(ip) -> None:
         manual = ip.run_cell_magic("dj_table", "NumberJ manual", "n: int32\n")
     finally:
         magics.widgets = None
-    assert manual._repr_mimebundle_() is None  # a manual table: the card alone
+    manual_data, _ = manual._repr_mimebundle_()  # a manual table: the (live) card alone
+    assert "dj-populate-panel" not in manual_data["text/html"]
     data, _ = ip.display_formatter.format(card)
     assert "application/vnd.jupyter.widget-view+json" in data
     assert 'class="dj-card"' in data["text/html"] and "dj-populate-panel" in data["text/html"]
