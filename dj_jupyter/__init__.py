@@ -27,28 +27,28 @@ from .settings import config
 __version__ = "0.1.0"
 
 _LAZY = {
-    "conn": ".core.backends.connection",
-    "Connection": ".core.backends.connection",
-    "Schema": ".core.schema",
-    "VirtualModule": ".core.schema",
-    "virtual_schema": ".core.schema",
-    "list_schemas": ".core.schema",
-    "Table": ".core.table",
-    "FreeTable": ".core.table",
-    "Manual": ".core.tiers",
-    "Lookup": ".core.tiers",
-    "Imported": ".core.tiers",
-    "Computed": ".core.tiers",
-    "Part": ".core.tiers",
-    "QueryExpression": ".core.expression",
-    "AndList": ".core.algebra.conditions",
-    "Not": ".core.algebra.conditions",
-    "Top": ".core.algebra.conditions",
-    "U": ".core.expression",
-    "Codec": ".core.codecs",
-    "get_codec": ".core.codecs",
-    "list_codecs": ".core.codecs",
-    "Diagram": ".core.diagram",
+    "conn": ".backends.connection",
+    "Connection": ".backends.connection",
+    "Schema": ".tables.schema",
+    "VirtualModule": ".tables.schema",
+    "virtual_schema": ".tables.schema",
+    "list_schemas": ".tables.schema",
+    "Table": ".tables.table",
+    "FreeTable": ".tables.table",
+    "Manual": ".tables.tiers",
+    "Lookup": ".tables.tiers",
+    "Imported": ".tables.tiers",
+    "Computed": ".tables.tiers",
+    "Part": ".tables.tiers",
+    "QueryExpression": ".query.expression",
+    "AndList": ".algebra.conditions",
+    "Not": ".algebra.conditions",
+    "Top": ".algebra.conditions",
+    "U": ".query.expression",
+    "Codec": ".objects.codecs",
+    "get_codec": ".objects.codecs",
+    "list_codecs": ".objects.codecs",
+    "Diagram": ".display.diagram.model",
 }
 
 __all__ = [
@@ -74,14 +74,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .core.algebra.conditions import AndList, Not, Top
-    from .core.backends.connection import Connection, conn
-    from .core.codecs import Codec, get_codec, list_codecs
-    from .core.diagram import Diagram
-    from .core.expression import QueryExpression, U
-    from .core.schema import Schema, VirtualModule, list_schemas, virtual_schema
-    from .core.table import FreeTable, Table
-    from .core.tiers import Computed, Imported, Lookup, Manual, Part
+    from .algebra.conditions import AndList, Not, Top
+    from .backends.connection import Connection, conn
+    from .display.diagram.model import Diagram
+    from .objects.codecs import Codec, get_codec, list_codecs
+    from .query.expression import QueryExpression, U
+    from .tables.schema import Schema, VirtualModule, list_schemas, virtual_schema
+    from .tables.table import FreeTable, Table
+    from .tables.tiers import Computed, Imported, Lookup, Manual, Part
 
 
 def load_ipython_extension(ipython: Any) -> None:

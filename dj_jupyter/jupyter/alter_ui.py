@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..core.definition.render import render_definition
+from ..definition.render import render_definition
 from ..errors import DataJointError
 
 __all__ = ["ChangeReport", "AlterPanel", "change_report"]
@@ -70,7 +70,7 @@ def change_report(table_class: type, stored: Any, new: Any, reason: str = "") ->
     new_lines = render_definition(new).splitlines()
     diff = [line for line in difflib.ndiff(old_lines, new_lines) if line[:1] in "+-"]
     names = table.connection.dependencies.descendants([table.full_name])
-    from ..core.table import FreeTable
+    from ..tables.table import FreeTable
 
     counts = {name: len(FreeTable(table.connection, name)) for name in names}
     return ChangeReport(table_class.__name__, table.full_name, diff, not reason, reason, counts)

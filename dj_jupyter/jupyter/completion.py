@@ -20,8 +20,8 @@ from IPython.core.completer import (
     context_matcher,
 )
 
-from ..core import naming
-from ..core.definition.types import CORE_TYPES
+from ..catalog import naming
+from ..definition.types import CORE_TYPES
 
 __all__ = ["dj_table_matcher", "register", "table_names", "type_names"]
 
@@ -76,7 +76,7 @@ def _in_python_part(lines: list[str]) -> bool:
 
 def table_names(namespace: dict, schema: Any) -> list[str]:
     """Names a foreign key can use: bound table classes (and parts), then schema tables."""
-    from ..core.table import Table
+    from ..tables.table import Table
 
     names: list[str] = []
     for name, value in list(namespace.items()):
@@ -106,7 +106,7 @@ def _class_path(table: str) -> str:
 
 def type_names() -> list[str]:
     """Core types, then every registered codec with each store spelling."""
-    from ..core.codecs import list_codecs
+    from ..objects.codecs import list_codecs
     from ..settings import config
 
     stores = [name for name in (config["stores"] or {})

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.expression import QueryExpression
 from ..display.html import page_html
 from ..display.preview import take_preview
 from ..display.text import page_text
+from ..query.expression import QueryExpression
 
 __all__ = ["register", "unregister", "table_mimebundle"]
 

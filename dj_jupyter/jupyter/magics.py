@@ -44,11 +44,11 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from ..core.alter import NotAlterableError, apply_alter, declared_definition, plan_for
-from ..core.definition.parser import parse_definition
-from ..core.schema import Schema
-from ..core.tiers import Computed, Imported, Lookup, Manual
+from ..catalog.alter import NotAlterableError, apply_alter, declared_definition, plan_for
+from ..definition.parser import parse_definition
 from ..errors import DataJointError, DefinitionError
+from ..tables.schema import Schema
+from ..tables.tiers import Computed, Imported, Lookup, Manual
 from .formatters import register as register_formatters
 
 __all__ = ["DataJointMagics", "TableCard", "PYTHON_MARKER", "load_ipython_extension"]
@@ -217,7 +217,7 @@ class DataJointMagics(Magics):
 
 def _connect(url: str) -> Any:
     """A connection to ``url``, or the default ``dj.conn()`` when ``url`` is empty."""
-    from ..core.backends.connection import Connection, conn
+    from ..backends.connection import Connection, conn
 
     try:
         return Connection(url) if url else conn()

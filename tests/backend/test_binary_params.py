@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 import dj_jupyter as dj
-from dj_jupyter.core.backends.mysql_binary import LONG_DATA_MIN
+from dj_jupyter.backends.mysql.binary_protocol import LONG_DATA_MIN
 from dj_jupyter.errors import DuplicateError
 
 ALL_BYTES = bytes(range(256))
@@ -225,7 +225,7 @@ def test_value_near_the_servers_packet_limit(Raw):
 
 
 def test_large_blob_bodies_are_compressed_only_when_samples_say_it_pays():
-    from dj_jupyter.core.codecs import blobformat
+    from dj_jupyter.objects.codecs import blobformat
 
     rng = np.random.default_rng(2)
     noise = rng.standard_normal(1 << 17)

@@ -399,7 +399,7 @@ def test_postgresql_series_with_a_libpq_without_pipeline_mode(p, conn, backend, 
     round trip each, with the same outcome."""
     if backend != "postgresql":
         pytest.skip("the pipelined last statement is PostgreSQL's")
-    from dj_jupyter.core.backends import pg_pipeline
+    from dj_jupyter.backends.postgresql import pipeline as pg_pipeline
 
     monkeypatch.setattr(pg_pipeline, "PIPELINE_MODE", False)
     with conn.transactions_in_series():

@@ -11,11 +11,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from dj_jupyter.core.algebra.fragments import (
-    parse_fragment,
-    register_sqlite_functions,
-    render_fragment,
-)
+from dj_jupyter.algebra.fragments import parse_fragment, register_sqlite_functions, render_fragment
 
 D, T = dt.date, dt.datetime
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from dj_jupyter.core.algebra.fragments import (
+from dj_jupyter.algebra.fragments import (
     Fragment,
     parse_fragment,
     register_sqlite_functions,
@@ -31,7 +31,7 @@ def render(text: str, dialect: str, **columns: str) -> str:
 
 def test_importing_the_package_does_not_import_sqlglot():
     code = (
-        "import sys, dj_jupyter, dj_jupyter.core.algebra.fragments\n"
+        "import sys, dj_jupyter, dj_jupyter.algebra.fragments\n"
         "assert 'sqlglot' not in sys.modules, 'sqlglot imported eagerly'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,1 @@
+"""Pure relational algebra: headings, frozen nodes, conditions, the SQLAlchemy compiler."""

@@ -1,0 +1,1 @@
+"""The lowest layer: connection, transactions and execution; one folder per dialect."""

@@ -1,0 +1,1 @@
+"""MySQL/MariaDB: the dialect's fast paths."""

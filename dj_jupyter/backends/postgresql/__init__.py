@@ -1,0 +1,1 @@
+"""PostgreSQL: the dialect's fast paths."""

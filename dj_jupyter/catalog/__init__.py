@@ -1,0 +1,3 @@
+"""The catalogue: stored table metadata, lineage, the dependency graph, events; declare, alter,
+describe, naming.
+"""

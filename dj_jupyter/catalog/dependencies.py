@@ -1,0 +1,111 @@
+"""The foreign-key graph of every DataJoint schema in one database.
+
+Nodes are ``schema.table`` names; an edge runs from a parent to a child and
+carries the :class:`~dj_jupyter.algebra.heading.ForeignKey`. Loaded once per
+connection (see ``Connection.dependencies``) and rebuilt after DDL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..algebra.heading import ForeignKey, TableInfo
+from . import metadata as catalog
+
+if TYPE_CHECKING:
+    from ..backends.connection import Connection
+
+__all__ = ["Dependencies", "topological_order"]
+
+
+class Dependencies:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.tables: dict[str, TableInfo] = {}
+        for schema in catalog.list_schemas(connection):
+            for info in connection.schema_tables(schema).values():
+                self.tables[info.full_name] = info
+        self.parents_of: dict[str, list[ForeignKey]] = {n: [] for n in self.tables}
+        self.children_of: dict[str, list[ForeignKey]] = {n: [] for n in self.tables}
+        for info in self.tables.values():
+            for fk in info.foreign_keys:
+                self.parents_of[fk.child].append(fk)
+                self.children_of.setdefault(fk.parent, []).append(fk)
+
+    @property
+    def names(self) -> list[str]:
+        return topological_order(self.tables, self.parents_of)
+
+    def descendants(self, names: Iterable[str]) -> list[str]:
+        """``names`` and everything downstream, parents before children."""
+        found = set()
+        stack = list(names)
+        while stack:
+            name = stack.pop()
+            if name in found:
+                continue
+            found.add(name)
+            stack.extend(fk.child for fk in self.children_of.get(name, ()))
+        return [n for n in self.names if n in found]
+
+    def ancestors(self, name: str) -> list[str]:
+        found = set()
+        stack = [name]
+        while stack:
+            current = stack.pop()
+            if current in found:
+                continue
+            found.add(current)
+            stack.extend(fk.parent for fk in self.parents_of.get(current, ()))
+        return [n for n in self.names if n in found]
+
+    def related(self, table: Any, direction: str, primary: bool | None, as_objects: bool,
+                foreign_key_info: bool):
+        edges = (self.parents_of if direction == "parents" else self.children_of).get(
+            table.full_name, [])
+        if primary is not None:
+            edges = [fk for fk in edges if fk.primary == primary]
+        other = (lambda fk: fk.parent) if direction == "parents" else (lambda fk: fk.child)
+        if foreign_key_info:  # one entry per foreign key: a parent may be referenced twice
+            return [(other(fk), {"attr_map": dict(fk.attr_map), "primary": fk.primary,
+                                 "nullable": fk.nullable, "unique": fk.unique}) for fk in edges]
+        names = list(dict.fromkeys(other(fk) for fk in edges))
+        return self._objects(names) if as_objects else names
+
+    def lineage_of(self, table: Any, direction: str, as_objects: bool):
+        names = self.ancestors(table.full_name) if direction == "ancestors" \
+            else self.descendants([table.full_name])
+        return self._objects(names) if as_objects else names
+
+    def _objects(self, names: list[str]) -> list:
+        from ..tables.table import FreeTable
+
+        return [FreeTable(self.connection, n) for n in names]
+
+
+def topological_order(tables: Iterable[str], parents_of: dict[str, list[ForeignKey]]) -> list[str]:
+    """Parents before children; parts right after their master; ties by name."""
+    from .naming import master_of_full_name
+
+    names = sorted(tables)
+    pending = {n: {fk.parent for fk in parents_of.get(n, ()) if fk.parent in parents_of}
+               for n in names}
+    order: list[str] = []
+    placed: set[str] = set()
+    while pending:
+        ready = sorted(n for n, deps in pending.items() if deps <= placed)
+        if not ready:
+            raise RuntimeError(f"foreign-key cycle among {sorted(pending)}")
+        # place masters' parts as soon as they are ready, keeping them next to their master
+        name = ready[0]
+        order.append(name)
+        placed.add(name)
+        del pending[name]
+        parts = [n for n in sorted(pending) if master_of_full_name(n) == name
+                 and pending[n] <= placed]
+        for part in parts:
+            order.append(part)
+            placed.add(part)
+            del pending[part]
+    return order

@@ -1,0 +1,1 @@
+"""Diagrams without Jupyter: the model, static renderings, the mime bundle."""

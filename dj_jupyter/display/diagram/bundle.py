@@ -1,0 +1,45 @@
+"""How a :class:`~dj_jupyter.display.diagram.model.Diagram` shows itself in a notebook.
+
+With anywidget installed the diagram is the interactive widget (dagre layout, no
+Graphviz needed, redrawn when its schemas change); otherwise Mermaid text, which
+JupyterLab renders natively, plus an SVG when the Graphviz ``dot`` program is present.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from ...errors import DataJointError
+
+__all__ = ["diagram_mimebundle", "has_widget_support"]
+
+
+def has_widget_support() -> bool:
+    return importlib.util.find_spec("anywidget") is not None
+
+
+def diagram_mimebundle(diagram: Any, include: Any = None, exclude: Any = None) -> dict:
+    if has_widget_support():
+        from ...jupyter.diagram import widget_for
+
+        widget = widget_for(diagram)
+        bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
+        if bundle:  # None outside a kernel (no comm): fall through to the static view
+            return bundle[0] if isinstance(bundle, tuple) else bundle
+        widget.close()  # not shown anywhere: stop it following the catalogue
+    return static_mimebundle(diagram)
+
+
+def static_mimebundle(diagram: Any) -> dict:
+    text = diagram.make_mermaid()
+    bundle: dict[str, Any] = {
+        "text/plain": repr(diagram),
+        "text/markdown": f"```mermaid\n{text}```\n",
+        "text/vnd.mermaid": text,
+    }
+    try:
+        bundle["image/svg+xml"] = diagram.svg_string()
+    except DataJointError:
+        pass  # no Graphviz: Mermaid alone
+    return bundle

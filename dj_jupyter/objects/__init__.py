@@ -1,0 +1,1 @@
+"""Large values: codecs, object stores, the object lifecycle and garbage collection."""

@@ -1,0 +1,1 @@
+"""Populate: the make loop, job queues, the done check, workers, provenance."""

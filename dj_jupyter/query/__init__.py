@@ -1,0 +1,1 @@
+"""QueryExpression, operand coercion and fetch: queries as users build and run them."""

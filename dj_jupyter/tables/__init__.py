@@ -1,0 +1,1 @@
+"""Stored tables: Table, tiers, Schema, insert, cascade delete, staged insert."""

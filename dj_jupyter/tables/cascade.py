@@ -1,0 +1,248 @@
+"""Cascading delete and drop.
+
+A delete is planned before anything is touched: the restriction propagates
+from the table to every descendant through the query algebra (a child is
+restricted by each restricted parent's primary key, renamed as its foreign
+key renames it, OR-ed where paths meet). The plan gives the per-table counts,
+which are shown and confirmed *before* the transaction opens; then one
+transaction deletes children before parents.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ..algebra.compiler import compile_delete
+from ..algebra.nodes import base_table
+from ..catalog.declare import forget_table
+from ..errors import DataJointError, IntegrityError, RestrictionError, TransactionError
+from ..query.expression import QueryExpression
+
+if TYPE_CHECKING:
+    from .table import Table
+
+__all__ = ["DeletePlan", "plan_delete", "delete", "delete_quick", "drop", "drop_quick"]
+
+logger = logging.getLogger("dj_jupyter")
+
+PART_INTEGRITY = ("enforce", "ignore", "cascade")
+
+
+@dataclass
+class DeletePlan:
+    """Restricted queries per table (parents first) and the rows each would lose."""
+
+    queries: dict[str, QueryExpression] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def describe(self) -> str:
+        lines = [f"  {name}: {count} row{'s' if count != 1 else ''}"
+                 for name, count in self.counts.items() if count]
+        return "\n".join(lines) or "  nothing"
+
+
+def _free(connection, name: str):
+    from .table import FreeTable
+
+    return FreeTable(connection, name)
+
+
+def _root_name(query: Any) -> str:
+    table = getattr(query, "table", query)
+    return table.full_name
+
+
+def plan_delete(query: Any, part_integrity: str = "enforce") -> DeletePlan:
+    """The rows a delete of ``query`` would remove, per table; nothing is removed."""
+    if part_integrity not in PART_INTEGRITY:
+        raise RestrictionError(f"part_integrity must be one of {', '.join(PART_INTEGRITY)}")
+    if base_table(query.node) is None:
+        raise RestrictionError("only a table or a restriction of a table can be deleted from")
+    connection = query.connection
+    roots: dict[str, list[QueryExpression]] = {_root_name(query): [query]}
+    while True:
+        plan = _propagate(connection, roots)
+        missing_masters = _orphaned_parts(connection, plan)
+        if not missing_masters:
+            return plan
+        if part_integrity == "ignore":
+            return plan
+        if part_integrity == "enforce":
+            part, master = missing_masters[0]
+            raise DataJointError(
+                f"deleting rows of part table {part} would leave their master rows in {master} "
+                "incomplete. Delete from the master instead, or pass part_integrity='cascade' "
+                "(also delete those masters) or part_integrity='ignore'.")
+        for part, master in missing_masters:
+            restricted_part = plan.queries[part]
+            # Materialise the master keys: deleting the parts first (children before
+            # parents) would otherwise empty a restriction that refers to those parts.
+            master_table = _free(connection, master)
+            master_keys = (master_table & restricted_part.proj()).keys()
+            master_query = master_table & master_keys
+            roots.setdefault(master, []).append(master_query)
+
+
+def _propagate(connection, roots: dict[str, list[QueryExpression]]) -> DeletePlan:
+    dependencies = connection.dependencies
+    plan = DeletePlan()
+    for name in dependencies.descendants(roots):
+        own = roots.get(name, [])
+        inherited = []
+        for fk in dependencies.parents_of.get(name, []):
+            parent = plan.queries.get(fk.parent)
+            if parent is not None:
+                renames = {child: old for child, old in fk.attr_map if child != old}
+                inherited.append(parent.proj(**renames))
+        if len(own) == 1 and not inherited:
+            plan.queries[name] = own[0]
+        elif own or inherited:
+            operands = [_same_rows(q) for q in own] + inherited
+            plan.queries[name] = _free(connection, name).restrict(operands, semantic_check=False)
+    for name, query in plan.queries.items():
+        plan.counts[name] = len(query)
+    return plan
+
+
+def _same_rows(query: QueryExpression):
+    """A restriction of table T as a condition on T: rows whose key is among the query's."""
+    from ..algebra.conditions import Exists
+
+    return Exists(query.node, tuple(query.heading.primary_key))
+
+
+def _orphaned_parts(connection, plan: DeletePlan) -> list[tuple[str, str]]:
+    """(part, master) pairs where part rows go but the master loses no rows."""
+    from ..catalog.naming import master_of_full_name
+
+    problems = []
+    for name, count in plan.counts.items():
+        master = master_of_full_name(name)
+        if count and master and not plan.counts.get(master):
+            problems.append((name, master))
+    return problems
+
+
+def _confirm(question: str, plan_text: str) -> bool:
+    print(plan_text)
+    answer = input(f"{question} [yes/No]: ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def _prompting(prompt: bool | None) -> bool:
+    from ..settings import config
+
+    return config["safemode"] if prompt is None else prompt
+
+
+def delete(query: Any, *, transaction: bool = True, prompt: bool | None = None,
+           part_integrity: str = "enforce") -> int:
+    """Delete ``query``'s rows and their dependents; return the rows deleted from ``query``."""
+    connection = query.connection
+    asking = _prompting(prompt)
+    if asking and connection.in_transaction:
+        raise TransactionError(
+            "delete would ask for confirmation while a transaction is open; pass prompt=False "
+            "or delete outside the transaction")
+    plan = plan_delete(query, part_integrity)
+    root = _root_name(query)
+    if not plan.total:
+        logger.info("Nothing to delete.")
+        return 0
+    if asking and not _confirm("Delete these rows?", "About to delete:\n" + plan.describe()):
+        logger.info("Delete cancelled; nothing was deleted.")
+        return 0
+    deleted = _execute(connection, plan, transaction and not connection.in_transaction)
+    logger.info("Deleted:\n%s", "\n".join(f"  {n}: {c}" for n, c in deleted.items() if c))
+    return deleted.get(root, 0)
+
+
+def _execute(connection, plan: DeletePlan, own_transaction: bool) -> dict[str, int]:
+    from ..objects.gc import referenced_objects, remove_objects
+
+    deleted: dict[str, int] = {}
+    order = list(reversed(plan.queries))
+    objects: set[tuple[str, str]] = set()
+
+    def run() -> None:
+        objects.clear()
+        for name in order:
+            # the objects of the rows about to go, read in the same transaction
+            objects.update(referenced_objects(plan.queries[name]))
+            statement = compile_delete(plan.queries[name].node, connection.dialect)
+            deleted[name] = connection.execute(statement).rowcount
+        if objects:  # removed only once the rows are gone for good (now, or at commit)
+            connection.after_commit(lambda: remove_objects(set(objects)))
+
+    try:
+        if own_transaction:
+            with connection.transaction:
+                run()
+        else:
+            run()
+    except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
+        raise IntegrityError(
+            f"delete failed and was rolled back: {getattr(error, 'orig', error)}. A table in a "
+            "schema this connection cannot see may depend on these rows.") from None
+    return {name: deleted[name] for name in plan.queries}
+
+
+def delete_quick(query: Any) -> int:
+    """Delete only ``query``'s rows (no cascade); dependent rows make it fail."""
+    if base_table(query.node) is None:
+        raise RestrictionError("only a table or a restriction of a table can be deleted from")
+    statement = compile_delete(query.node, query.connection.dialect)
+    try:
+        return query.connection.execute(statement).rowcount
+    except (sa.exc.DBAPIError, *query.connection._driver_errors()) as error:
+        raise IntegrityError(
+            f"{_root_name(query)}: rows are referenced by other tables "
+            f"({getattr(error, 'orig', error)}); use delete() to cascade") from None
+
+
+def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
+    """Drop ``table`` and every table downstream of it, children first."""
+    from ..catalog.naming import master_of_full_name
+
+    connection = table.connection
+    if connection.in_transaction:
+        raise TransactionError("tables cannot be dropped inside a transaction")
+    names = connection.dependencies.descendants([table.full_name])
+    if part_integrity == "enforce":
+        for name in names:
+            master = master_of_full_name(name)
+            if master and master not in names:
+                raise DataJointError(f"{name} is a part of {master}, which is not being dropped; "
+                                     "drop the master, or pass part_integrity='ignore'")
+    counts = {n: len(_free(connection, n)) for n in names}
+    text = "About to drop:\n" + "\n".join(f"  {n} ({c} rows)" for n, c in counts.items())
+    if _prompting(prompt) and not _confirm("Drop these tables?", text):
+        logger.info("Drop cancelled.")
+        return
+    for name in reversed(names):
+        drop_quick(_free(connection, name))
+    logger.info("Dropped %d table(s).", len(names))
+
+
+def drop_quick(table: Table) -> None:
+    """Drop one table (no cascade) and its lineage and comment rows."""
+    connection = table.connection
+    dialect = connection.dialect
+    sa_schema, address = dialect.table_address(table.database, table.table_name)
+    target = sa.Table(address, sa.MetaData(), schema=sa_schema)
+    forget = forget_table(connection, table.database, table.table_name)
+    try:
+        connection.call(lambda c: (forget(c), target.drop(c)))
+    except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
+        raise IntegrityError(f"cannot drop {table.full_name}: {getattr(error, 'orig', error)}. "
+                             "Drop the tables that depend on it first (use drop()).") from None
+    finally:
+        connection.invalidate_dependencies()

@@ -1,0 +1,393 @@
+"""``dj.Schema``: a named group of tables, and the ``@schema`` decorator that declares them.
+
+On PostgreSQL a schema is a PostgreSQL schema, on MySQL a database, on SQLite
+a name prefix inside the one database file (so foreign keys work across
+schemas everywhere). Decorating a class binds it to the schema and declares
+its table when it does not exist yet.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import types
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from ..catalog import metadata as catalog
+from ..catalog import naming
+from ..catalog.declare import ResolvedParent, create_table, plan_table
+from ..definition.model import ForeignKeySpec
+from ..definition.parser import parse_definition
+from ..errors import DataJointError, DefinitionError, MissingTableError, TransactionError
+from .table import FreeTable, Table
+from .tiers import Computed, Imported, Lookup, Manual, Part
+
+if TYPE_CHECKING:
+    from ..backends.connection import Connection
+
+__all__ = ["Schema", "VirtualModule", "virtual_schema", "list_schemas"]
+
+logger = logging.getLogger("dj_jupyter")
+
+_TIERS = {"Manual": Manual, "Lookup": Lookup, "Imported": Imported, "Computed": Computed,
+          "Part": Part}
+
+
+class Schema:
+    """A database schema; use an instance as a class decorator to declare tables in it.
+
+    ``schema = dj.Schema("lab")``, then ``@schema`` above ``class Subject(dj.Manual)``.
+    Without a name, decorated classes wait for :meth:`activate`.
+    """
+
+    def __init__(self, schema_name: str | None = None, context: dict | None = None, *,
+                 connection: Connection | None = None, create_schema: bool = True,
+                 create_tables: bool | None = None, add_objects: dict | None = None):
+        self.database: str | None = None
+        self.context = context
+        self._connection = connection
+        self.create_tables = create_tables
+        self._pending: list[tuple[type, dict]] = []
+        self.add_objects = add_objects
+        if schema_name is not None:
+            self.activate(schema_name, connection=connection, create_schema=create_schema,
+                          create_tables=create_tables, add_objects=add_objects)
+
+    # -- activation ----------------------------------------------------------------
+    def activate(self, schema_name: str, *, connection: Connection | None = None,
+                 create_schema: bool = True, create_tables: bool | None = None,
+                 add_objects: dict | None = None) -> None:
+        """Bind this schema to a database schema name (creating it if asked) and declare
+        any classes decorated before."""
+        _check_schema_name(schema_name)
+        self.database = schema_name
+        if connection is not None:
+            self._connection = connection
+        if create_tables is not None:
+            self.create_tables = create_tables
+        if add_objects:
+            self.add_objects = add_objects
+        if not self.exists:
+            if not create_schema:
+                raise MissingTableError(
+                    f"schema {schema_name!r} does not exist; create it with "
+                    f"dj.Schema({schema_name!r}) (create_schema=True)")
+            self._create()
+        self.connection.schemas[schema_name] = self
+        pending, self._pending = self._pending, []
+        for cls, context in pending:
+            self._process(cls, context)
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            from ..backends.connection import conn
+
+            self._connection = conn()
+        return self._connection
+
+    def _require_active(self) -> str:
+        if self.database is None:
+            raise DataJointError("this schema has no name yet: call schema.activate('name')")
+        return self.database
+
+    @property
+    def exists(self) -> bool:
+        name = self._require_active()
+        return catalog.LINEAGE in catalog.table_names(self.connection, name)
+
+    def _create(self) -> None:
+        name = self._require_active()
+        connection = self.connection
+        for statement in connection.dialect.create_schema_ddl(name):
+            connection.execute(statement)
+        for table in catalog.system_tables(connection, name):
+            connection.call(lambda c, t=table: t.create(c, checkfirst=True))
+        connection.invalidate_dependencies()
+
+    # -- decorating -------------------------------------------------------------------
+    def __call__(self, cls: type, *, context: dict | None = None) -> type:
+        if not (isinstance(cls, type) and issubclass(cls, Table)):
+            raise DefinitionError("@schema decorates table classes (subclasses of dj.Manual, "
+                                  "dj.Lookup, dj.Imported, dj.Computed)")
+        if issubclass(cls, Part):
+            raise DefinitionError(f"{cls.__name__} is a Part: decorate its master class, not the "
+                                  "part (parts are declared with their master)")
+        context = dict(context or self.context or _caller_namespace())
+        if self.database is None:
+            self._pending.append((cls, context))
+        else:
+            self._process(cls, context)
+        return cls
+
+    def _process(self, cls: type, context: dict) -> None:
+        context = {**context, **(self.add_objects or {}), cls.__name__: cls}
+        self._bind_and_declare(cls, {**context, "self": cls})
+        for part in _parts_of(cls):
+            part._master = cls
+            self._bind_and_declare(part, {**context, "master": cls, "self": part})
+        if issubclass(cls, Lookup):
+            _insert_contents(cls)
+
+    def _bind_and_declare(self, cls: type, context: dict) -> None:
+        cls._schema = self
+        cls.__dict__.get("_table_name_cache") and delattr(cls, "_table_name_cache")
+        table = cls()
+        if table.is_declared:
+            return
+        from ..settings import config
+
+        creating = self.create_tables if self.create_tables is not None else \
+            config["database.create_tables"]
+        if not creating:
+            raise MissingTableError(
+                f"table {table.full_table_name} does not exist and this schema does not create "
+                "tables (create_tables=False); declare it where tables may be created")
+        self.declare(cls, context)
+        if cls.definition and not (cls.__doc__ or "").endswith(cls.definition):
+            cls.__doc__ = (cls.__doc__ or "") + "\n" + cls.definition
+
+    def declare(self, cls: type, context: dict) -> None:
+        """Create the table of ``cls`` from its ``definition``."""
+        from ..settings import config
+
+        connection = self.connection
+        if connection.in_transaction:
+            raise TransactionError("tables cannot be declared inside a transaction")
+        if not cls.definition or not cls.definition.strip():
+            raise DefinitionError(f"{cls.__name__} has no definition: give it a `definition` "
+                                  "string (see the definition language in the docs)")
+        definition = parse_definition(cls.definition)
+        parents = [ResolvedParent(spec, _resolve(spec, context).info)
+                   for spec in definition.foreign_keys]
+        plan = plan_table(
+            connection, self.database, cls()._sql_name(), definition, parents,
+            auto_populated=issubclass(cls, (Imported, Computed)),
+            allow_new_pk=config["jobs.allow_new_pk_fields_in_computed_tables"])
+        create_table(connection, plan)
+        logger.debug("declared %s", plan.name)
+
+    # -- introspection ----------------------------------------------------------------------
+    def list_tables(self) -> list[str]:
+        """Table names of this schema, parents before children (hidden tables excluded)."""
+        name = self._require_active()
+        prefix = name + "."
+        return [n[len(prefix):] for n in self.connection.dependencies.names if n.startswith(prefix)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.list_tables())
+
+    def __contains__(self, name: str) -> bool:
+        return self._table_name(name) in self.list_tables()
+
+    def get_table(self, name: str) -> FreeTable:
+        """A table of this schema by class name or table name."""
+        table_name = self._table_name(name)
+        if table_name not in self.list_tables():
+            raise MissingTableError(f"schema {self.database!r} has no table {name!r}; it has "
+                                    f"{', '.join(self.list_tables()) or 'no tables'}")
+        return FreeTable(self.connection, f"{self.database}.{table_name}")
+
+    __getitem__ = get_table
+
+    def _table_name(self, name: str) -> str:
+        tables = self.list_tables()
+        if name in tables:
+            return name
+        for table in tables:
+            if naming.class_name_of(table) == name or naming.to_camel_case(
+                    table.lstrip("#_").replace("__", "_")) == name:
+                return table
+        return name
+
+    @property
+    def lineage(self) -> dict[tuple[str, str], str]:
+        return catalog.read_lineage(self.connection, self._require_active())
+
+    def rebuild_lineage(self) -> int:
+        """Recompute every table's lineage from the foreign keys and store it; returns rows."""
+        name = self._require_active()
+        connection = self.connection
+        table = catalog.lineage_table(connection, name)
+        connection.invalidate_dependencies()
+        rows = [{"table_name": info.name, "attribute_name": a.name, "lineage": a.lineage}
+                for info in connection.schema_tables(name).values()
+                for a in info.heading.attributes_ if a.lineage]
+        with connection.transaction:
+            connection.execute(sa.delete(table))
+            if rows:
+                connection.execute(sa.insert(table), rows)
+        connection.invalidate_dependencies()
+        return len(rows)
+
+    def make_classes(self, into: dict | None = None) -> dict[str, type]:
+        """Classes for this schema's tables (masters with their parts), e.g. into ``globals()``."""
+        namespace = into if into is not None else _caller_namespace()
+        made = _make_classes(self)
+        for name, cls in made.items():
+            namespace.setdefault(name, cls)
+        return made
+
+    def gc(self, dry_run: bool = True, grace_seconds: float | None = None) -> dict:
+        """Objects in the stores that no row of this schema refers to; removed unless dry_run.
+
+        Objects younger than ``dj.config["stores.gc_grace_seconds"]`` (or ``grace_seconds``)
+        are never removed: they may belong to an insert still in flight.
+        """
+        from ..objects.gc import collect
+
+        self._require_active()
+        return collect(self, dry_run=dry_run, grace_seconds=grace_seconds)
+
+    def drop(self, prompt: bool | None = None) -> None:
+        """Drop the whole schema and every table in it."""
+        from .cascade import _confirm, _prompting
+
+        name = self._require_active()
+        connection = self.connection
+        tables = self.list_tables()
+        if _prompting(prompt) and not _confirm(
+                f"Drop schema {name!r}?", f"About to drop schema {name!r} with {len(tables)} "
+                f"table(s): {', '.join(tables)}"):
+            return
+        dependents = [n for n in connection.dependencies.descendants(
+            [f"{name}.{t}" for t in tables]) if not n.startswith(name + ".")]
+        if dependents:
+            raise DataJointError(f"tables in other schemas depend on {name!r}: "
+                                 f"{', '.join(dependents)}; drop them first")
+        from ..catalog.events import CatalogEvent, publish_catalog
+        from .cascade import drop_quick
+
+        for table in reversed(tables):
+            drop_quick(FreeTable(connection, f"{name}.{table}"))
+            publish_catalog(CatalogEvent("drop", name, table))
+        for table in catalog.table_names(connection, name):
+            sa_schema, address = connection.dialect.table_address(name, table)
+            target = sa.Table(address, sa.MetaData(), schema=sa_schema)
+            connection.call(lambda c, t=target: t.drop(c, checkfirst=True))
+        for statement in connection.dialect.drop_schema_ddl(name):
+            connection.execute(statement)
+        connection.invalidate_dependencies()
+        connection.schemas.pop(name, None)
+
+    def __repr__(self) -> str:
+        return f"Schema({self.database!r})"
+
+
+def _check_schema_name(name: str) -> None:
+    import re
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name or ""):
+        raise DataJointError(f"schema name {name!r} is not valid: use lowercase letters, digits "
+                             "and underscores, starting with a letter")
+
+
+def _caller_namespace() -> dict:
+    """Globals and locals of the first frame outside dj_jupyter (where the class is defined)."""
+    frame = inspect.currentframe()
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("dj_jupyter"):
+        frame = frame.f_back
+    if frame is None:
+        return {}
+    return {**frame.f_globals, **frame.f_locals}
+
+
+def _parts_of(cls: type) -> list[type]:
+    return [value for name, value in vars(cls).items()
+            if name[:1].isupper() and isinstance(value, type) and issubclass(value, Part)]
+
+
+def _resolve(spec: ForeignKeySpec, context: dict) -> Table:
+    """The table a foreign key names, looked up in the declaring namespace."""
+    head, *rest = spec.ref.split(".")
+    if head not in context:
+        raise DefinitionError(
+            f"foreign key -> {spec.ref}: {head!r} is not defined where this table is declared; "
+            "define or import the parent table first", line=spec.line or None)
+    target = context[head]
+    for part in rest:
+        target = getattr(target, part, None)
+        if target is None:
+            raise DefinitionError(f"foreign key -> {spec.ref}: {part!r} not found",
+                                  line=spec.line or None)
+    if isinstance(target, type) and issubclass(target, Table):
+        if not target._is_bound():
+            raise DefinitionError(f"foreign key -> {spec.ref}: {target.__name__} is not declared "
+                                  "yet; decorate it with @schema before its children",
+                                  line=spec.line or None)
+        return target()
+    if isinstance(target, Table):
+        return target
+    raise DefinitionError(f"foreign key -> {spec.ref} names a {type(target).__name__}, not a "
+                          "table class", line=spec.line or None)
+
+
+def _insert_contents(cls: type) -> None:
+    contents = cls.contents
+    if contents is None:
+        return
+    rows = list(contents)
+    if not rows:
+        return
+    table = cls()
+    if len(rows) > len(table):
+        if isinstance(rows[0], dict):
+            table.insert(rows, skip_duplicates=True)
+        else:
+            names = table.heading.names
+            table.insert([dict(zip(names, row)) for row in rows], skip_duplicates=True)
+
+
+def _make_classes(schema: Schema) -> dict[str, type]:
+    from ..catalog.naming import master_of_full_name
+
+    made: dict[str, type] = {}
+    by_table: dict[str, type] = {}
+    for table_name in schema.list_tables():
+        master = master_of_full_name(f"{schema.database}.{table_name}")
+        tier = naming.tier_of(table_name)
+        name = naming.class_name_of(table_name)
+        cls = type(name, (_TIERS[tier],), {"_table_name": table_name, "__module__": __name__})
+        if master is not None:
+            owner = by_table[master.partition(".")[2]]
+            cls._master = owner
+            setattr(owner, name, cls)
+        else:
+            made[name] = cls
+        cls._schema = schema
+        by_table[table_name] = cls
+    return made
+
+
+class VirtualModule(types.ModuleType):
+    """A module-like object with classes for every table of an existing schema."""
+
+    def __init__(self, module_name: str, schema_name: str, *, create_schema: bool = False,
+                 create_tables: bool = False, connection: Connection | None = None,
+                 add_objects: dict | None = None):
+        super().__init__(module_name)
+        schema = Schema(schema_name, connection=connection, create_schema=create_schema,
+                        create_tables=create_tables, add_objects=add_objects)
+        self.schema = schema
+        for name, cls in _make_classes(schema).items():
+            setattr(self, name, cls)
+        for name, value in (add_objects or {}).items():
+            setattr(self, name, value)
+
+
+def virtual_schema(schema_name: str, *, connection: Connection | None = None,
+                   create_schema: bool = False, create_tables: bool = False,
+                   add_objects: dict | None = None) -> VirtualModule:
+    return VirtualModule(schema_name, schema_name, connection=connection,
+                         create_schema=create_schema, create_tables=create_tables,
+                         add_objects=add_objects)
+
+
+def list_schemas(connection: Connection | None = None) -> list[str]:
+    """Names of the DataJoint schemas in the database."""
+    from ..backends.connection import conn
+
+    return catalog.list_schemas(connection or conn())
