@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import errors
+from .display.diagram import bundle as _diagram_bundle
 from .errors import (
     DataJointError,
     DuplicateError,
@@ -23,8 +24,7 @@ from .errors import (
     UnknownAttributeError,
 )
 from .settings import config
-
-__version__ = "0.1.0"
+from .version import __version__
 
 _LAZY = {
     "conn": ".backends.connection",
@@ -82,6 +82,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from .tables.schema import Schema, VirtualModule, list_schemas, virtual_schema
     from .tables.table import FreeTable, Table
     from .tables.tiers import Computed, Imported, Lookup, Manual, Part
+
+
+def _diagram_widget(diagram: Any) -> Any:
+    """The interactive diagram (the notebook layer, imported when a diagram is first shown)."""
+    from .jupyter.diagram import widget_for
+
+    return widget_for(diagram)
+
+
+_diagram_bundle.use_widget(_diagram_widget)
 
 
 def load_ipython_extension(ipython: Any) -> None:

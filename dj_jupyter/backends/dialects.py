@@ -27,8 +27,6 @@ from ..definition.types import core_of
 
 __all__ = ["Dialect", "dialect_for", "ErrorKind"]
 
-# MySQL: what run_last appends to a transaction's last statement (one round trip for both)
-COMMIT_SUFFIX = "; COMMIT"
 
 Convert = Callable[[Any], Any]
 
@@ -783,6 +781,8 @@ class MySQLDialect(Dialect):
                 "paramstyle": "format"}
 
     def run_last(self, cursor, sql, parameters, *, chain=False):
+        from .mysql.binary_protocol import COMMIT_SUFFIX  # needs PyMySQL, as this path does
+
         # the server skips COMMIT after an error
         cursor.execute(sql + COMMIT_SUFFIX, parameters)
         while cursor.nextset():

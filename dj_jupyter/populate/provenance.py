@@ -14,6 +14,8 @@ import inspect
 import subprocess
 from pathlib import Path
 
+from ..version import __version__
+
 __all__ = ["code_version", "MAKE_METHODS"]
 
 MAKE_METHODS = ("make", "make_fetch", "make_compute", "make_insert")
@@ -21,8 +23,6 @@ MAKE_METHODS = ("make", "make_fetch", "make_compute", "make_insert")
 
 def code_version(cls: type) -> str:
     """``<16 hex of the code hash>[+<git commit>]``, at most 64 characters."""
-    from .. import __version__
-
     digest = hashlib.sha256(__version__.encode())
     for name in MAKE_METHODS:
         method = cls.__dict__.get(name) or getattr(cls, name, None)

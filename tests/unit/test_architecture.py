@@ -203,31 +203,12 @@ KNOWN_UPWARD: list[str] = [
     'dj_jupyter.catalog.alter -> dj_jupyter.tables.table',
     'dj_jupyter.catalog.dependencies -> dj_jupyter.tables.table',
     'dj_jupyter.definition.values -> dj_jupyter.objects.codecs',
-    'dj_jupyter.display.diagram.bundle -> dj_jupyter.jupyter.diagram',
     'dj_jupyter.objects.gc -> dj_jupyter.query.fetch',
-    'dj_jupyter.populate.provenance -> dj_jupyter',
     'dj_jupyter.query.expression -> dj_jupyter.display.html',
     'dj_jupyter.query.expression -> dj_jupyter.display.text',
     'dj_jupyter.tables.tiers -> dj_jupyter.populate.autopopulate',
 ]
 KNOWN_CYCLES: list[list[str]] = [
-    [
-        'dj_jupyter',
-        'dj_jupyter.backends.connection',
-        'dj_jupyter.catalog.alter',
-        'dj_jupyter.catalog.dependencies',
-        'dj_jupyter.jupyter.alter_ui',
-        'dj_jupyter.jupyter.completion',
-        'dj_jupyter.jupyter.magics',
-        'dj_jupyter.populate.autopopulate',
-        'dj_jupyter.populate.jobs',
-        'dj_jupyter.populate.provenance',
-        'dj_jupyter.populate.workers',
-        'dj_jupyter.tables.cascade',
-        'dj_jupyter.tables.schema',
-        'dj_jupyter.tables.table',
-        'dj_jupyter.tables.tiers',
-    ],
     [
         'dj_jupyter.algebra.compiler',
         'dj_jupyter.algebra.conditions',
@@ -240,20 +221,23 @@ KNOWN_CYCLES: list[list[str]] = [
         'dj_jupyter.query.fetch',
     ],
     [
-        'dj_jupyter.backends.dialects',
-        'dj_jupyter.backends.mysql.binary_protocol',
+        'dj_jupyter.backends.connection',
+        'dj_jupyter.catalog.alter',
+        'dj_jupyter.catalog.dependencies',
+        'dj_jupyter.populate.autopopulate',
+        'dj_jupyter.populate.jobs',
+        'dj_jupyter.populate.workers',
+        'dj_jupyter.tables.cascade',
+        'dj_jupyter.tables.schema',
+        'dj_jupyter.tables.table',
+        'dj_jupyter.tables.tiers',
     ],
     [
-        'dj_jupyter.objects.codecs.base',
-        'dj_jupyter.objects.codecs.builtin',
-        'dj_jupyter.objects.codecs.objects',
-        'dj_jupyter.objects.codecs.stored',
-        'dj_jupyter.objects.codecs.zarr',
+        'dj_jupyter.jupyter.completion',
+        'dj_jupyter.jupyter.magics',
     ],
 ]
-KNOWN_NOTEBOOK: list[str] = [
-    'dj_jupyter.display.diagram.bundle -> dj_jupyter.jupyter.diagram',
-]
+KNOWN_NOTEBOOK: list[str] = []
 KNOWN_PRIVATE: list[str] = [
     'dj_jupyter.algebra.compiler -> dj_jupyter.definition.values._Bad',
     'dj_jupyter.catalog.alter -> dj_jupyter.tables.cascade._confirm',

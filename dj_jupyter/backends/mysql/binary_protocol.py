@@ -25,9 +25,11 @@ from typing import Any
 from pymysql.constants import COMMAND
 from pymysql.cursors import Cursor
 
-from ..dialects import COMMIT_SUFFIX  # run_last's: a transaction's last statement and its COMMIT
+__all__ = ["BinaryParamsCursor", "COMMIT_SUFFIX", "LONG_DATA_MIN"]
 
-__all__ = ["BinaryParamsCursor", "LONG_DATA_MIN"]
+# What the MySQL dialect's run_last appends to a transaction's last statement: one round trip
+# carries both, and the cursor below sends the two as one text command.
+COMMIT_SUFFIX = "; COMMIT"
 
 # Bytes; rows with smaller values stay in SQL text, where PyMySQL batches many rows into one
 # statement. Measured (MariaDB 10.11, 1 row per round trip): 4 KiB values insert at 20 MiB/s

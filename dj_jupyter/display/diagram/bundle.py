@@ -8,11 +8,21 @@ JupyterLab renders natively, plus an SVG when the Graphviz ``dot`` program is pr
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from typing import Any
 
 from ...errors import DataJointError
 
-__all__ = ["diagram_mimebundle", "has_widget_support"]
+__all__ = ["diagram_mimebundle", "has_widget_support", "static_mimebundle", "use_widget"]
+
+# How the notebook layer draws a diagram as a widget. Set by the package root, which sits
+# above both layers; this module never imports the notebook layer.
+_widget_factory: list[Callable[[Any], Any]] = []
+
+
+def use_widget(factory: Callable[[Any], Any]) -> None:
+    """Show diagrams as ``factory(diagram)`` (an anywidget) where anywidget is installed."""
+    _widget_factory[:] = [factory]
 
 
 def has_widget_support() -> bool:
@@ -20,10 +30,8 @@ def has_widget_support() -> bool:
 
 
 def diagram_mimebundle(diagram: Any, include: Any = None, exclude: Any = None) -> dict:
-    if has_widget_support():
-        from ...jupyter.diagram import widget_for
-
-        widget = widget_for(diagram)
+    if _widget_factory and has_widget_support():
+        widget = _widget_factory[0](diagram)
         bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
         if bundle:  # None outside a kernel (no comm): fall through to the static view
             return bundle[0] if isinstance(bundle, tuple) else bundle

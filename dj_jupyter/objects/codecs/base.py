@@ -82,8 +82,6 @@ def _load_entry_points() -> None:
 
 @functools.lru_cache(maxsize=1)
 def _registry() -> dict[str, type[Codec]]:
-    from . import builtin  # noqa: F401 - registers the built-in codecs
-
     _load_entry_points()
     return _REGISTRY
 
