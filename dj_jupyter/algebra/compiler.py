@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ..definition.values import _Bad, value_check
 from ..errors import DataTypeError, RestrictionError
+from ..objects.codecs import storage_spec
 from . import conditions as c
 from .nodes import (
     Aggregate,
@@ -34,6 +34,7 @@ from .nodes import (
     Union,
     base_table,
 )
+from .values import _Bad, value_check
 
 if TYPE_CHECKING:
     from ..backends.dialects import Dialect
@@ -290,7 +291,7 @@ def value_binder(dialect: Dialect, attribute) -> Callable[[Any], Any]:
     spec = attribute.type
     if spec.name == "computed":
         return _as_is
-    check, bind = (value_check(spec), dialect.binder(spec)) if spec.is_codec \
+    check, bind = (value_check(spec), dialect.binder(storage_spec(spec))) if spec.is_codec \
         else _checker(dialect, spec)
 
     def checked_and_bound(value: Any) -> Any:

@@ -118,13 +118,9 @@ class Connection:
         self._last: tuple[Prepared, dict] | None = None  # see run_at_commit
         self._in_series = False  # see transactions_in_series
         self._chained = False  # a commit has opened the next transaction already
-        self.schemas: dict[str, Any] = {}
-        self._dependencies = None
-        self._catalog: dict[str, dict] = {}
-        self.job_queues: dict[str, Any] = {}  # JobQueue per table (see AutoPopulate.jobs)
-        self.catalog_generation = 0  # bumped by DDL: tables re-read their metadata
-        self.statement_cache: dict[tuple, Any] = {}  # compiled hot-path statements
-        self._loading: dict[str, dict] = {}
+        # The catalogue (dj_jupyter.catalog.catalog_of makes it): table metadata, the
+        # dependency graph, caches. The connection holds it and knows nothing of it.
+        self.catalog: Any = None
         self._open()
 
     # -- lifecycle --------------------------------------------------------------
@@ -457,45 +453,16 @@ class Connection:
             return True
         return self.dialect.classify(error) == ErrorKind.LOST_CONNECTION
 
-    # -- helpers for the rest of the core --------------------------------------------
-    def table_info(self, schema: str, table: str):
-        """What the database says about ``schema.table`` (cached), or None if it is missing."""
-        return self.schema_tables(schema).get(table)
-
-    def schema_tables(self, schema: str) -> dict:
-        """Every table of a schema, read once and cached until a declare or drop."""
-        from ..catalog import metadata as catalog
-
-        if schema in self._loading:  # schemas referring to each other: use what is read so far
-            return self._loading[schema]
-        if schema not in self._catalog:
-            self._loading[schema] = catalog.load_schema(self, schema)
-            try:
-                self._catalog[schema] = catalog.fill_missing_lineage(
-                    schema, self._loading[schema],
-                    lambda full: self.table_info(*full.split(".", 1)))
-            finally:
-                del self._loading[schema]
-        return self._catalog[schema]
-
-    @property
-    def dependencies(self):
-        """The foreign-key graph of every DataJoint schema in this database (cached)."""
-        from ..catalog.dependencies import Dependencies
-
-        if self._dependencies is None:
-            self._dependencies = Dependencies(self)
-        return self._dependencies
-
-    def invalidate_dependencies(self) -> None:
-        """Forget cached table metadata (after a declare, drop or alter)."""
-        self._dependencies = None
-        self._catalog.clear()
-        self.catalog_generation += 1
+    # -- the catalogue's hooks --------------------------------------------------------------
+    def forget_prepared(self) -> None:
+        """Drop the driver's prepared statements (their tables may have changed)."""
         if self._sa is not None and not self._sa.closed and not self._sa.invalidated:
             self.dialect.forget_prepared(self._sa.connection.dbapi_connection)
-        self.job_queues.clear()
-        self.statement_cache.clear()
+
+    def invalidate_dependencies(self) -> None:
+        """Forget cached table metadata: the catalogue's ``changed()``, without an event."""
+        if self.catalog is not None:
+            self.catalog.changed()
 
     def get_user(self) -> str:
         return self.url.username or getpass.getuser()

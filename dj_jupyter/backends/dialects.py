@@ -118,10 +118,8 @@ class Dialect:
 
     # -- types ----------------------------------------------------------------
     def sa_type(self, spec: TypeSpec, schema: str) -> sa.types.TypeEngine:
-        if spec.is_codec:
-            from ..objects.codecs import storage_spec
-
-            return self.sa_type(storage_spec(spec), schema)
+        """The column type of a stored (core or native) type; codec types are resolved to
+        theirs by the caller (``objects.codecs.storage_spec``): backends know no codecs."""
         family, args = core_of(spec)
         maker = getattr(self, f"_type_{family}", None)
         if maker is None:
@@ -974,10 +972,7 @@ def dialect_for(sa_dialect_name: str) -> Dialect:
 # -- helpers shared by the dialects ----------------------------------------------------
 
 def _family(spec: TypeSpec) -> str:
-    if spec.is_codec:
-        from ..objects.codecs import storage_spec
-
-        spec = storage_spec(spec)
+    """The core family of a stored type (the caller has resolved codec types)."""
     return core_of(spec)[0]
 
 

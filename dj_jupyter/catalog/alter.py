@@ -22,8 +22,9 @@ from ..definition.parser import parse_definition
 from ..definition.render import render_definition, strip_lines
 from ..errors import DataJointError, DefinitionError, NotAlterableError, TransactionError
 from . import metadata as catalog
+from .catalog import catalog_of
 from .declare import ResolvedParent, plan_table, python_default
-from .events import CatalogEvent, publish_catalog
+from .events import CatalogEvent
 
 if TYPE_CHECKING:
     from ..tables.table import Table
@@ -258,19 +259,20 @@ def apply_alter(table: Table, plan: AlterPlan) -> None:
     parents = _stored_parents(table, target_definition)
     target = plan_table(connection, table.database, table.table_name, target_definition, parents)
     finish = _catalogue_step(table, plan, target)
+    altered = None  # the event, once the change is made (a failed one is reported by no one)
     try:
         if _columns_change(plan) and not connection.dialect.alters_in_place:
             _rebuild(table, plan, target_definition, parents, target.table, finish)
         else:
             _alter_in_place(table, plan, target.table, finish)
+        altered = CatalogEvent("alter", table.database, table.table_name)
     except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
         raise DataJointError(
             f"{table.full_name}: the database refused the change and the table is unchanged: "
             f"{getattr(error, 'orig', error)}. Fix the values (e.g. fill NULLs with update1) "
             "or change the definition.") from None
     finally:
-        connection.invalidate_dependencies()
-    publish_catalog(CatalogEvent("alter", table.database, table.table_name))
+        catalog_of(connection).changed(altered)
     logger.info("%s", plan.describe())
 
 
@@ -321,7 +323,7 @@ def _stored_parents(table: Table, definition: TableDefinition) -> list[ResolvedP
     parents = []
     for spec, fk in zip(definition.foreign_keys, ordered):
         schema, _, name = fk.parent.partition(".")
-        parents.append(ResolvedParent(spec, table.connection.table_info(schema, name)))
+        parents.append(ResolvedParent(spec, catalog_of(table.connection).table_info(schema, name)))
     return parents
 
 

@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..algebra.heading import TableInfo
+from ..algebra.values import value_check
 from ..definition.model import AttributeSpec, Default, ForeignKeySpec, TableDefinition, TypeSpec
 from ..definition.types import is_blob_like
-from ..definition.values import value_check
 from ..errors import DefinitionError
+from ..objects.codecs import storage_spec
 from . import metadata as catalog
-from .events import CatalogEvent, publish_catalog
+from .catalog import catalog_of
+from .events import CatalogEvent
 
 if TYPE_CHECKING:
     from ..backends.connection import Connection
@@ -156,7 +158,7 @@ def _marker(column: Column) -> str:
 
 
 def _sa_column(dialect, schema: str, column: Column) -> sa.Column:
-    sa_type = dialect.sa_type(column.type, schema)
+    sa_type = dialect.sa_type(storage_spec(column.type), schema)
     return sa.Column(
         column.name, sa_type, primary_key=column.in_key, nullable=column.nullable,
         autoincrement=False, server_default=_server_default(dialect, column),
@@ -269,8 +271,7 @@ def create_table(connection: Connection, plan: TablePlan) -> None:
             raise
     else:
         connection.call(lambda c: (plan.table.create(c, checkfirst=True), rows(c)))
-    connection.invalidate_dependencies()
-    publish_catalog(CatalogEvent("declare", plan.schema, plan.name))
+    catalog_of(connection).changed(CatalogEvent("declare", plan.schema, plan.name))
 
 
 def forget_table(connection: Connection, schema: str, name: str) -> Callable[[sa.Connection], None]:

@@ -2,16 +2,18 @@
 
 Nodes are ``schema.table`` names; an edge runs from a parent to a child and
 carries the :class:`~dj_jupyter.algebra.heading.ForeignKey`. Loaded once per
-connection (see ``Connection.dependencies``) and rebuilt after DDL.
+connection (see :attr:`~dj_jupyter.catalog.catalog.Catalog.dependencies`) and rebuilt after
+DDL. It answers with names; the tables layer turns them into ``FreeTable`` objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..algebra.heading import ForeignKey, TableInfo
 from . import metadata as catalog
+from .naming import master_of_full_name
 
 if TYPE_CHECKING:
     from ..backends.connection import Connection
@@ -20,11 +22,12 @@ __all__ = ["Dependencies", "topological_order"]
 
 
 class Dependencies:
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection,
+                 schema_tables: Callable[[str], dict[str, TableInfo]]):
         self.connection = connection
         self.tables: dict[str, TableInfo] = {}
         for schema in catalog.list_schemas(connection):
-            for info in connection.schema_tables(schema).values():
+            for info in schema_tables(schema).values():
                 self.tables[info.full_name] = info
         self.parents_of: dict[str, list[ForeignKey]] = {n: [] for n in self.tables}
         self.children_of: dict[str, list[ForeignKey]] = {n: [] for n in self.tables}
@@ -60,8 +63,9 @@ class Dependencies:
             stack.extend(fk.parent for fk in self.parents_of.get(current, ()))
         return [n for n in self.names if n in found]
 
-    def related(self, table: Any, direction: str, primary: bool | None, as_objects: bool,
-                foreign_key_info: bool):
+    def related(self, table: Any, direction: str, primary: bool | None,
+                foreign_key_info: bool) -> list:
+        """Names of the parents or children of ``table`` (with foreign-key details if asked)."""
         edges = (self.parents_of if direction == "parents" else self.children_of).get(
             table.full_name, [])
         if primary is not None:
@@ -70,24 +74,11 @@ class Dependencies:
         if foreign_key_info:  # one entry per foreign key: a parent may be referenced twice
             return [(other(fk), {"attr_map": dict(fk.attr_map), "primary": fk.primary,
                                  "nullable": fk.nullable, "unique": fk.unique}) for fk in edges]
-        names = list(dict.fromkeys(other(fk) for fk in edges))
-        return self._objects(names) if as_objects else names
-
-    def lineage_of(self, table: Any, direction: str, as_objects: bool):
-        names = self.ancestors(table.full_name) if direction == "ancestors" \
-            else self.descendants([table.full_name])
-        return self._objects(names) if as_objects else names
-
-    def _objects(self, names: list[str]) -> list:
-        from ..tables.table import FreeTable
-
-        return [FreeTable(self.connection, n) for n in names]
+        return list(dict.fromkeys(other(fk) for fk in edges))
 
 
 def topological_order(tables: Iterable[str], parents_of: dict[str, list[ForeignKey]]) -> list[str]:
     """Parents before children; parts right after their master; ties by name."""
-    from .naming import master_of_full_name
-
     names = sorted(tables)
     pending = {n: {fk.parent for fk in parents_of.get(n, ()) if fk.parent in parents_of}
                for n in names}

@@ -67,16 +67,14 @@ def publish(event: PopulateEvent, observers: Iterable[Listener] = ()) -> None:
 
 # -- catalogue changes ----------------------------------------------------------------------
 
-CATALOG_KINDS = ("declare", "drop", "alter")
-
-
 @dataclass(frozen=True)
 class CatalogEvent:
-    """A table of ``schema`` was declared, dropped or altered."""
+    """A table of ``schema`` was declared, dropped or altered (``kind``), on ``connection``."""
 
     kind: str
     schema: str
     table: str
+    connection: Any = field(default=None, compare=False, repr=False)
 
     @property
     def full_name(self) -> str:
@@ -87,14 +85,17 @@ CatalogListener = Callable[[CatalogEvent], None]
 _catalog_listeners: list[Callable[[], CatalogListener | None]] = []
 
 
-def subscribe_catalog(listener: CatalogListener) -> Callable[[], None]:
-    """Call ``listener`` on every catalogue change; bound methods are held weakly."""
+def subscribe_catalog(listener: CatalogListener, connection: Any = None) -> Callable[[], None]:
+    """Call ``listener`` on every catalogue change (of ``connection`` only, when given);
+    bound methods are held weakly."""
     ref: Callable[[], CatalogListener | None]
     if hasattr(listener, "__self__") and hasattr(listener, "__func__"):
         ref = weakref.WeakMethod(listener)  # type: ignore[arg-type]
     else:
         def ref() -> CatalogListener:
             return listener
+    if connection is not None:
+        ref = _for_connection(ref, connection)
     _catalog_listeners.append(ref)
 
     def unsubscribe() -> None:
@@ -102,6 +103,19 @@ def subscribe_catalog(listener: CatalogListener) -> Callable[[], None]:
             _catalog_listeners.remove(ref)
 
     return unsubscribe
+
+
+def _for_connection(ref: Callable[[], CatalogListener | None], connection: Any
+                    ) -> Callable[[], CatalogListener | None]:
+    """``ref`` seeing only the events of ``connection`` (two connections never mix)."""
+
+    def filtered() -> CatalogListener | None:
+        listener = ref()
+        if listener is None:
+            return None
+        return lambda event: listener(event) if event.connection is connection else None
+
+    return filtered
 
 
 def catalog_listener_count() -> int:

@@ -17,6 +17,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from ..catalog.catalog import catalog_of
 from ..definition.render import render_definition
 from ..errors import DataJointError
 
@@ -69,7 +70,7 @@ def change_report(table_class: type, stored: Any, new: Any, reason: str = "") ->
     old_lines = render_definition(stored).splitlines()
     new_lines = render_definition(new).splitlines()
     diff = [line for line in difflib.ndiff(old_lines, new_lines) if line[:1] in "+-"]
-    names = table.connection.dependencies.descendants([table.full_name])
+    names = catalog_of(table.connection).dependencies.descendants([table.full_name])
     from ..tables.table import FreeTable
 
     counts = {name: len(FreeTable(table.connection, name)) for name in names}

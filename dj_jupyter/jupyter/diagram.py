@@ -62,7 +62,8 @@ class DiagramWidget(anywidget.AnyWidget):
         self._diagram = diagram
         self._draw()
         if self._unsubscribe is None:
-            self._unsubscribe = subscribe_catalog(self._on_catalog_change)
+            self._unsubscribe = subscribe_catalog(self._on_catalog_change,
+                                                  connection=diagram.connection)
         return self
 
     def _draw(self) -> None:

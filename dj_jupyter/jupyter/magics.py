@@ -45,6 +45,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..catalog.alter import NotAlterableError, apply_alter, declared_definition, plan_for
+from ..catalog.catalog import catalog_of
 from ..definition.parser import parse_definition
 from ..errors import DataJointError, DefinitionError
 from ..tables.schema import Schema
@@ -107,7 +108,7 @@ class DataJointMagics(Magics):
 
     def _schema_named(self, name: str) -> Schema:
         connection = self._connection()
-        known = connection.schemas.get(name)
+        known = catalog_of(connection).schemas.get(name)
         if isinstance(known, Schema):
             return known
         try:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..catalog.catalog import catalog_of
 from ..catalog.events import PopulateEvent, listening, publish
 from ..errors import DataJointError, DuplicateError, TransactionError
 from ..query.expression import QueryExpression
@@ -96,7 +97,7 @@ class AutoPopulate:
         """The job queue of this table (one object per connection, made on first use)."""
         from .jobs import JobQueue
 
-        queues = self.connection.job_queues
+        queues = catalog_of(self.connection).cache("job queues")
         if self.full_name not in queues:
             queues[self.full_name] = JobQueue(self)
         return queues[self.full_name]

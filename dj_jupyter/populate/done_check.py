@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..algebra.compiler import table_clause
+from ..objects.codecs import storage_spec
 
 if TYPE_CHECKING:
     from ..tables.table import Table
@@ -35,7 +36,7 @@ class DoneCheck:
         self._binders = key_binders  # (attribute, parameter name, binder) of each key attribute
         names = [n for n, _, _ in key_binders]
         heading, dialect = table.heading, connection.dialect
-        self._decoders = [dialect.decoder(heading[n].type) for n in names]
+        self._decoders = [dialect.decoder(storage_spec(heading[n].type)) for n in names]
         target = table_clause(dialect, table.node)
         columns = [target.c[n] for n in names]
         limit = dialect.prepared_parameters_max

@@ -28,6 +28,7 @@ from ..algebra.nodes import Restrict, TableNode, base_table
 from ..catalog.declare import create_table, plan_table
 from ..definition.model import AttributeSpec, Default, IndexSpec, TableDefinition, TypeSpec
 from ..errors import DataJointError
+from ..objects.codecs import storage_spec
 from ..query.expression import QueryExpression
 
 if TYPE_CHECKING:
@@ -294,7 +295,7 @@ class JobQueue(QueryExpression):
 
     def _keys(self, rows: list) -> list[dict]:
         heading, dialect = self.info.heading, self.connection.dialect
-        decoders = [dialect.decoder(heading[n].type) for n in self.key]
+        decoders = [dialect.decoder(storage_spec(heading[n].type)) for n in self.key]
         return [{n: (d(v) if d else v) for n, d, v in zip(self.key, decoders, row)}
                 for row in rows]
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from ..algebra.compiler import compile_delete
 from ..algebra.nodes import base_table
+from ..catalog.catalog import catalog_of
 from ..catalog.declare import forget_table
 from ..errors import DataJointError, IntegrityError, RestrictionError, TransactionError
 from ..query.expression import QueryExpression
@@ -92,7 +93,7 @@ def plan_delete(query: Any, part_integrity: str = "enforce") -> DeletePlan:
 
 
 def _propagate(connection, roots: dict[str, list[QueryExpression]]) -> DeletePlan:
-    dependencies = connection.dependencies
+    dependencies = catalog_of(connection).dependencies
     plan = DeletePlan()
     for name in dependencies.descendants(roots):
         own = roots.get(name, [])
@@ -166,7 +167,7 @@ def delete(query: Any, *, transaction: bool = True, prompt: bool | None = None,
 
 
 def _execute(connection, plan: DeletePlan, own_transaction: bool) -> dict[str, int]:
-    from ..objects.gc import referenced_objects, remove_objects
+    from .gc import referenced_objects, remove_objects
 
     deleted: dict[str, int] = {}
     order = list(reversed(plan.queries))
@@ -215,7 +216,7 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
     connection = table.connection
     if connection.in_transaction:
         raise TransactionError("tables cannot be dropped inside a transaction")
-    names = connection.dependencies.descendants([table.full_name])
+    names = catalog_of(connection).dependencies.descendants([table.full_name])
     if part_integrity == "enforce":
         for name in names:
             master = master_of_full_name(name)
@@ -245,4 +246,4 @@ def drop_quick(table: Table) -> None:
         raise IntegrityError(f"cannot drop {table.full_name}: {getattr(error, 'orig', error)}. "
                              "Drop the tables that depend on it first (use drop()).") from None
     finally:
-        connection.invalidate_dependencies()
+        catalog_of(connection).changed()

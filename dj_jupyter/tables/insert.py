@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from ..algebra.values import MISSING, column_validator
 from ..backends.dialects import ErrorKind
+from ..catalog.catalog import catalog_of
 from ..catalog.declare import python_default
-from ..definition.values import MISSING, column_validator
 from ..errors import (
     DataTypeError,
     DuplicateError,
@@ -27,6 +28,7 @@ from ..errors import (
     QueryError,
     UnknownAttributeError,
 )
+from ..objects.codecs import storage_spec, uses_store
 from ..objects.stores import journal
 
 if TYPE_CHECKING:
@@ -201,7 +203,7 @@ def _plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields:
           ) -> _InsertPlan:
     """The plan for rows with these names, cached per connection (DDL clears the cache)."""
     key = ("insert plan", table.full_name, names, ignore_extra_fields)
-    cache = connection.statement_cache
+    cache = catalog_of(connection).cache("statements")
     plan = cache.get(key)
     if plan is None:
         plan = cache[key] = _build_plan(table, connection, names, ignore_extra_fields)
@@ -210,7 +212,6 @@ def _plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields:
 
 def _build_plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields: bool
                 ) -> _InsertPlan:
-    from ..objects.codecs import storage_spec, uses_store
 
     heading = table.heading
     kept = _select_names(table, list(names), ignore_extra_fields)
@@ -220,7 +221,7 @@ def _build_plan(table: Table, connection, names: tuple[str, ...], ignore_extra_f
     for position, name in enumerate(kept):
         attribute = heading[name]
         planned.append(_PlannedColumn(name, position, uses_store(attribute.type),
-                                      dialect.binder(attribute.type),
+                                      dialect.binder(storage_spec(attribute.type)),
                                       _validator_factory(label, attribute)))
     return _InsertPlan(names, kept, [names.index(n) for n in kept],
                        sorted(planned, key=lambda c: c.in_store), planned,

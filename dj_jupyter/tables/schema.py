@@ -18,7 +18,9 @@ import sqlalchemy as sa
 
 from ..catalog import metadata as catalog
 from ..catalog import naming
+from ..catalog.catalog import catalog_of
 from ..catalog.declare import ResolvedParent, create_table, plan_table
+from ..catalog.events import CatalogEvent
 from ..definition.model import ForeignKeySpec
 from ..definition.parser import parse_definition
 from ..errors import DataJointError, DefinitionError, MissingTableError, TransactionError
@@ -76,7 +78,7 @@ class Schema:
                     f"schema {schema_name!r} does not exist; create it with "
                     f"dj.Schema({schema_name!r}) (create_schema=True)")
             self._create()
-        self.connection.schemas[schema_name] = self
+        catalog_of(self.connection).schemas[schema_name] = self
         pending, self._pending = self._pending, []
         for cls, context in pending:
             self._process(cls, context)
@@ -106,7 +108,7 @@ class Schema:
             connection.execute(statement)
         for table in catalog.system_tables(connection, name):
             connection.call(lambda c, t=table: t.create(c, checkfirst=True))
-        connection.invalidate_dependencies()
+        catalog_of(connection).changed()
 
     # -- decorating -------------------------------------------------------------------
     def __call__(self, cls: type, *, context: dict | None = None) -> type:
@@ -175,7 +177,8 @@ class Schema:
         """Table names of this schema, parents before children (hidden tables excluded)."""
         name = self._require_active()
         prefix = name + "."
-        return [n[len(prefix):] for n in self.connection.dependencies.names if n.startswith(prefix)]
+        names = catalog_of(self.connection).dependencies.names
+        return [n[len(prefix):] for n in names if n.startswith(prefix)]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.list_tables())
@@ -212,15 +215,15 @@ class Schema:
         name = self._require_active()
         connection = self.connection
         table = catalog.lineage_table(connection, name)
-        connection.invalidate_dependencies()
+        catalog_of(connection).changed()
         rows = [{"table_name": info.name, "attribute_name": a.name, "lineage": a.lineage}
-                for info in connection.schema_tables(name).values()
+                for info in catalog_of(connection).schema_tables(name).values()
                 for a in info.heading.attributes_ if a.lineage]
         with connection.transaction:
             connection.execute(sa.delete(table))
             if rows:
                 connection.execute(sa.insert(table), rows)
-        connection.invalidate_dependencies()
+        catalog_of(connection).changed()
         return len(rows)
 
     def make_classes(self, into: dict | None = None) -> dict[str, type]:
@@ -237,7 +240,7 @@ class Schema:
         Objects younger than ``dj.config["stores.gc_grace_seconds"]`` (or ``grace_seconds``)
         are never removed: they may belong to an insert still in flight.
         """
-        from ..objects.gc import collect
+        from .gc import collect
 
         self._require_active()
         return collect(self, dry_run=dry_run, grace_seconds=grace_seconds)
@@ -253,25 +256,24 @@ class Schema:
                 f"Drop schema {name!r}?", f"About to drop schema {name!r} with {len(tables)} "
                 f"table(s): {', '.join(tables)}"):
             return
-        dependents = [n for n in connection.dependencies.descendants(
+        dependents = [n for n in catalog_of(connection).dependencies.descendants(
             [f"{name}.{t}" for t in tables]) if not n.startswith(name + ".")]
         if dependents:
             raise DataJointError(f"tables in other schemas depend on {name!r}: "
                                  f"{', '.join(dependents)}; drop them first")
-        from ..catalog.events import CatalogEvent, publish_catalog
         from .cascade import drop_quick
 
         for table in reversed(tables):
             drop_quick(FreeTable(connection, f"{name}.{table}"))
-            publish_catalog(CatalogEvent("drop", name, table))
+            catalog_of(connection).changed(CatalogEvent("drop", name, table))
         for table in catalog.table_names(connection, name):
             sa_schema, address = connection.dialect.table_address(name, table)
             target = sa.Table(address, sa.MetaData(), schema=sa_schema)
             connection.call(lambda c, t=target: t.drop(c, checkfirst=True))
         for statement in connection.dialect.drop_schema_ddl(name):
             connection.execute(statement)
-        connection.invalidate_dependencies()
-        connection.schemas.pop(name, None)
+        catalog_of(connection).changed()
+        catalog_of(connection).schemas.pop(name, None)
 
     def __repr__(self) -> str:
         return f"Schema({self.database!r})"

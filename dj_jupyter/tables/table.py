@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..algebra.compiler import compile_update
 from ..algebra.nodes import Node, TableNode, base_table
 from ..catalog import naming
+from ..catalog.catalog import catalog_of
+from ..catalog.events import CatalogEvent
 from ..errors import MissingTableError, PermissionDeniedError, RestrictionError
 from ..query.expression import QueryExpression
 from .insert import insert_query, insert_rows
@@ -155,15 +157,15 @@ class Table(QueryExpression, metaclass=_TableMeta):
         """This table's node, kept until DDL changes the catalogue (the hot path of make)."""
         connection = self.connection
         cached = self.__dict__.get("_node_cache")
-        if cached is not None and cached[0] == connection.catalog_generation:
+        if cached is not None and cached[0] == catalog_of(connection).generation:
             return cached[1]
-        info = connection.table_info(self.database, self.table_name)
+        info = catalog_of(connection).table_info(self.database, self.table_name)
         if info is None:
             raise MissingTableError(
                 f"table {self.full_table_name} is not declared in the database; decorate "
                 f"{type(self).__name__} with @schema (create_tables=True) to declare it")
         node = TableNode(info)
-        self.__dict__["_node_cache"] = (connection.catalog_generation, node)
+        self.__dict__["_node_cache"] = (catalog_of(connection).generation, node)
         return node
 
     def _derive(self, node: Node) -> QueryExpression:
@@ -171,7 +173,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     @property
     def is_declared(self) -> bool:
-        return self.connection.table_info(self.database, self.table_name) is not None
+        return catalog_of(self.connection).table_info(self.database, self.table_name) is not None
 
     # -- data in ---------------------------------------------------------------------------
     _allow_insert: ClassVar[bool] = True
@@ -214,7 +216,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
         """Correct secondary attributes of one existing row (``row`` has its full primary key)."""
         import sqlalchemy as sa
 
-        from ..definition.values import column_validator
+        from ..algebra.values import column_validator
         from .insert import default_value, translate_error
 
         key = self.primary_key
@@ -232,7 +234,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
         if len(target) != 1:
             raise RestrictionError(f"update1: no row of {self.full_table_name} has key "
                                    f"{ {k: row[k] for k in key} }; insert it instead")
-        from ..objects.codecs import uses_store
+        from ..objects.codecs import storage_spec, uses_store
         from ..objects.stores import journal
 
         values = {}
@@ -247,7 +249,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
                     codec_key = [{"_schema": self.database, "_table": self.table_name,
                                   "_field": name, **{k: row[k] for k in key}}]
                 checked = validate([value], codec_key)[0]  # None means the default (or NULL)
-                bind = self.connection.dialect.binder(attribute.type)
+                bind = self.connection.dialect.binder(storage_spec(attribute.type))
                 values[name] = checked if checked is None or bind is None else bind(checked)
             try:
                 self.connection.execute(compile_update(target.node, self.connection.dialect,
@@ -280,7 +282,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
         """Drop this table and every table depending on it, after showing what goes."""
         from .cascade import drop
 
-        names = self.connection.dependencies.descendants([self.full_name])
+        names = catalog_of(self.connection).dependencies.descendants([self.full_name])
         try:
             drop(self, prompt=prompt, part_integrity=part_integrity)
         finally:
@@ -312,23 +314,31 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     def parents(self, primary: bool | None = None, as_objects: bool = False,
                 foreign_key_info: bool = False):
-        return self.connection.dependencies.related(self, "parents", primary, as_objects,
-                                                    foreign_key_info)
+        found = catalog_of(self.connection).dependencies.related(self, "parents", primary,
+                                                                 foreign_key_info)
+        return self._as_tables(found, as_objects and not foreign_key_info)
 
     def children(self, primary: bool | None = None, as_objects: bool = False,
                  foreign_key_info: bool = False):
-        return self.connection.dependencies.related(self, "children", primary, as_objects,
-                                                    foreign_key_info)
+        found = catalog_of(self.connection).dependencies.related(self, "children", primary,
+                                                                 foreign_key_info)
+        return self._as_tables(found, as_objects and not foreign_key_info)
 
     def ancestors(self, as_objects: bool = False):
-        return self.connection.dependencies.lineage_of(self, "ancestors", as_objects)
+        return self._as_tables(
+            catalog_of(self.connection).dependencies.ancestors(self.full_name), as_objects)
 
     def descendants(self, as_objects: bool = False):
-        return self.connection.dependencies.lineage_of(self, "descendants", as_objects)
+        return self._as_tables(
+            catalog_of(self.connection).dependencies.descendants([self.full_name]), as_objects)
 
     def parts(self, as_objects: bool = False):
-        names = [n for n in self.connection.dependencies.names
+        names = [n for n in catalog_of(self.connection).dependencies.names
                  if naming.master_of_full_name(n) == f"{self.database}.{self.table_name}"]
+        return self._as_tables(names, as_objects)
+
+    def _as_tables(self, names: list, as_objects: bool) -> list:
+        """``names`` of tables, or their ``FreeTable`` objects."""
         return [FreeTable(self.connection, n) for n in names] if as_objects else names
 
     @property
@@ -350,12 +360,11 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
 def _announce_dropped(connection: Connection, names: list[str]) -> None:
     """Tell catalogue listeners (e.g. a live diagram) which of ``names`` are gone now."""
-    from ..catalog.events import CatalogEvent, publish_catalog
-
+    catalog = catalog_of(connection)
     for name in names:
         schema, _, table = name.partition(".")
-        if connection.table_info(schema, table) is None:
-            publish_catalog(CatalogEvent("drop", schema, table))
+        if catalog.table_info(schema, table) is None:
+            catalog.changed(CatalogEvent("drop", schema, table))
 
 
 class _Restricted(QueryExpression):

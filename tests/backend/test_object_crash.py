@@ -21,7 +21,7 @@ import pytest
 
 import dj_jupyter as dj
 from dj_jupyter.objects import stores as storage
-from dj_jupyter.objects.gc import referenced_objects
+from dj_jupyter.tables.gc import referenced_objects
 
 from . import test_storage as _shared
 from .object_crash_child import declare

@@ -21,6 +21,7 @@ from dj_jupyter.errors import DataJointError
 
 from ...algebra.heading import ForeignKey, TableInfo
 from ...catalog import naming
+from ...catalog.catalog import catalog_of
 
 if TYPE_CHECKING:
     from ...backends.connection import Connection
@@ -182,15 +183,20 @@ class Diagram:
             result = result + other
         return result
 
+    @property
+    def connection(self) -> Any:
+        """The connection the graph is read from (None for a diagram without one)."""
+        return self._connection
+
     def _load_dependencies(self) -> Any:
         if self._connection is None:
             raise DataJointError("this diagram has no connection to reload its graph from")
-        return self._connection.dependencies
+        return catalog_of(self._connection).dependencies
 
     def refresh(self) -> Diagram:
         """Re-read the dependency graph from the database (after a declare or drop)."""
         if self._connection is not None:
-            self._connection.invalidate_dependencies()
+            catalog_of(self._connection).changed()
             self._graph = _Graph.of(self._load_dependencies())
         return self
 

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
-from ..errors import DataTypeError
-from .model import TypeSpec
-from .types import core_of
+from ..definition.model import TypeSpec
+from ..definition.types import core_of
+from ..errors import DataTypeError, MissingAttributeError
+from ..objects.codecs import encoder_for
 
 __all__ = ["column_validator", "MISSING"]
 
@@ -240,8 +241,6 @@ def value_check(spec: TypeSpec) -> Check:
     if family == "datetime":
         return _datetime(args[0] if args else 0)
     if family == "codec":
-        from ..objects.codecs import encoder_for
-
         return encoder_for(spec)  # validate and encode through the codec chain
     return lambda value: value
 
@@ -295,8 +294,6 @@ def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
             return None
         if default is not MISSING:
             return default
-        from ..errors import MissingAttributeError
-
         raise MissingAttributeError(
             f"{table}: attribute {name!r} is not nullable and has no default, but row {position} "
             f"gives None/NaN. Give a value, or declare it `{name} = null : {spec.text}`."

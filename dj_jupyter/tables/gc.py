@@ -17,6 +17,10 @@ import time
 from typing import Any
 
 from ..errors import DataJointError
+from ..objects.codecs import referenced_paths, storage_spec, uses_store
+from ..objects.stores import get_store, store_names
+from ..query.fetch import raw_rows
+from ..settings import config
 
 __all__ = ["referenced_objects", "remove_objects", "collect"]
 
@@ -24,16 +28,11 @@ logger = logging.getLogger("dj_jupyter")
 
 
 def _store_attributes(heading) -> list:
-    from .codecs import uses_store
-
     return [a for a in heading.attributes.values() if uses_store(a.type)]
 
 
 def referenced_objects(query: Any) -> set[tuple[str, str]]:
     """(store, path) of every object the rows of ``query`` refer to."""
-    from ..query.fetch import raw_rows
-    from .codecs import referenced_paths, storage_spec
-
     attributes = _store_attributes(query.heading)
     if not attributes:
         return set()
@@ -55,8 +54,6 @@ def referenced_objects(query: Any) -> set[tuple[str, str]]:
 
 def remove_objects(objects: set[tuple[str, str]], *, schema_addressed_only: bool = True) -> int:
     """Remove objects (by default only schema-addressed ones); return how many."""
-    from .stores import get_store
-
     removed = 0
     for store_name, path in sorted(objects):
         try:
@@ -85,9 +82,6 @@ def collect(schema: Any, *, dry_run: bool = True, grace_seconds: float | None = 
     Returns ``{"unreferenced": [(store, path), ...], "removed": [...], "too_young": n,
     "referenced": n, "bytes": unreferenced bytes}``.
     """
-    from ..settings import config
-    from .stores import get_store, store_names
-
     grace = config["stores.gc_grace_seconds"] if grace_seconds is None else grace_seconds
     database = schema.database
     referenced: set[tuple[str, str]] = set()
