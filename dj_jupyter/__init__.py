@@ -23,23 +23,24 @@ from .errors import (
     MissingAttributeError,
     UnknownAttributeError,
 )
+from .query import presentation as _presentation
 from .settings import config
 from .version import __version__
 
 _LAZY = {
     "conn": ".backends.connection",
     "Connection": ".backends.connection",
-    "Schema": ".tables.schema",
-    "VirtualModule": ".tables.schema",
-    "virtual_schema": ".tables.schema",
-    "list_schemas": ".tables.schema",
+    "Schema": ".pipeline.schema",
+    "VirtualModule": ".pipeline.schema",
+    "virtual_schema": ".pipeline.schema",
+    "list_schemas": ".pipeline.schema",
     "Table": ".tables.table",
     "FreeTable": ".tables.table",
-    "Manual": ".tables.tiers",
-    "Lookup": ".tables.tiers",
-    "Imported": ".tables.tiers",
-    "Computed": ".tables.tiers",
-    "Part": ".tables.tiers",
+    "Manual": ".pipeline.tiers",
+    "Lookup": ".pipeline.tiers",
+    "Imported": ".pipeline.tiers",
+    "Computed": ".pipeline.tiers",
+    "Part": ".pipeline.tiers",
     "QueryExpression": ".query.expression",
     "AndList": ".algebra.conditions",
     "Not": ".algebra.conditions",
@@ -78,10 +79,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .backends.connection import Connection, conn
     from .display.diagram.model import Diagram
     from .objects.codecs import Codec, get_codec, list_codecs
+    from .pipeline.schema import Schema, VirtualModule, list_schemas, virtual_schema
+    from .pipeline.tiers import Computed, Imported, Lookup, Manual, Part
     from .query.expression import QueryExpression, U
-    from .tables.schema import Schema, VirtualModule, list_schemas, virtual_schema
     from .tables.table import FreeTable, Table
-    from .tables.tiers import Computed, Imported, Lookup, Manual, Part
 
 
 def _diagram_widget(diagram: Any) -> Any:
@@ -91,7 +92,22 @@ def _diagram_widget(diagram: Any) -> Any:
     return widget_for(diagram)
 
 
+def _preview_text(query: Any) -> str:
+    from .display.text import preview_text
+
+    return preview_text(query)
+
+
+def _preview_html(query: Any) -> str:
+    from .display.html import preview_html
+
+    return preview_html(query)
+
+
+# The package root sits above every layer: it wires the presentations (display, jupyter) into
+# the hooks of the layers below, which never import them.
 _diagram_bundle.use_widget(_diagram_widget)
+_presentation.use(text=_preview_text, html=_preview_html)
 
 
 def load_ipython_extension(ipython: Any) -> None:

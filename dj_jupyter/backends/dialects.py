@@ -24,6 +24,7 @@ from sqlalchemy.ext.compiler import compiles
 
 from ..definition.model import TypeSpec
 from ..definition.types import core_of
+from .sqlite.functions import register_sqlite_functions
 
 __all__ = ["Dialect", "dialect_for", "ErrorKind"]
 
@@ -416,8 +417,6 @@ class SQLiteDialect(Dialect):
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA busy_timeout = 60000")
             cursor.close()
-            from ..algebra.fragments import register_sqlite_functions
-
             register_sqlite_functions(dbapi_connection)  # what portable SQL fragments need
 
         @sa.event.listens_for(engine, "begin")

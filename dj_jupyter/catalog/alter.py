@@ -13,24 +13,25 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from ..definition.model import AttributeSpec, ForeignKeySpec, TableDefinition
-from ..definition.parser import parse_definition
 from ..definition.render import render_definition, strip_lines
 from ..errors import DataJointError, DefinitionError, NotAlterableError, TransactionError
 from . import metadata as catalog
 from .catalog import catalog_of
 from .declare import ResolvedParent, plan_table, python_default
+from .describe import stored_definition
 from .events import CatalogEvent
 
-if TYPE_CHECKING:
-    from ..tables.table import Table
+__all__ = ["AttributeChange", "AlterPlan", "NotAlterableError", "plan_alter", "apply_alter",
+           "declared_definition"]
 
-__all__ = ["AttributeChange", "AlterPlan", "NotAlterableError", "plan_alter", "plan_for",
-           "apply_alter", "alter", "declared_definition"]
+# A stored table (the tables layer, above this one): only its names, heading, connection and
+# class are read here.
+Table = Any
 
 logger = logging.getLogger("dj_jupyter")
 
@@ -186,64 +187,7 @@ def _attribute_line(attribute: AttributeSpec) -> str:
 def declared_definition(table: Table, context: dict | None = None) -> TableDefinition:
     """The stored definition, compared line by line (hidden columns, such as a key-less
     table's ``_singleton``, are not in the heading it is read from)."""
-    from .describe import stored_definition
-
     return strip_lines(stored_definition(table, context))
-
-
-def plan_for(table: Table, context: dict | None = None) -> AlterPlan:
-    """The plan that makes ``table``'s stored definition equal to its class's ``definition``."""
-    new = parse_definition(type(table).definition)
-    names = _context(table, context)
-    stored = declared_definition(table, names)
-    return plan_alter(table.full_name, stored, new, lambda a, b: _parent(a, names) ==
-                      _parent(b, names))
-
-
-def _context(table: Table, context: dict | None) -> dict:
-    cls = type(table)
-    names = dict(context) if context is not None else _caller_namespace()
-    names.setdefault(cls.__name__, cls)
-    names["self"] = cls
-    if getattr(cls, "_master", None) is not None:
-        names["master"] = cls._master
-    return names
-
-
-def _caller_namespace() -> dict:
-    from ..tables.schema import _caller_namespace as caller
-
-    return caller()
-
-
-def _parent(spec: ForeignKeySpec, names: dict) -> str:
-    from ..tables.schema import _resolve
-
-    try:
-        return _resolve(spec, names).full_name
-    except DataJointError:
-        return spec.ref
-
-
-# -- applying -----------------------------------------------------------------------------
-
-
-def alter(table: Table, prompt: bool = True, context: dict | None = None) -> AlterPlan:
-    """Show the plan, ask (if ``prompt``), then apply it; return the plan."""
-    from ..tables.cascade import _confirm
-
-    if table.connection.in_transaction:
-        raise TransactionError("alter() is not allowed inside a transaction; commit or cancel "
-                               "the transaction first")
-    plan = plan_for(table, context)
-    if plan.is_empty:
-        logger.info("%s: nothing to alter", table.full_name)
-        return plan
-    if prompt and not _confirm("Apply these changes?", plan.describe()):
-        logger.info("Alter cancelled; nothing was changed.")
-        return plan
-    apply_alter(table, plan)
-    return plan
 
 
 def apply_alter(table: Table, plan: AlterPlan) -> None:

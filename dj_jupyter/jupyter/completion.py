@@ -22,6 +22,7 @@ from IPython.core.completer import (
 
 from ..catalog import naming
 from ..definition.types import CORE_TYPES
+from .cells import PYTHON_MARKER
 
 __all__ = ["dj_table_matcher", "register", "table_names", "type_names"]
 
@@ -69,8 +70,6 @@ def dj_table_matcher(context: CompletionContext, namespace: dict,
 
 
 def _in_python_part(lines: list[str]) -> bool:
-    from .magics import PYTHON_MARKER
-
     return any(line.strip() == PYTHON_MARKER for line in lines)
 
 

@@ -44,17 +44,19 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from ..catalog.alter import NotAlterableError, apply_alter, declared_definition, plan_for
+from ..catalog.alter import NotAlterableError, apply_alter, declared_definition
 from ..catalog.catalog import catalog_of
 from ..definition.parser import parse_definition
 from ..errors import DataJointError, DefinitionError
-from ..tables.schema import Schema
-from ..tables.tiers import Computed, Imported, Lookup, Manual
+from ..pipeline.schema import Schema
+from ..pipeline.tiers import Computed, Imported, Lookup, Manual
+from ..tables.alter import plan_for
+from . import completion
+from .cells import PYTHON_MARKER
 from .formatters import register as register_formatters
 
 __all__ = ["DataJointMagics", "TableCard", "PYTHON_MARKER", "load_ipython_extension"]
 
-PYTHON_MARKER = "# --- python ---"
 TIERS = {"manual": Manual, "lookup": Lookup, "imported": Imported, "computed": Computed}
 _TABLE_USAGE = ("usage: %%dj_table ClassName [manual|lookup|imported|computed] "
                 "[--schema name]")
@@ -265,8 +267,6 @@ def _definition_message(name: str, error: DefinitionError, definition: str) -> s
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from . import completion
-
     ipython.register_magics(DataJointMagics)
     completion.register(ipython, ipython.magics_manager.registry["DataJointMagics"])
     register_formatters(ipython)

@@ -28,6 +28,7 @@ from ..errors import DataJointError, DuplicateError, TransactionError
 from ..query.expression import QueryExpression
 from ..tables.insert_guard import populating
 from .provenance import code_version
+from .workers import populate_in_workers
 
 if TYPE_CHECKING:
     from .jobs import JobQueue
@@ -136,8 +137,6 @@ class AutoPopulate:
         if self.connection.in_transaction:
             raise TransactionError("populate runs its own transactions; call it outside one")
         if processes > 1 or executor is not None:
-            from .workers import populate_in_workers
-
             return populate_in_workers(self, restrictions, processes=processes,
                                        executor=executor, max_calls=max_calls,
                                        suppress_errors=suppress_errors, make_kwargs=make_kwargs,

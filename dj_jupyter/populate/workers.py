@@ -22,6 +22,8 @@ from typing import Any
 from ..catalog.events import PopulateEvent, publish
 from ..errors import DataJointError
 
+AUTO_POPULATED = ("Imported", "Computed")  # the tiers a worker can populate
+
 __all__ = ["WorkerSpec", "run_worker", "populate_in_workers", "class_address", "load_class"]
 
 
@@ -68,9 +70,7 @@ def load_class(address: str) -> type:
         except AttributeError:
             raise DataJointError(f"{address!r}: module {module_name!r} has no "
                                  f"{qualname!r}") from None
-    from .autopopulate import AutoPopulate
-
-    if not (isinstance(target, type) and issubclass(target, AutoPopulate)):
+    if not (isinstance(target, type) and getattr(target, "_tier", None) in AUTO_POPULATED):
         raise DataJointError(f"{address!r} is not an auto-populated table class "
                              "(dj.Computed or dj.Imported)")
     return target

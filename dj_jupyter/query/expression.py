@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..algebra.conditions import Top, check_lineage, make_condition, negation
+from ..algebra.compiler import compile_select
+from ..algebra.conditions import Not, Top, check_lineage, make_condition, negation
 from ..algebra.nodes import Aggregate, Distinct, Join, Node, Project, Restrict, Union
 from ..algebra.nodes import Top as TopNode
 from ..errors import RestrictionError
 from . import fetch as _fetch
+from . import presentation
 
 if TYPE_CHECKING:
     from ..algebra.heading import Heading
@@ -71,8 +73,6 @@ class QueryExpression:
         return self._derive(Restrict(self.node, negation(made)))
 
     def __neg__(self):
-        from ..algebra.conditions import Not
-
         return Not(self)
 
     def join(self, other: Any, semantic_check: bool = True, left: bool = False) -> QueryExpression:
@@ -238,19 +238,13 @@ class QueryExpression:
 
     # -- display --------------------------------------------------------------------------
     def __repr__(self) -> str:
-        from ..display.text import preview_text
-
-        return preview_text(self)
+        return presentation.as_text(self)
 
     def _repr_html_(self) -> str:
-        from ..display.html import preview_html
-
-        return preview_html(self)
+        return presentation.as_html(self)
 
     def make_sql(self) -> str:
         """The SELECT this query runs, for reading (values shown as parameters)."""
-        from ..algebra.compiler import compile_select
-
         return str(compile_select(self.node, self.connection.dialect).compile(
             dialect=self.connection.engine.dialect))
 

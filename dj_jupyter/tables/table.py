@@ -23,7 +23,6 @@ from .insert_guard import is_populating
 if TYPE_CHECKING:
     from ..algebra.heading import TableInfo
     from ..backends.connection import Connection
-    from .schema import Schema
 
 __all__ = ["Table", "FreeTable"]
 
@@ -86,7 +85,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     definition: ClassVar[str] = ""
     _tier: ClassVar[str] = ""
-    _schema: ClassVar[Schema | None] = None
+    _schema: ClassVar[Any] = None  # the dj.Schema that bound this class (pipeline layer)
     _table_name: ClassVar[str | None] = None  # set for classes made from existing tables
     _master: ClassVar[type | None] = None
 
@@ -298,7 +297,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     def alter(self, prompt: bool = True, context: dict | None = None) -> Any:
         """Change secondary attributes and the table comment to match ``definition``."""
-        from ..catalog.alter import alter
+        from .alter import alter
 
         return alter(self, prompt=prompt, context=context)
 

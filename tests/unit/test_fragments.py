@@ -11,9 +11,9 @@ import pytest
 from dj_jupyter.algebra.fragments import (
     Fragment,
     parse_fragment,
-    register_sqlite_functions,
     render_fragment,
 )
+from dj_jupyter.backends.sqlite.functions import register_sqlite_functions
 from dj_jupyter.errors import RestrictionError
 
 DIALECTS = ("sqlite", "postgresql", "mysql")

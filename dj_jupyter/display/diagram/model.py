@@ -332,7 +332,7 @@ class Diagram:
 
 
 def _source_expression(source: Any) -> tuple[Connection | None, _Select]:
-    from ...tables.schema import Schema
+    from ...pipeline.schema import Schema
     from ...tables.table import Table
 
     if not isinstance(source, Schema) and isinstance(getattr(source, "schema", None), Schema):

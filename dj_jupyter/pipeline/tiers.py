@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from ..errors import DataJointError, RestrictionError
 from ..populate.autopopulate import AutoPopulate
-from .table import Table
+from ..tables.table import Table
 
 __all__ = ["Manual", "Lookup", "Imported", "Computed", "Part"]
 

@@ -8,7 +8,6 @@ its table when it does not exist yet.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import types
 from collections.abc import Iterator
@@ -21,10 +20,10 @@ from ..catalog import naming
 from ..catalog.catalog import catalog_of
 from ..catalog.declare import ResolvedParent, create_table, plan_table
 from ..catalog.events import CatalogEvent
-from ..definition.model import ForeignKeySpec
 from ..definition.parser import parse_definition
 from ..errors import DataJointError, DefinitionError, MissingTableError, TransactionError
-from .table import FreeTable, Table
+from ..tables.resolve import caller_namespace, resolve_parent
+from ..tables.table import FreeTable, Table
 from .tiers import Computed, Imported, Lookup, Manual, Part
 
 if TYPE_CHECKING:
@@ -118,7 +117,7 @@ class Schema:
         if issubclass(cls, Part):
             raise DefinitionError(f"{cls.__name__} is a Part: decorate its master class, not the "
                                   "part (parts are declared with their master)")
-        context = dict(context or self.context or _caller_namespace())
+        context = dict(context or self.context or caller_namespace())
         if self.database is None:
             self._pending.append((cls, context))
         else:
@@ -163,7 +162,7 @@ class Schema:
             raise DefinitionError(f"{cls.__name__} has no definition: give it a `definition` "
                                   "string (see the definition language in the docs)")
         definition = parse_definition(cls.definition)
-        parents = [ResolvedParent(spec, _resolve(spec, context).info)
+        parents = [ResolvedParent(spec, resolve_parent(spec, context).info)
                    for spec in definition.foreign_keys]
         plan = plan_table(
             connection, self.database, cls()._sql_name(), definition, parents,
@@ -228,7 +227,7 @@ class Schema:
 
     def make_classes(self, into: dict | None = None) -> dict[str, type]:
         """Classes for this schema's tables (masters with their parts), e.g. into ``globals()``."""
-        namespace = into if into is not None else _caller_namespace()
+        namespace = into if into is not None else caller_namespace()
         made = _make_classes(self)
         for name, cls in made.items():
             namespace.setdefault(name, cls)
@@ -240,14 +239,14 @@ class Schema:
         Objects younger than ``dj.config["stores.gc_grace_seconds"]`` (or ``grace_seconds``)
         are never removed: they may belong to an insert still in flight.
         """
-        from .gc import collect
+        from ..tables.gc import collect
 
         self._require_active()
         return collect(self, dry_run=dry_run, grace_seconds=grace_seconds)
 
     def drop(self, prompt: bool | None = None) -> None:
         """Drop the whole schema and every table in it."""
-        from .cascade import _confirm, _prompting
+        from ..tables.cascade import _confirm, _prompting
 
         name = self._require_active()
         connection = self.connection
@@ -261,7 +260,7 @@ class Schema:
         if dependents:
             raise DataJointError(f"tables in other schemas depend on {name!r}: "
                                  f"{', '.join(dependents)}; drop them first")
-        from .cascade import drop_quick
+        from ..tables.cascade import drop_quick
 
         for table in reversed(tables):
             drop_quick(FreeTable(connection, f"{name}.{table}"))
@@ -287,44 +286,9 @@ def _check_schema_name(name: str) -> None:
                              "and underscores, starting with a letter")
 
 
-def _caller_namespace() -> dict:
-    """Globals and locals of the first frame outside dj_jupyter (where the class is defined)."""
-    frame = inspect.currentframe()
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("dj_jupyter"):
-        frame = frame.f_back
-    if frame is None:
-        return {}
-    return {**frame.f_globals, **frame.f_locals}
-
-
 def _parts_of(cls: type) -> list[type]:
     return [value for name, value in vars(cls).items()
             if name[:1].isupper() and isinstance(value, type) and issubclass(value, Part)]
-
-
-def _resolve(spec: ForeignKeySpec, context: dict) -> Table:
-    """The table a foreign key names, looked up in the declaring namespace."""
-    head, *rest = spec.ref.split(".")
-    if head not in context:
-        raise DefinitionError(
-            f"foreign key -> {spec.ref}: {head!r} is not defined where this table is declared; "
-            "define or import the parent table first", line=spec.line or None)
-    target = context[head]
-    for part in rest:
-        target = getattr(target, part, None)
-        if target is None:
-            raise DefinitionError(f"foreign key -> {spec.ref}: {part!r} not found",
-                                  line=spec.line or None)
-    if isinstance(target, type) and issubclass(target, Table):
-        if not target._is_bound():
-            raise DefinitionError(f"foreign key -> {spec.ref}: {target.__name__} is not declared "
-                                  "yet; decorate it with @schema before its children",
-                                  line=spec.line or None)
-        return target()
-    if isinstance(target, Table):
-        return target
-    raise DefinitionError(f"foreign key -> {spec.ref} names a {type(target).__name__}, not a "
-                          "table class", line=spec.line or None)
 
 
 def _insert_contents(cls: type) -> None:

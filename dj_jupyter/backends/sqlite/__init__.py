@@ -1,0 +1,1 @@
+"""SQLite: the functions portable fragments need, registered on each connection."""

@@ -1,0 +1,4 @@
+"""The pipeline as users write it: the tiers (Manual, Lookup, Imported, Computed, Part) and
+``dj.Schema`` (the decorator that declares them, virtual modules). Above populate, because
+Imported and Computed tables are populated, and Schema knows every tier.
+"""
