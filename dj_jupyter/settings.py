@@ -244,6 +244,10 @@ SETTINGS: dict[str, Setting] = {
                                   "reconnect a dropped connection outside transactions"),
     "database.create_tables": Setting(True, _boolean, "DJ_CREATE_TABLES",
                                       "declare missing tables on @schema (False: production mode)"),
+    "database.fast_paths": Setting(True, _boolean, "DJ_FAST_PATHS",
+                                   "round-trip savers (chained commits, COMMIT sent with the last "
+                                   "statement, PostgreSQL pipeline, MySQL binary protocol); "
+                                   "False: the plain path"),
     "safemode": Setting(True, _boolean, "DJ_SAFEMODE", "confirm before delete and drop"),
     "loglevel": Setting("INFO", lambda v: str(v).upper(), "DJ_LOG_LEVEL", "log level"),
     "download_path": Setting(".", str, "DJ_DOWNLOAD_PATH", "where attachments are written"),

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..errors import ConnectionError_, LostConnectionError, TransactionError
+from ..settings import config
 from .dialects import Dialect, ErrorKind, dialect_for
 
 __all__ = ["Connection", "conn", "set_default", "url_from_config"]
@@ -104,7 +105,7 @@ class Connection:
                  database_name: str | None = None):
         self.url = _as_url(host, user, password, port, backend, database_name)
         sa_name = self.url.get_backend_name()
-        self.dialect: Dialect = dialect_for(sa_name)
+        self.dialect: Dialect = dialect_for(sa_name, fast_paths=config["database.fast_paths"])
         self.backend = self.dialect.name
         self.engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool,
                                        **self.dialect.engine_options())
@@ -482,8 +483,6 @@ def set_default(connection: Connection) -> None:
 def conn(host: str | None = None, user: str | None = None, password: str | None = None, *,
          reset: bool = False) -> Connection:
     """The default connection, built from ``dj.config`` (or the arguments) on first use."""
-    from ..settings import config
-
     if reset or "connection" not in _default:
         old = _default.pop("connection", None)
         if old is not None:

@@ -84,6 +84,26 @@ def enum_type_name(values: Sequence[str]) -> str:
 
 
 class Dialect:
+    """What differs between backends. Subclasses are written as their differences only.
+
+    The fast paths — commits that open the next transaction (``COMMIT AND CHAIN``), a
+    transaction's last statement sent with its ``COMMIT`` (``run_last``), PostgreSQL's
+    pipeline mode, MySQL's binary protocol for large values and its skipped second
+    ``COMMIT`` — sit behind one seam: ``fast_paths`` (``dj.config["database.fast_paths"]``).
+    Off, every backend takes the plain path: a statement, then SQLAlchemy's commit.
+    """
+
+    def __init__(self, *, fast_paths: bool = True):
+        self.fast_paths = fast_paths
+
+    @property
+    def chains_commits(self) -> bool:
+        """Whether a commit can open the next transaction at once (``COMMIT AND CHAIN``)."""
+        return self.fast_paths and self.can_chain_commits
+
+    #: Whether the server can chain commits at all (used only with the fast paths on).
+    can_chain_commits = False
+
     """The SQLite behaviour is the reference; subclasses state their differences."""
 
     name = "sqlite"
@@ -301,9 +321,6 @@ class Dialect:
         cursor.execute(sql, parameters)
         if chain:
             self.commit_and_chain(cursor)
-
-    #: Whether a commit can open the next transaction at once (``COMMIT AND CHAIN``).
-    chains_commits = False
 
     #: Statements with more parameters than this are neither cached nor prepared by the
     #: driver (parsed again, and planned by the server, each time); None: no such limit.
@@ -561,12 +578,13 @@ class PostgreSQLDialect(Dialect):
             return ErrorKind.LOST_CONNECTION  # psycopg: the server went away (no SQLSTATE)
         return ErrorKind.OTHER
 
-    chains_commits = True
+    can_chain_commits = True
     prepared_parameters_max = 50  # psycopg's MAX_CACHED_STATEMENT_PARAMS
 
     def run_last(self, cursor, sql, parameters, *, chain=False):
         pipeline = _pg_pipeline()
-        if chain and pipeline.PIPELINE_MODE:  # the statement and the commit in one round trip
+        # the statement and the commit in one round trip
+        if chain and self.fast_paths and pipeline.PIPELINE_MODE:
             pipeline.run_and_chain(cursor.connection, sql, parameters)
         else:
             super().run_last(cursor, sql, parameters, chain=chain)
@@ -772,12 +790,17 @@ class MySQLDialect(Dialect):
         # trip (run_last); FOUND_ROWS, which SQLAlchemy sets unless told a flag, stays. The
         # cursor sends large bytes values unescaped, through prepared statements (4-6x
         # faster blob writes than PyMySQL's hex literals, which the server parses slowly).
+        if not self.fast_paths:  # PyMySQL's own cursor, one statement per round trip
+            return {"connect_args": {"charset": "utf8mb4", "client_flag": CLIENT.FOUND_ROWS},
+                    "paramstyle": "format"}
         return {"connect_args": {"charset": "utf8mb4",
                                  "client_flag": CLIENT.MULTI_STATEMENTS | CLIENT.FOUND_ROWS,
                                  "cursorclass": BinaryParamsCursor},
                 "paramstyle": "format"}
 
     def run_last(self, cursor, sql, parameters, *, chain=False):
+        if not self.fast_paths:
+            return super().run_last(cursor, sql, parameters, chain=chain)
         from .mysql.binary_protocol import COMMIT_SUFFIX  # needs PyMySQL, as this path does
 
         # the server skips COMMIT after an error
@@ -789,7 +812,7 @@ class MySQLDialect(Dialect):
 
     # With autocommit off, every COMMIT is chained: the next statement opens the next
     # transaction. In series, that spares SQLAlchemy's begin and commit per transaction.
-    chains_commits = True
+    can_chain_commits = True
 
     def commit_and_chain(self, cursor):
         cursor.execute("COMMIT")
@@ -811,6 +834,9 @@ class MySQLDialect(Dialect):
             cursor.execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'")
             cursor.execute("SET SESSION time_zone = '+00:00'")
             cursor.close()
+
+        if not self.fast_paths:  # run_last leaves the COMMIT to SQLAlchemy: keep its own
+            return
 
         # After run_last the server has committed already: a second COMMIT would only cost a
         # round trip. (The server's "in transaction" flag cannot tell: it is off while a
@@ -958,10 +984,10 @@ _DIALECTS: dict[str, type[Dialect]] = {
 }
 
 
-def dialect_for(sa_dialect_name: str) -> Dialect:
-    """Our dialect object for a SQLAlchemy dialect name."""
+def dialect_for(sa_dialect_name: str, *, fast_paths: bool = True) -> Dialect:
+    """Our dialect object for a SQLAlchemy dialect name (``fast_paths``: see :class:`Dialect`)."""
     try:
-        return _DIALECTS[sa_dialect_name]()
+        return _DIALECTS[sa_dialect_name](fast_paths=fast_paths)
     except KeyError:
         supported = ", ".join(sorted(set(_DIALECTS) - {"mariadb"}))
         raise ValueError(

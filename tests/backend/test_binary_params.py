@@ -127,6 +127,7 @@ def test_restriction_on_uuid_key_matches_next_to_large_bytes(schema):
     assert len(Tagged & {"tag": uuid.uuid4()}) == 0
 
 
+@pytest.mark.fast_path
 def test_large_bytes_next_to_values_of_every_kind(conn, schema):
     @schema
     class Mixed(dj.Manual):
@@ -197,6 +198,7 @@ def test_large_bytes_as_the_statement_that_commits(conn, Raw):
     assert sorted(k["id"] for k in Raw.keys()) == [1, 2]
 
 
+@pytest.mark.fast_path
 def test_mysql_sends_only_large_bytes_through_prepared_statements(backend, conn, Raw):
     if backend != "mysql":
         pytest.skip("the binary protocol path is MySQL's")
@@ -215,6 +217,7 @@ def test_mysql_sends_only_large_bytes_through_prepared_statements(backend, conn,
     assert stored(Raw, 0) == LARGE[:-1] and stored(Raw, 5) == SMALL
 
 
+@pytest.mark.fast_path
 def test_value_near_the_servers_packet_limit(Raw):
     """48 MiB: under MySQL's max_allowed_packet (64 MiB in the test servers), though as hex
     in SQL text it would be 96 MiB and refused."""
