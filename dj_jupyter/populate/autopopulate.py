@@ -20,7 +20,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..catalog.catalog import catalog_of
 from ..catalog.events import PopulateEvent, listening, publish
@@ -64,6 +64,10 @@ class _Tally:
 
 class AutoPopulate:
     """What Imported and Computed tables add: ``make``, ``populate``, jobs and provenance."""
+
+    # usable on the class too (``Computed.populate()``): wrapped by the tables' metaclass
+    _class_level: ClassVar[tuple[str, ...]] = ("populate", "progress", "jobs", "key_source",
+                                               "stale")
 
     # -- what to compute ------------------------------------------------------------------
     @property
@@ -385,12 +389,3 @@ def _progress_bar() -> Callable[[PopulateEvent], None]:
 
     return observe
 
-
-def _class_level() -> None:
-    from ..tables.table import _ClassOrInstance
-
-    for name in ("populate", "progress", "jobs", "key_source", "stale"):
-        setattr(AutoPopulate, name, _ClassOrInstance(AutoPopulate.__dict__[name]))
-
-
-_class_level()

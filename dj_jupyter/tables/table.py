@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Table", "FreeTable"]
 
+# Members callable on the class as well as on an instance (see _ClassOrInstance). A class
+# (or mixin, such as AutoPopulate) lists its own in ``_class_level``; the metaclass wraps them.
 _CLASS_LEVEL = (
     "insert", "insert1", "update1", "delete", "delete_quick", "delete_preview", "drop",
     "drop_quick", "describe", "parents", "children", "ancestors", "descendants", "parts",
@@ -53,7 +55,19 @@ class _ClassOrInstance:
 
 
 class _TableMeta(type):
-    """Lets the class itself take part in query operators and iteration."""
+    """Lets the class itself take part in query operators and iteration, and makes the members
+    every class of the hierarchy lists in ``_class_level`` usable on the class (one mechanism
+    for Table, its tiers, mixins such as AutoPopulate, and user subclasses)."""
+
+    def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any],
+                 **kwargs: Any) -> None:
+        super().__init__(name, bases, namespace, **kwargs)
+        names = {n for klass in cls.__mro__ for n in klass.__dict__.get("_class_level", ())}
+        for member_name in names:
+            member = next((klass.__dict__[member_name] for klass in cls.__mro__
+                           if member_name in klass.__dict__), None)
+            if member is not None and not isinstance(member, _ClassOrInstance):
+                setattr(cls, member_name, _ClassOrInstance(member))
 
     def __and__(cls, other):
         return cls() & other
@@ -88,13 +102,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
     _schema: ClassVar[Any] = None  # the dj.Schema that bound this class (pipeline layer)
     _table_name: ClassVar[str | None] = None  # set for classes made from existing tables
     _master: ClassVar[type | None] = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        for name in _CLASS_LEVEL:
-            member = cls.__dict__.get(name)
-            if member is not None and not isinstance(member, _ClassOrInstance):
-                setattr(cls, name, _ClassOrInstance(member))
+    _class_level: ClassVar[tuple[str, ...]] = _CLASS_LEVEL
 
     def __init__(self) -> None:
         if not self._is_bound():
@@ -438,9 +446,3 @@ class FreeTable(Table):
     def __repr__(self) -> str:
         return f"FreeTable({self.full_name})\n" + super().__repr__()
 
-
-for _name in _CLASS_LEVEL:
-    for _klass in Table.__mro__:
-        if _name in _klass.__dict__:
-            setattr(Table, _name, _ClassOrInstance(_klass.__dict__[_name]))
-            break
