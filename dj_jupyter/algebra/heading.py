@@ -57,10 +57,6 @@ class Attribute:
         return self.family == "uuid"
 
     @property
-    def is_blob(self) -> bool:
-        return self.family in ("bytes", "codec")
-
-    @property
     def codec(self) -> str | None:
         return self.type.args[0] if self.type.is_codec else None
 

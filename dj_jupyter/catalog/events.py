@@ -21,9 +21,6 @@ __all__ = ["PopulateEvent", "subscribe", "publish", "CatalogEvent", "subscribe_c
 
 logger = logging.getLogger("dj_jupyter")
 
-KINDS = ("started", "key_started", "key_done", "key_failed", "finished")
-
-
 @dataclass(frozen=True)
 class PopulateEvent:
     kind: str

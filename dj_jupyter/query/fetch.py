@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..algebra.compiler import compile_count, compile_exists, compile_select
 from ..errors import FetchError, RestrictionError
 from ..objects.codecs import decoder_for
+from ..settings import config
 
 if TYPE_CHECKING:
     from .expression import QueryExpression
@@ -194,6 +195,13 @@ def legacy_fetch(query, *attributes: str, offset=None, limit=None, order_by=None
                  as_dict=None, squeeze=False, download_path=None):
     warnings.warn("fetch() is deprecated: use to_dicts(), to_pandas(), to_arrays() or keys()",
                   DeprecationWarning, stacklevel=3)
+    if squeeze:
+        raise FetchError("fetch(squeeze=True) is not supported: fetch with to_arrays() or "
+                         "to_dicts() and apply numpy.squeeze to the values")
+    if download_path is not None:  # attachments are written where dj.config says
+        with config.override({"download_path": str(download_path)}):
+            return legacy_fetch(query, *attributes, offset=offset, limit=limit,
+                                order_by=order_by, format=format, as_dict=as_dict)
     if order_by is not None and limit is None and offset:
         raise RestrictionError("offset needs limit")
     options = dict(order_by=order_by, limit=limit, offset=offset)
