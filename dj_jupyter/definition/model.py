@@ -8,6 +8,7 @@ back into text. Nothing here touches a database or evaluates Python.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class TypeSpec:
     """
 
     name: str
-    args: tuple = ()
+    args: tuple[Any, ...] = ()
     text: str = ""
 
     @property

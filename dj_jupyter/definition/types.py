@@ -12,6 +12,7 @@ import difflib
 import re
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 from dj_jupyter.definition.model import TypeSpec
 from dj_jupyter.errors import DefinitionError
@@ -82,7 +83,7 @@ def parse_type(text: str, *, line: int = 0, line_text: str | None = None) -> Typ
         raise _error(str(exc), line, line_text) from None
 
 
-def core_of(spec: TypeSpec) -> tuple[str, tuple]:
+def core_of(spec: TypeSpec) -> tuple[str, tuple[Any, ...]]:
     """The core family and arguments a type is stored as (a native type's core equivalent)."""
     if spec.name != "native":
         return spec.name, spec.args
