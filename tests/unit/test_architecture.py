@@ -219,7 +219,6 @@ KNOWN_PRIVATE: list[str] = [
     'dj_jupyter.objects.codecs.zarr -> dj_jupyter.objects.codecs.stored._row_key',
     'dj_jupyter.pipeline.schema -> dj_jupyter.tables.cascade._confirm',
     'dj_jupyter.pipeline.schema -> dj_jupyter.tables.cascade._prompting',
-    'dj_jupyter.populate.autopopulate -> dj_jupyter.tables.table._ClassOrInstance',
     'dj_jupyter.tables.alter -> dj_jupyter.tables.cascade._confirm',
     'dj_jupyter.tables.staged -> dj_jupyter.objects.codecs.objects._normal_ext',
 ]
