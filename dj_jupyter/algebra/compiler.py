@@ -37,7 +37,7 @@ from .nodes import (
 from .values import _Bad, value_check
 
 if TYPE_CHECKING:
-    from ..backends.dialects import Dialect
+    from ..backends.dialect import Dialect
 
 __all__ = ["Flat", "Compiler", "compile_select", "compile_count", "compile_delete",
            "compile_exists", "compile_update", "table_clause"]

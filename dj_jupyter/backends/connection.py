@@ -22,7 +22,8 @@ import sqlalchemy as sa
 
 from ..errors import ConnectionError_, LostConnectionError, TransactionError
 from ..settings import config
-from .dialects import Dialect, ErrorKind, dialect_for
+from .dialect import Dialect, ErrorKind
+from .dialects import dialect_for
 
 __all__ = ["Connection", "conn", "set_default", "url_from_config"]
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..algebra.values import MISSING, column_validator
-from ..backends.dialects import ErrorKind
+from ..backends.dialect import ErrorKind
 from ..catalog.catalog import catalog_of
 from ..catalog.declare import python_default
 from ..errors import (
