@@ -14,6 +14,9 @@ portable with real mechanisms, never by rewriting SQL text:
   generated SQL calls and SQLite lacks (population/sample deviation and variance, an ordered
   ``GROUP_CONCAT``, MySQL's ``TIMESTAMPDIFF``, ``REGEXP``, ``IF`` ...).
 
+Long module: the per-dialect rewrites share the AST helpers below and one list of portable
+semantics; the SQLite runtime side lives in :mod:`dj_jupyter.backends.sqlite.functions`.
+
 Portable semantics (MySQL is the reference):
 
 * ``/`` is float division everywhere (the dividend is cast to a double; division by zero gives

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["TypeSpec", "Default", "AttributeSpec", "ForeignKeySpec", "IndexSpec",
+           "TableDefinition"]
+
 
 @dataclass(frozen=True)
 class TypeSpec:

@@ -184,6 +184,23 @@ def test_nothing_below_the_notebook_layer_imports_it() -> None:
     assert offenders == KNOWN_NOTEBOOK
 
 
+def test_long_modules_say_why() -> None:
+    """Modules over 500 lines state the reason in their docstring ("Long module: ...")."""
+    unexplained = sorted(m for m, path in MODULES.items()
+                         if path.read_text().count("\n") > 500
+                         and "Long module:" not in (ast.get_docstring(ast.parse(
+                             path.read_text())) or ""))
+    assert unexplained == []
+
+
+def test_every_module_says_what_it_exports() -> None:
+    missing = sorted(m for m, path in MODULES.items()
+                     if not any(isinstance(node, (ast.Assign, ast.AnnAssign))
+                                and "__all__" in ast.unparse(node).split("=")[0]
+                                for node in ast.parse(path.read_text()).body))
+    assert missing == []
+
+
 def test_no_module_imports_another_modules_private_names() -> None:
     offenders = sorted({f"{i.source} -> {i.target}.{name}" for i in INTERNAL for name in i.names
                         if name.startswith("_") and not name.startswith("__")})

@@ -6,6 +6,9 @@ bytes and :func:`decode` turns them back, with the law ``decode(encode(x)) == x`
 executes code and never imports anything: every byte is checked, and anything that
 is not a valid blob raises :class:`BlobFormatError` (a ``ValueError``).
 
+Long module: one byte format, its encoder and its checking decoder belong together (the
+layout below is the contract both sides keep); a split would spread one spec over files.
+
 Byte layout, format version 1
 -----------------------------
 ::
