@@ -74,7 +74,7 @@ class StagedInsert:
         return staged.store.open(staged.path, mode)
 
     def _stage(self, field: str, ext: str, *, folder: bool) -> _Staged:
-        from ..objects.codecs.objects import _normal_ext
+        from ..objects.codecs.objects import normal_extension
 
         codec, store_name = self._stageable(field)
         if codec == "zarr" and not folder:
@@ -82,7 +82,7 @@ class StagedInsert:
                                  f"staged.store({field!r}), e.g. ds.to_zarr(staged.store(...))")
         ext = ext or (".zarr" if codec == "zarr" else "")
         try:
-            ext = _normal_ext(ext)
+            ext = normal_extension(ext)
         except ValueError as error:
             raise DataJointError(str(error)) from None
         known = self._staged.get(field)

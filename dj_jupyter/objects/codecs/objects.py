@@ -31,7 +31,7 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat()
 
 
-def _normal_ext(ext: str) -> str:
+def normal_extension(ext: str) -> str:
     if ext and not ext.startswith("."):
         ext = "." + ext
     if not _EXT.match(ext):
@@ -197,7 +197,7 @@ class ObjectCodec(Codec):
                 raise ValueError(f"{str(value)!r} is neither a file nor a folder")
             return
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
-            _normal_ext(value[0])
+            normal_extension(value[0])
             if isinstance(value[1], (bytes, bytearray, memoryview)) or \
                     hasattr(value[1], "read"):
                 return
@@ -213,10 +213,10 @@ class ObjectCodec(Codec):
         local: Path | None = None
         if isinstance(value, (str, Path)):
             local = Path(value)
-            ext = _normal_ext(local.suffix) if _EXT.match(local.suffix) else ""
+            ext = normal_extension(local.suffix) if _EXT.match(local.suffix) else ""
             data = None
         elif isinstance(value, tuple):
-            ext = _normal_ext(value[0])
+            ext = normal_extension(value[0])
             data = value[1].read() if hasattr(value[1], "read") else bytes(value[1])
         else:
             ext, data = "", bytes(value)
