@@ -14,8 +14,9 @@ portable with real mechanisms, never by rewriting SQL text:
   generated SQL calls and SQLite lacks (population/sample deviation and variance, an ordered
   ``GROUP_CONCAT``, MySQL's ``TIMESTAMPDIFF``, ``REGEXP``, ``IF`` ...).
 
-Long module: the per-dialect rewrites share the AST helpers below and one list of portable
-semantics; the SQLite runtime side lives in :mod:`dj_jupyter.backends.sqlite.functions`.
+What differs by backend is written beside each dialect, as its ``FragmentRules``
+(``backends/<name>/fragments.py``; the base rules are MySQL's forms); this module decides
+what is common and never branches on a backend name.
 
 Portable semantics (MySQL is the reference):
 
@@ -64,19 +65,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..backends.sqlite.functions import (
+from ..backends.fragment_rules import (
     MICROSECOND_UNITS,
     MONTH_UNITS,
-    SQLITE_CONCAT,
-    SQLITE_GROUP_CONCAT,
-    SQLITE_TIMESTAMPDIFF,
+    FragmentRules,
+    node_classes,
+    paren,
+    sqlglot_exp,
+    string,
+    unwrap_date,
 )
+from ..backends.mysql.fragments import MySQLFragmentRules
+from ..backends.postgresql.fragments import PostgreSQLFragmentRules
+from ..backends.sqlite.fragments import SQLiteFragmentRules
 from ..errors import RestrictionError
 
 __all__ = ["Fragment", "parse_fragment", "render_fragment", "typed_like"]
 
-DIALECTS = ("sqlite", "postgresql", "mysql")
-_SQLGLOT_DIALECT = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql"}
+# Each backend's way of writing what differs (beside its dialect, in backends/<name>/).
+RULES: dict[str, FragmentRules] = {rules.name: rules for rules in (
+    SQLiteFragmentRules(), PostgreSQLFragmentRules(), MySQLFragmentRules())}
+DIALECTS = tuple(RULES)
 
 # Aggregate functions sqlglot keeps as anonymous calls (it maps the common ones to classes).
 _ANONYMOUS_AGGREGATES = frozenset(
@@ -230,12 +239,13 @@ def render_fragment(fragment: Fragment, dialect: str, columns: Mapping[str, str]
 
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+    rules = RULES[dialect]
     lookup = _column_lookup(fragment, columns)
     tree = fragment.ast.copy()
-    tree = _bottom_up(tree, lambda node: _rewrite(node, dialect, lookup, fragment.text))
+    tree = _bottom_up(tree, lambda node: _rewrite(node, rules, lookup, fragment.text))
     try:
         return tree.sql(
-            dialect=_SQLGLOT_DIALECT[dialect], unsupported_level=ErrorLevel.RAISE
+            dialect=rules.sqlglot_dialect, unsupported_level=ErrorLevel.RAISE
         )
     except UnsupportedError as error:
         raise _restriction_error(
@@ -277,85 +287,43 @@ def _bottom_up(node: Any, fn: Callable[[Any], Any]) -> Any:
 
 def _raw(sql: str) -> Any:
     """A node that renders as ``sql`` verbatim (parenthesised unless a plain identifier)."""
-    from sqlglot import exp
-
-    node = exp.Var(this=sql)
-    return node if _SIMPLE_NAME.fullmatch(sql.strip()) else exp.Paren(this=node)
+    node = sqlglot_exp().Var(this=sql)
+    return node if _SIMPLE_NAME.fullmatch(sql.strip()) else paren(node)
 
 
-def _fn(name: str, *args: Any) -> Any:
-    from sqlglot import exp
-
-    return exp.Anonymous(this=name, expressions=list(args))
-
-
-def _cast(node: Any, type_: str) -> Any:
-    from sqlglot import exp
-
-    return exp.Cast(this=node, to=exp.DataType.build(type_))
-
-
-def _paren(node: Any) -> Any:
-    from sqlglot import exp
-
-    return exp.Paren(this=node)
-
-
-def _string(value: str) -> Any:
-    from sqlglot import exp
-
-    return exp.Literal.string(value)
-
-
-def _number(value: int) -> Any:
-    from sqlglot import exp
-
-    return exp.Literal.number(value)
-
-
-def _double(dialect: str) -> str:
-    return {"sqlite": "REAL", "postgresql": "DOUBLE PRECISION", "mysql": "DOUBLE"}[dialect]
-
-
-def _case(condition: Any, then: Any, otherwise: Any) -> Any:
-    from sqlglot import exp
-
-    return exp.Case(ifs=[exp.If(this=condition, true=then)], default=otherwise)
-
-
-def _rewrite(node: Any, dialect: str, lookup: Mapping[str, str], text: str) -> Any:
-    """Replace one node (whose children are already rewritten) by its portable form."""
-    from sqlglot import exp
-
+def _rewrite(node: Any, rules: FragmentRules, lookup: Mapping[str, str], text: str) -> Any:
+    """Replace one node (whose children are already rewritten) by its portable form: what is
+    common is decided here, what differs by backend is asked of ``rules``."""
+    exp = sqlglot_exp()
     if isinstance(node, exp.Column):
         return _raw(lookup[_column_name(node)])
     if isinstance(node, exp.Anonymous):
         name = node.name.upper()
         if name in _NOW_NAMES and not node.expressions:
-            return _now(dialect)
+            return rules.now()
         if name in _CURDATE_NAMES and not node.expressions:
-            return _curdate(dialect)
+            return rules.curdate()
         if name in _DATE_PART_NAMES and len(node.expressions) == 1:
-            return _date_part(_DATE_PART_NAMES[name], node.expressions[0], dialect)
+            return _date_part(_DATE_PART_NAMES[name], node.expressions[0], rules)
         if name in ("STD", "STDDEV", "STDDEV_POP") and len(node.expressions) == 1:
-            return _statistic("STDDEV_POP", node.expressions[0], dialect)
+            return rules.statistic("STDDEV_POP", node.expressions[0])
         if name in ("VARIANCE", "VAR_POP") and len(node.expressions) == 1:
-            return _statistic("VAR_POP", node.expressions[0], dialect)
+            return rules.statistic("VAR_POP", node.expressions[0])
         return node
-    if isinstance(node, _classes("CurrentTimestamp", "Localtimestamp", "CurrentDatetime")):
-        return _now(dialect)
+    if isinstance(node, node_classes("CurrentTimestamp", "Localtimestamp", "CurrentDatetime")):
+        return rules.now()
     if isinstance(node, exp.CurrentDate):
-        return _curdate(dialect)
+        return rules.curdate()
     for class_name, _code, _field in _DATE_PARTS:
         cls = getattr(exp, class_name, None)
         if cls is not None and type(node) is cls:
-            return _date_part(class_name, node.this, dialect)
+            return _date_part(class_name, node.this, rules)
     if isinstance(node, exp.TimestampDiff):
-        return _timestampdiff(node, dialect, text)
-    if isinstance(node, _classes("DateDiff")) and dialect != "mysql":
-        return _datediff(node.this, node.expression, dialect)
+        return rules.timestampdiff(_timestampdiff_unit(node, text), node.expression, node.this)
+    if isinstance(node, node_classes("DateDiff")):
+        return rules.datediff(node)
     if isinstance(node, exp.Avg):
-        return node if dialect == "sqlite" else _cast(node, _double(dialect))
+        return rules.average(node)
     for cls, function in (
         (exp.StddevPop, "STDDEV_POP"),
         (exp.StddevSamp, "STDDEV_SAMP"),
@@ -363,105 +331,34 @@ def _rewrite(node: Any, dialect: str, lookup: Mapping[str, str], text: str) -> A
         (exp.Variance, "VAR_SAMP"),
     ):
         if type(node) is cls:
-            return _statistic(function, node.this, dialect)
-    if type(node) in _classes("Stddev"):
-        return _statistic("STDDEV_POP", node.this, dialect)  # MySQL's STDDEV is population
+            return rules.statistic(function, node.this)
+    if type(node) in node_classes("Stddev"):
+        return rules.statistic("STDDEV_POP", node.this)  # MySQL's STDDEV is population
     if isinstance(node, exp.GroupConcat):
-        return _group_concat(node, dialect, text)
+        return _group_concat(node, rules, text)
     if isinstance(node, exp.Div):
-        divisor = node.expression
-        if dialect == "postgresql":
-            divisor = exp.Nullif(this=divisor, expression=_number(0))
-        return _paren(
-            exp.Div(
-                this=_cast(node.this, _double(dialect)), expression=divisor,
-                typed=True, safe=False,
-            )
-        )
-    if isinstance(node, exp.IntDiv) and dialect != "mysql":
-        if dialect == "postgresql":
-            divisor = exp.Nullif(this=node.expression, expression=_number(0))
-            return _cast(_fn("DIV", node.this, divisor), "BIGINT")
-        quotient = exp.Div(this=_cast(node.this, "REAL"), expression=node.expression,
-                           typed=True, safe=False)
-        return _cast(quotient, "INTEGER")
-    if isinstance(node, exp.Concat) and dialect != "mysql":
-        return _concat(node.expressions, dialect)
+        return rules.division(node)
+    if isinstance(node, exp.IntDiv):
+        return rules.integer_division(node)
+    if isinstance(node, exp.Concat):
+        return rules.concat(node)
     if isinstance(node, exp.If) and not isinstance(node.parent, exp.Case):
-        if dialect == "mysql":
-            return node
-        return _case(node.this, node.args.get("true"), node.args.get("false") or exp.Null())
-    if isinstance(node, exp.Cast) and dialect == "postgresql":
-        to = node.args.get("to")
-        if to is not None and to.is_type("char") and not to.expressions:
-            return exp.Cast(this=node.this, to=exp.DataType.build("TEXT"))  # not char(1)
-    if isinstance(node, _classes("Left", "Right")) and dialect == "sqlite":
-        # LEFT is a keyword in SQLite, so no LEFT() function can exist: use SUBSTR.
-        length = node.expression
-        start = _number(1) if type(node).__name__ == "Left" else exp.Neg(this=_paren(length))
-        return _fn("SUBSTR", node.this, start, length.copy())
-    if isinstance(node, exp.Like) and dialect == "sqlite":
-        if not isinstance(node.parent, exp.Escape):  # SQLite has no default escape character
-            return exp.Escape(this=node, expression=_string("\\"))
+        return rules.if_(node)
+    if isinstance(node, exp.Cast):
+        return rules.cast(node)
+    if isinstance(node, node_classes("Left", "Right")):
+        return rules.left_right(node)
+    if isinstance(node, exp.Like):
+        return rules.like(node)
     return node
 
 
-def _classes(*names: str) -> tuple[type, ...]:
-    """The sqlglot expression classes of these names that this sqlglot version has."""
-    from sqlglot import exp
-
-    return tuple(cls for name in names if isinstance(cls := getattr(exp, name, None), type))
-
-
-def _now(dialect: str) -> Any:
-    from sqlglot import exp
-
-    if dialect == "sqlite":
-        return _fn("DATETIME", _string("now"))  # UTC, as the server sessions are
-    if dialect == "postgresql":
-        return _fn("DATE_TRUNC", _string("second"), exp.Var(this="LOCALTIMESTAMP"))
-    return _fn("NOW")
-
-
-def _curdate(dialect: str) -> Any:
-    from sqlglot import exp
-
-    if dialect == "sqlite":
-        return _fn("DATE", _string("now"))  # UTC, as the server sessions are
-    if dialect == "postgresql":
-        return exp.Var(this="CURRENT_DATE")
-    return _fn("CURDATE")
-
-
-def _unwrap_date(node: Any) -> Any:
-    """The argument of MySQL's YEAR(d) etc., without sqlglot's added DATE() conversion."""
-    while isinstance(node, _classes("TsOrDsToDate", "TsOrDsToTimestamp", "TsOrDsToDatetime")):
-        node = node.this
-    return node
-
-
-def _date_part(class_name: str, argument: Any, dialect: str) -> Any:
-    from sqlglot import exp
-
+def _date_part(class_name: str, argument: Any, rules: FragmentRules) -> Any:
     code, part = next((c, f) for n, c, f in _DATE_PARTS if n == class_name)
-    argument = _unwrap_date(argument)
-    if dialect == "sqlite":
-        return _cast(_fn("STRFTIME", _string(code), argument), "INTEGER")
-    if dialect == "postgresql":
-        extracted = exp.Extract(this=exp.Var(this=part), expression=_cast(argument, "TIMESTAMP"))
-        return _cast(_fn("FLOOR", extracted) if part == "SECOND" else extracted, "INTEGER")
-    return _fn("DAYOFMONTH" if class_name == "DayOfMonth" else part, argument)
+    return rules.date_part(class_name, code, part, unwrap_date(argument))
 
 
-def _statistic(function: str, argument: Any, dialect: str) -> Any:
-    """A float on every backend (PostgreSQL gives numeric, MariaDB rounds to 4 decimals)."""
-    call = _fn(function, argument)
-    return _cast(call, _double(dialect)) if dialect in ("postgresql", "mysql") else call
-
-
-def _timestampdiff(node: Any, dialect: str, text: str) -> Any:
-    from sqlglot import exp
-
+def _timestampdiff_unit(node: Any, text: str) -> str:
     unit_node = node.args.get("unit")
     unit = (unit_node.name if unit_node is not None else "").upper()
     unit = unit.removeprefix("SQL_TSI_")
@@ -470,85 +367,11 @@ def _timestampdiff(node: Any, dialect: str, text: str) -> Any:
             text, f"TIMESTAMPDIFF unit {unit or '(none)'!r} is not one of "
             f"{', '.join([*MICROSECOND_UNITS, *MONTH_UNITS])}"
         )
-    start, end = node.expression, node.this
-    if dialect == "mysql":
-        return exp.TimestampDiff(this=end, expression=start, unit=exp.Var(this=unit))
-    if dialect == "sqlite":
-        return _fn(SQLITE_TIMESTAMPDIFF, _string(unit), start, end)
-    a, b = _cast(start, "TIMESTAMP"), _cast(end, "TIMESTAMP")
-    if unit in MICROSECOND_UNITS:
-        seconds = exp.Extract(
-            this=exp.Var(this="EPOCH"), expression=_paren(exp.Sub(this=b, expression=a))
-        )
-        per = MICROSECOND_UNITS[unit]
-        if per == 1:
-            count = exp.Mul(this=seconds, expression=_number(1_000_000))
-        elif per == 1_000_000:
-            count = seconds
-        else:
-            count = exp.Div(this=seconds, expression=_number(per // 1_000_000),
-                            typed=True, safe=False)
-        return _cast(_fn("TRUNC", count), "BIGINT")
-
-    def months(lo: Any, hi: Any) -> Any:
-        def index(moment: Any) -> Any:  # year * 12 + month
-            year = exp.Extract(this=exp.Var(this="YEAR"), expression=moment.copy())
-            month = exp.Extract(this=exp.Var(this="MONTH"), expression=moment.copy())
-            return _paren(exp.Add(this=exp.Mul(this=year, expression=_number(12)),
-                                  expression=month))
-
-        def into_month(moment: Any) -> Any:  # time since the start of its month
-            start_of_month = _fn("DATE_TRUNC", _string("month"), moment.copy())
-            return _paren(exp.Sub(this=moment.copy(), expression=start_of_month))
-
-        earlier = _case(exp.LT(this=into_month(hi), expression=into_month(lo)),
-                        _number(1), _number(0))
-        total = exp.Sub(this=exp.Sub(this=index(hi), expression=index(lo)),
-                        expression=earlier)
-        whole = exp.Div(this=_paren(total), expression=_number(MONTH_UNITS[unit]),
-                        typed=True, safe=False)
-        return _fn("TRUNC", whole)
-
-    forward = months(a, b)
-    backward = exp.Neg(this=months(b, a))
-    result = _case(exp.LTE(this=a.copy(), expression=b.copy()), forward, backward)
-    return _cast(result, "BIGINT")
+    return unit
 
 
-def _datediff(end: Any, start: Any, dialect: str) -> Any:
-    from sqlglot import exp
-
-    end, start = _unwrap_date(end), _unwrap_date(start)
-    if dialect == "sqlite":
-        days = exp.Sub(this=_fn("JULIANDAY", _fn("DATE", end)),
-                       expression=_fn("JULIANDAY", _fn("DATE", start)))
-        return _cast(days, "INTEGER")
-    return _paren(exp.Sub(this=_cast(end, "DATE"), expression=_cast(start, "DATE")))
-
-
-def _concat(arguments: list, dialect: str) -> Any:
-    from sqlglot import exp
-
-    if dialect == "sqlite":  # `||` would write 2.0 as "2.0" where MySQL writes "2"
-        return _fn(SQLITE_CONCAT, *arguments)
-    parts = []
-    for argument in arguments:
-        if dialect == "postgresql" and not (
-            isinstance(argument, exp.Literal) and argument.is_string
-        ):
-            argument = _cast(argument, "TEXT")
-        parts.append(argument)
-    if not parts:
-        return exp.Null()
-    result = parts[0]
-    for part in parts[1:]:
-        result = exp.DPipe(this=result, expression=part, safe=False)
-    return _paren(result) if len(parts) > 1 else result
-
-
-def _group_concat(node: Any, dialect: str, text: str) -> Any:
-    from sqlglot import exp
-
+def _group_concat(node: Any, rules: FragmentRules, text: str) -> Any:
+    exp = sqlglot_exp()
     value = node.this
     keys: list[Any] = []
     if isinstance(value, exp.Order):
@@ -560,10 +383,10 @@ def _group_concat(node: Any, dialect: str, text: str) -> Any:
             raise _restriction_error(text, "GROUP_CONCAT(DISTINCT ...) takes one value")
         value = value.expressions[0]
     if isinstance(value, exp.Concat):  # GROUP_CONCAT(a, b) concatenates a and b
-        value = _concat(value.expressions, dialect) if dialect != "mysql" else value
+        value = rules.concat(value)
     separator = node.args.get("separator")
     if separator is None:
-        separator = _string(",")
+        separator = string(",")
     elif not (isinstance(separator, exp.Literal) and separator.is_string):
         raise _restriction_error(text, "the SEPARATOR of GROUP_CONCAT must be a string literal")
     if distinct and not all(key.this == value for key in keys):
@@ -577,23 +400,7 @@ def _group_concat(node: Any, dialect: str, text: str) -> Any:
                     nulls_first=not key.args.get("desc"))
         for key in keys
     ]
-    if dialect == "mysql":
-        inner = exp.Distinct(expressions=[value]) if distinct else value
-        return exp.GroupConcat(this=exp.Order(this=inner, expressions=keys),
-                               separator=separator)
-    if dialect == "sqlite":
-        flags = ("d" if distinct else "-") + "".join(
-            "d" if key.args.get("desc") else "a" for key in keys
-        )
-        return _fn(SQLITE_GROUP_CONCAT, value, separator, _string(flags),
-                   *(key.this for key in keys))
-    # PostgreSQL: ARRAY_AGG keeps each value's type for ordering and DISTINCT; ARRAY_TO_STRING
-    # drops NULLs; a group with no value gives NULL as in MySQL.
-    inner = exp.Distinct(expressions=[value.copy()]) if distinct else value.copy()
-    aggregated = exp.ArrayAgg(this=exp.Order(this=inner, expressions=keys))
-    joined = _fn("ARRAY_TO_STRING", aggregated, separator)
-    return _case(exp.EQ(this=exp.Count(this=value.copy()), expression=_number(0)),
-                 exp.Null(), joined)
+    return rules.group_concat(value, keys, distinct, separator)
 
 
 def typed_like(fragment: Fragment) -> str | None:

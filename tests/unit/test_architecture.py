@@ -237,5 +237,4 @@ KNOWN_PRIVATE: list[str] = [
     'dj_jupyter.pipeline.schema -> dj_jupyter.tables.cascade._confirm',
     'dj_jupyter.pipeline.schema -> dj_jupyter.tables.cascade._prompting',
     'dj_jupyter.tables.alter -> dj_jupyter.tables.cascade._confirm',
-    'dj_jupyter.tables.staged -> dj_jupyter.objects.codecs.objects._normal_ext',
 ]

@@ -16,25 +16,16 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from ..fragment_rules import MICROSECOND_UNITS, MONTH_UNITS
+
 __all__ = ["register_sqlite_functions", "SQLITE_GROUP_CONCAT", "SQLITE_TIMESTAMPDIFF",
-           "SQLITE_CONCAT", "MONTH_UNITS", "MICROSECOND_UNITS"]
+           "SQLITE_CONCAT"]
 
 # Names of the SQLite functions the generated SQL uses.
 SQLITE_GROUP_CONCAT = "DJ_GROUP_CONCAT"
 SQLITE_TIMESTAMPDIFF = "DJ_TIMESTAMPDIFF"
 SQLITE_CONCAT = "DJ_CONCAT"
 
-
-# TIMESTAMPDIFF units: the calendar ones count months, the others microseconds.
-MONTH_UNITS = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
-MICROSECOND_UNITS = {
-    "MICROSECOND": 1,
-    "SECOND": 1_000_000,
-    "MINUTE": 60_000_000,
-    "HOUR": 3_600_000_000,
-    "DAY": 86_400_000_000,
-    "WEEK": 604_800_000_000,
-}
 
 def _number_value(value: Any) -> float | None:
     if value is None:
