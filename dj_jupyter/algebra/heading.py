@@ -65,10 +65,6 @@ class Attribute:
         return self.type.args[1] if self.type.is_codec else None
 
     @property
-    def original_type(self) -> str:
-        return self.type.text
-
-    @property
     def is_hidden(self) -> bool:
         return self.name.startswith("_")
 

@@ -82,7 +82,8 @@ def enum_type_name(values: Sequence[str]) -> str:
 
 
 class Dialect:
-    """What differs between backends. Subclasses are written as their differences only.
+    """What differs between backends. The SQLite behaviour is the reference; subclasses
+    (``sqlite/``, ``postgresql/``, ``mysql/``) are written as their differences only.
 
     The fast paths — commits that open the next transaction (``COMMIT AND CHAIN``), a
     transaction's last statement sent with its ``COMMIT`` (``run_last``), PostgreSQL's
@@ -102,10 +103,7 @@ class Dialect:
     #: Whether the server can chain commits at all (used only with the fast paths on).
     can_chain_commits = False
 
-    """The SQLite behaviour is the reference; subclasses state their differences."""
-
     name = "sqlite"
-    paramstyle_positional = True
     max_identifier = 63
 
     # -- where tables live --------------------------------------------------
