@@ -10,9 +10,16 @@ SUDO := $(if $(AS_ROOT),,sudo)
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup system-packages lab test
+LABEXT := labextension
+LABEXT_BUILT := dj_jupyter/labextension/package.json
+LABEXT_SOURCES := $(wildcard $(LABEXT)/src/*.ts $(LABEXT)/style/*) $(LABEXT)/package.json \
+  $(LABEXT)/tsconfig.json $(LABEXT)/install.json
+LABEXT_SHARE := $(VENV)/share/jupyter/labextensions/dj-jupyter-labext
+LABEXT_LINK := $(VENV)/.labextension-linked
 
-setup: $(VENV)/.installed
+.PHONY: setup system-packages lab test labextension check-labextension test-labextension
+
+setup: $(VENV)/.installed labextension
 
 # Debian packages, via apt only when one is missing (python3-venv only if venv can't work).
 system-packages:
@@ -26,10 +33,40 @@ system-packages:
 	fi
 
 # Reinstalled only when pyproject.toml changes (the install is editable).
+# (pip would copy the extension onto itself through the link `labextension develop` made.)
 $(VENV)/.installed: pyproject.toml | system-packages
 	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
+	if [ -L $(LABEXT_SHARE) ]; then rm $(LABEXT_SHARE); fi
 	$(PYTHON) -m pip install -e ".[all,test]"
 	touch $@
+
+# The JupyterLab extension (labextension/ -> dj_jupyter/labextension), rebuilt only when a
+# source changed (make compares it with the built package.json); node_modules only when the
+# lock file changed. The venv's share/ links to the build (`labextension develop`), so a
+# rebuild shows on the next page load.
+labextension: $(LABEXT_BUILT) $(LABEXT_LINK)
+
+$(LABEXT)/node_modules/.package-lock.json: $(LABEXT)/package-lock.json
+	cd $(LABEXT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(LABEXT_BUILT): $(LABEXT_SOURCES) $(LABEXT)/node_modules/.package-lock.json | $(VENV)/.installed
+	cd $(LABEXT) && PATH="$(abspath $(VENV))/bin:$$PATH" npm run build:prod
+	touch $@
+
+$(LABEXT_LINK): $(VENV)/.installed | $(LABEXT_BUILT)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/jupyter-builder develop --overwrite .
+	touch $@
+
+# The grammar's unit tests (node's built-in runner; ~2 s).
+test-labextension: $(LABEXT)/node_modules/.package-lock.json
+	cd $(LABEXT) && npm test --silent
+
+# CI: the extension is installed and enabled in the venv's JupyterLab.
+check-labextension: labextension
+	$(VENV)/bin/jupyter labextension list 2>&1 | tee /dev/stderr | \
+	  grep -q "dj-jupyter-labext.*enabled.*OK" || \
+	  { echo "error: dj-jupyter-labext is not installed and enabled" >&2; exit 1; }
 
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks \
@@ -40,7 +77,7 @@ lab: setup
 # then pytest; pytest exits with 5 when it collected nothing: a failure too. Last, the backend
 # suite once more on the servers with the fast paths off (dj.config["database.fast_paths"]),
 # so that the plain path stays correct (SQLite has no fast paths).
-test: setup
+test: setup check-labextension test-labextension
 	$(VENV)/bin/ruff check dj_jupyter tests benchmarks
 	$(VENV)/bin/mypy
 	@rc=0; $(PYTHON) -m pytest -p no:cacheprovider tests/ $(PYTEST_ARGS) || rc=$$?; \

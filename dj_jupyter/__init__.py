@@ -50,13 +50,14 @@ _LAZY = {
     "get_codec": ".objects.codecs",
     "list_codecs": ".objects.codecs",
     "Diagram": ".display.diagram.model",
+    "preview": ".jupyter.preview",
 }
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
     "Table", "FreeTable", "Manual", "Lookup", "Imported", "Computed", "Part", "QueryExpression",
     "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs", "Diagram",
-    "errors", "DataJointError", "DuplicateError", "IntegrityError",
+    "preview", "errors", "DataJointError", "DuplicateError", "IntegrityError",
     "MissingAttributeError", "UnknownAttributeError", "__version__",
 ]
 
@@ -78,11 +79,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from .algebra.conditions import AndList, Not, Top
     from .backends.connection import Connection, conn
     from .display.diagram.model import Diagram
+    from .jupyter.preview import preview
     from .objects.codecs import Codec, get_codec, list_codecs
     from .pipeline.schema import Schema, VirtualModule, list_schemas, virtual_schema
     from .pipeline.tiers import Computed, Imported, Lookup, Manual, Part
     from .query.expression import QueryExpression, U
     from .tables.table import FreeTable, Table
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where Jupyter finds the prebuilt lab extension (built from labextension/)."""
+    return [{"src": "labextension", "dest": "dj-jupyter-labext"}]
 
 
 def _diagram_widget(diagram: Any) -> Any:

@@ -5,6 +5,9 @@ the nearest ``datajoint.json`` (searched from the working directory upwards,
 stopping at a ``.git`` folder), then the defaults below. Every key is validated
 when it is set; unknown keys are refused with the list of known ones.
 
+Long module: the table of documented settings is most of it, and each setting's validator
+sits beside it.
+
 Keys are dotted (``config["database.host"]``) and also reachable as attributes
 (``config.database.host``). ``with config.override(safemode=False,
 database__host="db"):`` changes settings for one block. Passwords never appear
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -50,16 +54,71 @@ def _boolean(value: Any) -> bool:
     raise ValueError("must be true or false")
 
 
-def _optional_int(value: Any) -> int | None:
-    return None if value in (None, "") else int(value)
+def _whole_number(value: Any) -> int:
+    """An int from an int or its decimal text (``"5"``); 1.5, True or "x" are refused."""
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise ValueError("must be a whole number")
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.lstrip("+-").isdigit():
+            raise ValueError("must be a whole number")
+    return int(value)
+
+
+def _int_between(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        number = _whole_number(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return number
+
+    return check
+
+
+def _seconds(*, zero: bool) -> Callable[[Any], float]:
+    """A finite number of seconds, more than zero (or zero too when ``zero``)."""
+    def check(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError("must be a number of seconds")
+        number = float(value)
+        if not math.isfinite(number) or number < 0 or (number == 0 and not zero):
+            raise ValueError("must be a finite number of seconds, " +
+                             ("zero or more" if zero else "more than zero"))
+        return number
+
+    return check
+
+
+def _optional_port(value: Any) -> int | None:
+    return None if value in (None, "") else _int_between(1, 65535)(value)
+
+
+def _host(value: Any) -> str:
+    """A host name, optionally ``host:port`` (split into database.port when set)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a host name such as 'localhost' or 'db.example.org:3306'")
+    if value.count(":") == 1:
+        name, port = value.split(":")
+        if not name:
+            raise ValueError("names no host before ':'")
+        try:
+            _optional_port(port)
+        except ValueError:
+            raise ValueError(f"port {port!r} after ':' must be a number from 1 to 65535") \
+                from None
+    return value
 
 
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _log_level(value: Any) -> str:
+    return _choice("debug", "info", "warning", "error", "critical")(value).upper()
+
+
 def _positive_int(value: Any) -> int:
-    number = int(value)
+    number = _whole_number(value)
     if number < 1:
         raise ValueError("must be a positive integer")
     return number
@@ -214,11 +273,6 @@ def _stores(value: Any) -> dict:
     return stores
 
 
-def _non_negative(value: Any) -> float:
-    number = float(value)
-    if number < 0:
-        raise ValueError("must be zero or more")
-    return number
 
 
 @dataclass(frozen=True)
@@ -232,8 +286,8 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     "database.backend": Setting("sqlite", _choice(*BACKENDS), "DJ_BACKEND",
                                 "sqlite (embedded default), postgresql or mysql"),
-    "database.host": Setting("localhost", str, "DJ_HOST", "server host (host:port accepted)"),
-    "database.port": Setting(None, _optional_int, "DJ_PORT", "server port; default per backend"),
+    "database.host": Setting("localhost", _host, "DJ_HOST", "server host (host:port accepted)"),
+    "database.port": Setting(None, _optional_port, "DJ_PORT", "server port; default per backend"),
     "database.user": Setting(None, _optional_str, "DJ_USER", "user name"),
     "database.password": Setting(None, _optional_str, "DJ_PASS", "password (never printed)"),
     "database.name": Setting(None, _optional_str, "DJ_DATABASE_NAME",
@@ -249,7 +303,8 @@ SETTINGS: dict[str, Setting] = {
                                    "statement, PostgreSQL pipeline, MySQL binary protocol); "
                                    "False: the plain path"),
     "safemode": Setting(True, _boolean, "DJ_SAFEMODE", "confirm before delete and drop"),
-    "loglevel": Setting("INFO", lambda v: str(v).upper(), "DJ_LOG_LEVEL", "log level"),
+    "loglevel": Setting("INFO", _log_level, "DJ_LOG_LEVEL",
+                        "log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)"),
     "download_path": Setting(".", str, "DJ_DOWNLOAD_PATH", "where attachments are written"),
     "display.limit": Setting(12, _positive_int, None, "rows shown in previews"),
     "display.width": Setting(14, _positive_int, None, "column width of the text preview"),
@@ -259,16 +314,16 @@ SETTINGS: dict[str, Setting] = {
     "display.diagram_theme": Setting("auto", _choice("auto", "light", "dark"),
                                      "DJ_DIAGRAM_THEME", "diagram colours"),
     "stores": Setting({}, _stores, "DJ_STORES", "object stores (see the codec docs)"),
-    "stores.gc_grace_seconds": Setting(3600.0, _non_negative, "DJ_GC_GRACE_SECONDS",
+    "stores.gc_grace_seconds": Setting(3600.0, _seconds(zero=True), "DJ_GC_GRACE_SECONDS",
                                        "schema.gc() never removes objects younger than this "
                                        "(they may belong to an insert in flight)"),
     "jobs.auto_refresh": Setting(True, _boolean, "DJ_JOBS_AUTO_REFRESH",
                                  "refresh the job queue when populate(reserve_jobs=True) starts"),
-    "jobs.default_priority": Setting(5, int, "DJ_JOBS_DEFAULT_PRIORITY",
-                                     "priority of new jobs (lower runs first)"),
-    "jobs.heartbeat_interval": Setting(5.0, float, "DJ_JOBS_HEARTBEAT_INTERVAL",
+    "jobs.default_priority": Setting(5, _int_between(0, 127), "DJ_JOBS_DEFAULT_PRIORITY",
+                                     "priority of new jobs, 0..127 (lower runs first)"),
+    "jobs.heartbeat_interval": Setting(5.0, _seconds(zero=False), "DJ_JOBS_HEARTBEAT_INTERVAL",
                                        "seconds between a worker's heartbeats on its job"),
-    "jobs.heartbeat_timeout": Setting(30.0, float, "DJ_JOBS_HEARTBEAT_TIMEOUT",
+    "jobs.heartbeat_timeout": Setting(30.0, _seconds(zero=True), "DJ_JOBS_HEARTBEAT_TIMEOUT",
                                       "silence after which another host's reserved job is "
                                       "re-queued"),
     "jobs.allow_new_pk_fields_in_computed_tables": Setting(
@@ -360,10 +415,15 @@ class Config:
         path = Path(path)
         try:
             data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as error:
+        except (OSError, ValueError) as error:  # ValueError: bad JSON or bad UTF-8
             raise ConfigError(f"cannot read config file {path}: {error}") from None
-        for key, value in _flatten(data).items():
-            self._loaded[key] = self._validated(key, value, source=str(path))
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"config file {path} holds a JSON {type(data).__name__}; it must "
+                              'hold one object, e.g. {"database": {"backend": "sqlite"}}')
+        checked = {key: self._validated(key, value, source=str(path))
+                   for key, value in _flatten(data).items()}
+        for key, value in checked.items():  # all or nothing: a bad key leaves none loaded
+            self._loaded[key] = value
         self.source = path
         self._split_host_port()
 
@@ -404,7 +464,7 @@ class Config:
         self._known(key)
         try:
             return SETTINGS[key].parse(value)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:
             shown = "***" if key in SECRET_KEYS or key == "stores" else repr(value)
             where = f" in {source}" if source else ""
             raise ConfigError(f"invalid value {shown} for {key!r}{where}: {error}") from None
@@ -429,10 +489,15 @@ class Config:
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys of nested settings (a mapping below no known prefix stays one, unknown key)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"settings are given as a mapping of keys to values, not a "
+                          f"{type(data).__name__}; e.g. {{'database.backend': 'sqlite'}}")
     flat: dict[str, Any] = {}
     for key, value in data.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and dotted not in SETTINGS:
+        if isinstance(value, Mapping) and dotted not in SETTINGS \
+                and any(k.startswith(dotted + ".") for k in SETTINGS):
             flat.update(_flatten(value, dotted + "."))
         else:
             flat[dotted] = value

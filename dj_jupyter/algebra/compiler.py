@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from ..errors import DataTypeError, RestrictionError
 from ..objects.codecs import storage_spec
@@ -34,7 +36,7 @@ from .nodes import (
     Union,
     base_table,
 )
-from .values import _Bad, value_check
+from .values import BadValue, value_check
 
 if TYPE_CHECKING:
     from ..backends.dialect import Dialect
@@ -218,7 +220,7 @@ class Compiler:
         if isinstance(condition, (c.And, c.Or)):
             terms = [self.condition(i, flat, heading) for i in condition.items]
             terms = [sa.true() if t is None else t for t in terms]
-            return sa.and_(*terms) if isinstance(condition, c.And) else sa.or_(*terms)
+            return balanced(sa.and_ if isinstance(condition, c.And) else sa.or_, terms)
         if isinstance(condition, c.Negation):
             term = self.condition(condition.item, flat, heading)
             return sa.false() if term is None else sa.not_(term)
@@ -281,6 +283,40 @@ class Compiler:
         return clauses
 
 
+GROUP = 64  # terms per AND/OR group: SQLite refuses expression trees deeper than 1,000
+
+
+def balanced(combine: Callable[..., sa.ColumnElement], terms: list) -> sa.ColumnElement:
+    """``a OR b OR ...`` as a tree of parenthesised groups of at most GROUP terms.
+
+    SQLite parses a flat chain of n ORs into a tree n deep; grouping keeps the depth
+    logarithmic, so a restriction by a list of thousands of dicts runs on every backend.
+    """
+    while len(terms) > GROUP:
+        terms = [_Parenthesised(combine(*terms[i:i + GROUP]))
+                 for i in range(0, len(terms), GROUP)]
+    return combine(*terms)
+
+
+class _Parenthesised(sa.sql.expression.ColumnElement):
+    """A boolean term kept in parentheses (SQLAlchemy flattens nested AND/OR otherwise)."""
+
+    inherit_cache = True
+    _traverse_internals = [("inner", InternalTraversal.dp_clauseelement)]
+    type = sa.Boolean()
+
+    def __init__(self, inner: sa.ColumnElement):
+        self.inner = inner
+
+    def get_children(self, **kwargs: Any) -> tuple:
+        return (self.inner,)
+
+
+@compiles(_Parenthesised)
+def _compile_parenthesised(element: _Parenthesised, compiler, **kwargs: Any) -> str:
+    return "(" + compiler.process(element.inner, **kwargs) + ")"
+
+
 def bind_value(dialect: Dialect, attribute, value: Any) -> Any:
     """A restriction value checked against its attribute and converted for the driver."""
     return value_binder(dialect, attribute)(value)
@@ -297,7 +333,7 @@ def value_binder(dialect: Dialect, attribute) -> Callable[[Any], Any]:
     def checked_and_bound(value: Any) -> Any:
         try:
             checked = check(value)
-        except _Bad as problem:
+        except BadValue as problem:
             raise DataTypeError(
                 f"restriction on {attribute.name!r} ({spec.text}): {problem}") from None
         return checked if bind is None else bind(checked)

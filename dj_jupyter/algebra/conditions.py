@@ -9,18 +9,22 @@ binds them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RestrictionError
+from ..errors import DataTypeError, RestrictionError
 from .heading import Heading
+from .values import BadValue, value_check
 
 if TYPE_CHECKING:
     from .nodes import Node
 
 __all__ = ["Condition", "Equals", "IsNull", "And", "Or", "Negation", "Constant", "SqlText",
-           "Exists", "KeyAfter", "AndList", "Not", "Top", "make_condition", "TRUE", "FALSE"]
+           "Exists", "KeyAfter", "AndList", "Not", "Top", "make_condition", "TRUE", "FALSE",
+           "checked_count", "checked_order_by"]
 
 
 class Condition:
@@ -97,13 +101,10 @@ class Top:
     """
 
     def __init__(self, limit: int | None = 1, order_by: Any = "KEY", offset: int = 0):
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise RestrictionError("Top(limit=...) takes a non-negative integer or None")
-        if not isinstance(offset, int) or offset < 0:
-            raise RestrictionError("Top(offset=...) takes a non-negative integer")
-        self.limit = limit
-        self.order_by = order_by
-        self.offset = offset
+        self.limit = checked_count(limit, "Top(limit=...)")
+        self.order_by = checked_order_by(order_by)
+        skipped = checked_count(offset, "Top(offset=...)")
+        self.offset = 0 if skipped is None else skipped
 
     @property
     def order_tuple(self) -> tuple[str, ...]:
@@ -113,6 +114,31 @@ class Top:
 
     def __repr__(self) -> str:
         return f"Top(limit={self.limit}, order_by={self.order_by!r}, offset={self.offset})"
+
+
+def checked_count(value: Any, what: str) -> int | None:
+    """A limit or offset: None or a non-negative whole number (numpy integers too)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise RestrictionError(f"{what} takes a non-negative integer or None, not {value!r}")
+    return int(value)
+
+
+def checked_order_by(order_by: Any) -> Any:
+    """``order_by``: None, ``"attr"``, ``"attr DESC"``, ``"KEY"``, or a list of those."""
+    if order_by is None:
+        return None
+    items = [order_by] if isinstance(order_by, str) else order_by
+    if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+        raise RestrictionError(
+            f"order_by takes an attribute name, 'name DESC', 'KEY' or a list of those, not "
+            f"{order_by!r}")
+    for item in items:
+        _checked_text(item, "order_by")
+        if not item.strip():
+            raise RestrictionError("order_by holds an empty string; name an attribute")
+    return order_by
 
 
 class Not:
@@ -151,21 +177,31 @@ def negation(item: Condition) -> Condition:
     return Negation(item)
 
 
+MAX_NESTING = 50  # lists, AndLists and Nots inside each other; deeper is a mistake
+
+
 def make_condition(operand: Any, heading: Heading, *, semantic_check: bool = True) -> Condition:
     """The condition a restriction operand means on a relation with ``heading``."""
+    return _condition(operand, heading, semantic_check, 0)
+
+
+def _condition(operand: Any, heading: Heading, semantic_check: bool, depth: int) -> Condition:
     from ..query.expression import as_expression
 
     if isinstance(operand, Condition):
         return operand
     if isinstance(operand, bool):
         return Constant(operand)
+    if depth > MAX_NESTING:
+        raise RestrictionError(
+            f"the restriction nests lists, dj.AndList or dj.Not more than {MAX_NESTING} levels "
+            "deep; flatten it (a list inside a list means the same as one list of all items)")
     if isinstance(operand, Not):
-        return negation(make_condition(operand.restriction, heading, semantic_check=semantic_check))
+        return negation(_condition(operand.restriction, heading, semantic_check, depth + 1))
     if isinstance(operand, AndList):
-        return conjunction(make_condition(o, heading, semantic_check=semantic_check)
-                           for o in operand)
+        return conjunction(_condition(o, heading, semantic_check, depth + 1) for o in operand)
     if isinstance(operand, str):
-        return SqlText(operand)
+        return SqlText(_checked_text(operand, "a restriction string"))
     if isinstance(operand, Mapping):
         return _from_mapping(operand, heading)
     if _is_record(operand):
@@ -178,8 +214,7 @@ def make_condition(operand: Any, heading: Heading, *, semantic_check: bool = Tru
             else operand.to_dict("records")
         return disjunction(_from_mapping(r, heading) for r in records)
     if isinstance(operand, (list, tuple, set, frozenset)) or _is_array(operand):
-        return disjunction(make_condition(o, heading, semantic_check=semantic_check)
-                           for o in operand)
+        return disjunction(_condition(o, heading, semantic_check, depth + 1) for o in operand)
     raise RestrictionError(
         f"cannot restrict by a {type(operand).__name__}: use a dict of attribute values, a SQL "
         "string, a list (OR), dj.AndList (AND), dj.Not, or another query")
@@ -191,8 +226,47 @@ def _from_mapping(values: Mapping, heading: Heading) -> Condition:
     for name, value in values.items():
         if name not in heading:
             continue
-        items.append(IsNull(name) if value is None else Equals(name, value))
+        if value is None or _is_nan(value):  # as in insert: None and NaN mean NULL
+            items.append(IsNull(name))
+        else:
+            items.append(Equals(name, _checked_value(heading[name], value)))
     return conjunction(items)
+
+
+def _checked_value(attribute: Any, value: Any) -> Any:
+    """The value as its attribute stores it, checked now (not when compiled, where an OR
+    that is already true would skip it); codec values are checked when compiled."""
+    spec = attribute.type
+    if spec.is_codec or spec.name == "computed":
+        return value
+    try:
+        return _value_check(spec)(value)
+    except BadValue as problem:
+        raise DataTypeError(f"restriction on {attribute.name!r} ({spec.text}): {problem}") \
+            from None
+
+
+@functools.lru_cache(maxsize=512)
+def _value_check(spec: Any) -> Any:
+    return value_check(spec)
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, Integral) and value != value
+
+
+def _checked_text(text: str, what: str) -> str:
+    """SQL text with no NUL and no lone surrogate (no driver can send those)."""
+    if "\x00" in text:
+        raise RestrictionError(f"{what} contains the NUL character; remove it")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise RestrictionError(
+                f"{what} holds a lone surrogate {text[error.start]!r} at position {error.start}, "
+                "which is not valid Unicode; remove it") from None
+    return text
 
 
 def _semijoin(expression: Any, heading: Heading, semantic_check: bool) -> Condition:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 import uuid
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from ..definition.types import core_of
 from ..errors import DataTypeError, MissingAttributeError
 from ..objects.codecs import encoder_for
 
-__all__ = ["column_validator", "MISSING"]
+__all__ = ["BadValue", "column_validator", "MISSING"]
 
 INT_RANGES = {
     "int8": (-(2**7), 2**7 - 1),
@@ -42,7 +43,7 @@ class _Missing:
 MISSING = _Missing()
 
 
-class _Bad(Exception):
+class BadValue(Exception):
     """A value that does not fit; the message says what is expected."""
 
 
@@ -62,20 +63,44 @@ def _integer(low: int, high: int) -> Check:
             elif isinstance(value, Real) and float(value).is_integer():
                 value = int(value)
             else:
-                raise _Bad(f"expected an integer, got {value!r}")
+                raise BadValue(f"expected an integer, got {value!r}")
         if not low <= value <= high:
-            raise _Bad(f"{value} is outside the range {low}..{high}")
+            raise BadValue(f"{value} is outside the range {low}..{high}")
         return value
 
     return check
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+
+
 def _floating(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (Real, decimal.Decimal)):
-        raise _Bad(f"expected a number, got {value!r}")
-    number = float(value)
+        raise BadValue(f"expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):
+        raise BadValue(f"{value} is too large for a float64; store a finite number below 1.8e308 "
+                   "or use decimal/a string") from None
     if math.isinf(number):
-        raise _Bad("infinity cannot be stored (MySQL refuses it); store NULL or a finite number")
+        raise BadValue("infinity cannot be stored (MySQL refuses it); store NULL or a finite "
+                       "number")
+    if number != number:  # e.g. Decimal("NaN"); float NaN means NULL before it gets here
+        raise BadValue("NaN cannot be stored; give None (or float('nan')) for NULL")
+    return number
+
+
+FLOAT32_TINY = 1.1754943508222875e-38  # the smallest normal float32; PostgreSQL refuses less
+
+
+def _float32(value: Any) -> float:
+    number = _floating(value)
+    if abs(number) > FLOAT32_MAX:
+        raise BadValue(f"{number} is outside the float32 range (±3.4e38); declare the attribute "
+                   "float64 or store a smaller number")
+    if 0 < abs(number) < FLOAT32_TINY:
+        raise BadValue(f"{number} is too close to zero for float32 (below ±1.2e-38); store 0 or "
+                   "declare the attribute float64")
     return number
 
 
@@ -85,7 +110,7 @@ def _boolean(value: Any) -> bool:
         return bool(value)
     if isinstance(value, Integral) and value in (0, 1):
         return bool(value)
-    raise _Bad(f"expected True or False, got {value!r}")
+    raise BadValue(f"expected True or False, got {value!r}")
 
 
 def _decimal(precision: int, scale: int) -> Check:
@@ -94,29 +119,63 @@ def _decimal(precision: int, scale: int) -> Check:
 
     def check(value: Any) -> decimal.Decimal:
         if isinstance(value, bool):
-            raise _Bad(f"expected a decimal number, got {value!r}")
+            raise BadValue(f"expected a decimal number, got {value!r}")
         try:
             number = decimal.Decimal(str(value) if isinstance(value, (float, str)) else value)
         except (decimal.InvalidOperation, TypeError, ValueError):
-            raise _Bad(f"expected a decimal number, got {value!r}") from None
+            raise BadValue(f"expected a decimal number, got {value!r}") from None
         if not number.is_finite():
-            raise _Bad("NaN and infinity cannot be stored in a decimal")
-        number = number.quantize(quantum, rounding=decimal.ROUND_HALF_UP)
+            raise BadValue("NaN and infinity cannot be stored in a decimal")
+        too_big = BadValue(f"{value} does not fit decimal({precision},{scale}); its absolute value "
+                       f"must stay below 10**{precision - scale}")
+        if number.adjusted() >= precision - scale:
+            raise too_big
+        try:
+            number = number.quantize(quantum, rounding=decimal.ROUND_HALF_UP,
+                                     context=decimal.Context(prec=precision + 2))
+        except decimal.InvalidOperation:
+            raise too_big from None
         if abs(number) >= limit:
-            raise _Bad(f"{value} does not fit decimal({precision},{scale})")
+            raise too_big
         return number
 
     return check
 
 
+def _check_characters(text: str) -> None:
+    """Refuse what no backend can store in text: NUL and lone surrogates."""
+    if "\x00" in text:
+        raise BadValue("strings cannot contain the NUL character (PostgreSQL refuses it); remove "
+                   "it, or store the data as bytes or <blob>")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise BadValue(f"the string holds a lone surrogate {text[error.start]!r} at position "
+                       f"{error.start}, which is not valid Unicode; decode your data with "
+                       "errors='replace' or store it as bytes") from None
+
+
+def is_storable_text(joined: str) -> bool:
+    """True when a string (e.g. a column joined) has no NUL and no lone surrogate."""
+    if "\x00" in joined:
+        return False
+    if joined.isascii():
+        return True
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text(limit: int | None) -> Check:
     def check(value: Any) -> str:
         if not isinstance(value, str):
-            raise _Bad(f"expected a string, got {value!r}")
+            raise BadValue(f"expected a string, got {value!r}")
         if limit is not None and len(value) > limit:
-            raise _Bad(f"{len(value)} characters do not fit in {limit}")
-        if "\x00" in value:
-            raise _Bad("strings cannot contain the NUL character (PostgreSQL refuses it)")
+            raise BadValue(f"{len(value)} characters do not fit in {limit}")
+        _check_characters(value)
         return str(value)
 
     return check
@@ -127,7 +186,7 @@ def _enum(values: tuple[str, ...]) -> Check:
 
     def check(value: Any) -> str:
         if value not in allowed:
-            raise _Bad(f"{value!r} is not one of {', '.join(map(repr, values))}")
+            raise BadValue(f"{value!r} is not one of {', '.join(map(repr, values))}")
         return str(value)
 
     return check
@@ -139,24 +198,29 @@ def _to_datetime(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
             value = value.to_pydatetime()
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc)
+        if value.tzinfo is not None:  # the one rule on every backend: aware means UTC
+            try:
+                value = value.astimezone(dt.timezone.utc)
+            except OverflowError:
+                raise BadValue(f"{value} is outside the years 1..9999 once converted to UTC") \
+                    from None
         return value.replace(tzinfo=None)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
     if isinstance(value, str):
         try:
-            return dt.datetime.fromisoformat(value)
+            parsed = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise _Bad(f"{value!r} is not an ISO date-time (YYYY-MM-DD HH:MM:SS)") from None
+            raise BadValue(f"{value!r} is not an ISO date-time (YYYY-MM-DD HH:MM:SS)") from None
+        return _to_datetime(parsed) if parsed.tzinfo is not None else parsed
     if type(value).__name__ == "datetime64":
         import numpy as np
 
         if np.isnat(value):
-            raise _Bad("NaT is not a date-time; use None for NULL")
+            raise BadValue("NaT is not a date-time; use None for NULL")
         micro = value.astype("datetime64[us]").astype("int64")
         return dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=int(micro))
-    raise _Bad(f"expected a datetime, got {value!r}")
+    raise BadValue(f"expected a datetime, got {value!r}")
 
 
 def _datetime(fsp: int) -> Check:
@@ -167,7 +231,11 @@ def _datetime(fsp: int) -> Check:
         rounded = (moment.microsecond + step // 2) // step * step
         if rounded == moment.microsecond:
             return moment
-        return moment.replace(microsecond=0) + dt.timedelta(microseconds=rounded)
+        try:
+            return moment.replace(microsecond=0) + dt.timedelta(microseconds=rounded)
+        except OverflowError:
+            raise BadValue(f"{moment} rounds past 9999-12-31 23:59:59 at datetime({fsp}); give "
+                       "an earlier time or declare more fractional digits") from None
 
     return check
 
@@ -181,8 +249,8 @@ def _date(value: Any) -> dt.date:
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise _Bad(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
-    raise _Bad(f"expected a date, got {value!r}")
+            raise BadValue(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
+    raise BadValue(f"expected a date, got {value!r}")
 
 
 def _uuid(value: Any) -> uuid.UUID:
@@ -193,30 +261,64 @@ def _uuid(value: Any) -> uuid.UUID:
             return uuid.UUID(bytes=bytes(value))
         return uuid.UUID(str(value))
     except ValueError:
-        raise _Bad(f"{value!r} is not a UUID") from None
+        raise BadValue(f"{value!r} is not a UUID") from None
+
+
+JSON_MAX_DEPTH = 31  # MariaDB refuses 32 levels (JSON_VALID), the lowest limit of the backends
 
 
 def _json(value: Any) -> Any:
-    import json
-
+    _check_json_shape(value)
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as error:
-        raise _Bad(f"not JSON-serialisable ({error}); use a <blob> attribute for Python objects") \
-            from None
+        raise BadValue(f"not JSON-serialisable ({error}); use a <blob> attribute for Python "
+                       "objects") from None
     return value
+
+
+def _check_json_shape(value: Any) -> None:
+    """Depth and strings of a JSON document, walked without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            _check_characters(item)
+        elif isinstance(item, (dict, list, tuple)):
+            if depth > JSON_MAX_DEPTH:
+                raise BadValue(f"JSON nested deeper than {JSON_MAX_DEPTH} levels cannot be "
+                               "stored on every backend; flatten it or use a <blob> attribute")
+            if isinstance(item, dict):
+                for key, inner in item.items():
+                    if isinstance(key, str):
+                        _check_characters(key)
+                    stack.append((inner, depth + 1))
+            else:
+                stack.extend((inner, depth + 1) for inner in item)
 
 
 def _bytes(value: Any) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
-    raise _Bad(f"expected bytes, got {type(value).__name__}; use <blob> to store Python objects")
+    raise BadValue(f"expected bytes, got {type(value).__name__}; use <blob> to store Python "
+                   "objects")
 
 
 def _time(value: Any) -> Any:
     if isinstance(value, (dt.time, dt.timedelta)):
         return value
-    raise _Bad(f"expected a time, got {value!r}")
+    raise BadValue(f"expected a time, got {value!r}")
+
+
+def _refusing_masked(encode: Callable[..., Any]) -> Callable[..., Any]:
+    """A codec's encoder that first refuses numpy masked arrays (their mask would be lost)."""
+    def check(value: Any, *key: Any) -> Any:
+        if type(value).__name__ == "MaskedArray":
+            raise BadValue("a numpy masked array would lose its mask; store value.filled(fill) "
+                       "or value.data and value.mask as two attributes")
+        return encode(value, *key)
+
+    return check
 
 
 def value_check(spec: TypeSpec) -> Check:
@@ -225,7 +327,7 @@ def value_check(spec: TypeSpec) -> Check:
     if family in INT_RANGES:
         return _integer(*INT_RANGES[family])
     simple: dict[str, Check] = {
-        "float32": _floating, "float64": _floating, "bool": _boolean, "date": _date,
+        "float32": _float32, "float64": _floating, "bool": _boolean, "date": _date,
         "uuid": _uuid, "json": _json, "bytes": _bytes, "time": _time,
     }
     if family in simple:
@@ -241,7 +343,7 @@ def value_check(spec: TypeSpec) -> Check:
     if family == "datetime":
         return _datetime(args[0] if args else 0)
     if family == "codec":
-        return encoder_for(spec)  # validate and encode through the codec chain
+        return _refusing_masked(encoder_for(spec))  # validate and encode through the codecs
     return lambda value: value
 
 
@@ -255,13 +357,17 @@ def _canonical_column_test(spec: TypeSpec) -> Callable[[list], bool] | None:
     if family in INT_RANGES:
         low, high = INT_RANGES[family]
         return lambda col: all(type(v) is int for v in col) and low <= min(col) and max(col) <= high
-    if family in ("float32", "float64"):
+    if family == "float64":
         return lambda col: all(type(v) is float for v in col) and all(map(math.isfinite, col))
     if family in ("char", "varchar", "text"):
         limit = args[0] if args else None
         return lambda col: (all(type(v) is str for v in col)
                             and (limit is None or max(map(len, col)) <= limit)
-                            and "\x00" not in "".join(col))
+                            and is_storable_text("".join(col)))
+    if family == "float32":
+        return lambda col: all(type(v) is float for v in col) and all(
+            math.isfinite(v) and abs(v) <= FLOAT32_MAX and (v == 0 or abs(v) >= FLOAT32_TINY)
+            for v in col)
     if family == "enum":
         allowed = frozenset(args)
         return lambda col: all(type(v) is str for v in col) and set(col) <= allowed
@@ -311,7 +417,7 @@ def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
                 continue
             try:
                 append(check(value) if keys is None else check(value, keys[position]))
-            except _Bad as problem:
+            except BadValue as problem:
                 raise DataTypeError(
                     f"{table}: row {position}, attribute {name!r} ({spec.text}): {problem}"
                 ) from None

@@ -24,42 +24,9 @@ from ..errors import ConnectionError_, LostConnectionError, TransactionError
 from ..settings import config
 from .dialect import Dialect, ErrorKind
 from .dialects import dialect_for
+from .urls import as_url, url_from_config
 
-__all__ = ["Connection", "conn", "set_default", "url_from_config"]
-
-_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "sqlite": "sqlite"}
-
-
-def url_from_config(config: Any) -> sa.URL:
-    """The SQLAlchemy URL described by ``dj.config``."""
-    backend = config["database.backend"]
-    if backend == "sqlite":
-        return sa.URL.create("sqlite", database=config["database.path"])
-    user = config["database.user"] or getpass.getuser()
-    database = config["database.name"] or (user if backend == "postgresql" else None)
-    return sa.URL.create(
-        _DRIVERS[backend], username=user, password=config["database.password"],
-        host=config["database.host"], port=config["database.port"], database=database,
-    )
-
-
-def _as_url(target: str | sa.URL, user: str | None, password: str | None,
-            port: int | None, backend: str | None, database: str | None) -> sa.URL:
-    if isinstance(target, sa.URL):
-        return target
-    if "://" in target:
-        url = sa.make_url(target)
-        driver = _DRIVERS.get(url.drivername)
-        return url.set(drivername=driver) if driver else url
-    if backend is None or backend == "sqlite":
-        return sa.URL.create("sqlite", database=target)
-    host, _, host_port = target.partition(":")
-    return sa.URL.create(
-        _DRIVERS[backend], username=user or getpass.getuser(), password=password, host=host,
-        port=port or (int(host_port) if host_port else None),
-        database=database or ((user or getpass.getuser()) if backend == "postgresql" else None),
-    )
-
+__all__ = ["Connection", "conn", "set_default"]
 
 @dataclass(frozen=True)
 class Prepared:
@@ -104,13 +71,14 @@ class Connection:
     def __init__(self, host: str | sa.URL, user: str | None = None, password: str | None = None,
                  port: int | None = None, *, backend: str | None = None,
                  database_name: str | None = None):
-        self.url = _as_url(host, user, password, port, backend, database_name)
+        self.url = as_url(host, user, password, port, backend, database_name)
         sa_name = self.url.get_backend_name()
         self.dialect: Dialect = dialect_for(sa_name, fast_paths=config["database.fast_paths"])
         self.backend = self.dialect.name
         self.engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool,
                                        **self.dialect.engine_options())
         self.dialect.configure_engine(self.engine)
+        sa.event.listen(self.engine, "before_execute", self._refuse_ddl_in_transaction)
         self._lock = threading.RLock()
         self._sa: sa.Connection | None = None
         self._run_cursor: tuple[Any, Any] | None = None  # (driver connection, its cursor)
@@ -304,6 +272,15 @@ class Connection:
 
                 logging.getLogger("dj_jupyter").warning("transaction hook failed: %s", error)
 
+    def _refuse_ddl_in_transaction(self, sa_connection, statement, *args) -> None:
+        """No DDL inside ``with conn.transaction:``: MySQL would commit the transaction
+        silently, so it is refused on every backend (SQLAlchemy's ``before_execute``)."""
+        if self._in_transaction and _is_ddl(statement):
+            raise TransactionError(
+                "tables and schemas cannot be created, altered or dropped inside a transaction "
+                "(on MySQL that would silently commit it); commit or cancel the transaction "
+                "first, then run the DDL")
+
     def _require_transaction(self) -> None:
         if not self._in_transaction:
             raise TransactionError("no transaction is open on this connection")
@@ -468,6 +445,17 @@ class Connection:
 
     def get_user(self) -> str:
         return self.url.username or getpass.getuser()
+
+
+_DDL_WORDS = ("CREATE", "DROP", "ALTER", "RENAME", "TRUNCATE")
+
+
+def _is_ddl(statement: Any) -> bool:
+    """Whether a statement given to SQLAlchemy changes the schema (an element or SQL text)."""
+    if isinstance(statement, sa.schema.ExecutableDDLElement):
+        return True
+    text = statement.text if isinstance(statement, sa.TextClause) else statement
+    return isinstance(text, str) and text.lstrip().upper().startswith(_DDL_WORDS)
 
 
 _default: dict[str, Connection] = {}

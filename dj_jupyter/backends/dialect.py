@@ -103,6 +103,10 @@ class Dialect:
     #: Whether the server can chain commits at all (used only with the fast paths on).
     can_chain_commits = False
 
+    #: Whether a worker proves it lives by a lease file beside the database (an embedded
+    #: database, where heartbeats cannot advance during a make; see populate/leases.py).
+    worker_leases = False
+
     name = "sqlite"
     max_identifier = 63
 
@@ -127,6 +131,11 @@ class Dialect:
 
     def drop_schema_ddl(self, schema: str) -> list[sa.schema.ExecutableDDLElement]:
         return []
+
+    def referencing_schemas(self, schema: str) -> sa.TextClause | None:
+        """A query for the schemas whose foreign keys refer to ``schema``'s tables, or None
+        where every schema must be read (SQLite: one file, schemas are name prefixes)."""
+        return None
 
     @property
     def keeps_comments(self) -> bool:
@@ -444,6 +453,7 @@ def decimal_decoder(spec: TypeSpec) -> Convert:
     args = core_of(spec)[1]
     scale = args[1] if len(args) > 1 else 0
     quantum = decimal.Decimal(1).scaleb(-scale)
+    wide = decimal.Context(prec=max(28, (args[0] if args else 0) + 2))  # decimal(30,10) too
 
     def decode(value: Any) -> Any:
         if value is None or isinstance(value, decimal.Decimal):
@@ -451,6 +461,6 @@ def decimal_decoder(spec: TypeSpec) -> Convert:
         if isinstance(value, float) and not math.isfinite(value):
             return decimal.Decimal(value)
         text = repr(value) if isinstance(value, float) else str(value)
-        return decimal.Decimal(text).quantize(quantum)
+        return decimal.Decimal(text).quantize(quantum, context=wide)
 
     return decode

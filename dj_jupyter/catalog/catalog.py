@@ -12,6 +12,7 @@ are dropped and the event, carrying its connection, goes to the catalogue listen
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..algebra.heading import TableInfo
@@ -22,7 +23,7 @@ from .events import CatalogEvent, publish_catalog
 if TYPE_CHECKING:
     from ..backends.connection import Connection
 
-__all__ = ["Catalog", "catalog_of"]
+__all__ = ["Catalog", "catalog_of", "graph_for"]
 
 
 class Catalog:
@@ -62,6 +63,14 @@ class Catalog:
             self._dependencies = Dependencies(self.connection, self.schema_tables)
         return self._dependencies
 
+    def graph_for(self, names: Iterable[str]) -> Dependencies:
+        """The graph a delete or drop of the tables ``names`` needs: the whole graph if it is
+        loaded already, else only their schemas and the schemas downstream of them."""
+        if self._dependencies is not None:
+            return self._dependencies
+        return Dependencies(self.connection, self.schema_tables,
+                            {n.partition(".")[0] for n in names})
+
     def cache(self, name: str) -> dict:
         """A dictionary kept until the next change of the catalogue (job queues, plans)."""
         found = self._caches.get(name)
@@ -81,6 +90,11 @@ class Catalog:
         self.connection.forget_prepared()
         if event is not None:
             publish_catalog(dataclasses.replace(event, connection=self.connection))
+
+
+def graph_for(connection: Connection, names: Iterable[str]) -> Dependencies:
+    """``catalog_of(connection).graph_for(names)``."""
+    return catalog_of(connection).graph_for(names)
 
 
 def catalog_of(connection: Connection) -> Catalog:

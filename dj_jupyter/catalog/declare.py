@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from ..algebra.heading import TableInfo
 from ..algebra.values import value_check
+from ..definition import limits
 from ..definition.model import AttributeSpec, Default, ForeignKeySpec, TableDefinition, TypeSpec
 from ..definition.types import is_blob_like
 from ..errors import DefinitionError
@@ -67,11 +68,12 @@ def plan_table(connection: Connection, schema: str, name: str, definition: Table
                allow_new_pk: bool = False) -> TablePlan:
     """Columns, constraints and metadata rows for a new table; no I/O."""
     dialect = connection.dialect
-    if len(name) > dialect.max_identifier:
-        raise DefinitionError(
-            f"table name {name!r} is {len(name)} characters; {dialect.name} allows "
-            f"{dialect.max_identifier}. Use a shorter class name.")
+    limits.check_identifier(name, "table name")  # one rule on every backend
     columns, foreign_keys = _columns(schema, name, definition, parents)
+    limits.check_attribute_count(f"{schema}.{name}", len(columns))
+    if not columns:
+        raise DefinitionError(f"the definition of {name} declares no attributes; write at least "
+                              "one line `name : type` (primary key above ---, the rest below)")
     if auto_populated and not allow_new_pk:
         _check_key_from_parents(name, columns, foreign_keys)
     metadata = sa.MetaData()

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..backends.connection import Connection
 
 __all__ = ["LINEAGE", "COMMENTS", "lineage_table", "comments_table", "load_schema",
-           "split_marker", "make_marker", "list_schemas", "table_names"]
+           "split_marker", "make_marker", "list_schemas", "table_names", "referencing_schemas"]
 
 LINEAGE = "~lineage"
 COMMENTS = "~comments"
@@ -125,6 +125,15 @@ def _list_schemas(inspector: sa.Inspector, dialect) -> list[str]:
             if inspector.has_table(LINEAGE, schema=schema):
                 found.add(schema)
     return sorted(found)
+
+
+def referencing_schemas(connection: Connection, schema: str) -> list[str]:
+    """Other schemas holding a foreign key to a table of ``schema`` (read from the server's
+    catalogue, without reflecting them); on SQLite every other DataJoint schema."""
+    query = connection.dialect.referencing_schemas(schema)
+    if query is None:
+        return [s for s in list_schemas(connection) if s != schema]
+    return sorted({row[0] for row in connection.execute(query)} - {schema})
 
 
 def load_schema(connection: Connection, schema: str) -> dict[str, TableInfo]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 
+from dj_jupyter.definition.limits import MAX_IDENTIFIER
 from dj_jupyter.errors import DataJointError, DefinitionError
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
     "to_camel_case",
 ]
 
-MAX_TABLE_NAME = 63  # PostgreSQL's identifier limit, the stricter of the backends
+MAX_TABLE_NAME = MAX_IDENTIFIER  # PostgreSQL's identifier limit, the stricter of the backends
 
 TIER_PREFIXES = {"Manual": "", "Lookup": "#", "Imported": "_", "Computed": "__"}
 
@@ -82,6 +83,8 @@ def table_name(tier: str, class_name: str, master_table_name: str | None = None)
     if tier not in TIER_PREFIXES:
         tiers = ", ".join([*TIER_PREFIXES, "Part"])
         raise DefinitionError(f"unknown tier {tier!r}: use one of {tiers}")
+    if tier in ("Imported", "Computed"):  # its job table, ``~~<base>``, must fit too
+        check_table_name_length("~~" + base)
     return check_table_name_length(TIER_PREFIXES[tier] + base)
 
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from dj_jupyter.definition import limits
 from dj_jupyter.definition.model import (
     AttributeSpec,
     Default,
@@ -21,7 +24,7 @@ from dj_jupyter.definition.model import (
     IndexSpec,
     TableDefinition,
 )
-from dj_jupyter.definition.types import is_blob_like, parse_type, read_string_literal
+from dj_jupyter.definition.types import core_of, is_blob_like, parse_type, read_string_literal
 from dj_jupyter.errors import DefinitionError
 
 __all__ = ["FOREIGN_KEY_OPTIONS", "parse_definition"]
@@ -58,6 +61,7 @@ class _Line:
 
 def parse_definition(text: str) -> TableDefinition:
     """Parse a table definition; raise :class:`DefinitionError` pointing at the bad line."""
+    text = limits.check_text(text)
     comment = ""
     items: list[AttributeSpec | ForeignKeySpec] = []
     indexes: list[IndexSpec] = []
@@ -81,6 +85,7 @@ def parse_definition(text: str) -> TableDefinition:
             attribute = _parse_attribute(line, in_key)
             _check_new_name(attribute, items, line)
             items.append(attribute)
+    limits.check_attribute_count("the definition", len(items))
     return TableDefinition(comment=comment, items=tuple(items), indexes=tuple(indexes))
 
 
@@ -88,7 +93,16 @@ def _table_comment(line: _Line) -> str:
     comment = line.text[1:].strip()
     if comment.startswith(":"):
         raise line.error("a table comment must not start with ':'; remove the colon")
+    _within_limits(line, limits.check_table_comment, comment)
     return comment
+
+
+def _within_limits(line: _Line, check: Callable[..., Any], *args: Any) -> None:
+    """Run a check of :mod:`.limits`, pointing its error at ``line``."""
+    try:
+        check(*args)
+    except DefinitionError as error:
+        raise line.error(str(error)) from None
 
 
 def _check_new_name(
@@ -147,6 +161,11 @@ def _parse_attribute(line: _Line, in_key: bool) -> AttributeSpec:
     _check_attribute_name(line, name)
     spec = parse_type(type_text, line=line.number, line_text=line.text)
     nullable, default = _parse_default(line, default_text) if equals else (False, None)
+    if default is not None and default.is_expression and core_of(spec)[0] != "datetime":
+        raise line.error(f"{default.value} is a default only for datetime attributes; give "
+                         f"{name!r} a literal default or declare it datetime")
+    stored = len(comment) + (0 if spec.is_native else len(spec.text) + 2)
+    _within_limits(line, limits.check_column_comment, name, stored)
     if in_key and nullable:
         raise line.error(f"primary-key attribute {name!r} cannot default to null: "
                          "remove '= null' or move the attribute below ---")
@@ -163,6 +182,7 @@ def _parse_attribute(line: _Line, in_key: bool) -> AttributeSpec:
 def _check_attribute_name(line: _Line, name: str) -> None:
     if not name:
         raise line.error(f"missing attribute name: {_ATTRIBUTE_USAGE}")
+    _within_limits(line, limits.check_identifier, name, "attribute name")
     if name.startswith("_"):
         raise line.error(f"attribute {name!r}: names starting with _ are reserved; "
                          f"write {name.lstrip('_') or 'a name starting with a letter'}")

@@ -12,10 +12,11 @@ from importlib.resources import files
 from typing import Any
 
 from ..settings import config
+from .cells import sparkline_svg
 from .page import Page
 from .preview import take_preview
 
-__all__ = ["preview_html", "page_html", "rows_css", "header_tooltip"]
+__all__ = ["preview_html", "page_html", "rows_css", "header_tooltip", "array_cell_html"]
 
 KEY_MARK = "\u26b7"  # ⚷, in DejaVu, Segoe UI Symbol and Apple Symbols
 
@@ -38,7 +39,7 @@ def preview_html(query: Any) -> str:
 
 def page_html(page: Page) -> str:
     head = "".join(_header_cell(page, name) for name in page.names)
-    body = "".join(_row(page, row) for row in page.rows)
+    body = "".join(_row(page, i, row) for i, row in enumerate(page.rows))
     return (f"<style>{rows_css()}</style>"
             f'<div class="dj-preview"><table class="dj-rows"><thead><tr>{head}</tr></thead>'
             f'<tbody>{body}</tbody></table><p class="dj-note">{html.escape(note(page))}</p>'
@@ -78,10 +79,29 @@ def _header_cell(page: Page, name: str) -> str:
     return f'<th data-column="{html.escape(name)}" title="{title}">{html.escape(name)}</th>'
 
 
-def _row(page: Page, values: list[str]) -> str:
+def array_cell_html(summary: dict) -> str:
+    """An array cell: shape and dtype, size, and a sparkline or thumbnail when small."""
+    picture = ""
+    if summary.get("spark"):
+        picture = sparkline_svg(summary["spark"])
+    elif summary.get("thumb"):
+        picture = f'<img class="dj-thumb" src="{html.escape(summary["thumb"])}" alt="">'
+    size = f'<span class="dj-array-size">{html.escape(summary["size"])}</span>' \
+        if summary.get("size") else ""
+    title = html.escape(f"{summary['kind']}: {summary['text']} {summary.get('size', '')}".strip())
+    return (f'<span class="dj-array-cell" title="{title}">{picture}'
+            f'<span class="dj-array-text">{html.escape(summary["text"])}</span>{size}</span>')
+
+
+def _row(page: Page, index: int, values: list[str]) -> str:
     cells = []
     for name, value in zip(page.names, values):
-        if name in page.badges:
+        summary = page.summaries[name][index] if name in page.summaries else None
+        if summary is not None:
+            content = array_cell_html(summary)
+        elif name in page.summaries:
+            content = '<span class="dj-null">NULL</span>'
+        elif name in page.badges:
             content = (f'<span class="dj-badge" title="{html.escape(name)}: not fetched">'
                        f"{html.escape(value)}</span>")
         elif value == "NULL":

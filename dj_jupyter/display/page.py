@@ -2,18 +2,22 @@
 
 The single place where displays fetch rows. Columns holding codec, ``bytes`` or ``json``
 values are shown as badges and are never selected, so a page never reads an object store
-or transfers a blob. Sorting and paging go through the query API (the compiler binds
-everything); ties are broken by the primary key so that pages partition the result.
+or transfers a blob; array columns (``<blob>``, ``<npy@>``, ``<zarr@>``, ``<object@>``) get a
+summary per cell from their stored metadata (:mod:`.cells`). Sorting and paging go through
+the query API (the compiler binds everything); ties are broken by the primary key so that
+pages partition the result.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import RestrictionError
+from ..query.fetch import rows
+from .cells import array_columns, summarize
 
-__all__ = ["Page", "page_of", "badge_for", "display_text", "MAX_CELL"]
+__all__ = ["Page", "page_of", "badge_for", "display_text", "cell_value", "MAX_CELL"]
 
 MAX_CELL = 200  # characters of a value shown in a cell; longer text ends with "…"
 NULL_FLAG = "dj_sort_is_null_"  # the computed column that orders NULLs alike everywhere
@@ -34,6 +38,8 @@ class Page:
     limit: int = 25
     order_by: str | None = None
     descending: bool = False
+    # per array column, one summary per row (shape, dtype, size, sparkline; None for NULL)
+    summaries: dict[str, list[dict | None]] = field(default_factory=dict)
 
     @property
     def more(self) -> bool:
@@ -74,11 +80,30 @@ def page_of(query: Any, *, offset: int = 0, limit: int = 25, order_by: str | Non
             values, count = _fetch(query, fetched, order, offset, limit)
     rows = [[badges[n] if n in badges else display_text(values[n][i]) for n in heading.names]
             for i in range(count)]
+    summaries = summarize(query, array_columns(heading), order, offset, limit) if count else {}
     return Page(names=heading.names, key=heading.primary_key,
                 types={n: _type_text(heading[n]) for n in heading.names},
                 comments={n: heading[n].comment for n in heading.names},
                 badges=badges, rows=rows, offset=offset, total=total, limit=limit,
-                order_by=order_by, descending=bool(descending))
+                order_by=order_by, descending=bool(descending), summaries=summaries)
+
+
+def cell_value(query: Any, page: Page, row: int, column: str) -> Any:
+    """The value (decoded, e.g. a lazy NpyRef) of one cell of ``page``: the row at position
+    ``row`` of the page, fetched again in the page's order."""
+    heading = query.heading
+    if column not in heading:
+        raise RestrictionError(f"the result has no column {column!r}")
+    if not 0 <= row < len(page.rows):
+        raise RestrictionError(f"row {row} is not on the page (it has {len(page.rows)} rows)")
+    badges = {n: b for n in heading.names if (b := badge_for(heading[n])) is not None}
+    order = _ordering(heading, badges, page.order_by, page.descending)
+    if order and page.order_by is not None and heading[page.order_by].nullable:
+        query, order = _nulls_as_smallest(query, order, page.descending)
+    _, columns = rows(query, [column], order_by=order, limit=1, offset=page.offset + row)
+    if not columns[0]:
+        raise RestrictionError("the row is gone (the table changed); refresh the table")
+    return columns[0][0]
 
 
 def display_text(value: Any) -> str:

@@ -3,8 +3,14 @@
 After ``->`` (also ``-> [nullable]``) it offers the tables a foreign key can name: table
 classes bound in the user namespace (and their parts) and the tables of the active
 schema. After ``name :`` on an attribute line it offers the core types and the codecs
-(``<blob>``, ``<blob@>``, ``<blob@store>`` for each configured store). Anywhere else, and
-in every other cell, it stays silent and IPython completes as usual.
+(``<blob>``, ``<blob@>``, ``<blob@store>`` for each configured store). On the magic line,
+after the class name, it offers the tiers. Anywhere else, and in every other cell, it stays
+silent and IPython completes as usual.
+
+A codec completes *after* its ``<``: typing ``<b`` offers ``blob>`` and ``blob@>`` for the
+text after the ``<``. JupyterLab matches the typed fragment against the HTML-escaped label
+(``&lt;blob&gt;``), so a fragment that starts with ``<`` never matches anything there and
+Lab showed no codec at all although the kernel sent them.
 """
 
 from __future__ import annotations
@@ -24,11 +30,15 @@ from ..catalog import naming
 from ..definition.types import CORE_TYPES
 from .cells import PYTHON_MARKER
 
-__all__ = ["dj_table_matcher", "register", "table_names", "type_names"]
+__all__ = ["TIER_WORDS", "codec_names", "dj_table_matcher", "register", "store_names",
+           "table_names", "type_names"]
 
 _CELL = re.compile(r"^\s*%%dj_table\b")
 _REFERENCE = re.compile(r"^\s*->\s*(?:\[[^\]]*\]\s*)?(?P<prefix>[A-Za-z_][\w.]*|)$")
-_TYPE = re.compile(r"^\s*[a-z_]\w*\s*(?:=[^:#]*)?:\s*(?P<prefix>[<\w@]*)$")
+_TYPE = re.compile(r"^\s*[a-z_]\w*\s*(?:=[^:#]*)?:\s*(?P<prefix>[\w@]*)$")
+_CODEC = re.compile(r"^\s*[a-z_]\w*\s*(?:=[^:#]*)?:\s*<(?P<prefix>[\w@]*)$")
+_TIER = re.compile(r"^\s*%%dj_table\s+[A-Za-z_]\w*\s+(?P<prefix>[a-z]*)$")
+TIER_WORDS = ("manual", "lookup", "imported", "computed")
 
 
 def register(ipython: Any, magics: Any) -> None:
@@ -54,15 +64,20 @@ def dj_table_matcher(context: CompletionContext, namespace: dict,
                      schema: Any) -> SimpleMatcherResult:
     """Completions for the cursor's line of a ``%%dj_table`` cell (or none)."""
     lines = context.full_text.split("\n")
-    if not lines or not _CELL.match(lines[0]) or context.cursor_line == 0 \
-            or _in_python_part(lines[:context.cursor_line]):
+    if not lines or not _CELL.match(lines[0]) or _in_python_part(lines[:context.cursor_line]):
         return _none()
     before = context.text_until_cursor
+    if context.cursor_line == 0:
+        tier = _TIER.match(before)
+        return _result(tier["prefix"], TIER_WORDS, "tier") if tier else _none()
     if "#" in before:  # a comment
         return _none()
     reference = _REFERENCE.match(before)
     if reference:
         return _result(reference["prefix"], table_names(namespace, schema), "table")
+    codec = _CODEC.match(before)
+    if codec:
+        return _result(codec["prefix"], codec_names(), "codec")
     attribute = _TYPE.match(before)
     if attribute:
         return _result(attribute["prefix"], type_names(), "type")
@@ -105,21 +120,32 @@ def _class_path(table: str) -> str:
 
 def type_names() -> list[str]:
     """Core types, then every registered codec with each store spelling."""
-    from ..objects.codecs import list_codecs
+    return [*CORE_TYPES, *(f"<{codec}" for codec in codec_names())]
+
+
+def store_names() -> list[str]:
+    """The configured stores a codec can name after ``@``."""
     from ..settings import config
 
-    stores = [name for name in (config["stores"] or {})
-              if name not in ("default", "filepath_default")]
+    return [name for name in (config["stores"] or {})
+            if name not in ("default", "filepath_default")]
+
+
+def codec_names() -> list[str]:
+    """Every registered codec as written after ``<``: ``blob>``, ``blob@>``, ``blob@s>``."""
+    from ..objects.codecs import list_codecs
+
+    stores = store_names()
     codecs: list[str] = []
     for codec in list_codecs():
-        codecs += [f"<{codec}>", f"<{codec}@>", *(f"<{codec}@{store}>" for store in stores)]
-    return [*CORE_TYPES, *codecs]
+        codecs += [f"{codec}>", f"{codec}@>", *(f"{codec}@{store}>" for store in stores)]
+    return codecs
 
 
 def _result(prefix: str, candidates: Iterable[str], kind: str) -> SimpleMatcherResult:
     matches = [c for c in candidates if c.startswith(prefix)]
     return {"completions": [SimpleCompletion(text=c, type=kind) for c in matches],
-            "matched_fragment": prefix, "suppress": bool(matches), "ordered": True}
+            "matched_fragment": prefix, "suppress": True, "ordered": True}
 
 
 def _none() -> SimpleMatcherResult:

@@ -267,6 +267,12 @@ def _definition_message(name: str, error: DefinitionError, definition: str) -> s
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics, their completion, the display formatters and (in a kernel) the
+    comm target of JupyterLab's pipeline sidebar."""
+    from . import pipeline_comm
+
     ipython.register_magics(DataJointMagics)
-    completion.register(ipython, ipython.magics_manager.registry["DataJointMagics"])
+    magics = ipython.magics_manager.registry["DataJointMagics"]
+    completion.register(ipython, magics)
+    pipeline_comm.register(ipython, magics)
     register_formatters(ipython)

@@ -4,6 +4,10 @@ The widget's state holds one page (``Page.to_dict()``). Paging and sorting in th
 call the ``_page`` command, which runs :func:`~dj_jupyter.display.page.page_of` and returns
 only the requested page; the query itself never leaves the kernel. The drawing is
 ``static/table.js``; styles are ``display/table.css`` plus ``static/table.css``.
+
+Array cells show shape, dtype and size (``Page.summaries``); clicking one calls ``_cell_open``,
+which fetches that one value (lazily: an ``NpyRef`` reads nothing yet) and opens the array
+preview (``static/preview.js``) below the table, its frames served by ``_cell_frame``.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import traitlets
 from anywidget.experimental import command
 
 from ..display.html import rows_css
-from ..display.page import Page, page_of
+from ..display.page import Page, cell_value, page_of
 from ..errors import DataJointError
 from ..settings import config
+from .preview import PreviewSession, preview_css, preview_esm
 
 __all__ = ["TableWidget", "PAGE_SIZES", "table_esm", "table_css"]
 
@@ -35,7 +40,8 @@ def table_esm() -> str:
 
 @cache
 def table_css() -> str:
-    return rows_css() + "\n" + (_STATIC / "table.css").read_text(encoding="utf-8")
+    return "\n".join([rows_css(), (_STATIC / "table.css").read_text(encoding="utf-8"),
+                      preview_css()])
 
 
 class TableWidget(anywidget.AnyWidget):
@@ -45,14 +51,17 @@ class TableWidget(anywidget.AnyWidget):
     _css = table_css()
     page = traitlets.Dict().tag(sync=True)
     page_sizes = traitlets.List(traitlets.Int()).tag(sync=True)
+    preview_esm = traitlets.Unicode("").tag(sync=True)  # loaded by the browser on a click
 
     def __init__(self, query: Any, *, limit: int | None = None, page: Page | None = None,
                  **kwargs: Any):
         first = page or page_of(query, limit=limit or config["display.limit"])
         sizes = sorted({first.limit, *PAGE_SIZES})
-        super().__init__(page=first.to_dict(), page_sizes=sizes, **kwargs)
+        super().__init__(page=first.to_dict(), page_sizes=sizes,
+                         preview_esm=preview_esm() if first.summaries else "", **kwargs)
         self._query = query
         self.current = first
+        self.cell_preview: PreviewSession | None = None
 
     @property
     def query(self) -> Any:
@@ -85,3 +94,38 @@ class TableWidget(anywidget.AnyWidget):
             return {"error": str(error)}, []
         except Exception as error:  # noqa: BLE001 - the browser waits for an answer
             return {"error": f"{type(error).__name__}: {error}"}, []
+
+    def open_cell(self, row: int, column: str) -> PreviewSession:
+        """Start previewing the array in ``column`` of row ``row`` of the current page."""
+        if column not in self.current.summaries:
+            raise DataJointError(f"column {column!r} holds no arrays to preview")
+        value = cell_value(self._query, self.current, row, column)
+        if value is None:
+            raise DataJointError(f"{column} is NULL in this row")
+        position = self.current.offset + row + 1
+        self.cell_preview = PreviewSession(value, title=f"{column}, row {position}")
+        return self.cell_preview
+
+    @command
+    def _cell_open(self, msg: Any, buffers: list[bytes]) -> tuple[dict, list[bytes]]:
+        """The ``_cell_open`` command: the preview's opening state, or ``{"error": ...}``."""
+        try:
+            request = msg if isinstance(msg, dict) else {}
+            return self.open_cell(int(request.get("row", -1)), str(request.get("column"))
+                                  ).opening(), []
+        except DataJointError as error:
+            return {"error": str(error)}, []
+        except Exception as error:  # noqa: BLE001 - the browser waits for an answer
+            return {"error": f"{type(error).__name__}: {error}"}, []
+
+    @command
+    def _cell_frame(self, msg: Any, buffers: list[bytes]) -> tuple[dict, list[bytes]]:
+        if self.cell_preview is None:
+            return {"error": "no cell is open; click an array cell"}, []
+        return self.cell_preview.frame_answer(msg)
+
+    @command
+    def _cell_stats(self, msg: Any, buffers: list[bytes]) -> tuple[dict, list[bytes]]:
+        if self.cell_preview is None:
+            return {"error": "no cell is open; click an array cell"}, []
+        return self.cell_preview.stats_answer()

@@ -20,6 +20,7 @@ from ..catalog import naming
 from ..catalog.catalog import catalog_of
 from ..catalog.declare import ResolvedParent, create_table, plan_table
 from ..catalog.events import CatalogEvent
+from ..definition import limits
 from ..definition.parser import parse_definition
 from ..errors import DataJointError, DefinitionError, MissingTableError, TransactionError
 from ..tables.resolve import caller_namespace, resolve_parent
@@ -125,20 +126,46 @@ class Schema:
         return cls
 
     def _process(self, cls: type, context: dict) -> None:
+        """Declare a master, its parts and a Lookup's contents: all or nothing. If a part's
+        definition or the contents are bad, the tables declared here are dropped again."""
         context = {**context, **(self.add_objects or {}), cls.__name__: cls}
-        self._bind_and_declare(cls, {**context, "self": cls})
-        for part in _parts_of(cls):
-            part._master = cls
-            self._bind_and_declare(part, {**context, "master": cls, "self": part})
-        if issubclass(cls, Lookup):
-            _insert_contents(cls)
+        declared: list[type] = []
+        try:
+            if self._bind_and_declare(cls, {**context, "self": cls}):
+                declared.append(cls)
+            for part in _parts_of(cls):
+                part._master = cls
+                if self._bind_and_declare(part, {**context, "master": cls, "self": part}):
+                    declared.append(part)
+            if issubclass(cls, Lookup):
+                _insert_contents(cls)
+        except BaseException:
+            self._undeclare(declared)
+            raise
 
-    def _bind_and_declare(self, cls: type, context: dict) -> None:
+    def _undeclare(self, classes: list[type]) -> None:
+        """Drop the tables of ``classes`` (declared by a declaration that then failed)."""
+        from ..catalog.events import CatalogEvent
+        from ..tables.cascade import drop_quick
+
+        for cls in reversed(classes):
+            table = cls()
+            try:
+                drop_quick(table)
+            except Exception as error:  # noqa: BLE001 - the declaration's error is the one to see
+                logger.warning("could not drop %s after a failed declaration: %s",
+                               table.full_table_name, error)
+                continue
+            catalog_of(self.connection).changed(
+                CatalogEvent("drop", self.database, table.table_name))
+
+    def _bind_and_declare(self, cls: type, context: dict) -> bool:
+        """Bind ``cls`` to this schema and declare its table; True if it was declared now."""
         cls._schema = self
         cls.__dict__.get("_table_name_cache") and delattr(cls, "_table_name_cache")
         table = cls()
         if table.is_declared:
-            return
+            return False
         from ..settings import config
 
         creating = self.create_tables if self.create_tables is not None else \
@@ -150,6 +177,7 @@ class Schema:
         self.declare(cls, context)
         if cls.definition and not (cls.__doc__ or "").endswith(cls.definition):
             cls.__doc__ = (cls.__doc__ or "") + "\n" + cls.definition
+        return True
 
     def declare(self, cls: type, context: dict) -> None:
         """Create the table of ``cls`` from its ``definition``."""
@@ -158,6 +186,7 @@ class Schema:
         connection = self.connection
         if connection.in_transaction:
             raise TransactionError("tables cannot be declared inside a transaction")
+        limits.check_text(cls.definition or "", f"definition of {cls.__name__}")
         if not cls.definition or not cls.definition.strip():
             raise DefinitionError(f"{cls.__name__} has no definition: give it a `definition` "
                                   "string (see the definition language in the docs)")
@@ -245,21 +274,29 @@ class Schema:
         return collect(self, dry_run=dry_run, grace_seconds=grace_seconds)
 
     def drop(self, prompt: bool | None = None) -> None:
-        """Drop the whole schema and every table in it."""
-        from ..tables.cascade import _confirm, _prompting
+        """Drop the whole schema and every table in it.
+
+        Refused inside a transaction (DDL would end it). With a prompt, the tables are read
+        again after the answer; if another session changed them meanwhile, nothing is
+        dropped. Only this schema and the schemas that refer to it are read.
+        """
+        from ..tables.cascade import ChangedSinceShown, _confirm, _prompting
 
         name = self._require_active()
         connection = self.connection
-        tables = self.list_tables()
-        if _prompting(prompt) and not _confirm(
-                f"Drop schema {name!r}?", f"About to drop schema {name!r} with {len(tables)} "
-                f"table(s): {', '.join(tables)}"):
-            return
-        dependents = [n for n in catalog_of(connection).dependencies.descendants(
-            [f"{name}.{t}" for t in tables]) if not n.startswith(name + ".")]
-        if dependents:
-            raise DataJointError(f"tables in other schemas depend on {name!r}: "
-                                 f"{', '.join(dependents)}; drop them first")
+        if connection.in_transaction:
+            raise TransactionError(f"schema {name!r} cannot be dropped inside a transaction; "
+                                   "commit or cancel the transaction first")
+        tables = self._drop_plan()
+        if _prompting(prompt):
+            if not _confirm(f"Drop schema {name!r}?", f"About to drop schema {name!r} with "
+                            f"{len(tables)} table(s): {', '.join(tables)}"):
+                return
+            catalog_of(connection).changed()  # see what other sessions did meanwhile
+            if self._drop_plan() != tables:
+                raise ChangedSinceShown(
+                    f"nothing was dropped: the tables of schema {name!r} changed after you "
+                    "confirmed (another session changed them); look again and drop again")
         from ..tables.cascade import drop_quick
 
         for table in reversed(tables):
@@ -274,6 +311,21 @@ class Schema:
         catalog_of(connection).changed()
         catalog_of(connection).schemas.pop(name, None)
 
+    def _drop_plan(self) -> list[str]:
+        """This schema's tables, parents first; refused while other schemas depend on it."""
+        from ..catalog.catalog import graph_for
+
+        name = self.database
+        prefix = name + "."
+        graph = graph_for(self.connection, [prefix])
+        tables = [n[len(prefix):] for n in graph.names if n.startswith(prefix)]
+        dependents = [n for n in graph.descendants([prefix + t for t in tables])
+                      if not n.startswith(prefix)]
+        if dependents:
+            raise DataJointError(f"tables in other schemas depend on {name!r}: "
+                                 f"{', '.join(dependents)}; drop them first")
+        return tables
+
     def __repr__(self) -> str:
         return f"Schema({self.database!r})"
 
@@ -284,6 +336,7 @@ def _check_schema_name(name: str) -> None:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name or ""):
         raise DataJointError(f"schema name {name!r} is not valid: use lowercase letters, digits "
                              "and underscores, starting with a letter")
+    limits.check_identifier(name, "schema name")
 
 
 def _parts_of(cls: type) -> list[type]:
@@ -292,19 +345,38 @@ def _parts_of(cls: type) -> list[type]:
 
 
 def _insert_contents(cls: type) -> None:
+    """Insert a Lookup's ``contents`` (rows as dicts, or sequences in heading order)."""
     contents = cls.contents
     if contents is None:
         return
+    if isinstance(contents, (str, bytes, dict)) or not hasattr(contents, "__iter__"):
+        raise DefinitionError(f"{cls.__name__}.contents must be a list of rows (dicts, or "
+                              f"tuples in attribute order), not a {type(contents).__name__}")
     rows = list(contents)
     if not rows:
         return
     table = cls()
+    rows = _content_rows(cls.__name__, table.heading.names, rows)
     if len(rows) > len(table):
-        if isinstance(rows[0], dict):
-            table.insert(rows, skip_duplicates=True)
+        table.insert(rows, skip_duplicates=True)
+
+
+def _content_rows(name: str, names: list[str], rows: list) -> list[dict]:
+    """``contents`` as dicts; a tuple row must give every attribute, in heading order."""
+    out = []
+    for number, row in enumerate(rows, 1):
+        if isinstance(row, dict):
+            out.append(row)
+        elif isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
+            raise DefinitionError(f"{name}.contents row {number} is a {type(row).__name__}; "
+                                  "give a dict or a tuple of values in attribute order")
+        elif len(row) != len(names):
+            raise DefinitionError(
+                f"{name}.contents row {number} has {len(row)} value(s) for {len(names)} "
+                f"attribute(s) ({', '.join(names)}); give one value per attribute, in order")
         else:
-            names = table.heading.names
-            table.insert([dict(zip(names, row)) for row in rows], skip_duplicates=True)
+            out.append(dict(zip(names, row)))
+    return out
 
 
 def _make_classes(schema: Schema) -> dict[str, type]:

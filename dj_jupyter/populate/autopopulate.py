@@ -40,6 +40,8 @@ logger = logging.getLogger("dj_jupyter")
 # Done-checks of direct populate: this many keys per check, trusted for this many seconds.
 CHECK_BATCH = 128
 CHECK_FRESHNESS = 0.5
+# A reserving worker looks for dead workers' jobs at most once per this many heartbeats.
+SWEEP_EVERY = 3
 
 
 class InputsChanged(DataJointError):
@@ -229,11 +231,13 @@ class _Runner:
         tally.publish("started")
         calls = 0
         self.heartbeat = Heartbeat(jobs, config["jobs.heartbeat_interval"])
+        sweep = _Sweep(jobs, config["jobs.heartbeat_interval"] * SWEEP_EVERY,
+                       config["jobs.heartbeat_timeout"])
         with _terminate_as_exit(), self.heartbeat, populating(self.table), self._series():
             while max_calls is None or calls < max_calls:
                 batch = jobs.pending_keys(restriction, priority=priority, limit=100)
                 if not batch:
-                    if jobs.requeue_orphans(config["jobs.heartbeat_timeout"]):
+                    if sweep.run():
                         continue
                     break
                 for key in batch:
@@ -243,6 +247,8 @@ class _Runner:
                         continue
                     calls += 1
                     self.run_key(key, tally, reserved=True)
+                    if sweep.due() and sweep.run():
+                        break  # re-queued keys keep their place in the queue: list again
         tally.publish("finished")
         return self._result(tally)
 
@@ -329,6 +335,25 @@ class _Runner:
         with contextlib.suppress(Exception):
             if reserved:
                 self.jobs.release(key)
+
+
+class _Sweep:
+    """Re-queueing dead workers' jobs while working, at most once per ``every`` seconds, so
+    a lost key does not wait for the whole queue to drain."""
+
+    def __init__(self, jobs: JobQueue, every: float, heartbeat_timeout: float):
+        self.jobs = jobs
+        self.every = every
+        self.heartbeat_timeout = heartbeat_timeout
+        self.last = time.monotonic()
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last >= self.every
+
+    def run(self) -> int:
+        """Re-queue now; the number of jobs re-queued."""
+        self.last = time.monotonic()
+        return self.jobs.requeue_orphans(self.heartbeat_timeout)
 
 
 def _key_tuple(key: dict, names: list[str]) -> tuple:

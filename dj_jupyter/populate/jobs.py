@@ -1,12 +1,23 @@
 """Per-table job queues (``~~name``): what is pending, reserved, done, failed or ignored.
 
+Long module: the queue's table, its reservation, heartbeat and re-queueing are one protocol
+over one table; split, each part would need the others' SQL.
+
 One row per key of an auto-populated table, with the provenance of how it was
 computed: start and completion time, duration, host, user, process, and the
 code version of ``make``. Reservation is one conditional UPDATE (``WHERE
 status='pending'``), so two workers can never take the same key. A worker
-keeps a heartbeat on its reserved job; a job whose worker died is re-queued —
-at once when the worker ran on this host (its process is gone), otherwise when
-its heartbeat is older than ``jobs.heartbeat_timeout``.
+keeps a heartbeat on its reserved job; a job whose worker died is re-queued
+(:meth:`JobQueue.requeue_orphans`):
+
+- on SQLite, by the worker's lease (see :mod:`.leases`): a lock file the worker
+  process holds while it lives. Heartbeats cannot advance there during a make;
+- otherwise when its heartbeat is older than ``jobs.heartbeat_timeout``,
+  whatever its process id says (a zombie or a reused pid is not a live worker);
+  a worker on this host whose process is gone is re-queued at once.
+
+Live workers re-queue such jobs while they work (see ``populate``), not only
+when they run out of pending keys.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from ..definition.model import AttributeSpec, Default, IndexSpec, TableDefinitio
 from ..errors import DataJointError
 from ..objects.codecs import storage_spec
 from ..query.expression import QueryExpression
+from .leases import hold, lease_folder, state
 
 if TYPE_CHECKING:
     from ..tables.table import Table
@@ -74,13 +86,22 @@ def job_table_name(target_table: str) -> str:
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs here (a zombie — killed, not yet reaped — does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+        pass
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] == b"Z"
+    except (OSError, IndexError):  # no /proc (macOS) or the process just went
+        return False
 
 
 class JobQueue(QueryExpression):
@@ -178,9 +199,20 @@ class JobQueue(QueryExpression):
         return counts
 
     # -- statements ---------------------------------------------------------------------------
-    def _worker_fields(self, version: str) -> dict:
+    def _worker_fields(self, version: str, *, lease: bool = False) -> dict:
+        """Who is working; ``lease``: with this worker's lease token (only a reservation
+        needs it, so a plain populate never creates a lease)."""
         return {"host": HOST, "pid": os.getpid(), "user": _user(), "version": version,
-                "connection_id": 0}
+                "connection_id": self._lease() if lease else 0}
+
+    def _lease(self) -> int:
+        """This worker's lease token on this database (0 where there are no leases)."""
+        folder = self._lease_folder
+        return 0 if folder is None else hold(folder)
+
+    @functools.cached_property
+    def _lease_folder(self):
+        return lease_folder(self.connection)
 
     # The per-key statements run thousands of times: compiled once, then bound by name.
     def _key_terms(self) -> list[sa.ColumnElement]:
@@ -234,7 +266,7 @@ class JobQueue(QueryExpression):
         """Take a pending job for this worker; False if another worker has it (atomic)."""
         return self._run("reserve", {**self._key_values(key), "want_status": "pending",
                                      "new_status": "reserved",
-                                     **self._worker_fields(version)}) == 1
+                                     **self._worker_fields(version, lease=True)}) == 1
 
     def record(self, key: dict, status: str, *, duration: float | None = None,
                version: str = "", error_message: str = "",
@@ -353,19 +385,26 @@ class JobQueue(QueryExpression):
         return len(keys)
 
     def requeue_orphans(self, heartbeat_timeout: float) -> int:
-        """Re-queue reserved jobs whose worker is gone; a live worker keeps its job."""
+        """Re-queue reserved jobs whose worker is gone; a live worker keeps its job.
+
+        A worker is gone when its lease is free (SQLite, see :mod:`.leases`), when it ran on
+        this host and its process has ended, or when its heartbeat is older than
+        ``heartbeat_timeout`` seconds — whatever its pid says, since a pid can be a zombie or
+        belong to another process now. A held lease keeps the job however old the heartbeat
+        (on SQLite heartbeats stall during a make).
+        """
         table, dialect = self.sa_table, self.connection.dialect
-        names = [*self.key, "host", "pid"]
+        names = [*self.key, "host", "pid", "connection_id"]
         silent = sa.or_(table.c.heartbeat.is_(None),
                         table.c.heartbeat < dialect.seconds_from_now(-heartbeat_timeout))
         statement = sa.select(*[table.c[n] for n in names], silent.label("silent")).where(
             table.c.status == "reserved")
+        folder = self._lease_folder
         count = 0
         for row in self.connection.fetch_all(statement):
             key = self._keys([row[:len(self.key)]])[0]
-            host, pid, is_silent = row[len(self.key)], row[len(self.key) + 1], row[-1]
-            local = host == HOST
-            if (local and _process_alive(pid)) or (not local and not is_silent):
+            host, pid, token, is_silent = row[len(self.key):]
+            if _worker_lives(folder, host, pid, token, bool(is_silent)):
                 continue
             count += self.release(key, pid=pid, host=host)
         return count
@@ -387,6 +426,16 @@ class JobRows(QueryExpression):
     def delete(self) -> int:
         """Remove these job rows (e.g. errors, so populate retries their keys)."""
         return self.connection.execute(compile_delete(self.node, self.connection.dialect)).rowcount
+
+
+def _worker_lives(folder, host: str, pid: int, token: int, silent: bool) -> bool:
+    """Whether the worker that reserved a job still runs (see ``requeue_orphans``)."""
+    lease = state(folder, token) if folder is not None and token else None
+    if lease is not None:
+        return lease
+    if host == HOST and not _process_alive(pid):
+        return False
+    return not silent
 
 
 def _derived(connection, node) -> QueryExpression:

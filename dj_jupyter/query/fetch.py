@@ -11,8 +11,11 @@ import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from ..algebra.compiler import compile_count, compile_exists, compile_select
-from ..errors import FetchError, RestrictionError
+from ..algebra.conditions import checked_count, checked_order_by
+from ..errors import FetchError, QueryError, RestrictionError
 from ..objects.codecs import decoder_for
 from ..settings import config
 
@@ -26,6 +29,9 @@ __all__ = ["rows", "to_dicts", "to_pandas", "to_arrays", "fetch1", "legacy_fetch
 def raw_rows(query: QueryExpression, names: list[str], *, order_by: Any = None,
              limit: int | None = None, offset: int | None = None) -> list[tuple]:
     """The rows exactly as the driver returns them (not decoded)."""
+    order_by = checked_order_by(order_by)
+    limit = checked_count(limit, "limit")
+    offset = checked_count(offset, "offset")
     connection = query.connection
     cache = _sql_cache(query)
     key = (tuple(names), repr(order_by), limit, offset)
@@ -34,9 +40,25 @@ def raw_rows(query: QueryExpression, names: list[str], *, order_by: Any = None,
                                    order_by=order_by, limit=limit, offset=offset)
         compiled = connection.compile(statement)
         if cache is None:
-            return connection.run(*compiled, fetch=True)[0]
+            return _fetched(connection, *compiled)
         cache[key] = compiled
-    return connection.run(*cache[key], fetch=True)[0]
+    return _fetched(connection, *cache[key])
+
+
+def _fetched(connection, sql: str, params: Any) -> list:
+    """The rows of compiled SQL; a statement the server refuses is a QueryError.
+
+    Restriction strings are SQL the server alone can judge (``WHERE 0`` is fine on SQLite,
+    a type error on PostgreSQL), so its refusal is translated here, for every query.
+    """
+    try:
+        return connection.run(sql, params, fetch=True)[0]
+    except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
+        detail = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        raise QueryError(
+            f"{connection.backend} refused the query ({detail}). If a restriction is a SQL "
+            "string, check that it is a valid condition there (e.g. 'x > 0', not '0'), or "
+            "restrict by a dict of attribute values.") from None
 
 
 def _sql_cache(query: QueryExpression) -> dict | None:
@@ -67,7 +89,7 @@ def rows(query: QueryExpression, names: list[str] | None = None, *, order_by: An
 
 
 def _run(connection, statement) -> list:
-    return connection.fetch_all(statement)
+    return _fetched(connection, *connection.compile(statement))
 
 
 def to_dicts(query, *, order_by=None, limit=None, offset=None) -> list[dict]:

@@ -5,7 +5,11 @@ from the table to every descendant through the query algebra (a child is
 restricted by each restricted parent's primary key, renamed as its foreign
 key renames it, OR-ed where paths meet). The plan gives the per-table counts,
 which are shown and confirmed *before* the transaction opens; then one
-transaction deletes children before parents.
+transaction deletes children before parents. The confirmation binds the delete:
+should another session have changed what matches since the counts were shown,
+the transaction is rolled back and nothing is deleted (:class:`ChangedSinceShown`).
+Without a terminal to ask on (no stdin) a prompt is a :class:`DataJointError`,
+never a raw ``EOFError``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import sqlalchemy as sa
 
 from ..algebra.compiler import compile_delete
 from ..algebra.nodes import base_table
-from ..catalog.catalog import catalog_of
+from ..catalog.catalog import catalog_of, graph_for
 from ..catalog.declare import forget_table
 from ..errors import DataJointError, IntegrityError, RestrictionError, TransactionError
 from ..query.expression import QueryExpression
@@ -26,7 +30,8 @@ from ..query.expression import QueryExpression
 if TYPE_CHECKING:
     from .table import Table
 
-__all__ = ["DeletePlan", "plan_delete", "delete", "delete_quick", "drop", "drop_quick"]
+__all__ = ["DeletePlan", "plan_delete", "delete", "delete_quick", "drop", "drop_quick",
+           "ChangedSinceShown"]
 
 logger = logging.getLogger("dj_jupyter")
 
@@ -93,7 +98,7 @@ def plan_delete(query: Any, part_integrity: str = "enforce") -> DeletePlan:
 
 
 def _propagate(connection, roots: dict[str, list[QueryExpression]]) -> DeletePlan:
-    dependencies = catalog_of(connection).dependencies
+    dependencies = graph_for(connection, roots)
     plan = DeletePlan()
     for name in dependencies.descendants(roots):
         own = roots.get(name, [])
@@ -132,13 +137,33 @@ def _orphaned_parts(connection, plan: DeletePlan) -> list[tuple[str, str]]:
     return problems
 
 
+class ChangedSinceShown(DataJointError):
+    """What a confirmed delete or drop would touch changed after it was shown."""
+
+
 def _confirm(question: str, plan_text: str) -> bool:
+    """Show ``plan_text`` and ask ``question`` on stdin; True for yes.
+
+    A process without a terminal (a script or CI with no stdin, a notebook front end that
+    does not forward input) cannot answer: that is an error naming the way out, not a hang
+    or a raw ``EOFError``.
+    """
     print(plan_text)
-    answer = input(f"{question} [yes/No]: ").strip().lower()
-    return answer in ("y", "yes")
+    try:
+        answer = input(f"{question} [yes/No]: ")
+    except (EOFError, OSError, RuntimeError, NotImplementedError):
+        # EOFError: stdin closed; OSError: stdin not readable (pytest, daemons); RuntimeError:
+        # sys.stdin is None; NotImplementedError: IPython's StdinNotImplementedError
+        raise DataJointError(
+            f"{question} — safemode asks for confirmation, but there is no terminal to answer "
+            "on (no stdin: a script, CI, or a notebook front end without input). Look at what "
+            "would go (e.g. delete_preview()), then pass prompt=False to confirm in code, or "
+            "run it where you can answer (the notebook with input enabled).") from None
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _prompting(prompt: bool | None) -> bool:
+    """Whether to ask: ``prompt`` if given, else ``dj.config["safemode"]``."""
     from ..settings import config
 
     return config["safemode"] if prompt is None else prompt
@@ -158,15 +183,23 @@ def delete(query: Any, *, transaction: bool = True, prompt: bool | None = None,
     if not plan.total:
         logger.info("Nothing to delete.")
         return 0
-    if asking and not _confirm("Delete these rows?", "About to delete:\n" + plan.describe()):
-        logger.info("Delete cancelled; nothing was deleted.")
-        return 0
-    deleted = _execute(connection, plan, transaction and not connection.in_transaction)
+    shown = None
+    if asking:
+        if not _confirm("Delete these rows?", "About to delete:\n" + plan.describe()):
+            logger.info("Delete cancelled; nothing was deleted.")
+            return 0
+        shown = dict(plan.counts)
+    # a confirmed delete always runs in its own transaction: if it would delete other rows
+    # than were shown, it is rolled back (no transaction is open: asking refused that above)
+    own = (transaction or asking) and not connection.in_transaction
+    deleted = _execute(connection, plan, own, shown)
     logger.info("Deleted:\n%s", "\n".join(f"  {n}: {c}" for n, c in deleted.items() if c))
     return deleted.get(root, 0)
 
 
-def _execute(connection, plan: DeletePlan, own_transaction: bool) -> dict[str, int]:
+def _execute(connection, plan: DeletePlan, own_transaction: bool,
+             shown: dict[str, int] | None = None) -> dict[str, int]:
+    """Delete the plan's rows, children first; with ``shown``, exactly those counts or none."""
     from .gc import referenced_objects, remove_objects
 
     deleted: dict[str, int] = {}
@@ -180,6 +213,8 @@ def _execute(connection, plan: DeletePlan, own_transaction: bool) -> dict[str, i
             objects.update(referenced_objects(plan.queries[name]))
             statement = compile_delete(plan.queries[name].node, connection.dialect)
             deleted[name] = connection.execute(statement).rowcount
+            if shown is not None and deleted[name] != shown.get(name, 0):
+                raise _changed(name, shown.get(name, 0), deleted[name])
         if objects:  # removed only once the rows are gone for good (now, or at commit)
             connection.after_commit(lambda: remove_objects(set(objects)))
 
@@ -196,6 +231,13 @@ def _execute(connection, plan: DeletePlan, own_transaction: bool) -> dict[str, i
     return {name: deleted[name] for name in plan.queries}
 
 
+def _changed(name: str, shown: int, now: int) -> ChangedSinceShown:
+    return ChangedSinceShown(
+        f"nothing was deleted: {name} had {shown} matching row{'s' if shown != 1 else ''} when "
+        f"you confirmed, but {now} when the delete ran (another session changed the data "
+        "meanwhile). Look again and delete again.")
+
+
 def delete_quick(query: Any) -> int:
     """Delete only ``query``'s rows (no cascade); dependent rows make it fail."""
     if base_table(query.node) is None:
@@ -210,27 +252,48 @@ def delete_quick(query: Any) -> int:
 
 
 def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
-    """Drop ``table`` and every table downstream of it, children first."""
-    from ..catalog.naming import master_of_full_name
+    """Drop ``table`` and every table downstream of it, children first.
 
+    With a prompt, the tables and row counts are read again after the answer: if another
+    session changed them meanwhile, nothing is dropped (:class:`ChangedSinceShown`).
+    """
     connection = table.connection
     if connection.in_transaction:
         raise TransactionError("tables cannot be dropped inside a transaction")
-    names = catalog_of(connection).dependencies.descendants([table.full_name])
+    counts = _drop_plan(table, part_integrity)
+    names = list(counts)
+    text = "About to drop:\n" + "\n".join(f"  {n} ({c} rows)" for n, c in counts.items())
+    if _prompting(prompt):
+        if not _confirm("Drop these tables?", text):
+            logger.info("Drop cancelled.")
+            return
+        catalog_of(connection).changed()  # see tables other sessions declared meanwhile
+        now = _drop_plan(table, part_integrity)
+        if now != counts:
+            raise ChangedSinceShown(
+                "nothing was dropped: the tables or their row counts changed after you "
+                "confirmed (another session changed them). Now:\n"
+                + "\n".join(f"  {n} ({c} rows)" for n, c in now.items())
+                + "\nLook again and drop again.")
+    for name in reversed(names):
+        drop_quick(_free(connection, name))
+    logger.info("Dropped %d table(s).", len(names))
+
+
+def _drop_plan(table: Table, part_integrity: str) -> dict[str, int]:
+    """Rows per table that dropping ``table`` removes (it and its descendants, parents
+    first); a part whose master stays is refused unless ``part_integrity='ignore'``."""
+    from ..catalog.naming import master_of_full_name
+
+    connection = table.connection
+    names = graph_for(connection, [table.full_name]).descendants([table.full_name])
     if part_integrity == "enforce":
         for name in names:
             master = master_of_full_name(name)
             if master and master not in names:
                 raise DataJointError(f"{name} is a part of {master}, which is not being dropped; "
                                      "drop the master, or pass part_integrity='ignore'")
-    counts = {n: len(_free(connection, n)) for n in names}
-    text = "About to drop:\n" + "\n".join(f"  {n} ({c} rows)" for n, c in counts.items())
-    if _prompting(prompt) and not _confirm("Drop these tables?", text):
-        logger.info("Drop cancelled.")
-        return
-    for name in reversed(names):
-        drop_quick(_free(connection, name))
-    logger.info("Dropped %d table(s).", len(names))
+    return {n: len(_free(connection, n)) for n in names}
 
 
 def drop_quick(table: Table) -> None:

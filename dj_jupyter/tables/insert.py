@@ -34,7 +34,7 @@ from ..objects.stores import journal
 if TYPE_CHECKING:
     from .table import Table
 
-__all__ = ["insert_rows", "to_columns", "insert_query"]
+__all__ = ["insert_rows", "to_columns", "insert_query", "check_row"]
 
 
 def to_columns(rows: Any, table: Table) -> tuple[list[str], list[list]]:
@@ -50,16 +50,20 @@ def to_columns(rows: Any, table: Table) -> tuple[list[str], list[list]]:
         if _is_structured_array(rows):
             names = list(rows.dtype.names)
             return names, [rows[n].tolist() for n in names]
-        if isinstance(rows, Mapping):
-            raise DataTypeError(
-                "insert takes a sequence of rows; use insert1(row) for a single dict")
-        rows = list(rows)
+        rows = _row_sequence(rows)
     if not rows:
         return [], []
     first = rows[0]
-    if type(first) is dict or isinstance(first, Mapping):
+    kind = _row_kind(first, 0)
+    if len(rows) > 1 and not (kind == "dict" and all(type(row) is dict for row in rows)):
+        for number, row in enumerate(rows):
+            if _row_kind(row, number) != kind:
+                raise DataTypeError(
+                    f"row {number} is a {type(row).__name__} but row 0 is a "
+                    f"{type(first).__name__}; give every row in the same form (dicts)")
+    if kind == "dict":
         return _columns_from_dicts(rows)
-    if _is_record(first):
+    if kind == "record":
         names = list(first.dtype.names)
         return names, [[r[n] for r in rows] for n in names]
     warnings.warn("inserting positional rows is deprecated: insert dicts (attribute names "
@@ -73,9 +77,46 @@ def to_columns(rows: Any, table: Table) -> tuple[list[str], list[list]]:
     return names, [list(values) for values in zip(*rows)]
 
 
+def _row_sequence(rows: Any) -> list:
+    """``rows`` as a list, refusing what is not a collection of rows."""
+    if isinstance(rows, Mapping):
+        raise DataTypeError("insert takes a sequence of rows; use insert1(row) for a single dict")
+    if rows is None or isinstance(rows, (str, bytes, bytearray)) or not hasattr(rows, "__iter__") \
+            or (type(rows).__name__ == "ndarray" and rows.dtype.names is None):
+        raise DataTypeError(
+            f"insert takes rows (a list of dicts, a structured numpy array, a DataFrame or a "
+            f"query), not a {type(rows).__name__}; e.g. T.insert([{{'id': 1}}, {{'id': 2}}])")
+    return list(rows)
+
+
+def _row_kind(row: Any, number: int) -> str:
+    """"dict", "record" or "sequence" (positional); anything else is refused."""
+    if type(row) is dict or isinstance(row, Mapping):
+        return "dict"
+    if _is_record(row):
+        return "record"
+    if isinstance(row, (list, tuple)):
+        return "sequence"
+    raise DataTypeError(
+        f"row {number} is a {type(row).__name__} ({row!r:.40}), not a row; give a dict of "
+        "attribute values, e.g. T.insert1({'id': 1, 'name': 'a'})")
+
+
+def check_row(row: Any, action: str) -> Mapping:
+    """A single row given as a dict (``update1``, ``insert1`` of a dict), or a clear error."""
+    if not isinstance(row, Mapping):
+        raise DataTypeError(f"{action} takes one row as a dict of attribute values, not a "
+                            f"{type(row).__name__}; e.g. {action}({{'id': 1, 'name': 'a'}})")
+    return row
+
+
 def _columns_from_dicts(rows: list[Mapping]) -> tuple[list[str], list[list]]:
     """Columns over the union of the rows' attributes; a row lacking one gets its default."""
     names = list(rows[0])
+    if not names and all(not row for row in rows):
+        raise MissingAttributeError(
+            "the rows are empty dicts; give each row at least its primary key, e.g. "
+            "T.insert1({'id': 1})")
     if len(rows) == 1:
         return names, [[value] for value in rows[0].values()]
     if any(len(row) != len(names) or row.keys() != rows[0].keys() for row in rows):

@@ -224,8 +224,9 @@ class Table(QueryExpression, metaclass=_TableMeta):
         import sqlalchemy as sa
 
         from ..algebra.values import column_validator
-        from .insert import default_value, translate_error
+        from .insert import check_row, default_value, translate_error
 
+        row = check_row(row, "update1")
         key = self.primary_key
         missing = [k for k in key if k not in row]
         if missing:
@@ -287,9 +288,10 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     def drop(self, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
         """Drop this table and every table depending on it, after showing what goes."""
+        from ..catalog.catalog import graph_for
         from .cascade import drop
 
-        names = catalog_of(self.connection).dependencies.descendants([self.full_name])
+        names = graph_for(self.connection, [self.full_name]).descendants([self.full_name])
         try:
             drop(self, prompt=prompt, part_integrity=part_integrity)
         finally:

@@ -141,7 +141,12 @@ def test_badge_columns_are_not_selected(lab, conn, monkeypatch):
     monkeypatch.setattr(conn, "run", recording_run)
     page_of(Subject, offset=4, limit=4, order_by="name")
     selects = [s for s in statements if "name" in s]
-    assert selects and not any("payload" in s or "meta" in s for s in selects)
+    # the blob's byte length is asked for (its array cell), never the blob itself
+    values = [s.replace("length(t1.payload)", "").replace("LENGTH(t1.payload)", "")
+              for s in selects]
+    assert selects and not any("payload" in s.replace("dj_len_payload", "") or "meta" in s
+                               for s in values)
+    assert any("dj_len_payload" in s for s in selects)
 
 
 def test_bad_requests_are_refused(lab):

@@ -122,16 +122,19 @@ def _server_environment(base: Path) -> dict[str, str]:
     return env
 
 
-def start_server(base: Path) -> LabServer:
+def start_server(base: Path, app: str = "jupyterlab") -> LabServer:
+    """Launch ``app`` (``jupyterlab``, or ``notebook`` for Notebook 7) with the running
+    interpreter, so its venv's kernels and lab extensions (ours included) are the ones used."""
     port, token = _free_port(), secrets.token_hex(16)
     root, log = base / "root", base / "server.log"
     root.mkdir()
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+    command = [sys.executable, "-m", app, "--no-browser", "--allow-root",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
                "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
                f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
                "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               "--JupyterNotebookApp.expose_app_in_browser=True"]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=root,
                                    env=_server_environment(base), start_new_session=True)

@@ -53,12 +53,31 @@ def test_part_tables_are_offered_with_their_master(ip) -> None:
 
 
 def test_after_colon_offers_types_and_codecs(ip) -> None:
-    found = _complete(ip, "%%dj_table T\nid : int32\n---\nsignal : <bl")
-    assert found[:2] == ["<blob>", "<blob@>"]
+    assert {"int32", "varchar", "<blob>", "<blob@>"} <= set(_complete(ip, "%%dj_table T\nx : "))
     assert "varchar" in _complete(ip, "%%dj_table T\nname : var")
     assert "int64" in _complete(ip, "%%dj_table T\ncount = 0 : int")
+
+
+def test_codecs_complete_after_their_angle_bracket(ip) -> None:
+    """JupyterLab filters on the HTML-escaped label, so the fragment must not hold ``<``."""
+    cell = "%%dj_table T\nid : int32\n---\nsignal : <bl"
+    with provisionalcompleter():
+        found = list(ip.Completer.completions(cell, len(cell)))
+    assert [c.text for c in found][:2] == ["blob>", "blob@>"]
+    assert {(c.start, c.end) for c in found} == {(len(cell) - 2, len(cell))}
     with dj.config.override(stores={"raw": {"protocol": "file", "location": "/tmp/raw"}}):
-        assert "<npy@raw>" in _complete(ip, "%%dj_table T\nx : <np")
+        assert "npy@raw>" in _complete(ip, "%%dj_table T\nx : <np")
+        assert _complete(ip, "%%dj_table T\nx : <npy@r") == ["npy@raw>"]
+
+
+def test_the_magic_line_completes_tiers(ip) -> None:
+    assert _complete(ip, "%%dj_table T ") == ["manual", "lookup", "imported", "computed"]
+    assert _complete(ip, "%%dj_table T co") == ["computed"]
+    assert "computed" not in _complete(ip, "%%dj_table co")
+
+
+def test_a_reference_with_no_table_yet_offers_no_python_names(ip) -> None:
+    assert "abs" not in _complete(ip, "%%dj_table Other\n-> ")
 
 
 def test_silent_outside_dj_table_cells_and_in_the_python_part(ip) -> None:

@@ -107,13 +107,16 @@ def test_refresh_sends_the_current_view_again(lab, monkeypatch):
     assert [[r[0] for r in u["rows"]] for u in updates] == [["27", "28"]]
 
 
-def test_mimebundle_is_the_widget_only_beyond_one_page(lab):
+def test_mimebundle_is_the_widget_beyond_one_page_or_with_array_cells(lab):
     with dj.config.override({"display.limit": 12}):
         big, _ = table_mimebundle(lab())
-        small, _ = table_mimebundle(lab() & "mouse_id < 5")
+        small, _ = table_mimebundle(lab().proj("name") & "mouse_id < 5")
+        arrays, _ = table_mimebundle(lab() & "mouse_id < 5")  # its trace cells open a preview
     assert WIDGET_MIME in big and "first 12 of 30 rows" in big["text/html"]
     assert "(Total: 30)" in big["text/plain"]
     assert WIDGET_MIME not in small and "5 rows" in small["text/html"]
+    assert WIDGET_MIME in arrays and "5 rows" in arrays["text/html"]
+    assert 'class="dj-array-cell"' in arrays["text/html"]
 
 
 @pytest.fixture
@@ -135,8 +138,10 @@ def test_extension_registers_formatters_once_and_unloads(lab, shell):
     assert list(printers).count(dj.QueryExpression) == 1
     data, _ = shell.display_formatter.format(query)
     assert WIDGET_MIME in data and "first 12 of 30 rows" in data["text/html"]
-    data, _ = shell.display_formatter.format(query & "mouse_id < 3")
+    data, _ = shell.display_formatter.format(query.proj("name") & "mouse_id < 3")
     assert WIDGET_MIME not in data and "3 rows" in data["text/html"]
+    data, _ = shell.display_formatter.format(query & "mouse_id < 3")  # array cells to open
+    assert WIDGET_MIME in data and "3 rows" in data["text/html"]
     shell.run_line_magic("unload_ext", "dj_jupyter")
     data, _ = shell.display_formatter.format(query)
     assert WIDGET_MIME not in data and dj.QueryExpression not in printers
@@ -172,7 +177,11 @@ def test_js_pages_and_sorts_through_invoke(lab, tmp_path):
         assert info.text_content() == "rows 1–10 of 30"
         assert page.locator(".dj-table-widget table.dj-rows tbody tr").count() == 10
         assert page.locator("th.dj-key").get_attribute("data-column") == "mouse_id"
-        assert page.locator("td span.dj-badge").count() == 10
+        cells = page.locator("td.dj-array-clickable span.dj-array-cell")
+        summary = first["summaries"]["trace"][0]
+        assert summary["size"].endswith(" B") and summary["text"] == "blob"
+        assert cells.count() == 10
+        assert cells.first.text_content() == summary["text"] + summary["size"]
         assert page.locator(".dj-page-prev").is_disabled()
         tooltip = page.locator("th[data-column='weight']").get_attribute("title")
         assert tooltip.startswith("weight : float64\ngrams")

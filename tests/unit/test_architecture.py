@@ -240,7 +240,6 @@ KNOWN_CYCLES: list[list[str]] = [
 ]
 KNOWN_NOTEBOOK: list[str] = []
 KNOWN_PRIVATE: list[str] = [
-    'dj_jupyter.algebra.compiler -> dj_jupyter.algebra.values._Bad',
     'dj_jupyter.objects.codecs.objects -> dj_jupyter.objects.codecs.stored._row_key',
     'dj_jupyter.objects.codecs.objects -> dj_jupyter.objects.codecs.stored._schema_of',
     'dj_jupyter.objects.codecs.objects -> dj_jupyter.objects.stores._stores_config',

@@ -162,9 +162,6 @@ def test_codec_attribute():
         ("'it\\'s'", False, Default("it's")),
         ('"say \\"hi\\""', False, Default('say "hi"')),
         ("'a # b : c'", False, Default("a # b : c")),
-        ("CURRENT_TIMESTAMP", False, Default("CURRENT_TIMESTAMP", is_expression=True)),
-        ("current_timestamp", False, Default("CURRENT_TIMESTAMP", is_expression=True)),
-        ("current_timestamp(3)", False, Default("CURRENT_TIMESTAMP(3)", is_expression=True)),
         ("'CURRENT_TIMESTAMP'", False, Default("CURRENT_TIMESTAMP")),
     ],
 )
@@ -172,6 +169,25 @@ def test_defaults(default_text, nullable, default):
     item = only_item(f"---\nvalue = {default_text} : varchar(32)  # a value")
     assert (item.nullable, item.default, item.comment) == (nullable, default, "a value")
     assert item.type == TypeSpec("varchar", (32,), "varchar(32)")
+
+
+@pytest.mark.parametrize(
+    "default_text, default",
+    [
+        ("CURRENT_TIMESTAMP", Default("CURRENT_TIMESTAMP", is_expression=True)),
+        ("current_timestamp", Default("CURRENT_TIMESTAMP", is_expression=True)),
+        ("current_timestamp(3)", Default("CURRENT_TIMESTAMP(3)", is_expression=True)),
+    ],
+)
+def test_current_timestamp_defaults(default_text, default):
+    item = only_item(f"---\nat = {default_text} : datetime(3)  # a time")
+    assert (item.nullable, item.default, item.comment) == (False, default, "a time")
+
+
+@pytest.mark.parametrize("type_text", ["int32", "varchar(32)", "float64", "date"])
+def test_current_timestamp_needs_a_datetime(type_text):
+    with pytest.raises(DefinitionError, match="only for datetime"):
+        parse_definition(f"---\nvalue = CURRENT_TIMESTAMP : {type_text}")
 
 
 def test_defaults_are_allowed_in_the_primary_key():
@@ -434,8 +450,8 @@ def spec_of(text: str) -> TypeSpec:
 
 
 @st.composite
-def defaults(draw):
-    if draw(st.booleans()):
+def defaults(draw, spec):
+    if spec.name == "datetime" and draw(st.booleans()):
         return Default(draw(st.sampled_from(["CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP(6)"])), True)
     return Default(draw(ONE_LINE_TEXT | st.sampled_from(["0", "-1.5", "true", "null", "1e5"])))
 
@@ -445,7 +461,7 @@ def attributes(draw, name: str, in_key: bool):
     blob = not in_key and draw(st.booleans())
     spec = spec_of(draw(st.sampled_from(BLOB_TYPES if blob else KEY_TYPES)))
     nullable = not in_key and draw(st.booleans())
-    default = None if nullable or blob or draw(st.booleans()) else draw(defaults())
+    default = None if nullable or blob or draw(st.booleans()) else draw(defaults(spec))
     return AttributeSpec(name, spec, in_key, nullable=nullable, default=default,
                          comment=draw(COMMENTS))
 

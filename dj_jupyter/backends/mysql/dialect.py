@@ -35,6 +35,11 @@ class MySQLDialect(Dialect):
     def drop_schema_ddl(self, schema):
         return [sa.schema.DropSchema(schema, if_exists=True)]
 
+    def referencing_schemas(self, schema):
+        return sa.text(
+            "SELECT DISTINCT CONSTRAINT_SCHEMA FROM information_schema.REFERENTIAL_CONSTRAINTS "
+            "WHERE UNIQUE_CONSTRAINT_SCHEMA = :schema").bindparams(schema=schema)
+
     @property
     def keeps_comments(self):
         return True

@@ -36,6 +36,15 @@ class PostgreSQLDialect(Dialect):
     def drop_schema_ddl(self, schema):
         return [sa.schema.DropSchema(schema, cascade=True, if_exists=True)]
 
+    def referencing_schemas(self, schema):
+        return sa.text(
+            "SELECT DISTINCT child_ns.nspname FROM pg_constraint c "
+            "JOIN pg_class child ON child.oid = c.conrelid "
+            "JOIN pg_namespace child_ns ON child_ns.oid = child.relnamespace "
+            "JOIN pg_class parent ON parent.oid = c.confrelid "
+            "JOIN pg_namespace parent_ns ON parent_ns.oid = parent.relnamespace "
+            "WHERE c.contype = 'f' AND parent_ns.nspname = :schema").bindparams(schema=schema)
+
     @property
     def keeps_comments(self):
         return True

@@ -14,6 +14,8 @@ __all__ = ['SQLiteDialect']
 
 
 class SQLiteDialect(Dialect):
+    worker_leases = True
+
     def engine_options(self) -> dict[str, Any]:
         return {"connect_args": {"timeout": 60, "check_same_thread": False}}
 

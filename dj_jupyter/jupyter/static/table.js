@@ -4,6 +4,9 @@
 // offset, limit, total, order_by, descending); `page_sizes` the choices of rows per page.
 // Every other page is asked of the kernel with the `_page` command, which answers with the
 // same shape (or {error}). Only that page crosses the wire.
+// Array cells (page.summaries) show shape, dtype, size and a sparkline or thumbnail; a click
+// calls `_cell_open` and mounts the array preview (trait `preview_esm`, loaded once) below
+// the table, its frames and statistics served by `_cell_frame` / `_cell_stats`.
 
 const INVOKE_TIMEOUT_MS = 30000; // anywidget's default of 3 s is too short for a database
 const KEY_MARK = "\u26B7"; // ⚷, as in the static HTML
@@ -66,13 +69,62 @@ function drawHeader(table, page, onSort) {
   }
 }
 
-function drawBody(table, page) {
+const SVG = "http://www.w3.org/2000/svg";
+
+function sparkline(parent, points) {
+  const width = 60;
+  const height = 16;
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "dj-spark");
+  svg.setAttribute("width", String(width));
+  svg.setAttribute("height", String(height));
+  const line = document.createElementNS(SVG, "polyline");
+  const n = points.length;
+  const coords = [];
+  points.forEach((v, i) => {
+    if (v === null) return;
+    coords.push(`${((i * (width - 1)) / Math.max(n - 1, 1)).toFixed(1)},${((1 - v) * (height - 2) + 1).toFixed(1)}`);
+  });
+  line.setAttribute("points", coords.join(" "));
+  line.setAttribute("fill", "none");
+  line.setAttribute("stroke", "#1f77b4");
+  svg.appendChild(line);
+  parent.appendChild(svg);
+}
+
+export function drawArrayCell(td, summary) {
+  const cell = element("span", "dj-array-cell", td);
+  if (summary.spark) sparkline(cell, summary.spark);
+  else if (summary.thumb) {
+    const img = element("img", "dj-thumb", cell);
+    img.src = summary.thumb;
+    img.alt = "";
+  }
+  element("span", "dj-array-text", cell, summary.text);
+  if (summary.size) element("span", "dj-array-size", cell, summary.size);
+  td.title = `${summary.kind}: ${summary.text} ${summary.size}`.trim() +
+    (summary.previewable ? "\nclick to preview" : "");
+}
+
+function drawBody(table, page, onOpen) {
   const body = element("tbody", "", table);
-  for (const values of page.rows) {
+  const summaries = page.summaries || {};
+  page.rows.forEach((values, r) => {
     const tr = element("tr", "", body);
     page.names.forEach((name, i) => {
       const td = element("td", page.key.includes(name) ? "dj-key-cell" : "", tr);
-      if (name in page.badges) {
+      const summary = name in summaries ? summaries[name][r] : undefined;
+      if (summary) {
+        drawArrayCell(td, summary);
+        td.dataset.column = name;
+        td.dataset.row = String(r);
+        if (summary.previewable) {
+          td.classList.add("dj-array-clickable");
+          td.addEventListener("click", () => onOpen(r, name, td));
+        }
+      } else if (summary === null) {
+        element("span", "dj-null", td, "NULL");
+      } else if (name in page.badges) {
         element("span", "dj-badge", td, values[i]).title = `${name}: not fetched`;
       } else if (values[i] === "NULL") {
         element("span", "dj-null", td, "NULL");
@@ -81,7 +133,7 @@ function drawBody(table, page) {
         td.title = values[i];
       }
     });
-  }
+  });
 }
 
 function button(parent, className, label, title) {
@@ -103,15 +155,54 @@ function render({ model, el, experimental }) {
   const size = element("select", "dj-page-size", sizeLabel);
   const error = element("div", "dj-error", root);
   const scroller = element("div", "dj-scroll", root);
+  const previewBox = element("div", "dj-cell-preview", root);
+  previewBox.style.display = "none";
   let page = model.get("page");
   let latest = 0;
+  let previewModule = null;
+  let stopPreview = null;
+
+  function closePreview() {
+    if (stopPreview) stopPreview();
+    stopPreview = null;
+    previewBox.replaceChildren();
+    previewBox.style.display = "none";
+    for (const td of scroller.querySelectorAll(".dj-array-selected")) td.classList.remove("dj-array-selected");
+  }
+
+  async function openCell(row, column, td) {
+    closePreview();
+    td.classList.add("dj-array-selected");
+    previewBox.style.display = "";
+    const bar = element("div", "dj-cell-preview-bar", previewBox);
+    const label = element("span", "dj-cell-preview-label", bar, `opening ${column}\u2026`);
+    const close = button(bar, "dj-cell-preview-close", "\u2715", "close the preview");
+    close.addEventListener("click", closePreview);
+    const mount = element("div", "", previewBox);
+    try {
+      const invoke = (name, msg) => experimental.invoke(name, msg, {
+        signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS),
+      });
+      if (!previewModule) {
+        const url = URL.createObjectURL(new Blob([model.get("preview_esm")], { type: "text/javascript" }));
+        previewModule = await import(/* webpackIgnore: true */ url);
+      }
+      const [opening] = await invoke("_cell_open", { row, column });
+      if (opening && opening.error) throw new Error(opening.error);
+      label.textContent = `${column} \u2014 row ${page.offset + row + 1}`;
+      const request = previewModule.commandCaller(experimental, { frame: "_cell_frame", stats: "_cell_stats" });
+      stopPreview = previewModule.mountPreview(mount, { ...opening, request });
+    } catch (problem) {
+      label.textContent = `could not open the preview: ${problem?.message ?? problem}`;
+    }
+  }
 
   function draw(shown) {
     page = shown;
     scroller.replaceChildren();
     const table = element("table", "dj-rows", scroller);
     drawHeader(table, page, sort);
-    drawBody(table, page);
+    drawBody(table, page, openCell);
     info.textContent = pageInfo(page);
     first.disabled = prev.disabled = page.offset <= 0;
     next.disabled = last.disabled = page.offset + page.rows.length >= page.total;

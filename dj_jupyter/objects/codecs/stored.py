@@ -23,6 +23,11 @@ from .base import Codec, store_only_dtype
 
 __all__ = ["HashCodec", "AttachCodec", "NpyCodec", "NpyRef", "content_hash"]
 
+# What one ranged request costs, in bytes read, when NpyRef plans a slice's reads: a local
+# read is a system call, an S3 read a round trip (so S3 prefers fewer, larger reads).
+LOCAL_REQUEST_COST = 1024
+REMOTE_REQUEST_COST = 1 << 20
+
 
 def content_hash(data: bytes) -> str:
     """MD5 as lower-case base32 without padding (26 characters)."""
@@ -150,8 +155,10 @@ class NpyRef:
     """A lazy reference to a stored array: metadata without I/O, data on demand.
 
     ``.shape``, ``.dtype``, ``.ndim``, ``.size``, ``.nbytes`` and ``len()`` read nothing;
-    ``.load()`` and ``np.asarray(ref)`` read the array (once); ``ref[i:j]`` on a C-ordered
-    array reads only the rows it needs (a ranged read after the .npy header).
+    ``.load()`` and ``np.asarray(ref)`` read the array (once); ``ref[index]`` equals numpy's
+    ``array[index]`` and, for basic indexing on any number of axes, reads only the bytes the
+    result needs plus row rounding (ranged reads after the .npy header; see
+    :mod:`.npyslice`).
     """
 
     def __init__(self, meta: dict):
@@ -219,48 +226,34 @@ class NpyRef:
         return array if dtype is None else array.astype(dtype)
 
     def _header(self) -> tuple[int, bool]:
-        """(offset of the data, whether it is Fortran-ordered), from the .npy header."""
+        """(offset of the data, whether it is Fortran-ordered), from the .npy header (one
+        ranged read of its usual 128 bytes, a second only for a longer header)."""
         import ast
+
+        from .npyslice import header_layout, read_range
 
         if self._layout is None:
             store = self._store()
-            head = store.get_bytes(self.path, 0, 12)
-            major = head[6]
-            if major == 1:
-                length, start = int.from_bytes(head[8:10], "little"), 10
-            else:
-                length, start = int.from_bytes(head[8:12], "little"), 12
-            text = store.get_bytes(self.path, start, start + length).decode("latin1")
-            header = ast.literal_eval(text)
+            head = read_range(store, self.path, 0, 128)
+            start, length = header_layout(head)
+            if start + length > len(head):
+                head += read_range(store, self.path, len(head), start + length)
+            header = ast.literal_eval(head[start:start + length].decode("latin1"))
             self._layout = (start + length, bool(header.get("fortran_order")))
         return self._layout
 
     def __getitem__(self, index: Any):
-        if self._array is not None or not self.shape:
-            return self.load()[index]
-        first, rest = (index[0], index[1:]) if isinstance(index, tuple) and index else \
-            (index, ())
-        if isinstance(first, int):
-            at = range(self.shape[0])[first]  # IndexError when out of range, as numpy
-            rows, picked = range(at, at + 1), 0
-        elif isinstance(first, slice):
-            rows, picked = range(self.shape[0])[first], None
-        else:
-            return self.load()[index]  # fancy indexing: read everything
-        offset, fortran = self._header()
-        if fortran or self.dtype.hasobject:
-            return self.load()[index]
-        import numpy as np
+        """``ref[index]``: numpy's result; basic indexing (ints, slices, ``...``, ``None``)
+        reads only the bytes it needs (plus row rounding), fancy indexing loads the array."""
+        from . import npyslice
 
-        if len(rows) == 0:
-            return np.empty((0, *self.shape[1:]), self.dtype)[rest]
-        row_bytes = self.nbytes // self.shape[0] if self.shape[0] else 0
-        low, high = min(rows[0], rows[-1]), max(rows[0], rows[-1])
-        data = self._store().get_bytes(self.path, offset + low * row_bytes,
-                                       offset + (high + 1) * row_bytes)
-        block = np.frombuffer(data, self.dtype).copy().reshape((high - low + 1, *self.shape[1:]))
-        step = rows.step
-        block = block[::step] if step > 0 else block[::-1][::-step]
-        if picked is not None:
-            block = block[0]
-        return block[rest] if rest else block
+        if self._array is not None or self.dtype.hasobject or \
+                not npyslice.is_basic_index(index):
+            return self.load()[index]
+        offset, fortran = self._header()
+        located = npyslice.locate(self.shape, self.dtype.itemsize, fortran, index)
+        store = self._store()
+        cost = LOCAL_REQUEST_COST if store.local_path(self.path) is not None else \
+            REMOTE_REQUEST_COST
+        plan = npyslice.plan_reads(self.shape, self.dtype.itemsize, located, cost)
+        return npyslice.read_slice(store, self.path, offset, self.dtype, plan)

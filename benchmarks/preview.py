@@ -1,0 +1,182 @@
+"""Array preview: one 2-D frame of a large ``<npy@>`` float32 stack, against a baseline measured
+in the same run, on a local-folder store and on S3 (moto's server on loopback).
+
+The stack is ``(T, 2048, 2048)`` float32 (16 MiB per frame; ``--gib 1`` gives T = 64; the 4 GiB
+target is T = 256 with the same frame, so its per-frame figures are these: a frame read never
+depends on T). Measured, best of ``--repeat``:
+
+* first frame   ``frame_payload`` of frame 0 through a fresh ``NpyRef`` (header read included):
+                the Python-side payload the browser receives (decimated to 512 px, robust range)
+* slider        the same reference, another frame
+* full frame    ``ref[t]`` at full resolution (the raw frame, 16 MiB)
+* baseline      local: the same payload computed from ``np.load(path, mmap_mode="r")`` (and
+                ``[t]`` copied for the full frame; the bare mmap slice ``[t, ::4, ::4]`` is
+                shown too); S3: one ranged GET of the frame's bytes (s3fs ``cat_file``)
+
+Bytes read per frame are counted on the store (the process's read() bytes locally, the GET
+bodies on S3) and reported against the frame's bytes.
+
+    python -m benchmarks.preview --gib 1 --s3-gib 0.25 --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import dj_jupyter as dj
+from dj_jupyter.display.arrays import as_source, frame_payload
+from dj_jupyter.objects import stores as storage
+from dj_jupyter.objects.codecs.stored import NpyRef
+from tests.backend.readcount import bytes_read
+
+SIDE = 2048
+FRAME_BYTES = SIDE * SIDE * 4
+BUCKET = "dj-bench"
+KEY, SECRET = "AKIDBENCH", "bench-secret"
+
+
+def _stack(frames: int) -> np.ndarray:
+    """Frames that differ (a ramp plus the frame number), made without a big temporary."""
+    stack = np.empty((frames, SIDE, SIDE), np.float32)
+    ramp = np.add.outer(np.arange(SIDE, dtype=np.float32), np.arange(SIDE, dtype=np.float32))
+    for t in range(frames):
+        np.add(ramp, t, out=stack[t])
+    return stack
+
+
+def _best(run: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Best and median seconds of ``repeat`` runs."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times), statistics.median(times)
+
+
+def _moto() -> tuple[str, object]:
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+                 region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    return endpoint, server
+
+
+def measure(spec: dict, frames: int, repeat: int, folder: Path) -> dict:
+    """Insert the stack into a ``<npy@>`` table on this store and time frames of it."""
+    with dj.config.override({"stores": {"default": "main", "main": spec},
+                             "database.path": str(folder / f"bench-{uuid.uuid4().hex}.db")}):
+        schema = dj.Schema(f"bench_{uuid.uuid4().hex[:8]}")
+
+        @schema
+        class Movie(dj.Manual):
+            definition = """
+            m: int32
+            ---
+            stack: <npy@>
+            """
+
+        stack = _stack(frames)
+        Movie.insert1({"m": 1, "stack": stack})
+        del stack
+        ref = (Movie & {"m": 1}).fetch1("stack")
+        store = storage.get_store()
+
+        def fresh() -> NpyRef:  # a reference that has not read the header yet
+            return NpyRef({"path": ref.path, "store": ref.store, "dtype": "<f4",
+                           "shape": [frames, SIDE, SIDE]})
+
+        results = {"frames": frames, "gib": frames * FRAME_BYTES / 2**30}
+        results["first"] = _best(lambda: frame_payload(as_source(fresh()), [1, 2],
+                                                       [0, 0, 0]), repeat)
+        source = as_source(ref)
+        frame_payload(source, [1, 2], [0, 0, 0])
+        moves = iter(range(1, 10**6))
+        results["slider"] = _best(lambda: frame_payload(
+            source, [1, 2], [next(moves) % frames, 0, 0]), repeat)
+        results["full"] = _best(lambda: ref[frames // 2], repeat)
+        with bytes_read(store) as count:
+            frame_payload(source, [1, 2], [frames - 1, 0, 0])
+        results["bytes_payload"] = count.bytes
+        with bytes_read(store) as count:
+            ref[frames - 2]
+        results["bytes_full"] = count.bytes
+        offset, _ = ref._header()
+        local = store.local_path(ref.path)
+        if local is not None:
+            results["base_first"] = _best(lambda: frame_payload(
+                as_source(np.load(local, mmap_mode="r")), [1, 2], [0, 0, 0]), repeat)
+            results["base_slice"] = _best(lambda: np.ascontiguousarray(
+                np.load(local, mmap_mode="r")[0, ::4, ::4]), repeat)
+            results["base_full"] = _best(lambda: np.array(
+                np.load(local, mmap_mode="r")[frames // 2]), repeat)
+        else:
+            full = store.full_path(ref.path)
+            start = offset + (frames // 2) * FRAME_BYTES
+            results["base_full"] = _best(lambda: np.frombuffer(store.fs.cat_file(
+                full, start=start, end=start + FRAME_BYTES), np.float32), repeat)
+            results["base_first"] = results["base_full"]
+        return results  # the database and the local objects go with the temporary folder
+
+
+def report(name: str, r: dict) -> str:
+    ms = lambda pair: f"{pair[0] * 1000:7.1f} ms (median {pair[1] * 1000:.1f})"  # noqa: E731
+    return "\n".join([
+        f"{name}: ({r['frames']}, {SIDE}, {SIDE}) float32 = {r['gib']:.2f} GiB, "
+        f"frame {FRAME_BYTES / 2**20:.0f} MiB",
+        f"  first frame payload  {ms(r['first'])}   baseline {ms(r['base_first'])}   "
+        f"ratio {r['base_first'][0] / r['first'][0]:.2f}",
+        f"  slider, next frame   {ms(r['slider'])}",
+        *([f"  (the mmap slice alone, without the payload's colour range: "
+           f"{ms(r['base_slice'])})"] if "base_slice" in r else []),
+        f"  full-res frame ref[t] {ms(r['full'])}   baseline {ms(r['base_full'])}   "
+        f"ratio {r['base_full'][0] / r['full'][0]:.2f}",
+        f"  bytes read: payload {r['bytes_payload'] / FRAME_BYTES:.3f} × frame, "
+        f"full frame {r['bytes_full'] / FRAME_BYTES:.3f} × frame",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gib", type=float, default=1.0, help="local stack size (1 GiB)")
+    parser.add_argument("--s3-gib", type=float, default=0.25, help="S3 stack size (0.25 GiB)")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        frames = max(2, round(args.gib * 2**30 / FRAME_BYTES))
+        local = measure({"protocol": "file", "location": str(folder / "objects")}, frames,
+                        args.repeat, folder)
+        print(report("local folder", local), flush=True)
+        if args.s3_gib > 0:
+            endpoint, server = _moto()
+            try:
+                spec = {"protocol": "s3", "endpoint": endpoint, "bucket": BUCKET,
+                        "location": "bench", "access_key": KEY, "secret_key": SECRET}
+                s3_frames = max(2, round(args.s3_gib * 2**30 / FRAME_BYTES))
+                print(report("moto S3", measure(spec, s3_frames, args.repeat, folder)),
+                      flush=True)
+            finally:
+                server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""Counting the bytes a store really serves: the kernel's count for a local folder, the
+bytes S3 (moto) returned for a remote store. Shared by the slicing tests and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+class ReadCount:
+    """Bytes read while the context was open (``.bytes``) and ranged requests (``.requests``,
+    remote stores only)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.requests = 0
+
+
+def _rchar() -> int:
+    """Bytes this process read through read() system calls (Linux ``/proc/self/io``)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise RuntimeError("/proc/self/io has no rchar line")
+
+
+@contextlib.contextmanager
+def bytes_read(store: Any) -> Iterator[ReadCount]:
+    """Count what ``store`` delivers inside the block (local: every read() of the process,
+    so keep other I/O out of the block; S3: the bodies of the GET requests)."""
+    count = ReadCount()
+    if store.local_path("x") is not None:
+        before = _rchar()
+        yield count
+        count.bytes = _rchar() - before
+        return
+    fs = store.fs
+    lock = threading.Lock()
+    original = fs._cat_file
+
+    async def counted(path: str, start: Any = None, end: Any = None, **kwargs: Any) -> bytes:
+        data = await original(path, start=start, end=end, **kwargs)
+        with lock:
+            count.bytes += len(data)
+            count.requests += 1
+        return data
+
+    fs._cat_file = counted
+    try:
+        yield count
+    finally:
+        del fs._cat_file  # the instance attribute goes; the class method is back
