@@ -42,9 +42,9 @@ _LAZY = {
     "Computed": ".pipeline.tiers",
     "Part": ".pipeline.tiers",
     "QueryExpression": ".query.expression",
-    "AndList": ".algebra.conditions",
-    "Not": ".algebra.conditions",
-    "Top": ".algebra.conditions",
+    "AndList": ".query.operands",
+    "Not": ".query.operands",
+    "Top": ".query.operands",
     "U": ".query.expression",
     "Codec": ".objects.codecs",
     "get_codec": ".objects.codecs",
@@ -76,7 +76,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .algebra.conditions import AndList, Not, Top
     from .backends.connection import Connection, conn
     from .display.diagram.model import Diagram
     from .jupyter.preview import preview
@@ -84,6 +83,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline.schema import Schema, VirtualModule, list_schemas, virtual_schema
     from .pipeline.tiers import Computed, Imported, Lookup, Manual, Part
     from .query.expression import QueryExpression, U
+    from .query.operands import AndList, Not, Top
     from .tables.table import FreeTable, Table
 
 

@@ -11,12 +11,13 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..algebra.compiler import compile_select
-from ..algebra.conditions import Not, Top, check_lineage, make_condition, negation
+from ..algebra.conditions import check_lineage, negation
 from ..algebra.nodes import Aggregate, Distinct, Join, Node, Project, Restrict, Union
 from ..algebra.nodes import Top as TopNode
 from ..errors import RestrictionError
 from . import fetch as _fetch
 from . import presentation
+from .operands import Not, Top, make_condition
 
 if TYPE_CHECKING:
     from ..algebra.heading import Heading

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..algebra.compiler import compile_count, compile_exists, compile_select
-from ..algebra.conditions import checked_count, checked_order_by
 from ..errors import FetchError, QueryError, RestrictionError
 from ..objects.codecs import decoder_for
 from ..settings import config
+from .operands import checked_count, checked_order_by
 
 if TYPE_CHECKING:
     from .expression import QueryExpression

@@ -576,7 +576,7 @@ def test_heartbeat_advances_while_make_runs(schema, conn2, schema_name, backend)
     assert beats, "the reserved job was never seen"
     if backend == "sqlite":
         pytest.skip("SQLite has one writer at a time: the heartbeat thread waits for make's "
-                    "transaction (there a worker's lease is its proof of life: core/leases.py)")
+                    "transaction (there a worker's lease is its proof of life: populate/leases.py)")
     reserved_time = beats[0][0]
     latest = max(b for _, b in beats if b is not None)
     assert (latest - reserved_time).total_seconds() >= 0.4
