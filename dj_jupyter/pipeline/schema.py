@@ -280,7 +280,7 @@ class Schema:
         again after the answer; if another session changed them meanwhile, nothing is
         dropped. Only this schema and the schemas that refer to it are read.
         """
-        from ..tables.cascade import ChangedSinceShown, _confirm, _prompting
+        from ..tables.cascade import ChangedSinceShown, confirm, prompting
 
         name = self._require_active()
         connection = self.connection
@@ -288,8 +288,8 @@ class Schema:
             raise TransactionError(f"schema {name!r} cannot be dropped inside a transaction; "
                                    "commit or cancel the transaction first")
         tables = self._drop_plan()
-        if _prompting(prompt):
-            if not _confirm(f"Drop schema {name!r}?", f"About to drop schema {name!r} with "
+        if prompting(prompt):
+            if not confirm(f"Drop schema {name!r}?", f"About to drop schema {name!r} with "
                             f"{len(tables)} table(s): {', '.join(tables)}"):
                 return
             catalog_of(connection).changed()  # see what other sessions did meanwhile

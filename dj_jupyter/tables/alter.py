@@ -14,7 +14,7 @@ from ..catalog.alter import AlterPlan, apply_alter, declared_definition, plan_al
 from ..definition.model import ForeignKeySpec
 from ..definition.parser import parse_definition
 from ..errors import DataJointError, TransactionError
-from .cascade import _confirm
+from .cascade import confirm
 from .resolve import caller_namespace, resolve_parent
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def alter(table: Table, prompt: bool = True, context: dict | None = None) -> Alt
     if plan.is_empty:
         logger.info("%s: nothing to alter", table.full_name)
         return plan
-    if prompt and not _confirm("Apply these changes?", plan.describe()):
+    if prompt and not confirm("Apply these changes?", plan.describe()):
         logger.info("Alter cancelled; nothing was changed.")
         return plan
     apply_alter(table, plan)

@@ -30,7 +30,8 @@ from ..query.expression import QueryExpression
 if TYPE_CHECKING:
     from .table import Table
 
-__all__ = ["DeletePlan", "plan_delete", "delete", "delete_quick", "drop", "drop_quick",
+__all__ = ["confirm", "prompting", "DeletePlan", "plan_delete", "delete", "delete_quick", "drop",
+           "drop_quick",
            "ChangedSinceShown"]
 
 logger = logging.getLogger("dj_jupyter")
@@ -55,10 +56,10 @@ class DeletePlan:
         return "\n".join(lines) or "  nothing"
 
 
-def _free(connection, name: str):
-    from .table import FreeTable
-
-    return FreeTable(connection, name)
+def _free(origin: Any, name: str) -> Any:
+    """The table called ``name``, on the connection of ``origin`` (a table or a restriction of
+    one): built by the tables module, which this one never imports."""
+    return getattr(origin, "table", origin).table_named(name)
 
 
 def _root_name(query: Any) -> str:
@@ -91,13 +92,14 @@ def plan_delete(query: Any, part_integrity: str = "enforce") -> DeletePlan:
             restricted_part = plan.queries[part]
             # Materialise the master keys: deleting the parts first (children before
             # parents) would otherwise empty a restriction that refers to those parts.
-            master_table = _free(connection, master)
+            master_table = _free(query, master)
             master_keys = (master_table & restricted_part.proj()).keys()
             master_query = master_table & master_keys
             roots.setdefault(master, []).append(master_query)
 
 
 def _propagate(connection, roots: dict[str, list[QueryExpression]]) -> DeletePlan:
+    origin = next(q for queries in roots.values() for q in queries)
     dependencies = graph_for(connection, roots)
     plan = DeletePlan()
     for name in dependencies.descendants(roots):
@@ -112,7 +114,7 @@ def _propagate(connection, roots: dict[str, list[QueryExpression]]) -> DeletePla
             plan.queries[name] = own[0]
         elif own or inherited:
             operands = [_same_rows(q) for q in own] + inherited
-            plan.queries[name] = _free(connection, name).restrict(operands, semantic_check=False)
+            plan.queries[name] = _free(origin, name).restrict(operands, semantic_check=False)
     for name, query in plan.queries.items():
         plan.counts[name] = len(query)
     return plan
@@ -141,7 +143,7 @@ class ChangedSinceShown(DataJointError):
     """What a confirmed delete or drop would touch changed after it was shown."""
 
 
-def _confirm(question: str, plan_text: str) -> bool:
+def confirm(question: str, plan_text: str) -> bool:
     """Show ``plan_text`` and ask ``question`` on stdin; True for yes.
 
     A process without a terminal (a script or CI with no stdin, a notebook front end that
@@ -162,7 +164,7 @@ def _confirm(question: str, plan_text: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _prompting(prompt: bool | None) -> bool:
+def prompting(prompt: bool | None) -> bool:
     """Whether to ask: ``prompt`` if given, else ``dj.config["safemode"]``."""
     from ..settings import config
 
@@ -173,7 +175,7 @@ def delete(query: Any, *, transaction: bool = True, prompt: bool | None = None,
            part_integrity: str = "enforce") -> int:
     """Delete ``query``'s rows and their dependents; return the rows deleted from ``query``."""
     connection = query.connection
-    asking = _prompting(prompt)
+    asking = prompting(prompt)
     if asking and connection.in_transaction:
         raise TransactionError(
             "delete would ask for confirmation while a transaction is open; pass prompt=False "
@@ -185,7 +187,7 @@ def delete(query: Any, *, transaction: bool = True, prompt: bool | None = None,
         return 0
     shown = None
     if asking:
-        if not _confirm("Delete these rows?", "About to delete:\n" + plan.describe()):
+        if not confirm("Delete these rows?", "About to delete:\n" + plan.describe()):
             logger.info("Delete cancelled; nothing was deleted.")
             return 0
         shown = dict(plan.counts)
@@ -263,8 +265,8 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
     counts = _drop_plan(table, part_integrity)
     names = list(counts)
     text = "About to drop:\n" + "\n".join(f"  {n} ({c} rows)" for n, c in counts.items())
-    if _prompting(prompt):
-        if not _confirm("Drop these tables?", text):
+    if prompting(prompt):
+        if not confirm("Drop these tables?", text):
             logger.info("Drop cancelled.")
             return
         catalog_of(connection).changed()  # see tables other sessions declared meanwhile
@@ -276,7 +278,7 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
                 + "\n".join(f"  {n} ({c} rows)" for n, c in now.items())
                 + "\nLook again and drop again.")
     for name in reversed(names):
-        drop_quick(_free(connection, name))
+        drop_quick(_free(table, name))
     logger.info("Dropped %d table(s).", len(names))
 
 
@@ -293,7 +295,7 @@ def _drop_plan(table: Table, part_integrity: str) -> dict[str, int]:
             if master and master not in names:
                 raise DataJointError(f"{name} is a part of {master}, which is not being dropped; "
                                      "drop the master, or pass part_integrity='ignore'")
-    return {n: len(_free(connection, n)) for n in names}
+    return {n: len(_free(table, n)) for n in names}
 
 
 def drop_quick(table: Table) -> None:

@@ -7,10 +7,10 @@ cell or module, found by :func:`caller_namespace`, or the ``context`` given to `
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 from ..definition.model import ForeignKeySpec
 from ..errors import DefinitionError
-from .table import Table
 
 __all__ = ["caller_namespace", "resolve_parent"]
 
@@ -25,7 +25,7 @@ def caller_namespace() -> dict:
     return {**frame.f_globals, **frame.f_locals}
 
 
-def resolve_parent(spec: ForeignKeySpec, context: dict) -> Table:
+def resolve_parent(spec: ForeignKeySpec, context: dict) -> Any:
     """The table a foreign key names, looked up in the declaring namespace."""
     head, *rest = spec.ref.split(".")
     if head not in context:
@@ -38,13 +38,18 @@ def resolve_parent(spec: ForeignKeySpec, context: dict) -> Table:
         if target is None:
             raise DefinitionError(f"foreign key -> {spec.ref}: {part!r} not found",
                                   line=spec.line or None)
-    if isinstance(target, type) and issubclass(target, Table):
-        if not target._is_bound():
+    if isinstance(target, type) and _is_table(target):
+        if not target._is_bound():  # type: ignore[attr-defined]  # a Table class
             raise DefinitionError(f"foreign key -> {spec.ref}: {target.__name__} is not declared "
                                   "yet; decorate it with @schema before its children",
                                   line=spec.line or None)
         return target()
-    if isinstance(target, Table):
+    if _is_table(target):
         return target
     raise DefinitionError(f"foreign key -> {spec.ref} names a {type(target).__name__}, not a "
                           "table class", line=spec.line or None)
+
+
+def _is_table(value: Any) -> bool:
+    """A stored table or table class (known by what it has: this module sits below Table)."""
+    return all(hasattr(value, name) for name in ("_is_bound", "full_table_name", "definition"))

@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..algebra.compiler import compile_update
 from ..algebra.nodes import Node, TableNode, base_table
 from ..catalog import naming
-from ..catalog.catalog import catalog_of
+from ..catalog.catalog import catalog_of, graph_for
+from ..catalog.describe import describe as describe_table
 from ..catalog.events import CatalogEvent
 from ..errors import MissingTableError, PermissionDeniedError, RestrictionError
 from ..query.expression import QueryExpression
+from . import alter as table_alter
+from . import cascade, staged
 from .insert import insert_query, insert_rows
 from .insert_guard import is_populating
 
@@ -208,9 +211,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
     def staged_insert1(self):
         """``with T.staged_insert1 as staged:`` write objects in place, then insert one row
         (see :mod:`.staged`)."""
-        from .staged import staged_insert1
-
-        return staged_insert1(self)
+        return staged.staged_insert1(self)
 
     def _check_insert_allowed(self, allow_direct_insert: bool | None) -> None:
         if self._allow_insert or allow_direct_insert or is_populating(self.full_name):
@@ -269,54 +270,40 @@ class Table(QueryExpression, metaclass=_TableMeta):
     def delete(self, transaction: bool = True, prompt: bool | None = None,
                part_integrity: str = "enforce") -> int:
         """Delete these rows and, in one transaction, every row that depends on them."""
-        from .cascade import delete
-
-        return delete(self, transaction=transaction, prompt=prompt, part_integrity=part_integrity)
+        return cascade.delete(self, transaction=transaction, prompt=prompt,
+                              part_integrity=part_integrity)
 
     def delete_preview(self, part_integrity: str = "enforce") -> dict[str, int]:
         """Rows per table that :meth:`delete` would remove; removes nothing."""
-        from .cascade import plan_delete
-
-        return {name: count for name, count in plan_delete(self, part_integrity).counts.items()}
+        return dict(cascade.plan_delete(self, part_integrity).counts)
 
     def delete_quick(self, get_count: bool = False) -> int | None:
         """Delete these rows only (no cascade, no prompt); dependents make it fail."""
-        from .cascade import delete_quick
-
-        count = delete_quick(self)
+        count = cascade.delete_quick(self)
         return count if get_count else None
 
     def drop(self, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
         """Drop this table and every table depending on it, after showing what goes."""
-        from ..catalog.catalog import graph_for
-        from .cascade import drop
-
         names = graph_for(self.connection, [self.full_name]).descendants([self.full_name])
         try:
-            drop(self, prompt=prompt, part_integrity=part_integrity)
+            cascade.drop(self, prompt=prompt, part_integrity=part_integrity)
         finally:
             _announce_dropped(self.connection, names)
 
     def drop_quick(self) -> None:
-        from .cascade import drop_quick
-
         try:
-            drop_quick(self)
+            cascade.drop_quick(self)
         finally:
             _announce_dropped(self.connection, [self.full_name])
 
     def alter(self, prompt: bool = True, context: dict | None = None) -> Any:
         """Change secondary attributes and the table comment to match ``definition``."""
-        from .alter import alter
-
-        return alter(self, prompt=prompt, context=context)
+        return table_alter.alter(self, prompt=prompt, context=context)
 
     # -- introspection --------------------------------------------------------------------------
     def describe(self, context: dict | None = None, printout: bool = False) -> str:
         """A definition that declares this same table."""
-        from ..catalog.describe import describe
-
-        text = describe(self, context)
+        text = describe_table(self, context)
         if printout:
             print(text)
         return text
@@ -346,9 +333,13 @@ class Table(QueryExpression, metaclass=_TableMeta):
                  if naming.master_of_full_name(n) == f"{self.database}.{self.table_name}"]
         return self._as_tables(names, as_objects)
 
+    def table_named(self, full_name: str) -> FreeTable:
+        """The table called ``full_name`` (``schema.table``) on this table's connection."""
+        return FreeTable(self.connection, full_name)
+
     def _as_tables(self, names: list, as_objects: bool) -> list:
         """``names`` of tables, or their ``FreeTable`` objects."""
-        return [FreeTable(self.connection, n) for n in names] if as_objects else names
+        return [self.table_named(n) for n in names] if as_objects else names
 
     @property
     def full_name(self) -> str:
@@ -390,19 +381,14 @@ class _Restricted(QueryExpression):
 
     def delete(self, transaction: bool = True, prompt: bool | None = None,
                part_integrity: str = "enforce") -> int:
-        from .cascade import delete
-
-        return delete(self, transaction=transaction, prompt=prompt, part_integrity=part_integrity)
+        return cascade.delete(self, transaction=transaction, prompt=prompt,
+                              part_integrity=part_integrity)
 
     def delete_preview(self, part_integrity: str = "enforce") -> dict[str, int]:
-        from .cascade import plan_delete
-
-        return dict(plan_delete(self, part_integrity).counts)
+        return dict(cascade.plan_delete(self, part_integrity).counts)
 
     def delete_quick(self, get_count: bool = False) -> int | None:
-        from .cascade import delete_quick
-
-        count = delete_quick(self)
+        count = cascade.delete_quick(self)
         return count if get_count else None
 
     @property

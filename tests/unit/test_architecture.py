@@ -221,21 +221,11 @@ def test_no_module_imports_another_modules_private_names() -> None:
 # goes too; a new knot fails it at once.
 KNOWN_BACKEND_BRANCHES = ["dj_jupyter.catalog.declare"]
 KNOWN_UPWARD: list[str] = []
-KNOWN_CYCLES: list[list[str]] = [
-    [
-        'dj_jupyter.tables.alter',
-        'dj_jupyter.tables.cascade',
-        'dj_jupyter.tables.resolve',
-        'dj_jupyter.tables.table',
-    ],
-]
+KNOWN_CYCLES: list[list[str]] = []
 KNOWN_NOTEBOOK: list[str] = []
 KNOWN_PRIVATE: list[str] = [
     'dj_jupyter.objects.codecs.objects -> dj_jupyter.objects.codecs.stored._row_key',
     'dj_jupyter.objects.codecs.objects -> dj_jupyter.objects.codecs.stored._schema_of',
     'dj_jupyter.objects.codecs.objects -> dj_jupyter.objects.stores._stores_config',
     'dj_jupyter.objects.codecs.zarr -> dj_jupyter.objects.codecs.stored._row_key',
-    'dj_jupyter.pipeline.schema -> dj_jupyter.tables.cascade._confirm',
-    'dj_jupyter.pipeline.schema -> dj_jupyter.tables.cascade._prompting',
-    'dj_jupyter.tables.alter -> dj_jupyter.tables.cascade._confirm',
 ]
