@@ -103,6 +103,9 @@ class Dialect:
     #: Whether the server can chain commits at all (used only with the fast paths on).
     can_chain_commits = False
 
+    #: Whether DDL takes part in transactions (MySQL commits each DDL statement at once).
+    transactional_ddl = True
+
     #: Whether a worker proves it lives by a lease file beside the database (an embedded
     #: database, where heartbeats cannot advance during a make; see populate/leases.py).
     worker_leases = False

@@ -264,7 +264,7 @@ def create_table(connection: Connection, plan: TablePlan) -> None:
         if len(system) > 1 and plan.comment_rows:
             sa_connection.execute(sa.insert(system[1]), plan.comment_rows)
 
-    if dialect.name == "mysql":
+    if not dialect.transactional_ddl:  # each DDL statement commits: undo by hand
         connection.call(lambda c: plan.table.create(c, checkfirst=True))
         try:
             connection.call(rows)

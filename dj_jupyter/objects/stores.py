@@ -43,8 +43,8 @@ from typing import Any
 
 from ..errors import ConfigError, DataJointError
 
-__all__ = ["Store", "StoreLayout", "get_store", "store_names", "Journal", "journal",
-           "StoredObject", "IMPLICIT_STORE", "HASH_PREFIX", "SCHEMA_PREFIX", "path_part"]
+__all__ = ["stores_config", "Store", "StoreLayout", "get_store", "store_names", "Journal",
+           "journal", "StoredObject", "IMPLICIT_STORE", "HASH_PREFIX", "SCHEMA_PREFIX", "path_part"]
 
 logger = logging.getLogger("dj_jupyter")
 
@@ -314,14 +314,14 @@ def _mtime(info: dict) -> float:
 _CACHE: dict[tuple[str, str], Store] = {}
 
 
-def _stores_config() -> dict:
+def stores_config() -> dict:
     from ..settings import config
 
     return config["stores"]
 
 
 def default_store_name() -> str:
-    stores = _stores_config()
+    stores = stores_config()
     if "default" in stores:
         return stores["default"]
     named = [n for n in stores if n not in ("default", "filepath_default")]
@@ -343,14 +343,14 @@ def _implicit_spec() -> dict:
 
 def store_names() -> list[str]:
     """The names of the configured stores (the implicit local store when none is)."""
-    stores = _stores_config()
+    stores = stores_config()
     named = [n for n in stores if n not in ("default", "filepath_default")]
     return named or [IMPLICIT_STORE]
 
 
 def get_store(name: str | None = None) -> Store:
     """The store called ``name`` (``None`` or ``""``: the default store)."""
-    stores = _stores_config()
+    stores = stores_config()
     if not name:
         name = default_store_name()
     if name in ("default", "filepath_default"):

@@ -17,6 +17,8 @@ __all__ = ['MySQLDialect']
 
 
 class MySQLDialect(Dialect):
+    transactional_ddl = False
+
     name = "mysql"
     max_identifier = 64
 

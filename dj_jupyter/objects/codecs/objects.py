@@ -20,7 +20,7 @@ from typing import Any
 
 from ...errors import DataJointError
 from .base import Codec, store_only_dtype
-from .stored import _row_key, _schema_of
+from .stored import row_key, schema_of
 
 __all__ = ["ObjectCodec", "FilepathCodec", "ObjectRef", "Prestored"]
 
@@ -52,7 +52,7 @@ class Prestored:
         from ..stores import get_store
 
         store = get_store(store_name)
-        schema = _schema_of(key, "object")
+        schema = schema_of(key, "object")
         path = self.meta["path"]
         if self.meta["store"] != store.name or store.layout.schema_of(path) != schema:
             raise ValueError(f"staged object {path!r} does not belong to this attribute")
@@ -209,7 +209,7 @@ class ObjectCodec(Codec):
 
         if isinstance(value, Prestored):
             return value.encoded(store_name, key)
-        row = _row_key(key, self.name)
+        row = row_key(key, self.name)
         local: Path | None = None
         if isinstance(value, (str, Path)):
             local = Path(value)
@@ -289,10 +289,10 @@ class FilepathCodec(Codec):
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None) -> dict:
-        from ..stores import _stores_config, get_store
+        from ..stores import get_store, stores_config
 
         if not store_name:
-            store_name = _stores_config().get("filepath_default")
+            store_name = stores_config().get("filepath_default")
         store = get_store(store_name)
         path = self._relative(value)
         self._check_place(path, store)

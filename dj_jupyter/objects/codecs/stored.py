@@ -21,7 +21,7 @@ from typing import Any, Literal
 from ...errors import DataJointError
 from .base import Codec, store_only_dtype
 
-__all__ = ["HashCodec", "AttachCodec", "NpyCodec", "NpyRef", "content_hash"]
+__all__ = ["row_key", "schema_of", "HashCodec", "AttachCodec", "NpyCodec", "NpyRef", "content_hash"]
 
 # What one ranged request costs, in bytes read, when NpyRef plans a slice's reads: a local
 # read is a system call, an S3 read a round trip (so S3 prefers fewer, larger reads).
@@ -34,17 +34,17 @@ def content_hash(data: bytes) -> str:
     return base64.b32encode(hashlib.md5(data).digest()).decode().rstrip("=").lower()
 
 
-def _schema_of(key: dict | None, codec: str) -> str:
+def schema_of(key: dict | None, codec: str) -> str:
     if not key or "_schema" not in key:
         raise ValueError(f"<{codec}@> values are stored for a row of a table; insert them "
                          "through a table (they cannot be used in restrictions or defaults)")
     return key["_schema"]
 
 
-def _row_key(key: dict | None, codec: str) -> dict:
+def row_key(key: dict | None, codec: str) -> dict:
     """The row description a schema-addressed codec needs (schema, table, field, key)."""
-    _schema_of(key, codec)
-    return key  # type: ignore[return-value]  # _schema_of refused None
+    schema_of(key, codec)
+    return key  # type: ignore[return-value]  # schema_of refused None
 
 
 class HashCodec(Codec):
@@ -63,7 +63,7 @@ class HashCodec(Codec):
                store_name: str | None = None) -> dict:
         from ..stores import get_store, record_write
 
-        schema = _schema_of(key, self.name)
+        schema = schema_of(key, self.name)
         data = bytes(value)
         digest = content_hash(data)
         store = get_store(store_name)
@@ -139,7 +139,7 @@ class NpyCodec(Codec):
 
         from ..stores import get_store, record_write
 
-        row = _row_key(key, self.name)
+        row = row_key(key, self.name)
         store = get_store(store_name)
         path = store.layout.object_path(row, ".npy")
         record_write(store, path)  # first: a partial write is removed too

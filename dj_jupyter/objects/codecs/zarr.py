@@ -24,7 +24,7 @@ from typing import Any
 
 from ...errors import DefinitionError
 from .base import Codec, store_only_dtype
-from .stored import _row_key
+from .stored import row_key
 
 __all__ = ["ZarrCodec", "INSTALL_HINT"]
 
@@ -126,7 +126,7 @@ class ZarrCodec(Codec):
 
         if isinstance(value, Prestored):  # written in place by staged_insert1
             return value.encoded(store_name, key)
-        row = _row_key(key, self.name)
+        row = row_key(key, self.name)
         store = get_store(store_name)
         path = store.layout.object_path(row, ".zarr")
         record_write(store, path + "/")  # first: a partial store is removed too
