@@ -24,6 +24,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from ..errors import DataTypeError, RestrictionError
 from ..objects.codecs import storage_spec
 from . import conditions as c
+from .fragments import parse_fragment, render_fragment
 from .nodes import (
     Aggregate,
     Distinct,
@@ -245,8 +246,6 @@ class Compiler:
     def fragment(self, text: str, columns: dict[str, sa.ColumnElement], *,
                  allow_aggregate: bool = True) -> sa.ColumnElement:
         """User SQL (MySQL flavour) rendered for this backend against ``columns``."""
-        from .fragments import parse_fragment, render_fragment
-
         fragment = parse_fragment(text)
         known = {n.lower() for n in columns} | set(columns)
         unknown = sorted(n for n in fragment.columns if n not in known)

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from ..algebra.heading import Attribute, ForeignKey, Heading, TableInfo
 from ..definition.model import Default, IndexSpec, TypeSpec
+from ..definition.types import parse_type
 
 if TYPE_CHECKING:
     from ..backends.connection import Connection
@@ -214,8 +215,6 @@ def _read_comments(connection: Connection, schema: str) -> dict[tuple[str, str],
 
 def _attribute(column: dict, in_key: bool, schema: str, table: str, lineage: dict,
                stored_comments: dict, keeps_comments: bool) -> Attribute:
-    from ..definition.types import parse_type
-
     raw_comment = column.get("comment") if keeps_comments else stored_comments.get(
         (table, column["name"]))
     declared, comment = split_marker(raw_comment)

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataJointError
+from ..settings import config, parse_partition_pattern
 
 __all__ = ["stores_config", "Store", "StoreLayout", "get_store", "store_names", "Journal",
            "journal", "StoredObject", "IMPLICIT_STORE", "HASH_PREFIX", "SCHEMA_PREFIX", "path_part"]
@@ -90,8 +91,6 @@ class StoreLayout:
 
     @classmethod
     def from_spec(cls, spec: dict) -> StoreLayout:
-        from ..settings import parse_partition_pattern
-
         length = int(spec.get("token_length", 8))
         return cls(hash_prefix=str(spec.get("hash_prefix", HASH_PREFIX)).strip("/"),
                    schema_prefix=str(spec.get("schema_prefix", SCHEMA_PREFIX)).strip("/"),
@@ -315,8 +314,6 @@ _CACHE: dict[tuple[str, str], Store] = {}
 
 
 def stores_config() -> dict:
-    from ..settings import config
-
     return config["stores"]
 
 
@@ -335,8 +332,6 @@ def default_store_name() -> str:
 
 
 def _implicit_spec() -> dict:
-    from ..settings import config
-
     folder = Path(config["database.path"]).expanduser().resolve().parent / "datajoint_store"
     return {"protocol": "file", "location": str(folder)}
 

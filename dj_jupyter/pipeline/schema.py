@@ -15,14 +15,19 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from ..backends.connection import conn
 from ..catalog import metadata as catalog
 from ..catalog import naming
-from ..catalog.catalog import catalog_of
+from ..catalog.catalog import catalog_of, graph_for
 from ..catalog.declare import ResolvedParent, create_table, plan_table
 from ..catalog.events import CatalogEvent
+from ..catalog.naming import master_of_full_name
 from ..definition import limits
 from ..definition.parser import parse_definition
 from ..errors import DataJointError, DefinitionError, MissingTableError, TransactionError
+from ..settings import config
+from ..tables.cascade import ChangedSinceShown, confirm, drop_quick, prompting
+from ..tables.gc import collect
 from ..tables.resolve import caller_namespace, resolve_parent
 from ..tables.table import FreeTable, Table
 from .tiers import Computed, Imported, Lookup, Manual, Part
@@ -145,9 +150,6 @@ class Schema:
 
     def _undeclare(self, classes: list[type]) -> None:
         """Drop the tables of ``classes`` (declared by a declaration that then failed)."""
-        from ..catalog.events import CatalogEvent
-        from ..tables.cascade import drop_quick
-
         for cls in reversed(classes):
             table = cls()
             try:
@@ -166,8 +168,6 @@ class Schema:
         table = cls()
         if table.is_declared:
             return False
-        from ..settings import config
-
         creating = self.create_tables if self.create_tables is not None else \
             config["database.create_tables"]
         if not creating:
@@ -181,8 +181,6 @@ class Schema:
 
     def declare(self, cls: type, context: dict) -> None:
         """Create the table of ``cls`` from its ``definition``."""
-        from ..settings import config
-
         connection = self.connection
         if connection.in_transaction:
             raise TransactionError("tables cannot be declared inside a transaction")
@@ -268,8 +266,6 @@ class Schema:
         Objects younger than ``dj.config["stores.gc_grace_seconds"]`` (or ``grace_seconds``)
         are never removed: they may belong to an insert still in flight.
         """
-        from ..tables.gc import collect
-
         self._require_active()
         return collect(self, dry_run=dry_run, grace_seconds=grace_seconds)
 
@@ -280,8 +276,6 @@ class Schema:
         again after the answer; if another session changed them meanwhile, nothing is
         dropped. Only this schema and the schemas that refer to it are read.
         """
-        from ..tables.cascade import ChangedSinceShown, confirm, prompting
-
         name = self._require_active()
         connection = self.connection
         if connection.in_transaction:
@@ -297,8 +291,6 @@ class Schema:
                 raise ChangedSinceShown(
                     f"nothing was dropped: the tables of schema {name!r} changed after you "
                     "confirmed (another session changed them); look again and drop again")
-        from ..tables.cascade import drop_quick
-
         for table in reversed(tables):
             drop_quick(FreeTable(connection, f"{name}.{table}"))
             catalog_of(connection).changed(CatalogEvent("drop", name, table))
@@ -313,8 +305,6 @@ class Schema:
 
     def _drop_plan(self) -> list[str]:
         """This schema's tables, parents first; refused while other schemas depend on it."""
-        from ..catalog.catalog import graph_for
-
         name = self.database
         prefix = name + "."
         graph = graph_for(self.connection, [prefix])
@@ -380,8 +370,6 @@ def _content_rows(name: str, names: list[str], rows: list) -> list[dict]:
 
 
 def _make_classes(schema: Schema) -> dict[str, type]:
-    from ..catalog.naming import master_of_full_name
-
     made: dict[str, type] = {}
     by_table: dict[str, type] = {}
     for table_name in schema.list_tables():
@@ -426,6 +414,4 @@ def virtual_schema(schema_name: str, *, connection: Connection | None = None,
 
 def list_schemas(connection: Connection | None = None) -> list[str]:
     """Names of the DataJoint schemas in the database."""
-    from ..backends.connection import conn
-
     return catalog.list_schemas(connection or conn())

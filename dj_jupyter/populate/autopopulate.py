@@ -26,7 +26,11 @@ from ..catalog.catalog import catalog_of
 from ..catalog.events import PopulateEvent, listening, publish
 from ..errors import DataJointError, DuplicateError, TransactionError
 from ..query.expression import QueryExpression
+from ..settings import config
 from ..tables.insert_guard import populating
+from ..tables.table import FreeTable
+from .done_check import DoneCheck
+from .jobs import Heartbeat, JobQueue
 from .provenance import code_version
 from .workers import populate_in_workers
 
@@ -75,8 +79,6 @@ class AutoPopulate:
     @property
     def key_source(self) -> QueryExpression:
         """The keys to compute: the join of the primary-key parents (override to change)."""
-        from ..tables.table import FreeTable
-
         parents = self.parents(primary=True, foreign_key_info=True)
         if not parents:
             raise DataJointError(
@@ -102,8 +104,6 @@ class AutoPopulate:
     @property
     def jobs(self) -> JobQueue:
         """The job queue of this table (one object per connection, made on first use)."""
-        from .jobs import JobQueue
-
         queues = catalog_of(self.connection).cache("job queues")
         if self.full_name not in queues:
             queues[self.full_name] = JobQueue(self)
@@ -176,8 +176,6 @@ class _Runner:
                                     or type(table).make is AutoPopulate.__dict__.get("make")):
             raise DataJointError(f"{type(table).__name__} has no make(self, key) method: define "
                                  "one that inserts the row for key")
-        from .done_check import DoneCheck  # SQLAlchemy: not imported with the package
-
         self._done = DoneCheck(table, self.jobs.key_binders, CHECK_BATCH)
 
     def _is_done(self, key: dict) -> bool:
@@ -219,13 +217,9 @@ class _Runner:
 
     def run_reserved(self, restrictions: tuple, max_calls: int | None, priority: int | None,
                      refresh: bool | None, observers: tuple) -> dict:
-        from ..settings import config
-
         jobs = self.jobs
         if refresh if refresh is not None else config["jobs.auto_refresh"]:
             jobs.refresh(*restrictions, priority=priority)
-        from .jobs import Heartbeat
-
         restriction = self._restriction(restrictions)
         tally = _Tally(self.table.full_name, None, observers)
         tally.publish("started")

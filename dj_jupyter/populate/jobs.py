@@ -33,14 +33,18 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ..algebra.compiler import compile_delete, compile_select, value_binder
-from ..algebra.conditions import Exists, negation
+from ..algebra.compiler import Compiler, Flat, compile_delete, compile_select, value_binder
+from ..algebra.conditions import Equals, Exists, disjunction, negation
+from ..algebra.heading import Attribute, Heading, TableInfo
 from ..algebra.nodes import Restrict, TableNode, base_table
+from ..backends.connection import Connection
+from ..catalog import metadata as catalog
 from ..catalog.declare import create_table, plan_table
 from ..definition.model import AttributeSpec, Default, IndexSpec, TableDefinition, TypeSpec
 from ..errors import DataJointError
 from ..objects.codecs import storage_spec
-from ..query.expression import QueryExpression
+from ..query.expression import QueryExpression, U
+from ..settings import config
 from .leases import hold, lease_folder, state
 
 if TYPE_CHECKING:
@@ -140,16 +144,12 @@ class JobQueue(QueryExpression):
         connection = self.connection
         schema, name = self.target.database, self.name
         plan = plan_table(connection, schema, name, self._definition(), [])
-        from ..catalog import metadata as catalog
-
         if name not in catalog.table_names(connection, schema):
             if connection.in_transaction:
                 raise DataJointError("the job queue is created by populate or .jobs outside a "
                                      "transaction; access Table.jobs once before")
             create_table(connection, plan)
         self._sa_table = plan.table
-        from ..algebra.heading import Attribute, Heading, TableInfo
-
         lineage = self.target.heading.lineages  # the queue's keys are the target's keys
         attributes = tuple(Attribute(c.name, c.type, c.in_key, c.nullable, c.default, c.comment,
                                      lineage=lineage.get(c.name) if c.in_key else None)
@@ -190,8 +190,6 @@ class JobQueue(QueryExpression):
 
     def progress(self) -> dict[str, int]:
         """Jobs per status (read from the database, so other workers' jobs count too)."""
-        from ..query.expression import U
-
         counts = {s: 0 for s in STATUSES}
         for row in U("status").aggr(self, n="count(*)").to_dicts():
             counts[row["status"]] = int(row["n"])
@@ -319,8 +317,6 @@ class JobQueue(QueryExpression):
 
     def _in(self, restriction: QueryExpression) -> sa.ColumnElement:
         """Jobs whose key is among the rows of ``restriction`` (a correlated EXISTS)."""
-        from ..algebra.compiler import Compiler, Flat
-
         flat = Flat(self.sa_table, {n: self.sa_table.c[n] for n in self.info.heading.names})
         return Compiler(self.connection.dialect).condition(
             Exists(restriction.node, tuple(self.key)), flat, self.info.heading)
@@ -340,8 +336,6 @@ class JobQueue(QueryExpression):
         left the key source, re-queues finished jobs whose rows were deleted, and re-queues
         reserved jobs whose worker died. Returns the counts of each.
         """
-        from ..settings import config
-
         target = self.target
         added = self._add_pending(target.restricted_source(restrictions), priority, delay)
         removed = self._remove_departed(target.key_source.proj())
@@ -352,8 +346,6 @@ class JobQueue(QueryExpression):
         return {"added": added, "removed": removed, "re_pended": repended, "orphaned": orphaned}
 
     def _add_pending(self, source: QueryExpression, priority: int | None, delay: float) -> int:
-        from ..settings import config
-
         connection = self.connection
         dialect = connection.dialect
         todo = source - QueryExpression(connection, self.node)
@@ -479,8 +471,6 @@ class Heartbeat:
                 self._key = None
 
     def _run(self) -> None:
-        from ..backends.connection import Connection
-
         connection = None
         try:
             while not self._stop.wait(self._interval):
@@ -507,8 +497,6 @@ def _rebound(jobs: JobQueue, connection) -> JobQueue:
 
 
 def _status_in(statuses: Iterable[str]):
-    from ..algebra.conditions import Equals, disjunction
-
     return disjunction(Equals("status", s) for s in statuses)
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..backends import connection as connections
 from ..catalog.events import PopulateEvent, publish
 from ..errors import DataJointError
 
@@ -78,8 +79,6 @@ def load_class(address: str) -> type:
 
 def run_worker(spec: WorkerSpec) -> dict:
     """One worker: connect, import the table, work through its job queue."""
-    from ..backends import connection as connections
-
     connections.set_default(connections.Connection(spec.url))
     table = load_class(spec.target)()
     result = table.populate(*spec.restrictions, reserve_jobs=True, refresh=False,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..algebra.compiler import compile_count, compile_exists, compile_select
+from ..algebra.conditions import KeyAfter
 from ..errors import FetchError, QueryError, RestrictionError
 from ..objects.codecs import decoder_for
 from ..settings import config
@@ -256,8 +257,6 @@ def iterate(query, batch: int = 1000) -> Iterator[dict]:
     Pages continue after the last key seen (``WHERE key > last``), so each page costs
     the same however deep into the result it is; no cursor is held open between rows.
     """
-    from ..algebra.conditions import KeyAfter
-
     heading = query.heading
     key = heading.primary_key
     if not key or any(heading[k].nullable for k in key):

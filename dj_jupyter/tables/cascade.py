@@ -21,11 +21,15 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..algebra.compiler import compile_delete
+from ..algebra.conditions import Exists
 from ..algebra.nodes import base_table
 from ..catalog.catalog import catalog_of, graph_for
 from ..catalog.declare import forget_table
+from ..catalog.naming import master_of_full_name
 from ..errors import DataJointError, IntegrityError, RestrictionError, TransactionError
 from ..query.expression import QueryExpression
+from ..settings import config
+from .gc import referenced_objects, remove_objects
 
 if TYPE_CHECKING:
     from .table import Table
@@ -122,15 +126,11 @@ def _propagate(connection, roots: dict[str, list[QueryExpression]]) -> DeletePla
 
 def _same_rows(query: QueryExpression):
     """A restriction of table T as a condition on T: rows whose key is among the query's."""
-    from ..algebra.conditions import Exists
-
     return Exists(query.node, tuple(query.heading.primary_key))
 
 
 def _orphaned_parts(connection, plan: DeletePlan) -> list[tuple[str, str]]:
     """(part, master) pairs where part rows go but the master loses no rows."""
-    from ..catalog.naming import master_of_full_name
-
     problems = []
     for name, count in plan.counts.items():
         master = master_of_full_name(name)
@@ -166,8 +166,6 @@ def confirm(question: str, plan_text: str) -> bool:
 
 def prompting(prompt: bool | None) -> bool:
     """Whether to ask: ``prompt`` if given, else ``dj.config["safemode"]``."""
-    from ..settings import config
-
     return config["safemode"] if prompt is None else prompt
 
 
@@ -202,8 +200,6 @@ def delete(query: Any, *, transaction: bool = True, prompt: bool | None = None,
 def _execute(connection, plan: DeletePlan, own_transaction: bool,
              shown: dict[str, int] | None = None) -> dict[str, int]:
     """Delete the plan's rows, children first; with ``shown``, exactly those counts or none."""
-    from .gc import referenced_objects, remove_objects
-
     deleted: dict[str, int] = {}
     order = list(reversed(plan.queries))
     objects: set[tuple[str, str]] = set()
@@ -285,8 +281,6 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
 def _drop_plan(table: Table, part_integrity: str) -> dict[str, int]:
     """Rows per table that dropping ``table`` removes (it and its descendants, parents
     first); a part whose master stays is refused unless ``part_integrity='ignore'``."""
-    from ..catalog.naming import master_of_full_name
-
     connection = table.connection
     names = graph_for(connection, [table.full_name]).descendants([table.full_name])
     if part_integrity == "enforce":

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from ..algebra.compiler import compile_select
 from ..algebra.values import MISSING, column_validator
 from ..backends.dialect import ErrorKind
 from ..catalog.catalog import catalog_of
@@ -347,8 +348,6 @@ def _build_statement(table: Table, names: list[str], replace: bool, skip_duplica
 def insert_query(table: Table, query, *, skip_duplicates: bool = False,
                  ignore_extra_fields: bool = False) -> None:
     """INSERT ... SELECT: copy the rows of a query, server-side."""
-    from ..algebra.compiler import compile_select
-
     names = _select_names(table, query.heading.names, ignore_extra_fields)
     dialect = table.connection.dialect
     sa_schema, address = dialect.table_address(table.database, table.table_name)

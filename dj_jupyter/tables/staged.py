@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DataJointError, MissingAttributeError, UnknownAttributeError
+from ..objects.codecs.objects import Prestored, normal_extension
+from ..objects.stores import get_store, journal
 
 if TYPE_CHECKING:
     from ..objects.stores import Journal, Store
@@ -74,8 +76,6 @@ class StagedInsert:
         return staged.store.open(staged.path, mode)
 
     def _stage(self, field: str, ext: str, *, folder: bool) -> _Staged:
-        from ..objects.codecs.objects import normal_extension
-
         codec, store_name = self._stageable(field)
         if codec == "zarr" and not folder:
             raise DataJointError(f"{field!r} is a <zarr@> attribute: write it through "
@@ -91,8 +91,6 @@ class StagedInsert:
                 raise DataJointError(f"{field!r} is staged already with extension "
                                      f"{known.ext!r}")
             return known
-        from ..objects.stores import get_store
-
         store = get_store(store_name)
         key = {"_schema": self.table.database, "_table": self.table.table_name,
                "_field": field, **self._key()}
@@ -126,8 +124,6 @@ class StagedInsert:
     # -- finishing ---------------------------------------------------------------------------
     def _finish(self) -> None:
         """Describe every staged object and insert the row."""
-        from ..objects.codecs.objects import Prestored
-
         row = dict(self.rec)
         for field, staged in self._staged.items():
             if field in row:
@@ -159,8 +155,6 @@ def _describe(field: str, staged: _Staged) -> dict:
 @contextlib.contextmanager
 def staged_insert1(table: Table) -> Iterator[StagedInsert]:
     """The context manager behind ``Table.staged_insert1``."""
-    from ..objects.stores import journal
-
     table._check_insert_allowed(None)
     with journal(table.connection) as written:  # removes the objects if anything fails
         staged = StagedInsert(table, written)

@@ -12,15 +12,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..algebra.compiler import compile_update
 from ..algebra.nodes import Node, TableNode, base_table
+from ..algebra.values import column_validator
 from ..catalog import naming
 from ..catalog.catalog import catalog_of, graph_for
 from ..catalog.describe import describe as describe_table
 from ..catalog.events import CatalogEvent
 from ..errors import MissingTableError, PermissionDeniedError, RestrictionError
+from ..objects.codecs import storage_spec, uses_store
+from ..objects.stores import journal
 from ..query.expression import QueryExpression
 from . import alter as table_alter
 from . import cascade, staged
-from .insert import insert_query, insert_rows
+from .insert import check_row, default_value, insert_query, insert_rows, translate_error
 from .insert_guard import is_populating
 
 if TYPE_CHECKING:
@@ -224,9 +227,6 @@ class Table(QueryExpression, metaclass=_TableMeta):
         """Correct secondary attributes of one existing row (``row`` has its full primary key)."""
         import sqlalchemy as sa
 
-        from ..algebra.values import column_validator
-        from .insert import check_row, default_value, translate_error
-
         row = check_row(row, "update1")
         key = self.primary_key
         missing = [k for k in key if k not in row]
@@ -243,9 +243,6 @@ class Table(QueryExpression, metaclass=_TableMeta):
         if len(target) != 1:
             raise RestrictionError(f"update1: no row of {self.full_table_name} has key "
                                    f"{ {k: row[k] for k in key} }; insert it instead")
-        from ..objects.codecs import storage_spec, uses_store
-        from ..objects.stores import journal
-
         values = {}
         with journal(self.connection):  # objects written for a failed update are removed
             for name, value in changes.items():

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ...definition.model import TypeSpec
+from ...definition.types import parse_type
 from ...errors import DataTypeError, DefinitionError
 
 __all__ = ["Codec", "get_codec", "list_codecs", "storage_spec", "encoder_for", "decoder_for",
@@ -103,8 +104,6 @@ def list_codecs() -> list[str]:
 
 def _chain(spec: TypeSpec) -> tuple[list[tuple[Codec, str | None]], TypeSpec]:
     """The codecs a value passes through (outermost first) and the core type stored."""
-    from ...definition.types import parse_type
-
     chain: list[tuple[Codec, str | None]] = []
     seen = set()
     while spec.is_codec:

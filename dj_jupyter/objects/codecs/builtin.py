@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Codec
+from .blobformat import decode, encode
 from .objects import FilepathCodec, ObjectCodec, ObjectRef
 from .stored import AttachCodec, HashCodec, NpyCodec, NpyRef
 from .zarr import ZarrCodec
@@ -35,11 +36,7 @@ class BlobCodec(Codec):
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None) -> bytes:
-        from .blobformat import encode
-
         return encode(value)
 
     def decode(self, stored: Any, *, key: dict | None = None) -> Any:
-        from .blobformat import decode
-
         return decode(stored)

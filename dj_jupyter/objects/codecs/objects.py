@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ...errors import DataJointError
+from ..stores import get_store, record_write, stores_config
 from .base import Codec, store_only_dtype
 from .stored import row_key, schema_of
 
@@ -49,8 +50,6 @@ class Prestored:
 
     def encoded(self, store_name: str | None, key: dict | None) -> dict:
         """The metadata, once checked to name this store and the row's own folder."""
-        from ..stores import get_store
-
         store = get_store(store_name)
         schema = schema_of(key, "object")
         path = self.meta["path"]
@@ -94,8 +93,6 @@ class ObjectRef:
                 "timestamp": self.timestamp}
 
     def _store(self):
-        from ..stores import get_store
-
         return get_store(self.store)
 
     def _inside(self, subpath: str | None) -> str:
@@ -205,8 +202,6 @@ class ObjectCodec(Codec):
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None) -> dict:
-        from ..stores import get_store, record_write
-
         if isinstance(value, Prestored):
             return value.encoded(store_name, key)
         row = row_key(key, self.name)
@@ -289,8 +284,6 @@ class FilepathCodec(Codec):
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None) -> dict:
-        from ..stores import get_store, stores_config
-
         if not store_name:
             store_name = stores_config().get("filepath_default")
         store = get_store(store_name)

@@ -19,7 +19,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ...errors import DataJointError
+from ...settings import config
+from ..stores import get_store, record_write
+from . import npyslice
 from .base import Codec, store_only_dtype
+from .npyslice import header_layout, read_range
 
 __all__ = ["row_key", "schema_of", "HashCodec", "AttachCodec", "NpyCodec", "NpyRef", "content_hash"]
 
@@ -61,8 +65,6 @@ class HashCodec(Codec):
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None) -> dict:
-        from ..stores import get_store, record_write
-
         schema = schema_of(key, self.name)
         data = bytes(value)
         digest = content_hash(data)
@@ -75,8 +77,6 @@ class HashCodec(Codec):
                 "size": len(data)}
 
     def decode(self, stored: Any, *, key: dict | None = None) -> bytes:
-        from ..stores import get_store
-
         data = get_store(stored["store"]).get_bytes(stored["path"])
         if content_hash(data) != stored["hash"]:
             raise DataJointError(f"object {stored['path']} in store {stored['store']!r} does "
@@ -104,8 +104,6 @@ class AttachCodec(Codec):
         return path.name.encode() + b"\0" + path.read_bytes()
 
     def decode(self, stored: Any, *, key: dict | None = None) -> str:
-        from ...settings import config
-
         name, _, content = bytes(stored).partition(b"\0")
         folder = Path(config["download_path"])
         folder.mkdir(parents=True, exist_ok=True)
@@ -136,8 +134,6 @@ class NpyCodec(Codec):
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None) -> dict:
-
-        from ..stores import get_store, record_write
 
         row = row_key(key, self.name)
         store = get_store(store_name)
@@ -199,8 +195,6 @@ class NpyRef:
         return f"NpyRef(shape={self.shape}, dtype={self.dtype}, store={self.store!r})"
 
     def _store(self):
-        from ..stores import get_store
-
         return get_store(self.store)
 
     def load(self, mmap_mode: Literal["r+", "r", "w+", "c"] | None = None):
@@ -230,8 +224,6 @@ class NpyRef:
         ranged read of its usual 128 bytes, a second only for a longer header)."""
         import ast
 
-        from .npyslice import header_layout, read_range
-
         if self._layout is None:
             store = self._store()
             head = read_range(store, self.path, 0, 128)
@@ -245,8 +237,6 @@ class NpyRef:
     def __getitem__(self, index: Any):
         """``ref[index]``: numpy's result; basic indexing (ints, slices, ``...``, ``None``)
         reads only the bytes it needs (plus row rounding), fancy indexing loads the array."""
-        from . import npyslice
-
         if self._array is not None or self.dtype.hasobject or \
                 not npyslice.is_basic_index(index):
             return self.load()[index]

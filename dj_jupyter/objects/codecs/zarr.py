@@ -23,7 +23,9 @@ import datetime as dt
 from typing import Any
 
 from ...errors import DefinitionError
+from ..stores import get_store, record_write
 from .base import Codec, store_only_dtype
+from .objects import Prestored
 from .stored import row_key
 
 __all__ = ["ZarrCodec", "INSTALL_HINT"]
@@ -109,8 +111,6 @@ class ZarrCodec(Codec):
     def validate(self, value: Any) -> None:
         import numpy as np
 
-        from .objects import Prestored
-
         xr = _xarray()
         if isinstance(value, Prestored):
             return
@@ -121,9 +121,6 @@ class ZarrCodec(Codec):
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None) -> dict:
-        from ..stores import get_store, record_write
-        from .objects import Prestored
-
         if isinstance(value, Prestored):  # written in place by staged_insert1
             return value.encoded(store_name, key)
         row = row_key(key, self.name)
@@ -135,8 +132,6 @@ class ZarrCodec(Codec):
                 "timestamp": dt.datetime.now(dt.timezone.utc).isoformat()}
 
     def decode(self, stored: Any, *, key: dict | None = None) -> Any:
-        from ..stores import get_store
-
         if stored.get("kind") not in KINDS:
             raise DefinitionError(f"stored <zarr@> value of unknown kind {stored.get('kind')!r}")
         return open_zarr(stored["kind"], get_store(stored["store"]).fsmap(stored["path"]))
