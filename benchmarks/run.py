@@ -12,6 +12,7 @@ from .bulk import BACKENDS, format_results, run_bulk
 from .importtime import format_breakdown, format_import, import_breakdown, measure_import
 from .objects import format_objects, run_objects
 from .populate import format_populate, run_populate
+from .populate_panel import format_panel, run_panel
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,6 +49,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "measured as baselines")
     parser.add_argument("--profile", action="store_true",
                         help="with --populate, print cProfile's top functions of each mode")
+    parser.add_argument("--panel", action="store_true",
+                        help="also measure what the populate panel costs (SQLite direct; uses "
+                             "--populate-keys)")
     parser.add_argument("--objects", action="store_true",
                         help="also run the object-store benchmark (<npy@>, <blob>, <zarr@>)")
     parser.add_argument("--objects-count", type=int, default=100,
@@ -90,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
                                profile=args.profile, datajoint_python=args.datajoint_python)
         print(format_populate(results, args.populate_keys, args.repeat,
                               show_profile=args.profile), flush=True)
+    if args.panel:
+        print(format_panel(run_panel(args.populate_keys, args.repeat, log), args.repeat),
+              flush=True)
     if args.objects:
         if args.populate or args.algebra or not args.skip_bulk:
             print(flush=True)

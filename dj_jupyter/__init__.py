@@ -51,12 +51,13 @@ _LAZY = {
     "list_codecs": ".objects.codecs",
     "Diagram": ".display.diagram.model",
     "preview": ".jupyter.preview",
+    "PopulatePanel": ".jupyter.populate_panel",
 }
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
     "Table", "FreeTable", "Manual", "Lookup", "Imported", "Computed", "Part", "QueryExpression",
-    "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs", "Diagram",
+    "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs", "Diagram", "PopulatePanel",
     "preview", "errors", "DataJointError", "DuplicateError", "IntegrityError",
     "MissingAttributeError", "UnknownAttributeError", "__version__",
 ]
@@ -78,6 +79,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from .backends.connection import Connection, conn
     from .display.diagram.model import Diagram
+    from .jupyter.populate_panel import PopulatePanel
     from .jupyter.preview import preview
     from .objects.codecs import Codec, get_codec, list_codecs
     from .pipeline.schema import Schema, VirtualModule, list_schemas, virtual_schema
@@ -127,5 +129,7 @@ def load_ipython_extension(ipython: Any) -> None:
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext dj_jupyter``: remove the display formatters (IPython keeps magics)."""
     from .jupyter.formatters import unregister
+    from .jupyter.populate_display import unregister as unregister_populate
 
     unregister(ipython)
+    unregister_populate(ipython)

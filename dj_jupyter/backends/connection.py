@@ -3,10 +3,15 @@
 ``dj.Connection`` wraps an engine for one database. Statements run through
 :meth:`Connection.execute` (SQLAlchemy constructs) or :meth:`Connection.run`
 (a compiled statement on the raw driver cursor, for bulk paths). Outside a
-transaction every statement commits on its own; ``with conn.transaction:``
-groups statements and rolls back on error. A dropped connection is reopened
+transaction every statement commits on its own (and a statement that fails, whatever
+the exception, is rolled back whole); ``with conn.transaction:`` groups statements and
+rolls back on error. A statement that failed part-way inside a transaction dooms it: its
+commit rolls back and raises (see :meth:`Connection.doom`). A dropped connection is reopened
 transparently outside a transaction and reported as
 :class:`~dj_jupyter.errors.LostConnectionError` inside one.
+
+Long module: engine, transactions (their hooks, the chained commits) and execution share one
+lock and one driver connection; URL parsing lives in :mod:`.urls`.
 """
 
 from __future__ import annotations
@@ -83,8 +88,10 @@ class Connection:
         self._sa: sa.Connection | None = None
         self._run_cursor: tuple[Any, Any] | None = None  # (driver connection, its cursor)
         self._in_transaction = False
+        self._before_commit: list = []  # may raise: the transaction then rolls back
         self._after_commit: list = []
         self._after_rollback: list = []
+        self._doomed: str | None = None  # why the open transaction can only roll back
         self._last: tuple[Prepared, dict] | None = None  # see run_at_commit
         self._in_series = False  # see transactions_in_series
         self._chained = False  # a commit has opened the next transaction already
@@ -166,7 +173,19 @@ class Connection:
         self._in_transaction = True
 
     def commit_transaction(self) -> None:
+        """Commit the open transaction; roll it back instead (and raise) if it was doomed by
+        a statement that failed part-way, or if a before-commit check fails."""
         self._require_transaction()
+        if self._doomed is not None:
+            reason = self._doomed
+            self.cancel_transaction()
+            raise TransactionError(f"the transaction was rolled back instead of committed: "
+                                   f"{reason}. Nothing of it was kept; run it again")
+        try:
+            self._run_before_commit()
+        except BaseException:
+            self.cancel_transaction()
+            raise
         last, self._last = self._last, None
         chain = self._in_series and self.dialect.chains_commits
         try:
@@ -180,6 +199,7 @@ class Connection:
                 self._sa.commit()
         except BaseException:
             self._in_transaction = self._chained = False
+            self._doomed = None
             with contextlib.suppress(Exception):
                 self._sa.rollback()
             self._run_hooks(self._after_rollback)
@@ -187,6 +207,33 @@ class Connection:
         self._in_transaction = False
         self._chained = chain
         self._run_hooks(self._after_commit)
+
+    def doom(self, reason: str) -> None:
+        """Mark the open transaction as one that can only roll back (see commit_transaction).
+
+        Used when a statement failed after part of its work reached the server (a multi-row
+        insert failing on a later row): its earlier rows cannot be taken back alone, and
+        committing them would keep rows whose objects the failed insert does not own any more.
+        """
+        if self._in_transaction and self._doomed is None:
+            self._doomed = reason
+
+    @property
+    def is_doomed(self) -> bool:
+        """Whether the open transaction can only roll back (see :meth:`doom`)."""
+        return self._in_transaction and self._doomed is not None
+
+    def before_commit(self, callback) -> None:
+        """Call ``callback()`` just before the open transaction commits (now, if none is
+        open). If it raises, the transaction is rolled back and the error raised."""
+        if self._in_transaction:
+            self._before_commit.append(callback)
+        else:
+            callback()
+
+    def _run_before_commit(self) -> None:
+        while self._before_commit:  # a check may add another
+            self._before_commit.pop(0)()
 
     @contextlib.contextmanager
     def transactions_in_series(self) -> Iterator[None]:
@@ -237,6 +284,7 @@ class Connection:
         self._require_transaction()
         self._last = None
         self._chained = False
+        self._doomed = None
         try:
             self._sa.rollback()
         except sa.exc.DBAPIError:
@@ -259,9 +307,10 @@ class Connection:
 
     def _run_hooks(self, hooks: list) -> None:
         """Run one list of transaction hooks and forget both (object-store clean-up)."""
-        if not (self._after_commit or self._after_rollback):
+        if not (self._after_commit or self._after_rollback or self._before_commit):
             return
         pending = list(hooks)
+        self._before_commit.clear()
         self._after_commit.clear()
         self._after_rollback.clear()
         for hook in pending:
@@ -404,18 +453,29 @@ class Connection:
                     self._sa.commit()
                     return result
                 except (sa.exc.DBAPIError, *self._driver_errors()) as error:
-                    self._chained = False
-                    with contextlib.suppress(Exception):
-                        self._sa.rollback()
+                    self._roll_back_implicit()
                     if self._is_lost(error) and attempt == 1:
                         self.reconnect()
                         continue
                     raise
+                except BaseException:
+                    # Any other error (a value the driver cannot encode on a later row of an
+                    # executemany, an interrupt) must not leave the rows sent so far in the
+                    # open implicit transaction, where the next statement would commit them.
+                    self._roll_back_implicit()
+                    raise
+
+    def _roll_back_implicit(self) -> None:
+        """Roll back the transaction :meth:`call` opened for one statement."""
+        self._chained = False
+        with contextlib.suppress(Exception):
+            self._sa.rollback()
 
     def _lose_transaction(self) -> None:
         """The connection dropped inside a transaction: the server has rolled it back."""
         self._in_transaction = self._chained = False
         self._last = None
+        self._doomed = None
         with contextlib.suppress(Exception):
             self._sa.invalidate()
         self._run_hooks(self._after_rollback)

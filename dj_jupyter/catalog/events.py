@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["PopulateEvent", "subscribe", "publish", "CatalogEvent", "subscribe_catalog",
-           "publish_catalog"]
+           "publish_catalog", "set_progress_display", "progress_display"]
 
 logger = logging.getLogger("dj_jupyter")
+
+KINDS = ("started", "key_started", "key_phase", "key_done", "key_failed", "finished")
+
 
 @dataclass(frozen=True)
 class PopulateEvent:
@@ -60,6 +63,22 @@ def publish(event: PopulateEvent, observers: Iterable[Listener] = ()) -> None:
             listener(event)
         except Exception:  # noqa: BLE001 - observers never break populate
             logger.exception("populate observer %r failed on %s", listener, event.kind)
+
+
+# -- the notebook's populate display ---------------------------------------------------------
+
+# (table, restrictions) -> an observer that shows the populate, or None where nothing can show
+# it. Set by the notebook layer (``%load_ext dj_jupyter``), so the core never imports it.
+_progress_display: list[Callable[[Any, tuple], Listener | None]] = []
+
+
+def set_progress_display(factory: Callable[[Any, tuple], Listener | None] | None) -> None:
+    """Register (or with None remove) what shows a populate that asks for no display."""
+    _progress_display[:] = [] if factory is None else [factory]
+
+
+def progress_display() -> Callable[[Any, tuple], Listener | None] | None:
+    return _progress_display[0] if _progress_display else None
 
 
 # -- catalogue changes ----------------------------------------------------------------------

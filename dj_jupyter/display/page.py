@@ -157,8 +157,6 @@ def _fetch(query: Any, names: list[str], order: list[str] | None, offset: int,
     """The named columns of one window of rows, and how many rows it holds."""
     if not names:  # every column is a badge: only the row count is needed
         return {}, max(0, min(limit, len(query) - offset))
-    from ..query.fetch import rows
-
     _, columns = rows(query, names, order_by=order, limit=limit, offset=offset or None)
     return dict(zip(names, columns)), len(columns[0])
 

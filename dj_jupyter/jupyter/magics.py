@@ -37,6 +37,7 @@ Inside a ``%%dj_table`` cell, Tab completes table names after ``->`` and types a
 
 from __future__ import annotations
 
+import linecache
 import shlex
 import textwrap
 from typing import Any
@@ -50,10 +51,12 @@ from ..definition.parser import parse_definition
 from ..errors import DataJointError, DefinitionError
 from ..pipeline.schema import Schema
 from ..pipeline.tiers import Computed, Imported, Lookup, Manual
+from ..populate.autopopulate import AutoPopulate
 from ..tables.alter import plan_for
 from . import completion
 from .cells import PYTHON_MARKER
 from .formatters import register as register_formatters
+from .populate_panel import PopulatePanel
 
 __all__ = ["DataJointMagics", "TableCard", "PYTHON_MARKER", "load_ipython_extension"]
 
@@ -63,10 +66,26 @@ _TABLE_USAGE = ("usage: %%dj_table ClassName [manual|lookup|imported|computed] "
 
 
 class TableCard:
-    """What ``%%dj_table`` returns: the declared class, shown as a card."""
+    """What ``%%dj_table`` returns: the declared class, shown as a card.
 
-    def __init__(self, table_class: type):
+    In a notebook with widgets, the card of a Computed or Imported table is a populate
+    panel (Start, Stop, counts, errors) drawn under the card.
+    """
+
+    def __init__(self, table_class: type, widgets: bool = False):
         self.table_class = table_class
+        self.widgets = widgets
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        if not self.widgets or not issubclass(self.table_class, AutoPopulate):
+            return None  # the HTML card alone (_repr_html_)
+        card = self._repr_html_()
+        shown = PopulatePanel(self.table_class, card_html=card)._repr_mimebundle_()
+        if shown is None:
+            return None
+        data, metadata = shown
+        data["text/html"] = card + data["text/html"]
+        return data, metadata
 
     def __repr__(self) -> str:
         return f"<{self.table_class.__name__}: {self.table_class().full_name}>"
@@ -138,7 +157,7 @@ class DataJointMagics(Magics):
         except DefinitionError as error:
             raise UsageError(_definition_message(name, error, definition_text)) from None
         cls = self._make_class(name, TIERS[tier], definition_text, python_body,
-                               python_first_line=definition_text.count("\n") + 3)
+                               cell=f"%%dj_table {line}\n{cell}")
         user_ns = self._user_ns()
         context = dict(user_ns)
         cls._schema = schema
@@ -158,7 +177,7 @@ class DataJointMagics(Magics):
         except DataJointError as error:
             raise UsageError(f"%%dj_table {name}: {error}") from None
         self._user_ns()[name] = cls
-        return TableCard(cls)
+        return TableCard(cls, widgets=self._has_widgets())
 
     def _change(self, cls: type, parsed: Any, context: dict, definition_text: str) -> Any:
         """None when the cell matches the declared table, else a :class:`ChangeReport`."""
@@ -198,17 +217,26 @@ class DataJointMagics(Magics):
             return self.widgets
         return getattr(self.shell, "kernel", None) is not None
 
-    def _make_class(self, name: str, tier: type, definition: str, body: str,
-                    python_first_line: int) -> Any:
-        """Execute ``class Name(Tier): definition = ...; <body>`` in the user namespace."""
+    def _make_class(self, name: str, tier: type, definition: str, body: str, cell: str) -> Any:
+        """Execute ``class Name(Tier): definition = ...; <body>`` in the user namespace.
+
+        The code is compiled so that each line of the body has its line number in the cell
+        (line 1 is the ``%%dj_table`` line), and registered with :mod:`linecache` under
+        ``<%%dj_table Name In[n]>``: tracebacks, ``inspect`` and debuggers show the cell's
+        lines, at the right place.
+        """
+        header = definition.count("\n")  # the class line goes here, the body starts 2 below
         indented = textwrap.indent(textwrap.dedent(body), "    ")
-        source = f"class {name}(__dj_tier__):\n    definition = {definition!r}\n{indented}\n"
+        source = ("\n" * header + f"class {name}(__dj_tier__):\n    definition = {definition!r}\n"
+                  f"{indented}\n")
+        # IPython counts the running cell before it runs: its prompt number is one less
+        number = max(1, getattr(self.shell, "execution_count", 1) - 1)
+        filename = register_cell_source(name, cell, source, header + 2, number)
         local: dict[str, Any] = {"__dj_tier__": tier}
         try:
-            code = compile(source, f"<%%dj_table {name}>", "exec")
+            code = compile(source, filename, "exec")
         except SyntaxError as error:
-            cell_line = python_first_line + (error.lineno or 3) - 3
-            raise UsageError(f"%%dj_table {name}: cell line {cell_line}: Python syntax error: "
+            raise UsageError(f"%%dj_table {name}: cell line {error.lineno}: Python syntax error: "
                              f"{error.msg}") from None
         exec(code, self._user_ns(), local)
         return local[name]
@@ -216,6 +244,20 @@ class DataJointMagics(Magics):
     def _user_ns(self) -> dict[str, Any]:
         assert self.shell is not None, "DataJointMagics needs a shell"
         return self.shell.user_ns
+
+
+def register_cell_source(name: str, cell: str, source: str, cell_lines: int,
+                         number: int) -> str:
+    """Register a ``%%dj_table`` cell's code with :mod:`linecache`; returns its file name.
+
+    The first ``cell_lines`` lines are the cell's own (magic line, definition, marker), the
+    rest the compiled body as it runs (so column markers in tracebacks line up).
+    """
+    filename = f"<%%dj_table {name} In[{number}]>"
+    lines = cell.splitlines()[:cell_lines] + source.splitlines()[cell_lines:]
+    text = [f"{line}\n" for line in lines]
+    linecache.cache[filename] = (sum(map(len, text)), None, text, filename)
+    return filename
 
 
 def _connect(url: str) -> Any:
@@ -267,12 +309,13 @@ def _definition_message(name: str, error: DefinitionError, definition: str) -> s
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register the magics, their completion, the display formatters and (in a kernel) the
-    comm target of JupyterLab's pipeline sidebar."""
-    from . import pipeline_comm
+    """Register the magics, their completion, the display formatters, the populate panel
+    and (in a kernel) the comm target of JupyterLab's pipeline sidebar."""
+    from . import pipeline_comm, populate_display
 
     ipython.register_magics(DataJointMagics)
     magics = ipython.magics_manager.registry["DataJointMagics"]
     completion.register(ipython, magics)
     pipeline_comm.register(ipython, magics)
     register_formatters(ipython)
+    populate_display.register(ipython)

@@ -11,9 +11,11 @@ Any other fsspec protocol is passed through (``"options"`` holds its keyword arg
 With no stores configured, ``<name@>`` uses an implicit local folder store named ``local``:
 ``datajoint_store/`` next to the SQLite file named by ``database.path``.
 
-Every write made while encoding an insert is recorded in a :class:`Journal`; when the insert
-(or the transaction around it) fails, the objects it created are removed again, so that no
-object outlives a failed insert and no row points at a missing object.
+Every object an insert writes or reuses is recorded in a :class:`Journal`. Objects owned by
+one row (schema-addressed, at a fresh path) are removed again when the insert, or the
+transaction around it, fails; content-addressed objects, which other rows may share, are never
+removed by a failure or a rollback: they are refreshed when reused and left to ``schema.gc()``.
+The whole object lifecycle, and why no row can point at a missing object, is in :mod:`.gc`.
 
 Every object path is built here, from the store's layout keys (reference §3)::
 
@@ -24,6 +26,9 @@ Every object path is built here, from the store's layout keys (reference §3)::
 ``partition_pattern`` (``"subject_id/session"``) moves those key attributes in front of the
 schema; ``token_length`` (default 8, clamped to 4..16) sets the random suffix that keeps every
 write at a fresh path; ``filepath_prefix`` is the folder ``<filepath@>`` paths must lie in.
+
+Long module: a store, its layout and the journal that makes object writes follow the
+transaction are one protocol; split, each part would reach into the others.
 """
 
 from __future__ import annotations
@@ -34,18 +39,21 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import secrets
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import ConfigError, DataJointError
 from ..settings import config, parse_partition_pattern
 
 __all__ = ["stores_config", "Store", "StoreLayout", "get_store", "store_names", "Journal",
-           "journal", "StoredObject", "IMPLICIT_STORE", "HASH_PREFIX", "SCHEMA_PREFIX", "path_part"]
+           "journal", "StoredObject", "IMPLICIT_STORE", "HASH_PREFIX", "SCHEMA_PREFIX", "path_part",
+           "share_object", "record_write"]
 
 logger = logging.getLogger("dj_jupyter")
 
@@ -261,6 +269,86 @@ class Store:
             else:
                 self.fs.rm_file(self.full_path(path))
 
+    # -- the object lifecycle (see gc.py) -------------------------------------------------
+    def refresh(self, path: str) -> bool:
+        """Mark the file ``path`` as used now (its modification time becomes now), so that
+        gc's grace period starts again; False if it is missing.
+
+        Local folders set the time (``utime``); S3 copies the object onto itself with a new
+        metadata value (server-side: a fresh ``LastModified``, the same bytes); another
+        filesystem is asked to touch the file, else the file is written again.
+        """
+        full = self.full_path(path)
+        local = self.local_path(path)
+        try:
+            if local is not None:
+                os.utime(local)
+            elif self.protocol == "s3":
+                self.fs.setxattr(full, dj_used=f"{time.time():.6f}")
+            else:
+                self._touch_other(full)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _touch_other(self, full: str) -> None:
+        if not self.fs.exists(full):  # fsspec's touch would create an empty file
+            raise FileNotFoundError(full)
+        try:
+            self.fs.touch(full, truncate=False)
+        except (NotImplementedError, ValueError):  # no way to set the time: write it again
+            self.fs.pipe_file(full, self.fs.cat_file(full))
+
+    def put_shared(self, path: str, data: bytes) -> None:
+        """Write a content-addressed object so that a reader never sees it half-written: a
+        local file is written aside and moved into place (object stores write atomically)."""
+        local = self.local_path(path)
+        if local is None:
+            self.put_bytes(path, data)
+            return
+        local.parent.mkdir(parents=True, exist_ok=True)
+        aside = local.with_name(f"{local.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            aside.write_bytes(bytes(data))
+            os.replace(aside, local)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                aside.unlink()
+
+    def modified(self, path: str) -> float | None:
+        """The file's modification time (POSIX seconds), None if it is missing."""
+        try:
+            return _mtime(self.info(path))
+        except FileNotFoundError:
+            return None
+
+    def remove_unused(self, path: str, cutoff: float) -> bool:
+        """Remove the file ``path`` unless it was written or refreshed after ``cutoff``; True
+        if it was removed.
+
+        A local file is first renamed aside (atomically), then its time is read: a writer
+        that refreshed it before the rename is seen (the file is moved back), one that comes
+        after finds it missing and writes it again. Elsewhere (no rename) the time is read
+        right before the delete; see gc.py for what that leaves open.
+        """
+        local = self.local_path(path)
+        if local is None:
+            stamp = self.modified(path)
+            if stamp is None or stamp > cutoff:
+                return False
+            self.remove(path)
+            return True
+        aside = local.with_name(f"{local.name}.{secrets.token_hex(6)}.gc")
+        try:
+            os.rename(local, aside)
+        except FileNotFoundError:
+            return False
+        if aside.stat().st_mtime > cutoff:  # refreshed meanwhile: it is in use
+            os.replace(aside, local)  # same content if a writer has written it again
+            return False
+        aside.unlink()
+        return True
+
     def fsmap(self, path: str):
         """An fsspec mapping rooted at ``path`` (e.g. for ``zarr.open``)."""
         return self.fs.get_mapper(self.full_path(path))
@@ -372,16 +460,44 @@ def get_store(name: str | None = None) -> Store:
 # -- the write journal -------------------------------------------------------------------------
 
 
+@dataclass
+class _Shared:
+    """A content-addressed object an insert wrote or reused (never removed by the insert)."""
+
+    store: Store
+    path: str
+    refreshed: float  # time.time() of the write or the last refresh
+    data: bytes | None  # kept for a reused object, to write it again if gc removed it
+
+
 class Journal:
-    """The objects created by one insert, removed again if the insert does not commit."""
+    """The objects one insert wrote or reused (see :mod:`.gc` for the lifecycle).
+
+    ``created`` (objects owned by the insert's rows) are removed again if the insert does not
+    commit; ``shared`` (content-addressed) objects never are: before the transaction commits
+    they are refreshed if their time is getting old, and a reused one that has vanished by
+    the commit is written again.
+    """
 
     def __init__(self) -> None:
         self.created: list[tuple[Store, str]] = []
+        self.shared: list[_Shared] = []
+        self.started = time.time()  # every object in ``created`` was written after this
 
     def record(self, store: Store, path: str) -> None:
         self.created.append((store, path))
 
+    def record_shared(self, store: Store, path: str, data: bytes | None) -> None:
+        self.shared.append(_Shared(store, path, time.time(), data))
+
+    def adopt(self, other: Journal) -> None:
+        """Take over what a nested (inner) journal recorded."""
+        self.created.extend(other.created)
+        self.shared.extend(other.shared)
+        self.started = min(self.started, other.started)
+
     def undo(self) -> None:
+        """Remove the objects this insert owns (its rows are gone)."""
         for store, path in reversed(self.created):
             try:
                 store.remove(path)
@@ -389,6 +505,53 @@ class Journal:
                 logger.warning("could not remove %s from store %s (%s); gc() will",
                                path, store.name, type(error).__name__)
         self.created.clear()
+        self.shared.clear()
+
+    def keep_fresh(self) -> None:
+        """Before the commit: refresh every object last written or refreshed more than a
+        quarter of ``stores.gc_grace_seconds`` ago (none, for a transaction that short).
+
+        An object gc removed meanwhile is written again if its bytes are at hand; otherwise
+        the commit is refused (the transaction rolls back) rather than let a row point at it.
+        """
+        old = time.time() - config["stores.gc_grace_seconds"] / 4
+        for entry in self.shared:
+            if entry.refreshed >= old:
+                continue
+            if not entry.store.refresh(entry.path):
+                if entry.data is None:
+                    _vanished(entry.store, entry.path)
+                entry.store.put_shared(entry.path, entry.data)
+            entry.refreshed = time.time()
+        if self.started < old:
+            for store, path in self.created:
+                _refresh_owned(store, path)
+            self.started = time.time()
+
+    def verify_shared(self) -> None:
+        """After the commit: a reused object gc removed while the commit was on its way is
+        written again (its bytes were kept for this); then let go of the bytes."""
+        for entry in self.shared:
+            if entry.data is not None and not entry.store.exists(entry.path):
+                logger.warning("object %s was removed from store %s while its row committed; "
+                               "writing it again", entry.path, entry.store.name)
+                entry.store.put_shared(entry.path, entry.data)
+        self.shared.clear()
+
+
+def _refresh_owned(store: Store, path: str) -> None:
+    """Refresh an object owned by the transaction's rows (every file of a folder)."""
+    files = [item.path for item in store.list(path)] if path.endswith("/") else [path]
+    if not files or not all(store.refresh(file) for file in files):
+        _vanished(store, path)
+
+
+def _vanished(store: Store, path: str) -> NoReturn:
+    raise DataJointError(
+        f"object {path!r} of this transaction was removed from store {store.name!r} by "
+        "schema.gc() before the transaction committed (it ran longer than "
+        "dj.config['stores.gc_grace_seconds'] allows); nothing was committed — raise "
+        "the grace period or run it again")
 
 
 _JOURNAL: contextvars.ContextVar[Journal | None] = contextvars.ContextVar("dj_journal",
@@ -396,18 +559,32 @@ _JOURNAL: contextvars.ContextVar[Journal | None] = contextvars.ContextVar("dj_jo
 
 
 def record_write(store: Store, path: str) -> None:
-    """Note an object just created, so a failed insert can remove it."""
+    """Note an object owned by the row being inserted, so a failed insert can remove it."""
     current = _JOURNAL.get()
     if current is not None:
         current.record(store, path)
 
 
+def share_object(store: Store, path: str, data: bytes) -> None:
+    """Store a content-addressed object (deduplicated): an object already there is reused and
+    refreshed — before the row referring to it commits — and written again if it has
+    vanished; a new one is written. Either way it is never removed on the insert's failure."""
+    reused = store.refresh(path)
+    if not reused:
+        store.put_shared(path, data)
+    current = _JOURNAL.get()
+    if current is not None:
+        current.record_shared(store, path, bytes(data) if reused else None)
+
+
 @contextlib.contextmanager
 def journal(connection: Any = None) -> Iterator[Journal]:
-    """Record the objects written inside the block; remove them if the block raises.
+    """Record the objects written or reused inside the block (see :class:`Journal`).
 
-    When ``connection`` has a transaction open, the objects are also removed if that
-    transaction is later rolled back.
+    If the block raises, the objects its rows own are removed at once — or, when a
+    statement failed part-way inside an open transaction (which is then doomed, see
+    ``Connection.doom``), when that transaction rolls back. When the block succeeds inside an
+    open transaction, the objects follow it: removed on rollback, kept fresh before commit.
     """
     outer = _JOURNAL.get()
     current = Journal()
@@ -415,13 +592,20 @@ def journal(connection: Any = None) -> Iterator[Journal]:
     try:
         yield current
     except BaseException:
-        current.undo()
+        if connection is not None and connection.is_doomed:
+            connection.after_rollback(current.undo)  # its rows are still in the transaction
+        else:
+            current.undo()
         raise
     finally:
         _JOURNAL.reset(token)
-    if not current.created:
+    if not (current.created or current.shared):
         return
     if outer is not None:
-        outer.created.extend(current.created)
+        outer.adopt(current)
     elif connection is not None and connection.in_transaction:
         connection.after_rollback(current.undo)
+        connection.before_commit(current.keep_fresh)
+        connection.after_commit(current.verify_shared)
+    else:
+        current.verify_shared()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from ..backends.connection import conn
+from ..backends.own_connections import routed
 from ..catalog import metadata as catalog
 from ..catalog import naming
 from ..catalog.catalog import catalog_of, graph_for
@@ -94,7 +95,7 @@ class Schema:
             from ..backends.connection import conn
 
             self._connection = conn()
-        return self._connection
+        return routed(self._connection)  # a background thread's own (see own_connections)
 
     def _require_active(self) -> str:
         if self.database is None:

@@ -8,6 +8,9 @@ number of machines can share the work; ``processes=N`` and ``executor=`` start
 such workers. A tripartite ``make`` (``make_fetch``/``make_compute``/
 ``make_insert``) computes outside any transaction and re-checks its inputs
 before inserting.
+
+Long module: the make loop in its modes (direct, reserved, workers) shares the per-key
+transaction, events and interruption handling defined here.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..catalog.catalog import catalog_of
-from ..catalog.events import PopulateEvent, listening, publish
+from ..catalog.events import PopulateEvent, listening, progress_display, publish
 from ..errors import DataJointError, DuplicateError, TransactionError
 from ..query.expression import QueryExpression
 from ..settings import config
@@ -32,12 +35,13 @@ from ..tables.table import FreeTable
 from .done_check import DoneCheck
 from .jobs import Heartbeat, JobQueue
 from .provenance import code_version
+from .result import PopulateInterrupted, PopulateResult
 from .workers import populate_in_workers
 
 if TYPE_CHECKING:
     from .jobs import JobQueue
 
-__all__ = ["AutoPopulate", "populating"]
+__all__ = ["AutoPopulate", "populating", "PopulateInterrupted", "PopulateResult"]
 
 logger = logging.getLogger("dj_jupyter")
 
@@ -52,20 +56,42 @@ class InputsChanged(DataJointError):
     """A tripartite make's inputs changed while it computed."""
 
 
+PER_KEY = frozenset(("key_started", "key_phase", "key_done", "key_failed"))
+
+
 @dataclass
 class _Tally:
+    """A populate's progress. The "started" event carries it (``extra["progress"]``), so an
+    observer that sets ``per_key = False`` reads it at its own pace instead of receiving an
+    event per key (which costs populate time at thousands of keys a second)."""
+
     table: str
     total: int | None
     observers: tuple
     started: float = field(default_factory=time.perf_counter)
     done: int = 0
     errors: list = field(default_factory=list)
+    stopped: bool = False
+    key: dict | None = None  # the key being made
+    phase: str = ""  # of a tripartite make: fetch, compute, insert
+    phase_started: float = 0.0
+    phases: dict = field(default_factory=dict)  # phase -> seconds, of the key being made
+    per_key: tuple = ()
+
+    def __post_init__(self) -> None:
+        self.per_key = tuple(o for o in self.observers if getattr(o, "per_key", True))
+
+    @property
+    def heard(self) -> bool:
+        """Whether events reach anyone (unheard ones are not even built)."""
+        return bool(self.observers) or listening()
 
     def publish(self, kind: str, key: dict | None = None, **extra: Any) -> None:
-        if not (self.observers or listening()):
+        observers = self.per_key if kind in PER_KEY else self.observers
+        if not (observers or listening()):
             return
         publish(PopulateEvent(kind, self.table, key, self.done, len(self.errors), self.total,
-                              time.perf_counter() - self.started, **extra), self.observers)
+                              time.perf_counter() - self.started, **extra), observers)
 
 
 class AutoPopulate:
@@ -130,27 +156,32 @@ class AutoPopulate:
     # -- running ---------------------------------------------------------------------------------
     def populate(self, *restrictions: Any, suppress_errors: bool = False,
                  return_exception_objects: bool = False, reserve_jobs: bool = False,
-                 max_calls: int | None = None, display_progress: bool = False,
+                 max_calls: int | None = None, display_progress: bool | None = None,
                  processes: int = 1, make_kwargs: dict | None = None,
                  priority: int | None = None, refresh: bool | None = None,
-                 executor: Any = None, observers: Iterable[Callable] = ()) -> dict:
+                 executor: Any = None, observers: Iterable[Callable] = (),
+                 stop: Any = None) -> PopulateResult:
         """Compute the missing rows; returns ``{"success_count", "error_list"}``.
 
         ``reserve_jobs`` takes keys from the job queue (safe for many workers);
         ``processes=N`` or ``executor=`` (a ``concurrent.futures.Executor``, e.g. a Dask
         client's) run that many workers; ``observers`` receive progress events.
+        ``display_progress``: None shows the populate panel in a notebook (with
+        ``%load_ext dj_jupyter``) and nothing elsewhere; True also a tqdm bar in a terminal.
+        ``stop`` (e.g. a ``threading.Event``): once set, the key being made finishes and the
+        rest stay to do. The result is a dict that shows as a one-line summary.
         """
+        __tracebackhide__ = True  # IPython and pytest show the user's frames, not populate's
         if self.connection.in_transaction:
             raise TransactionError("populate runs its own transactions; call it outside one")
         if processes > 1 or executor is not None:
-            return populate_in_workers(self, restrictions, processes=processes,
-                                       executor=executor, max_calls=max_calls,
-                                       suppress_errors=suppress_errors, make_kwargs=make_kwargs,
-                                       priority=priority, observers=observers)
-        observers = tuple(observers)
-        if display_progress:
-            observers += (_progress_bar(),)
+            return PopulateResult(populate_in_workers(
+                self, restrictions, processes=processes, executor=executor, max_calls=max_calls,
+                suppress_errors=suppress_errors, make_kwargs=make_kwargs, priority=priority,
+                observers=observers), table=type(self).__name__)
+        observers = (*observers, *_progress_observers(self, restrictions, display_progress))
         runner = _Runner(self, suppress_errors, return_exception_objects, make_kwargs or {})
+        runner.stop = stop
         if reserve_jobs:
             return runner.run_reserved(restrictions, max_calls, priority, refresh, observers)
         return runner.run_direct(restrictions, max_calls, observers)
@@ -170,6 +201,8 @@ class _Runner:
         self.jobs = table.jobs
         self.jobs.info  # noqa: B018 - create the queue table outside any transaction
         self.heartbeat = contextlib.nullcontext()
+        self.stop: Any = None  # an Event-like object: set means stop after the current key
+        self._tally: _Tally | None = None
         self.tripartite = all(hasattr(table, n)
                               for n in ("make_fetch", "make_compute", "make_insert"))
         if not self.tripartite and (not hasattr(table, "make")
@@ -206,28 +239,41 @@ class _Runner:
 
     # -- loops ---------------------------------------------------------------------------------
     def run_direct(self, restrictions: tuple, max_calls: int | None, observers: tuple) -> dict:
-        keys = self.table._todo(restrictions).keys(order_by="KEY", limit=max_calls)
-        tally = _Tally(self.table.full_name, len(keys), observers)
-        tally.publish("started")
-        with _terminate_as_exit(), populating(self.table), self._series():
+        __tracebackhide__ = True
+        todo = self.table._todo(restrictions)
+        keys = todo.keys(order_by="KEY", limit=max_calls)
+        tally = self._tally = _Tally(self.table.full_name, len(keys), observers)
+        if tally.heard:
+            tally.publish("started", extra={
+                "todo": len(keys) if max_calls is None else len(todo), "progress": tally})
+        with _announced_end(tally), _terminate_as_exit(), populating(self.table), \
+                self._series():
             for key in self._still_todo(keys):
+                if self._stopping(tally):
+                    break
                 self.run_key(key, tally, reserved=False)
-        tally.publish("finished")
         return self._result(tally)
 
     def run_reserved(self, restrictions: tuple, max_calls: int | None, priority: int | None,
                      refresh: bool | None, observers: tuple) -> dict:
+        __tracebackhide__ = True
         jobs = self.jobs
         if refresh if refresh is not None else config["jobs.auto_refresh"]:
             jobs.refresh(*restrictions, priority=priority)
         restriction = self._restriction(restrictions)
-        tally = _Tally(self.table.full_name, None, observers)
-        tally.publish("started")
+        tally = self._tally = _Tally(self.table.full_name, None, observers)
+        if tally.heard:
+            pending = jobs.pending if restriction is None else jobs.pending & restriction.proj()
+            tally.total = todo = len(pending)
+            if max_calls is not None:
+                tally.total = min(todo, max_calls)
+            tally.publish("started", extra={"todo": todo, "progress": tally})
         calls = 0
         self.heartbeat = Heartbeat(jobs, config["jobs.heartbeat_interval"])
         sweep = _Sweep(jobs, config["jobs.heartbeat_interval"] * SWEEP_EVERY,
                        config["jobs.heartbeat_timeout"])
-        with _terminate_as_exit(), self.heartbeat, populating(self.table), self._series():
+        with _announced_end(tally), _terminate_as_exit(), self.heartbeat, \
+                populating(self.table), self._series():
             while max_calls is None or calls < max_calls:
                 batch = jobs.pending_keys(restriction, priority=priority, limit=100)
                 if not batch:
@@ -235,7 +281,7 @@ class _Runner:
                         continue
                     break
                 for key in batch:
-                    if max_calls is not None and calls >= max_calls:
+                    if max_calls is not None and calls >= max_calls or self._stopping(tally):
                         break
                     if not jobs.reserve(key, self.version):
                         continue
@@ -243,8 +289,15 @@ class _Runner:
                     self.run_key(key, tally, reserved=True)
                     if sweep.due() and sweep.run():
                         break  # re-queued keys keep their place in the queue: list again
-        tally.publish("finished")
+                if tally.stopped:
+                    break
         return self._result(tally)
+
+    def _stopping(self, tally: _Tally) -> bool:
+        """Whether ``stop`` was set: the loop ends before the next key."""
+        if self.stop is not None and self.stop.is_set():
+            tally.stopped = True
+        return tally.stopped
 
     def _series(self):
         """Keys' transactions back to back (see ``Connection.transactions_in_series``); not
@@ -256,11 +309,14 @@ class _Runner:
     def _restriction(self, restrictions: tuple) -> QueryExpression | None:
         return self.table.restricted_source(restrictions) if restrictions else None
 
-    def _result(self, tally: _Tally) -> dict:
-        return {"success_count": tally.done, "error_list": tally.errors}
+    def _result(self, tally: _Tally) -> PopulateResult:
+        return PopulateResult(success_count=tally.done, error_list=tally.errors,
+                              table=type(self.table).__name__, stopped=tally.stopped)
 
     # -- one key -----------------------------------------------------------------------------------
     def run_key(self, key: dict, tally: _Tally, *, reserved: bool) -> None:
+        __tracebackhide__ = True
+        tally.key = key
         tally.publish("key_started", key)
         started = time.perf_counter()
         try:
@@ -269,7 +325,11 @@ class _Runner:
                     made = self._make(key, started)
             else:
                 made = self._make(key, started)
-        except (KeyboardInterrupt, SystemExit):
+        except KeyboardInterrupt:
+            self._after_interrupt(key, reserved)
+            raise PopulateInterrupted(type(self.table).__name__, key, tally.done,
+                                      len(tally.errors)) from None
+        except SystemExit:
             self._after_interrupt(key, reserved)
             raise
         except Exception as error:  # noqa: BLE001 - recorded, then raised or returned
@@ -279,6 +339,8 @@ class _Runner:
             return
         if made:
             tally.done += 1
+        tally.key = None
+        tally.phase = ""
         tally.publish("key_done", key, duration=time.perf_counter() - started)
 
     def _make(self, key: dict, started: float) -> bool:
@@ -289,11 +351,15 @@ class _Runner:
         have made it all the same, ``make``'s insert fails as a duplicate; the key is then
         found done and skipped rather than reported as an error.
         """
+        __tracebackhide__ = True
         table = self.table
         computed = None
         if self.tripartite:
+            self._phase(key, "fetch")
             fetched = table.make_fetch(dict(key), **self.make_kwargs)
+            self._phase(key, "compute")
             computed = table.make_compute(dict(key), *_as_tuple(fetched))
+            self._phase(key, "insert")
         try:
             with self.connection.transaction:  # inserts allowed: see populating() above
                 if self.tripartite:
@@ -314,6 +380,18 @@ class _Runner:
             return False
         return True
 
+    def _phase(self, key: dict, phase: str) -> None:
+        """Tell observers which step of a tripartite make runs now."""
+        tally = self._tally
+        if tally is not None:
+            now = time.perf_counter()
+            if phase == "fetch":
+                tally.phases = {}
+            elif tally.phase:
+                tally.phases[tally.phase] = now - tally.phase_started
+            tally.phase, tally.phase_started = phase, now
+            tally.publish("key_phase", key, extra={"phase": phase})
+
     def _after_error(self, key: dict, error: BaseException, started: float,
                      tally: _Tally) -> None:
         message = f"{type(error).__name__}: {error}"
@@ -323,6 +401,8 @@ class _Runner:
                              version=self.version, error_message=message,
                              error_stack="".join(traceback.format_exception(error)))
         tally.errors.append((key, error if self.return_exceptions else message))
+        tally.key = None
+        tally.phase = ""
         tally.publish("key_failed", key, error=message)
 
     def _after_interrupt(self, key: dict, reserved: bool) -> None:
@@ -377,6 +457,18 @@ def _same(a: Any, b: Any) -> bool:
 
 
 @contextlib.contextmanager
+def _announced_end(tally: _Tally) -> Iterator[None]:
+    """Publish "finished" however the loop ends: stopped, done, interrupted or raising."""
+    try:
+        yield
+    except BaseException as error:
+        tally.publish("finished", extra={"interrupted": isinstance(error, KeyboardInterrupt),
+                                         "error": f"{type(error).__name__}: {error}"})
+        raise
+    tally.publish("finished", extra={"stopped": tally.stopped})
+
+
+@contextlib.contextmanager
 def _terminate_as_exit() -> Iterator[None]:
     """SIGTERM ends the loop like Ctrl-C: the running key rolls back and is released."""
     if threading.current_thread() is not threading.main_thread():
@@ -391,6 +483,19 @@ def _terminate_as_exit() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _progress_observers(table: Any, restrictions: tuple,
+                        display_progress: bool | None) -> tuple[Callable, ...]:
+    """The notebook's populate panel (when the extension registered one and a kernel shows
+    it), else a tqdm bar if ``display_progress`` asked for one."""
+    if display_progress is False:
+        return ()
+    factory = progress_display()
+    shown = factory(table, restrictions) if factory is not None else None
+    if shown is not None:
+        return (shown,)
+    return (_progress_bar(),) if display_progress else ()
 
 
 def _progress_bar() -> Callable[[PopulateEvent], None]:

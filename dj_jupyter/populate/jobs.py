@@ -45,6 +45,7 @@ from ..errors import DataJointError
 from ..objects.codecs import storage_spec
 from ..query.expression import QueryExpression, U
 from ..settings import config
+from .job_errors import ErrorRows
 from .leases import hold, lease_folder, state
 
 if TYPE_CHECKING:
@@ -177,8 +178,10 @@ class JobQueue(QueryExpression):
         return self._status("reserved")
 
     @property
-    def errors(self) -> QueryExpression:
-        return self._status("error")
+    def errors(self) -> ErrorRows:
+        """Failed jobs: a query that also groups them by kind (``.groups()``), ``retry``s
+        and ``ignore``s them (see :mod:`.job_errors`)."""
+        return ErrorRows(self.connection, self._status("error").node, self)
 
     @property
     def ignored(self) -> QueryExpression:

@@ -176,9 +176,9 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
     plan = _plan(table, connection, tuple(names), ignore_extra_fields)
     columns = [columns[i] for i in plan.positions]
     # Objects are written while store values are encoded, so those columns go last (after
-    # every other value is known to be valid); the journal removes the objects again if
-    # anything fails, here or in the transaction around this insert.
-    with journal(connection) if plan.uses_store else _NO_JOURNAL:
+    # every other value is known to be valid); the journal removes the objects the rows own
+    # if anything fails, here or in the transaction around this insert (see core/gc.py).
+    with journal(connection) if plan.uses_store else _NO_JOURNAL as written:
         checked: dict[str, list] = {}
         for column in plan.columns:
             values = columns[column.position]
@@ -190,11 +190,30 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
             and connection.dialect.bulk_loads(plan.stored_types)
         sql, order, copying = plan.statement(table, replace, skip_duplicates, bulk)
         data = list(zip(*(bound[i] for i in order)))
+        if written is not None:  # encoding many rows may take long: objects stay fresh
+            written.keep_fresh()
         try:
             _send(connection, sql, copying, data, chunk_size)
-        except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
-            raise translate_error(table, error) from None
+        except BaseException as error:
+            from_driver = isinstance(error, (sa.exc.DBAPIError, *connection._driver_errors()))
+            _failed_part_way(table, connection, len(data), error, from_driver)
+            if from_driver:
+                raise translate_error(table, error) from None
+            raise
     return len(data)
+
+
+def _failed_part_way(table: Table, connection, count: int, error: BaseException,
+                     from_driver: bool) -> None:
+    """A send that failed inside an open transaction may have left rows there (an
+    executemany stops at the failing row, chunks before it went through; an interrupt may
+    come after the server ran the statement): the transaction can then only roll back,
+    taking those rows and their objects with it. Only a driver error on a one-row statement
+    is known to leave nothing. Outside a transaction the statement's own transaction was
+    rolled back already."""
+    if connection.in_transaction and (count > 1 or not from_driver):
+        connection.doom(f"an insert of {count} row(s) into {table.full_table_name} failed "
+                        f"part-way ({type(error).__name__})")
 
 
 _NO_JOURNAL = contextlib.nullcontext()

@@ -161,16 +161,21 @@ def test_invalid_third_row_leaves_no_object(tables, store):
     assert objects(store) == set()
 
 
-def test_duplicate_key_leaves_no_new_object(tables, store):
+def test_duplicate_key_leaves_no_new_object(tables, store, schema):
     Rec, _ = tables
     Rec.insert1({"id": 1, "arr": np.zeros(3), "raw": b"first"})
     before = objects(store)
     with pytest.raises(DuplicateError):
         Rec.insert([{"id": 2, "arr": np.ones(3), "raw": b"second"},
                     {"id": 1, "arr": np.ones(4), "raw": b"first"}])
-    assert objects(store) == before  # the shared b"first" object stays: a row uses it
+    # the <npy@> objects the failed rows owned are gone; the content-addressed object they
+    # wrote stays (another session may share it) until gc finds it unreferenced
+    second = f"_hash/{schema.database}/{content_hash(b'second')}"
+    assert objects(store) == before | {second}
     assert len(Rec) == 1
     assert (Rec & {"id": 1}).fetch1("raw") == b"first"
+    assert schema.gc(dry_run=False, grace_seconds=0)["removed"] == [("main", second)]
+    assert objects(store) == before
 
 
 def test_store_failing_on_third_write_leaves_nothing(tables, store, monkeypatch):
@@ -192,13 +197,15 @@ def test_store_failing_on_third_write_leaves_nothing(tables, store, monkeypatch)
     assert objects(store) == set()
 
 
-def test_rolled_back_transaction_removes_its_objects(tables, store, conn):
+def test_rolled_back_transaction_removes_its_objects(tables, store, conn, schema):
     Rec, _ = tables
     with pytest.raises(RuntimeError), conn.transaction:
         Rec.insert1({"id": 1, "arr": np.arange(3), "raw": b"in a transaction"})
         assert len(objects(store)) == 2
         raise RuntimeError("make failed")
-    assert len(Rec) == 0 and objects(store) == set()
+    shared = f"_hash/{schema.database}/{content_hash(b'in a transaction')}"
+    assert len(Rec) == 0 and objects(store) == {shared}  # shared objects are left to gc
+    assert schema.gc(dry_run=False, grace_seconds=0)["removed"] == [("main", shared)]
     with conn.transaction:
         Rec.insert1({"id": 1, "arr": np.arange(3)})
     assert len(objects(store)) == 1

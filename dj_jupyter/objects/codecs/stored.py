@@ -1,7 +1,9 @@
 """Codecs whose values live in an object store.
 
 - ``<hash@store>``: bytes, content-addressed: ``_hash/{schema}/{md5 as base32}``, written once
-  per schema (an existing object is reused), verified on read.
+  per schema (an existing object is reused and refreshed, see :mod:`..gc`), verified on read.
+  Such an object may be shared by rows of several transactions, so a failed insert never
+  removes it: ``schema.gc()`` does once no row refers to it.
 - ``<attach>`` / ``<attach@store>``: a file, stored as ``name\\0content`` (in the table, or
   through ``<hash@store>``); fetched into ``dj.config["download_path"]``.
 - ``<npy@store>``: a numpy array as an ``.npy`` object at a path derived from the row's key,
@@ -20,7 +22,7 @@ from typing import Any, Literal
 
 from ...errors import DataJointError
 from ...settings import config
-from ..stores import get_store, record_write
+from ..stores import get_store, record_write, share_object
 from . import npyslice
 from .base import Codec, store_only_dtype
 from .npyslice import header_layout, read_range
@@ -70,9 +72,7 @@ class HashCodec(Codec):
         digest = content_hash(data)
         store = get_store(store_name)
         path = store.layout.hash_path(schema, digest)
-        if not store.exists(path):  # deduplicated: the same content is stored once
-            store.put_bytes(path, data)
-            record_write(store, path)
+        share_object(store, path, data)  # stored once, shared: reused objects are refreshed
         return {"hash": digest, "path": path, "schema": schema, "store": store.name,
                 "size": len(data)}
 

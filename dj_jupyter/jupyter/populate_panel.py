@@ -1,0 +1,484 @@
+"""``PopulatePanel``: watch, start, stop and triage populate from the notebook (anywidget).
+
+Per table (by class name): the keys to do, done, failed, ignored and reserved; a bar whose
+failed part is red; rate, elapsed time and ETA; the key being made and, for a tripartite
+make, its phase with the time of each; the workers holding reservations (host, pid, since,
+heartbeat age), read from the job tables, so workers in other processes and on other machines
+show; and the failures grouped by kind (:mod:`dj_jupyter.populate.job_errors`) with Retry and
+Ignore. When a populate ends the panel says what happened in one line.
+
+Updates are throttled: populate sends the panel no event per key; a poller thread sends the
+state every ``interval`` seconds, read from populate's progress object. The job tables are
+read when a populate starts, then by the poller through a connection of its own: every
+``db_interval`` while workers elsewhere hold jobs, every ``idle_interval`` when only watching
+(both only while the panel is on screen), and only every ``busy_db_interval`` while a
+populate runs here (reading the database beside it slows it down; its own progress moves
+the counts in between). **Start** runs ``populate(reserve_jobs=True)`` for every table in
+background threads (``workers`` of them, each with its own connections), so other cells run
+meanwhile; **Stop** lets each worker finish its key and leaves the rest to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import anywidget
+import sqlalchemy as sa
+import traitlets
+from IPython import get_ipython
+from IPython.display import display
+
+from ..backends.own_connections import own_connections
+from ..catalog.events import PopulateEvent
+from ..display.populate_panel import panel_css, panel_html
+from ..errors import DataJointError
+from ..populate.result import summary_line
+from ..query.expression import U
+
+__all__ = ["PopulatePanel", "TableWatch", "panel_for_populate"]
+
+_STATIC = resources.files("dj_jupyter.jupyter") / "static"
+
+
+@cache
+def panel_esm() -> str:
+    return (_STATIC / "populate_panel.js").read_text(encoding="utf-8")
+
+
+def _table_class(table: Any) -> type:
+    cls = table if isinstance(table, type) else type(table)
+    if not hasattr(cls, "populate") or not hasattr(cls, "make") and not hasattr(cls, "make_fetch"):
+        raise DataJointError(f"{getattr(cls, '__name__', table)!r} is not a Computed or Imported "
+                             "table class: PopulatePanel shows tables that populate")
+    return cls
+
+
+@dataclass
+class _Counted:
+    """The progress of a populate that runs elsewhere (``processes=N``, an executor): the
+    counts its coarse events carry."""
+
+    total: int | None
+    started: float = field(default_factory=time.perf_counter)
+    done: int = 0
+    errors: list = field(default_factory=list)
+    key: dict | None = None
+    phase: str = ""
+    phase_started: float = 0.0
+    phases: dict = field(default_factory=dict)
+
+
+class TableWatch:
+    """What the panel knows about one table: counts from the database, and the progress of
+    the populates running here (populate's own progress objects, read when the state is
+    sent: populate sends the panel no event per key)."""
+
+    def __init__(self, cls: type, restrictions: tuple = ()):
+        self.cls = cls
+        self.name = cls.__name__
+        self.restrictions = restrictions
+        # from the database (see read_counts)
+        self.total: int | None = None
+        self.remaining: int | None = None
+        self.jobs: dict[str, int] = {}
+        self.workers: list[dict] = []
+        self.groups: list[dict] = []
+        # the populates of this table running here (one per worker thread)
+        self.state = "idle"  # idle, running, stopping, stopped, finished, interrupted
+        self.runs: list[Any] = []
+        self.todo_all: int | None = None
+        self.ended: float | None = None
+        self.base: tuple[int, int] | None = None  # (remaining, errors) when the run started
+
+    def observe(self, event: PopulateEvent) -> None:
+        """Take a populate's "started" or "finished" event."""
+        if event.kind == "started":
+            if self.state not in ("running", "stopping"):  # workers of one start share it
+                self.runs, self.ended = [], None
+                self.todo_all = event.extra.get("todo", event.total)
+            self.runs.append(event.extra.get("progress") or _Counted(event.total))
+            if self.state != "stopping":
+                self.state = "running"
+        elif self.runs and isinstance(self.runs[-1], _Counted):  # counts of workers elsewhere
+            self.runs[-1].done = max(self.runs[-1].done, event.done)
+            self.runs[-1].errors = [((), "")] * max(len(self.runs[-1].errors), event.failed)
+        if event.kind == "finished":
+            if event.extra.get("interrupted"):
+                self.state = "interrupted"
+            elif event.extra.get("error"):
+                self.state = "failed"  # make raised (suppress_errors=False)
+            elif event.extra.get("stopped") or self.state == "stopping":
+                self.state = "stopped"
+            elif self.state != "stopped":
+                self.state = "finished"
+            self.ended = time.perf_counter()
+
+    @property
+    def made(self) -> int:
+        return sum(run.done for run in self.runs)
+
+    @property
+    def messages(self) -> list[str]:
+        return [m if isinstance(m, str) else f"{type(m).__name__}: {m}"
+                for run in self.runs for _, m in list(run.errors)]
+
+    def summary(self) -> str:
+        if not self.runs:
+            return ""
+        left = self.remaining if self.state in ("stopped", "interrupted") else None
+        text = summary_line(self.name, self.made, [((), m) for m in self.messages],
+                            stopped=self.state == "stopped", left=left)
+        if self.state == "interrupted":
+            text += "; interrupted, the key being made was rolled back"
+        elif self.state == "failed":
+            text += "; populate stopped at the first error (suppress_errors=False)"
+        return text
+
+    def _counts(self, made: int, failed: int) -> dict:
+        """The database's counts, moved on by what the populates here did since they were
+        read (the database is read seldom while they run: reading it slows them down)."""
+        remaining, jobs = self.remaining, dict(self.jobs)
+        if self.base is not None and self.state in ("running", "stopping"):
+            base_remaining, base_errors = self.base
+            remaining = min(remaining if remaining is not None else base_remaining,
+                            max(0, base_remaining - made))
+            jobs["error"] = max(jobs.get("error", 0), failed)
+        return {"remaining": remaining, "jobs": jobs}
+
+    def to_dict(self) -> dict:
+        now = time.perf_counter()
+        started = min((run.started for run in self.runs), default=None)
+        elapsed = ((self.ended or now) - started) if started is not None else 0.0
+        made, failed = self.made, sum(len(run.errors) for run in self.runs)
+        rate = (made + failed) / elapsed if elapsed > 0 else 0.0
+        totals = [run.total for run in self.runs if run.total is not None]
+        target = max(totals) if totals else None
+        left = None if target is None else max(0, target - made - failed)
+        busy = next((run for run in self.runs if run.key is not None), None)
+        key, phase, phases = None, "", {}
+        if busy is not None and self.state in ("running", "stopping"):
+            key, phase, phases = busy.key, busy.phase, dict(busy.phases)
+            if phase:
+                phases[phase] = now - busy.phase_started
+        return {
+            "name": self.name, "full_name": self.cls().full_name, "state": self.state,
+            "total": self.total, **self._counts(made, failed),
+            "target": target, "todo_all": self.todo_all, "made": made, "failed": failed,
+            "elapsed": elapsed, "rate": rate,
+            "eta": left / rate if rate > 0 and left is not None and self.state == "running"
+            else None,
+            "key": key, "phase": phase, "phases": phases,
+            "workers": self.workers, "groups": self.groups, "summary": self.summary(),
+        }
+
+
+class PopulatePanel(anywidget.AnyWidget):
+    """Watch, start and stop the populate of ``tables``; triage their failures."""
+
+    _esm = panel_esm()
+    _css = panel_css()
+    tables = traitlets.List(traitlets.Dict()).tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+    running = traitlets.Bool(False).tag(sync=True)
+    workers = traitlets.Int(1).tag(sync=True)
+    controls = traitlets.Bool(True).tag(sync=True)
+    card_html = traitlets.Unicode("").tag(sync=True)  # a table card drawn above the panel
+
+    def __init__(self, *tables: Any, restrictions: tuple = (), interval: float = 0.5,
+                 db_interval: float = 1.0, idle_interval: float = 2.0,
+                 busy_db_interval: float = 10.0, read_now: bool = True, **kwargs: Any):
+        if not tables:
+            raise DataJointError("PopulatePanel needs at least one Computed or Imported table, "
+                                 "e.g. dj.PopulatePanel(Analysis)")
+        classes = [_table_class(t) for t in tables]
+        super().__init__(**kwargs)
+        self.watches = [TableWatch(cls, tuple(restrictions)) for cls in classes]
+        self.interval = interval
+        self.idle_interval = idle_interval
+        self.db_interval = db_interval
+        self.busy_db_interval = busy_db_interval
+        self._push_lock = threading.Lock()
+        self._visible = 0
+        self._wake = threading.Event()
+        self._closed = False
+        self._poller: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._local_runs = 0
+        self._handle: Any = None
+        self.on_msg(self._on_message)
+        if read_now:  # the counts as they are (then polled while the panel is on screen)
+            self.poll()
+        else:
+            self.push()
+
+    # -- what the browser gets --------------------------------------------------------------
+    def watch(self, table: Any) -> TableWatch:
+        name = _table_class(table).__name__
+        for found in self.watches:
+            if found.name == name:
+                return found
+        raise DataJointError(f"{name} is not shown by this panel")
+
+    def push(self) -> None:
+        """Send the current state to the browser (one message)."""
+        with self._push_lock:
+            states = [w.to_dict() for w in self.watches]
+            with self.hold_sync():
+                self.tables = states
+                if len(states) > 1:  # one table: its own line says it all
+                    self.status = " · ".join(s["summary"] for s in states if s["summary"])
+                self.running = any(s["state"] in ("running", "stopping") for s in states)
+
+    def observer(self, table: Any) -> Callable[[PopulateEvent], None]:
+        """The populate observer of ``table``'s watch. It takes only "started" and "finished"
+        (``per_key = False``); while populate runs, the poller thread sends the state every
+        ``interval`` seconds, read from populate's progress object."""
+        watch = self.watch(table)
+
+        def observe(event: PopulateEvent) -> None:
+            watch.observe(event)
+            if event.kind in ("started", "finished"):
+                with self._push_lock:  # workers in several threads count here
+                    self._local_runs += 1 if event.kind == "started" else -1
+                if event.kind == "started":
+                    if watch.base is None or watch.state != "running":
+                        with contextlib.suppress(Exception):  # before its first key: no
+                            read_counts(watch)  # transaction is open on its connection
+                        watch.base = (watch.remaining or 0, watch.jobs.get("error", 0))
+                    self._ensure_poller()
+                self._wake.set()
+                self.push()
+
+        observe.per_key = False  # type: ignore[attr-defined]
+        return observe
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        shown = super()._repr_mimebundle_(**kwargs)
+        if shown is None:
+            return None
+        data, metadata = shown if isinstance(shown, tuple) else (shown, {})
+        data["text/html"] = panel_html(self.tables, self.status)  # for a saved notebook
+        return data, metadata
+
+    # -- reading the database -------------------------------------------------------------
+    def poll(self) -> None:
+        """Read every table's counts, workers and errors from the database (in the calling
+        thread, through the connections of its context), then push."""
+        for watch in self.watches:
+            read_counts(watch)
+        self.push()
+
+    def _ensure_poller(self) -> None:
+        if self._poller is None or not self._poller.is_alive():
+            self._poller = threading.Thread(target=self._poll_loop, name="dj-panel-poll",
+                                            daemon=True)
+            self._poller.start()
+        self._wake.set()
+
+    def _wanted(self) -> bool:
+        return not self._closed and (self._local_runs > 0 or self._visible > 0)
+
+    def _poll_loop(self) -> None:
+        """Send the state every ``interval`` while a populate runs here, read the database
+        every ``db_interval`` then (every ``idle_interval`` when only watching), and once more
+        at the end; then refresh the saved HTML of a populate's panel."""
+        # a populate here shows its own progress at once; its counts wait one db_interval
+        last_read = time.monotonic() if self._local_runs > 0 else 0.0
+        with own_connections():
+            while self._wanted():
+                busy = self._local_runs > 0 or any(w.workers for w in self.watches)
+                due = (self.busy_db_interval if self._local_runs > 0 else
+                       self.db_interval if busy else self.idle_interval)
+                if time.monotonic() - last_read >= due:
+                    with contextlib.suppress(Exception):  # a failed read is retried next time
+                        self.poll()
+                    last_read = time.monotonic()
+                elif self._local_runs > 0:
+                    self.push()
+                self._wake.wait(self.interval if busy else self.idle_interval)
+                self._wake.clear()
+            with contextlib.suppress(Exception):
+                self.poll()  # the final state
+                if self._handle is not None:
+                    self._handle.update(self)
+
+    def finish_display(self) -> None:
+        """After a foreground populate: the poller reads the final state and then refreshes
+        the saved HTML (without holding up the cell)."""
+        self._wake.set()
+
+    # -- buttons ----------------------------------------------------------------------------
+    def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        action = content.get("action")
+        try:
+            if action == "start":
+                self.start(workers=int(content.get("workers") or self.workers))
+            elif action == "stop":
+                self.stop()
+            elif action == "visible":
+                self._visible = max(0, self._visible + (1 if content.get("value") else -1))
+                if self._wanted():
+                    self._ensure_poller()
+            elif action in ("retry", "ignore"):
+                self.triage(action, content.get("table", ""), content.get("group"),
+                            content.get("key"))
+        except DataJointError as error:
+            self.status = str(error)
+
+    def start(self, workers: int | None = None) -> None:
+        """Populate every table in ``workers`` background threads (``reserve_jobs=True``)."""
+        if any(t.is_alive() for t in self._threads):
+            raise DataJointError("a populate started here is still running; Stop it first")
+        count = max(1, int(workers or self.workers))
+        self.workers = count
+        self._stop.clear()
+        for watch in self.watches:
+            watch.state = "idle"
+        refreshed: set[str] = set()
+        lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._work, args=(refreshed, lock),
+                                          name=f"dj-populate-{n}", daemon=True)
+                         for n in range(count)]
+        for thread in self._threads:
+            thread.start()
+        self._ensure_poller()
+
+    def _work(self, refreshed: set[str], lock: threading.Lock) -> None:
+        """One background worker: every table in turn, with connections of its own."""
+        with own_connections():
+            for watch in self.watches:
+                if self._stop.is_set():
+                    break
+                table = watch.cls()
+                with lock:  # one refresh per table and start; later workers see its jobs
+                    if watch.name not in refreshed:
+                        table.jobs.refresh(*watch.restrictions)
+                        refreshed.add(watch.name)
+                try:
+                    table.populate(*watch.restrictions, reserve_jobs=True, refresh=False,
+                                   suppress_errors=True, display_progress=False,
+                                   stop=self._stop, observers=(self.observer(watch.cls),))
+                except Exception as error:  # noqa: BLE001 - shown, never lost in a thread
+                    self.status = f"{watch.name}: {type(error).__name__}: {error}"
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the keys being made, then stop; the rest stay to do."""
+        self._stop.set()
+        for watch in self.watches:
+            if watch.state == "running":
+                watch.state = "stopping"
+        self.push()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the populate started here; True when it has ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)
+
+    def triage(self, action: str, table: str, group: int | None = None,
+               key: dict | None = None) -> int:
+        """Retry or ignore one failed key, or a whole group of ``table`` (by index)."""
+        watch = next((w for w in self.watches if w.name == table), None)
+        if watch is None:
+            raise DataJointError(f"{table!r} is not a table of this panel")
+        errors = watch.cls().jobs.errors
+        if key is not None:
+            keys = [key]
+        else:
+            groups = errors.groups()
+            if group is None or not 0 <= int(group) < len(groups):
+                raise DataJointError(f"{table} has no error group {group!r}; refresh the panel")
+            keys = groups[int(group)].keys
+        done = errors.retry(keys) if action == "retry" else errors.ignore(keys)
+        read_counts(watch)
+        self.push()
+        return done
+
+    def close(self) -> None:
+        """Stop polling and any populate started here (after its current keys)."""
+        self._closed = True
+        for event in (getattr(self, "_stop", None), getattr(self, "_wake", None)):
+            if event is not None:  # None when __init__ refused its arguments
+                event.set()
+        super().close()
+
+
+def read_counts(watch: TableWatch) -> None:
+    """Counts, workers and error groups of one table, read from the database."""
+    table = watch.cls()
+    source = table.restricted_source(watch.restrictions)
+    watch.total = len(source)
+    watch.remaining = len(source - table.proj())
+    jobs = table.jobs
+    rows = jobs if not watch.restrictions else jobs & source
+    counts = {row["status"]: int(row["n"])
+              for row in U("status").aggr(rows, n="count(*)").to_dicts()}
+    watch.jobs = counts
+    watch.workers = read_workers(jobs) if counts.get("reserved") else []
+    if counts.get("error", 0) != sum(g["count"] for g in watch.groups):
+        watch.groups = [g.to_dict() for g in jobs.errors.groups()]
+    elif not counts.get("error"):
+        watch.groups = []
+
+
+def read_workers(jobs: Any) -> list[dict]:
+    """Who holds reservations: host, pid, jobs held, since when, heartbeat age (seconds)."""
+    connection = jobs.connection
+    now = connection.fetch_all(_select_now(connection))[0][0]
+    workers: dict[tuple, dict] = {}
+    for row in jobs.reserved.proj("host", "pid", "reserved_time", "heartbeat").to_dicts():
+        found = workers.setdefault((row["host"], row["pid"]), {
+            "host": row["host"], "pid": row["pid"], "jobs": 0, "since": row["reserved_time"],
+            "heartbeat": row["heartbeat"]})
+        found["jobs"] += 1
+        found["since"] = min(filter(None, (found["since"], row["reserved_time"])), default=None)
+        found["heartbeat"] = max(filter(None, (found["heartbeat"], row["heartbeat"])),
+                                 default=None)
+    return [{**w, "since": w["since"].isoformat(sep=" ", timespec="seconds")
+             if w["since"] else "", "heartbeat_age": _age(now, w["heartbeat"])}
+            for w in sorted(workers.values(), key=lambda w: (w["host"], w["pid"]))]
+
+
+def _select_now(connection: Any) -> Any:
+    return sa.select(connection.dialect.now())
+
+
+def _age(now: Any, then: Any) -> float | None:
+    if then is None or now is None:
+        return None
+    if isinstance(now, str):  # SQLite returns text
+        now = datetime.fromisoformat(now)
+    return max(0.0, (now.replace(tzinfo=None) - then.replace(tzinfo=None)).total_seconds())
+
+
+def panel_for_populate(table: Any, restrictions: tuple) -> Callable | None:
+    """The progress display of ``populate()`` in a notebook: a panel, shown now; None
+    outside a kernel (a plain shell or a script)."""
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    panel = PopulatePanel(type(table), restrictions=restrictions, read_now=False,
+                          controls=False)
+    observe = panel.observer(type(table))
+
+    def observe_and_show(event: PopulateEvent) -> None:
+        if event.kind == "started" and panel._handle is None:
+            panel._handle = display(panel, display_id=True)
+        observe(event)
+        if event.kind == "finished":
+            panel.finish_display()
+
+    return observe_and_show
