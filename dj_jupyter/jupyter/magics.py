@@ -6,9 +6,11 @@ Loaded by ``%load_ext dj_jupyter``; nothing else imports this module.
     Connect to ``url`` (a SQLAlchemy URL, e.g. ``sqlite:///lab.db``), or without one use the
     default ``dj.conn()`` built from ``dj.config`` (embedded SQLite by default). Connecting
     forgets the active schema.
-``%dj_schema name``
+``%dj_schema name [--as variable]``
     Create (if needed) and activate the schema ``name`` on that connection; it becomes the
-    active schema of the cells below. Returns the ``dj.Schema``.
+    active schema of the cells below and is bound as ``schema`` in the notebook (the name
+    DataJoint code gives it: ``schema = dj.Schema(name)``), or as ``variable`` with
+    ``--as``. Returns the ``dj.Schema``.
 ``%%dj_table ClassName [manual|lookup|imported|computed] [--schema name]``
     Declare a table from the cell. The cell body is the definition text. Optionally, after a
     line ``# --- python ---``, Python lines form the body of the class (``make``,
@@ -26,10 +28,15 @@ Loaded by ``%load_ext dj_jupyter``; nothing else imports this module.
     The class is executed in the user namespace, declared in the schema, bound to
     ``ClassName`` there and returned (it shows as a small card). Re-running an unchanged cell
     is a no-op (the Python body is refreshed; rows stay). A changed definition alters
-    nothing by itself: the cell shows the difference and, in a notebook, a button — *Apply*
-    (ALTER, rows kept) for secondary attributes and the table comment, *Drop and
-    re-declare* (with the rows it would delete) for anything else. In a plain shell the
-    cell reports the difference and how to apply it in code.
+    nothing by itself: the cell shows the whole definition with the changes marked and, in a
+    notebook, a button — *Apply* (ALTER, rows kept) for secondary attributes and the table
+    comment, *Drop and re-declare* (with the rows it would delete, asked again with
+    ``safemode``) for anything else. In a plain shell the cell reports the difference and
+    how to apply it in code.
+
+In a kernel, ``%load_ext dj_jupyter`` also makes safemode's delete/drop question a widget
+(:mod:`.confirm_ui`): ``delete()`` and ``drop()`` show the rows per table and return; the
+widget's button does exactly that.
 
 Inside a ``%%dj_table`` cell, Tab completes table names after ``->`` and types after ``:``
 (see :mod:`.completion`).
@@ -53,6 +60,7 @@ from ..pipeline.schema import Schema
 from ..pipeline.tiers import Computed, Imported, Lookup, Manual
 from ..populate.autopopulate import AutoPopulate
 from ..tables.alter import plan_for
+from ..tables.cascade import drop_as_shown
 from . import completion
 from .cells import PYTHON_MARKER
 from .formatters import register as register_formatters
@@ -61,6 +69,7 @@ from .populate_panel import PopulatePanel
 __all__ = ["DataJointMagics", "TableCard", "PYTHON_MARKER", "load_ipython_extension"]
 
 TIERS = {"manual": Manual, "lookup": Lookup, "imported": Imported, "computed": Computed}
+_SCHEMA_USAGE = "usage: %dj_schema name [--as variable]"
 _TABLE_USAGE = ("usage: %%dj_table ClassName [manual|lookup|imported|computed] "
                 "[--schema name]")
 
@@ -120,11 +129,17 @@ class DataJointMagics(Magics):
 
     @line_magic
     def dj_schema(self, line: str) -> Schema:
-        """%dj_schema name: create/activate a schema; the cells below declare tables in it."""
+        """%dj_schema name [--as variable]: create/activate a schema, bound as ``schema`` (or
+        ``variable``); the cells below declare tables in it."""
         words = line.split()
-        if len(words) != 1:
-            raise UsageError("usage: %dj_schema name")
+        variable = "schema"
+        if len(words) == 3 and words[1] == "--as":
+            variable = words[2]
+            del words[1:]
+        if len(words) != 1 or not variable.isidentifier():
+            raise UsageError(_SCHEMA_USAGE)
         self.schema = self._schema_named(words[0])
+        self._user_ns()[variable] = self.schema
         return self.schema
 
     def _schema_named(self, name: str) -> Schema:
@@ -206,8 +221,8 @@ class DataJointMagics(Magics):
             table = cls()
             if report.alterable:
                 apply_alter(table, plan_for(table, context))
-            else:
-                table.drop(prompt=False)
+            else:  # exactly the tables and rows the panel showed, else nothing
+                drop_as_shown(table, report.drop_counts)
             return self._bind(cls, schema, context, definition_text)._repr_html_()
 
         return AlterPanel(report, apply)
@@ -310,8 +325,9 @@ def _definition_message(name: str, error: DefinitionError, definition: str) -> s
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register the magics, their completion, the display formatters, the populate panel
-    and (in a kernel) the comm target of JupyterLab's pipeline sidebar."""
-    from . import pipeline_comm, populate_display
+    and (in a kernel) the comm target of JupyterLab's pipeline sidebar and the widget that
+    confirms deletes."""
+    from . import confirm_ui, pipeline_comm, populate_display
 
     ipython.register_magics(DataJointMagics)
     magics = ipython.magics_manager.registry["DataJointMagics"]
@@ -319,3 +335,4 @@ def load_ipython_extension(ipython: Any) -> None:
     pipeline_comm.register(ipython, magics)
     register_formatters(ipython)
     populate_display.register(ipython)
+    confirm_ui.install(ipython)

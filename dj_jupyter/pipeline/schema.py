@@ -27,7 +27,7 @@ from ..definition import limits
 from ..definition.parser import parse_definition
 from ..errors import DataJointError, DefinitionError, MissingTableError, TransactionError
 from ..settings import config
-from ..tables.cascade import ChangedSinceShown, confirm, drop_quick, prompting
+from ..tables.cascade import ChangedSinceShown, drop_quick, prompting
 from ..tables.gc import collect
 from ..tables.resolve import caller_namespace, resolve_parent
 from ..tables.table import FreeTable, Table
@@ -277,24 +277,51 @@ class Schema:
         again after the answer; if another session changed them meanwhile, nothing is
         dropped. Only this schema and the schemas that refer to it are read.
         """
+        from ..tables.cascade import Confirmation, ask, logger
+
         name = self._require_active()
-        connection = self.connection
-        if connection.in_transaction:
+        if self.connection.in_transaction:
             raise TransactionError(f"schema {name!r} cannot be dropped inside a transaction; "
                                    "commit or cancel the transaction first")
-        tables = self._drop_plan()
-        if prompting(prompt):
-            if not confirm(f"Drop schema {name!r}?", f"About to drop schema {name!r} with "
-                            f"{len(tables)} table(s): {', '.join(tables)}"):
-                return
-            catalog_of(connection).changed()  # see what other sessions did meanwhile
-            if self._drop_plan() != tables:
-                raise ChangedSinceShown(
-                    f"nothing was dropped: the tables of schema {name!r} changed after you "
-                    "confirmed (another session changed them); look again and drop again")
-        for table in reversed(tables):
-            drop_quick(FreeTable(connection, f"{name}.{table}"))
-            catalog_of(connection).changed(CatalogEvent("drop", name, table))
+        counts = self._drop_counts()
+        if not prompting(prompt):
+            self._drop_now(name, list(counts))
+            return
+        text = (f"About to drop schema {name!r} with {len(counts)} table(s):\n"
+                + "\n".join(f"  {n} ({c} rows)" for n, c in counts.items()))
+        answer = ask(Confirmation("drop schema", f"Drop schema {name!r}?", text, counts,
+                                  lambda: self._drop_as_shown(counts)))
+        if answer is None:
+            logger.info("Nothing dropped yet: confirm where the tables are shown.")
+        elif answer:
+            self._drop_as_shown(counts)
+
+    def _drop_counts(self) -> dict[str, int]:
+        """Rows per table (full names, parents first) that dropping this schema removes."""
+        return {f"{self.database}.{t}": len(FreeTable(self.connection, f"{self.database}.{t}"))
+                for t in self._drop_plan()}
+
+    def _drop_as_shown(self, shown: dict[str, int]) -> None:
+        """Drop the schema if its tables and row counts are still ``shown``; else nothing."""
+        name = self._require_active()
+        if self.connection.in_transaction:
+            raise TransactionError(f"schema {name!r} cannot be dropped inside a transaction; "
+                                   "commit or cancel the transaction first")
+        catalog_of(self.connection).changed()  # see what other sessions did meanwhile
+        if self._drop_counts() != shown:
+            raise ChangedSinceShown(
+                f"nothing was dropped: the tables of schema {name!r} or their rows changed "
+                "after they were shown (another session changed them); look again and drop "
+                "again")
+        self._drop_now(name, list(shown))
+
+    def _drop_now(self, name: str, tables: list[str]) -> None:
+        from ..catalog.events import CatalogEvent
+
+        connection = self.connection
+        for full in reversed(tables):
+            drop_quick(FreeTable(connection, full))
+            catalog_of(connection).changed(CatalogEvent("drop", name, full.partition(".")[2]))
         for table in catalog.table_names(connection, name):
             sa_schema, address = connection.dialect.table_address(name, table)
             target = sa.Table(address, sa.MetaData(), schema=sa_schema)

@@ -10,11 +10,19 @@ should another session have changed what matches since the counts were shown,
 the transaction is rolled back and nothing is deleted (:class:`ChangedSinceShown`).
 Without a terminal to ask on (no stdin) a prompt is a :class:`DataJointError`,
 never a raw ``EOFError``.
+
+Who asks is a hook (:func:`set_confirm`): a callable taking a :class:`Confirmation` (what
+goes, per table, and ``proceed`` — the bound action) and answering ``True`` (go now),
+``False`` (cancelled) or ``None`` (deferred: the question is shown elsewhere, e.g. a
+notebook widget, which calls ``proceed`` itself on a later click). The default asks on the
+terminal. The notebook layer installs its widget when ``%load_ext dj_jupyter`` runs in a
+kernel; core never imports it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +33,7 @@ from ..algebra.conditions import Exists
 from ..algebra.nodes import base_table
 from ..catalog.catalog import catalog_of, graph_for
 from ..catalog.declare import forget_table
+from ..catalog.events import CatalogEvent
 from ..catalog.naming import master_of_full_name
 from ..errors import DataJointError, IntegrityError, RestrictionError, TransactionError
 from ..query.expression import QueryExpression
@@ -35,8 +44,8 @@ if TYPE_CHECKING:
     from .table import Table
 
 __all__ = ["confirm", "prompting", "DeletePlan", "plan_delete", "delete", "delete_quick", "drop",
-           "drop_quick",
-           "ChangedSinceShown"]
+           "drop_quick", "drop_as_shown", "drop_preview", "ChangedSinceShown", "Confirmation",
+           "set_confirm", "ask"]
 
 logger = logging.getLogger("dj_jupyter")
 
@@ -143,14 +152,38 @@ class ChangedSinceShown(DataJointError):
     """What a confirmed delete or drop would touch changed after it was shown."""
 
 
-def confirm(question: str, plan_text: str) -> bool:
-    """Show ``plan_text`` and ask ``question`` on stdin; True for yes.
+@dataclass(frozen=True)
+class Confirmation:
+    """One question safemode asks before a delete or drop.
+
+    ``counts`` are the rows per table that go (parents first), ``text`` the same for a
+    terminal, ``proceed`` runs exactly what was shown (else :class:`ChangedSinceShown`) and
+    returns what the action returns.
+    """
+
+    action: str  # "delete", "drop" or "drop schema"
+    question: str
+    text: str
+    counts: dict[str, int]
+    proceed: Callable[[], Any]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+ConfirmHook = Callable[[Confirmation], "bool | None"]
+
+
+def terminal_confirm(request: Confirmation) -> bool:
+    """Show ``request.text`` and ask ``request.question`` on stdin; True for yes.
 
     A process without a terminal (a script or CI with no stdin, a notebook front end that
     does not forward input) cannot answer: that is an error naming the way out, not a hang
     or a raw ``EOFError``.
     """
-    print(plan_text)
+    question = request.question
+    print(request.text)
     try:
         answer = input(f"{question} [yes/No]: ")
     except (EOFError, OSError, RuntimeError, NotImplementedError):
@@ -162,6 +195,26 @@ def confirm(question: str, plan_text: str) -> bool:
             "would go (e.g. delete_preview()), then pass prompt=False to confirm in code, or "
             "run it where you can answer (the notebook with input enabled).") from None
     return answer.strip().lower() in ("y", "yes")
+
+
+_hook: list[ConfirmHook] = [terminal_confirm]
+
+
+def confirm(question: str, text: str) -> bool:
+    """A yes/no question on the terminal (alter's prompt; it has no notebook flow)."""
+    return terminal_confirm(Confirmation("alter", question, text, {}, lambda: None))
+
+
+def set_confirm(hook: ConfirmHook | None) -> ConfirmHook:
+    """Install who asks safemode's questions (``None``: the terminal); returns the previous."""
+    previous = _hook[0]
+    _hook[0] = hook or terminal_confirm
+    return previous
+
+
+def ask(request: Confirmation) -> bool | None:
+    """Ask through the installed hook: True go, False cancelled, None deferred."""
+    return _hook[0](request)
 
 
 def prompting(prompt: bool | None) -> bool:
@@ -183,16 +236,32 @@ def delete(query: Any, *, transaction: bool = True, prompt: bool | None = None,
     if not plan.total:
         logger.info("Nothing to delete.")
         return 0
-    shown = None
     if asking:
-        if not confirm("Delete these rows?", "About to delete:\n" + plan.describe()):
+        shown = dict(plan.counts)
+        request = Confirmation("delete", "Delete these rows?",
+                               "About to delete:\n" + plan.describe(), shown,
+                               lambda: _delete_as_shown(connection, plan, shown, root))
+        answer = ask(request)
+        if answer is None:
+            logger.info("Nothing deleted yet: confirm where the rows are shown.")
+            return 0
+        if not answer:
             logger.info("Delete cancelled; nothing was deleted.")
             return 0
-        shown = dict(plan.counts)
-    # a confirmed delete always runs in its own transaction: if it would delete other rows
-    # than were shown, it is rolled back (no transaction is open: asking refused that above)
-    own = (transaction or asking) and not connection.in_transaction
-    deleted = _execute(connection, plan, own, shown)
+        return request.proceed()
+    own = transaction and not connection.in_transaction
+    return _report(_execute(connection, plan, own), root)
+
+
+def _delete_as_shown(connection, plan: DeletePlan, shown: dict[str, int], root: str) -> int:
+    """A confirmed delete: its own transaction, rolled back unless exactly ``shown`` goes."""
+    if connection.in_transaction:
+        raise TransactionError("a confirmed delete runs in its own transaction; commit or "
+                               "cancel the open transaction first")
+    return _report(_execute(connection, plan, True, shown), root)
+
+
+def _report(deleted: dict[str, int], root: str) -> int:
     logger.info("Deleted:\n%s", "\n".join(f"  {n}: {c}" for n, c in deleted.items() if c))
     return deleted.get(root, 0)
 
@@ -259,23 +328,52 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
     if connection.in_transaction:
         raise TransactionError("tables cannot be dropped inside a transaction")
     counts = _drop_plan(table, part_integrity)
-    names = list(counts)
     text = "About to drop:\n" + "\n".join(f"  {n} ({c} rows)" for n, c in counts.items())
-    if prompting(prompt):
-        if not confirm("Drop these tables?", text):
-            logger.info("Drop cancelled.")
-            return
-        catalog_of(connection).changed()  # see tables other sessions declared meanwhile
-        now = _drop_plan(table, part_integrity)
-        if now != counts:
-            raise ChangedSinceShown(
-                "nothing was dropped: the tables or their row counts changed after you "
-                "confirmed (another session changed them). Now:\n"
-                + "\n".join(f"  {n} ({c} rows)" for n, c in now.items())
-                + "\nLook again and drop again.")
+    if not prompting(prompt):
+        _drop_tables(table, list(counts))
+        return
+    answer = ask(Confirmation("drop", "Drop these tables?", text, counts,
+                              lambda: drop_as_shown(table, counts, part_integrity)))
+    if answer is None:
+        logger.info("Nothing dropped yet: confirm where the tables are shown.")
+    elif not answer:
+        logger.info("Drop cancelled.")
+    else:
+        drop_as_shown(table, counts, part_integrity)
+
+
+def drop_as_shown(table: Table, shown: dict[str, int], part_integrity: str = "enforce") -> None:
+    """Drop ``table`` and its descendants if they and their row counts are still ``shown``.
+
+    The tables are read again first (other sessions may have declared or filled some): on
+    any difference nothing is dropped (:class:`ChangedSinceShown`).
+    """
+    connection = table.connection
+    if connection.in_transaction:
+        raise TransactionError("tables cannot be dropped inside a transaction")
+    catalog_of(connection).changed()  # see tables other sessions declared meanwhile
+    now = _drop_plan(table, part_integrity)
+    if now != shown:
+        raise ChangedSinceShown(
+            "nothing was dropped: the tables or their row counts changed after they were "
+            "shown (another session changed them). Now:\n"
+            + "\n".join(f"  {n} ({c} rows)" for n, c in now.items())
+            + "\nLook again and drop again.")
+    _drop_tables(table, list(now))
+    for name in now:  # a drop confirmed later (a widget's click) still reaches live diagrams
+        schema, _, table_name = name.partition(".")
+        catalog_of(connection).changed(CatalogEvent("drop", schema, table_name))
+
+
+def _drop_tables(origin: Any, names: list[str]) -> None:
     for name in reversed(names):
-        drop_quick(_free(table, name))
+        drop_quick(_free(origin, name))
     logger.info("Dropped %d table(s).", len(names))
+
+
+def drop_preview(table: Table, part_integrity: str = "enforce") -> dict[str, int]:
+    """Rows per table (parents first) that dropping ``table`` removes; drops nothing."""
+    return _drop_plan(table, part_integrity)
 
 
 def _drop_plan(table: Table, part_integrity: str) -> dict[str, int]:

@@ -132,7 +132,9 @@ def test_drop_redeclare_button_says_what_goes_then_does_it(widget_ip) -> None:
     assert "dj-drop-redeclare" in panel.button._dom_classes
     assert "drop and re-declare: 3 rows in 2 tables would be deleted" in panel.message.value
     assert len(ip.user_ns[parent]) == 2  # untouched until the click
-    panel.click()
+    panel.click()  # safemode: asked again, with the rows per table
+    assert panel.confirm.layout.display is None and len(ip.user_ns[parent]) == 2
+    panel.confirm_drop()
     table = ip.user_ns[parent]
     assert table.heading.primary_key == ["subject_id", "visit"] and len(table) == 0
     assert not ip.user_ns[child]().is_declared
