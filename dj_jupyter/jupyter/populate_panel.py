@@ -267,6 +267,9 @@ class PopulatePanel(anywidget.AnyWidget):
             return None
         data, metadata = shown if isinstance(shown, tuple) else (shown, {})
         data["text/html"] = panel_html(self.tables, self.status)  # for a saved notebook
+        names = ", ".join(table.get("name", "?") for table in self.tables)
+        data["text/plain"] = f"populate panel ({names})" + (f": {self.status}" if self.status
+                                                              else "")
         return data, metadata
 
     # -- reading the database -------------------------------------------------------------

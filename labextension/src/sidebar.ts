@@ -278,7 +278,7 @@ export class PipelineSidebar extends Widget {
   }
 
   populate(table: TableEntry): Promise<void> {
-    return insertCell(this.panel, `${this.expression(table)}.populate(display_progress=True)`, true);
+    return insertCell(this.panel, `${this.expression(table)}.populate()`, true);
   }
 
   errors(table: TableEntry): Promise<void> {

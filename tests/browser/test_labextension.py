@@ -200,7 +200,7 @@ def test_the_sidebar_follows_the_tutorial(lab: Lab) -> None:
     _expect_active_cell(lab, "Species()", "mouse")
     summary.hover()
     summary.locator("button[title='Populate this table']").click()
-    _expect_active_cell(lab, "SessionSummary.populate(display_progress=True)", "success_count")
+    _expect_active_cell(lab, "SessionSummary.populate()", "made")
     summary.hover()
     summary.locator("button[title='Show the errors of its jobs']").click()
     _expect_active_cell(lab, "SessionSummary.jobs.errors", "")
