@@ -316,8 +316,6 @@ class Schema:
         self._drop_now(name, list(shown))
 
     def _drop_now(self, name: str, tables: list[str]) -> None:
-        from ..catalog.events import CatalogEvent
-
         connection = self.connection
         for full in reversed(tables):
             drop_quick(FreeTable(connection, full))
