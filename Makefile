@@ -73,9 +73,15 @@ lab: setup
 	  --LabApp.default_url=/lab/tree/01-getting-started.ipynb \
 	  $(if $(AS_ROOT),--allow-root) $(LAB_ARGS)
 
-# Lint first (fast), then pytest; pytest exits with 5 when it collected nothing: a failure too.
+# Lint and type-check first (fast; the import contract is tests/unit/test_architecture.py),
+# then pytest; pytest exits with 5 when it collected nothing: a failure too. Last, the backend
+# suite once more on the servers with the fast paths off (dj.config["database.fast_paths"]),
+# so that the plain path stays correct (SQLite has no fast paths).
 test: setup check-labextension test-labextension
 	$(VENV)/bin/ruff check dj_jupyter tests benchmarks
+	$(VENV)/bin/mypy
 	@rc=0; $(PYTHON) -m pytest -p no:cacheprovider tests/ $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
+	DJ_FAST_PATHS=0 DJ_TEST_BACKENDS=postgresql,mysql $(PYTHON) -m pytest -p no:cacheprovider \
+	  tests/backend -q $(PYTEST_ARGS)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from dj_jupyter.display.diagram_svg import diagram_svg
+from dj_jupyter.display.diagram.svg import diagram_svg
 from dj_jupyter.jupyter.diagram import DiagramWidget, diagram_esm
 from tests.big_diagram import big_model
 from tests.chromium import widget_page

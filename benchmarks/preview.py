@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 import dj_jupyter as dj
-from dj_jupyter.core import storage
-from dj_jupyter.core.codecs.stored import NpyRef
 from dj_jupyter.display.arrays import as_source, frame_payload
+from dj_jupyter.objects import stores as storage
+from dj_jupyter.objects.codecs.stored import NpyRef
 from tests.backend.readcount import bytes_read
 
 SIDE = 2048

@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import errors
+from .display.diagram import bundle as _diagram_bundle
 from .errors import (
     DataJointError,
     DuplicateError,
@@ -22,33 +23,33 @@ from .errors import (
     MissingAttributeError,
     UnknownAttributeError,
 )
+from .query import presentation as _presentation
 from .settings import config
-
-__version__ = "0.1.0"
+from .version import __version__
 
 _LAZY = {
-    "conn": ".core.backends.connection",
-    "Connection": ".core.backends.connection",
-    "Schema": ".core.schema",
-    "VirtualModule": ".core.schema",
-    "virtual_schema": ".core.schema",
-    "list_schemas": ".core.schema",
-    "Table": ".core.table",
-    "FreeTable": ".core.table",
-    "Manual": ".core.tiers",
-    "Lookup": ".core.tiers",
-    "Imported": ".core.tiers",
-    "Computed": ".core.tiers",
-    "Part": ".core.tiers",
-    "QueryExpression": ".core.expression",
-    "AndList": ".core.algebra.conditions",
-    "Not": ".core.algebra.conditions",
-    "Top": ".core.algebra.conditions",
-    "U": ".core.expression",
-    "Codec": ".core.codecs",
-    "get_codec": ".core.codecs",
-    "list_codecs": ".core.codecs",
-    "Diagram": ".core.diagram",
+    "conn": ".backends.connection",
+    "Connection": ".backends.connection",
+    "Schema": ".pipeline.schema",
+    "VirtualModule": ".pipeline.schema",
+    "virtual_schema": ".pipeline.schema",
+    "list_schemas": ".pipeline.schema",
+    "Table": ".tables.table",
+    "FreeTable": ".tables.table",
+    "Manual": ".pipeline.tiers",
+    "Lookup": ".pipeline.tiers",
+    "Imported": ".pipeline.tiers",
+    "Computed": ".pipeline.tiers",
+    "Part": ".pipeline.tiers",
+    "QueryExpression": ".query.expression",
+    "AndList": ".query.operands",
+    "Not": ".query.operands",
+    "Top": ".query.operands",
+    "U": ".query.expression",
+    "Codec": ".objects.codecs",
+    "get_codec": ".objects.codecs",
+    "list_codecs": ".objects.codecs",
+    "Diagram": ".display.diagram.model",
     "preview": ".jupyter.preview",
     "PopulatePanel": ".jupyter.populate_panel",
 }
@@ -76,21 +77,46 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .core.algebra.conditions import AndList, Not, Top
-    from .core.backends.connection import Connection, conn
-    from .core.codecs import Codec, get_codec, list_codecs
-    from .core.diagram import Diagram
-    from .core.expression import QueryExpression, U
-    from .core.schema import Schema, VirtualModule, list_schemas, virtual_schema
-    from .core.table import FreeTable, Table
-    from .core.tiers import Computed, Imported, Lookup, Manual, Part
+    from .backends.connection import Connection, conn
+    from .display.diagram.model import Diagram
     from .jupyter.populate_panel import PopulatePanel
     from .jupyter.preview import preview
+    from .objects.codecs import Codec, get_codec, list_codecs
+    from .pipeline.schema import Schema, VirtualModule, list_schemas, virtual_schema
+    from .pipeline.tiers import Computed, Imported, Lookup, Manual, Part
+    from .query.expression import QueryExpression, U
+    from .query.operands import AndList, Not, Top
+    from .tables.table import FreeTable, Table
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where Jupyter finds the prebuilt lab extension (built from labextension/)."""
     return [{"src": "labextension", "dest": "dj-jupyter-labext"}]
+
+
+def _diagram_widget(diagram: Any) -> Any:
+    """The interactive diagram (the notebook layer, imported when a diagram is first shown)."""
+    from .jupyter.diagram import widget_for
+
+    return widget_for(diagram)
+
+
+def _preview_text(query: Any) -> str:
+    from .display.text import preview_text
+
+    return preview_text(query)
+
+
+def _preview_html(query: Any) -> str:
+    from .display.html import preview_html
+
+    return preview_html(query)
+
+
+# The package root sits above every layer: it wires the presentations (display, jupyter) into
+# the hooks of the layers below, which never import them.
+_diagram_bundle.use_widget(_diagram_widget)
+_presentation.use(text=_preview_text, html=_preview_html)
 
 
 def load_ipython_extension(ipython: Any) -> None:

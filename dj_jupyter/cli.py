@@ -43,9 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     (bad table path, no database), 130/143 interrupted (Ctrl-C / SIGTERM; the running key
     was rolled back and its job put back to pending)."""
     arguments = _parser().parse_args(argv)
-    from .core.backends import connection as connections
-    from .core.workers import load_class
+    from .backends import connection as connections
     from .errors import DataJointError
+    from .populate.workers import load_class
 
     try:
         if arguments.url:

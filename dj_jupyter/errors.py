@@ -48,11 +48,6 @@ __all__ = [
 class DataJointError(Exception):
     """Base class of every dj_jupyter error."""
 
-    def suggest(self, *hints: str) -> DataJointError:
-        """Return a copy of this error with hints appended to its message."""
-        text = "\n".join((str(self), *hints))
-        return type(self)(text)
-
 
 class ConfigError(DataJointError):
     """A configuration key is unknown or its value is invalid."""
@@ -76,9 +71,6 @@ class DefinitionError(DataJointError):
             where = f"line {line}" + (f": {text.strip()!r}" if text else "")
             message = f"{where}\n  {message}"
         super().__init__(message)
-
-    def suggest(self, *hints: str) -> DefinitionError:
-        return DefinitionError("\n".join((str(self), *hints)))
 
 
 class NotAlterableError(DefinitionError):

@@ -5,6 +5,9 @@ the nearest ``datajoint.json`` (searched from the working directory upwards,
 stopping at a ``.git`` folder), then the defaults below. Every key is validated
 when it is set; unknown keys are refused with the list of known ones.
 
+Long module: the table of documented settings is most of it, and each setting's validator
+sits beside it.
+
 Keys are dotted (``config["database.host"]``) and also reachable as attributes
 (``config.database.host``). ``with config.override(safemode=False,
 database__host="db"):`` changes settings for one block. Passwords never appear
@@ -295,6 +298,10 @@ SETTINGS: dict[str, Setting] = {
                                   "reconnect a dropped connection outside transactions"),
     "database.create_tables": Setting(True, _boolean, "DJ_CREATE_TABLES",
                                       "declare missing tables on @schema (False: production mode)"),
+    "database.fast_paths": Setting(True, _boolean, "DJ_FAST_PATHS",
+                                   "round-trip savers (chained commits, COMMIT sent with the last "
+                                   "statement, PostgreSQL pipeline, MySQL binary protocol); "
+                                   "False: the plain path"),
     "safemode": Setting(True, _boolean, "DJ_SAFEMODE", "confirm before delete and drop"),
     "loglevel": Setting("INFO", _log_level, "DJ_LOG_LEVEL",
                         "log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)"),

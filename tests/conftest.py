@@ -15,10 +15,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from dj_jupyter.settings import config as dj_config
 from tests import servers
 from tests.chromium import CHROMIUM
 
 MARKERS = {
+    "fast_path": "checks a fast path itself (skipped with DJ_FAST_PATHS=0, the plain-path run)",
     "backend": "needs a database backend (added automatically to tests using `backend`)",
     "browser": "drives a real chromium (skipped without it, failed if DJ_REQUIRE_BROWSER=1)",
     "slow": "takes more than a few seconds",
@@ -50,6 +52,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("fast_path") and not dj_config["database.fast_paths"]:
+        pytest.skip("the fast paths are off (DJ_FAST_PATHS=0): this test checks one of them")
     if item.get_closest_marker("browser") and not shutil.which(CHROMIUM):
         message = f"{CHROMIUM} not found: `apt-get install chromium`"
         if os.environ.get("DJ_REQUIRE_BROWSER") == "1":

@@ -1,7 +1,7 @@
 """What an array preview shows, computed without Jupyter: frames, lines, statistics, a PNG.
 
 An :class:`ArraySource` gives one face to every kind of array value — a numpy array, a lazy
-:class:`~dj_jupyter.core.codecs.stored.NpyRef`, an xarray ``DataArray`` (a ``<zarr@>`` value,
+:class:`~dj_jupyter.objects.codecs.stored.NpyRef`, an xarray ``DataArray`` (a ``<zarr@>`` value,
 read chunk by chunk), an ``ObjectRef`` holding an ``.npy`` or ``.zarr`` object — with its dims
 and coordinates. Every read names the part it needs, so a frame of a stored array reads about
 the bytes of that frame, never the whole array:
@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core.codecs.npyslice import header_layout, read_range
-from ..core.codecs.objects import ObjectRef
-from ..core.codecs.stored import NpyRef
-from ..core.storage import get_store
 from ..errors import DataJointError
+from ..objects.codecs.npyslice import header_layout, read_range
+from ..objects.codecs.objects import ObjectRef
+from ..objects.codecs.stored import NpyRef
+from ..objects.stores import get_store
 
 __all__ = ["ArraySource", "as_source", "frame_payload", "line_payload", "StatsRun",
            "first_frame_png", "colormap_lut", "png_bytes", "describe", "MAX_PIXELS",
@@ -171,7 +171,7 @@ def describe(source: ArraySource) -> str:
     return f"{shape} {source.dtype} ({human_bytes(source.nbytes)})"
 
 
-def human_bytes(n: int) -> str:
+def human_bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -349,7 +349,8 @@ class StatsRun:
     def report(self) -> dict:
         finite = self.count - self.nans
         mean = self.total / finite if finite else None
-        std = math.sqrt(max(self.squares / finite - mean * mean, 0.0)) if finite else None
+        std = math.sqrt(max(self.squares / finite - mean * mean, 0.0)) \
+            if finite and mean is not None else None
         return {"done": self.done, "progress": self.done_rows / self.rows if self.rows else 1.0,
                 "count": self.count, "nans": self.nans, "mean": mean, "std": std,
                 "min": self.low if finite else None, "max": self.high if finite else None}

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.codecs.stored import NpyRef
-from ..core.fetch import raw_rows
+from ..objects.codecs.stored import NpyRef
+from ..query.fetch import raw_rows
 from .arrays import colorize, human_bytes, png_bytes, robust_range
 
 __all__ = ["array_columns", "summarize", "SMALL_BYTES", "LENGTH_PREFIX", "sparkline_svg"]
@@ -89,9 +89,9 @@ def _stored_cell(codec: str, meta: dict | None) -> dict | None:
             dims = ", ".join(f"{k}: {v}" for k, v in meta.get("dims", {}).items())
             text = f"Dataset ({dims}) {len(meta.get('variables', []))} variables"
         else:
-            dims = meta.get("dims") or []
+            names = meta.get("dims") or []
             shape = meta.get("shape") or []
-            named = "×".join(f"{d}={n}" for d, n in zip(dims, shape)) or _shape_text(shape)
+            named = "×".join(f"{d}={n}" for d, n in zip(names, shape)) or _shape_text(shape)
             text = f"{named} {np.dtype(meta['dtype']) if meta.get('dtype') else ''}".strip()
         return _cell("zarr", text, meta.get("nbytes"), True)
     if codec == "object":

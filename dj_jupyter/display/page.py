@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..core.fetch import rows
 from ..errors import RestrictionError
+from ..query.fetch import rows
 from .cells import array_columns, summarize
 
 __all__ = ["Page", "page_of", "badge_for", "display_text", "cell_value", "MAX_CELL"]

@@ -1,7 +1,7 @@
 """The notebook layer: widgets and displays. Imported only on demand (it needs anywidget).
 
-Nothing in :mod:`dj_jupyter.core` imports this package; the display modules reach it
-lazily when a notebook shows an object.
+No layer below imports this package (tests/unit/test_architecture.py checks it); the package
+root wires its widgets into the display layer's hooks, imported when a notebook shows them.
 """
 
 from __future__ import annotations

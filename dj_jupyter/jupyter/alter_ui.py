@@ -20,10 +20,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..core.cascade import ChangedSinceShown, drop_preview
-from ..core.definition.render import render_definition
+from ..definition.render import render_definition
 from ..errors import DataJointError
 from ..settings import config
+from ..tables.cascade import ChangedSinceShown, drop_preview
 
 __all__ = ["ChangeReport", "DiffLine", "AlterPanel", "change_report", "diff_lines"]
 

@@ -26,8 +26,9 @@ from IPython.core.completer import (
     context_matcher,
 )
 
-from ..core import naming
-from ..core.definition.types import CORE_TYPES
+from ..catalog import naming
+from ..definition.types import CORE_TYPES
+from .cells import PYTHON_MARKER
 
 __all__ = ["TIER_WORDS", "codec_names", "dj_table_matcher", "register", "store_names",
            "table_names", "type_names"]
@@ -84,14 +85,12 @@ def dj_table_matcher(context: CompletionContext, namespace: dict,
 
 
 def _in_python_part(lines: list[str]) -> bool:
-    from .magics import PYTHON_MARKER
-
     return any(line.strip() == PYTHON_MARKER for line in lines)
 
 
 def table_names(namespace: dict, schema: Any) -> list[str]:
     """Names a foreign key can use: bound table classes (and parts), then schema tables."""
-    from ..core.table import Table
+    from ..tables.table import Table
 
     names: list[str] = []
     for name, value in list(namespace.items()):
@@ -134,7 +133,7 @@ def store_names() -> list[str]:
 
 def codec_names() -> list[str]:
     """Every registered codec as written after ``<``: ``blob>``, ``blob@>``, ``blob@s>``."""
-    from ..core.codecs import list_codecs
+    from ..objects.codecs import list_codecs
 
     stores = store_names()
     codecs: list[str] = []

@@ -16,8 +16,8 @@ from typing import Any
 
 from IPython.display import display
 
-from ..core.cascade import ChangedSinceShown, Confirmation, set_confirm
 from ..errors import DataJointError
+from ..tables.cascade import ChangedSinceShown, Confirmation, set_confirm
 from .alter_ui import button_layout, panel_css
 
 __all__ = ["ConfirmPanel", "WidgetConfirm", "install"]

@@ -2,7 +2,7 @@
 
 The widget's state is the diagram's JSON model (nodes, edges, direction, theme); the
 drawing is ``static/diagram.js``, with the vendored dagre ESM handed to it as a string.
-A widget showing a diagram listens for catalogue changes (:mod:`dj_jupyter.core.events`):
+A widget showing a diagram listens for catalogue changes (:mod:`dj_jupyter.catalog.events`):
 when a table of one of its schemas is declared, dropped or altered it re-evaluates the
 same diagram expression and redraws. Hovering a node shows its definition; clicking it
 pages through its rows with the ``_rows`` command (:func:`~dj_jupyter.display.page.page_of`).
@@ -20,8 +20,8 @@ import anywidget
 import traitlets
 from anywidget.experimental import command
 
-from ..core.events import CatalogEvent, subscribe_catalog
-from ..display.diagram_svg import diagram_svg
+from ..catalog.events import CatalogEvent, subscribe_catalog
+from ..display.diagram.svg import diagram_svg
 from ..errors import DataJointError
 
 __all__ = ["DAGRE_VERSION", "DiagramWidget", "diagram_esm", "widget_for"]
@@ -63,7 +63,8 @@ class DiagramWidget(anywidget.AnyWidget):
         self._diagram = diagram
         self._draw()
         if self._unsubscribe is None:
-            self._unsubscribe = subscribe_catalog(self._on_catalog_change)
+            self._unsubscribe = subscribe_catalog(self._on_catalog_change,
+                                                  connection=diagram.connection)
         return self
 
     def _draw(self) -> None:
@@ -129,8 +130,8 @@ class DiagramWidget(anywidget.AnyWidget):
 
     def rows_page(self, table: str = "", offset: int = 0, limit: int | None = None) -> dict:
         """A page of the rows of ``table`` (a ``schema.table`` this diagram shows)."""
-        from ..core.table import FreeTable
         from ..display.page import page_of
+        from ..tables.table import FreeTable
 
         if table not in {node["name"] for node in self.nodes}:
             raise DataJointError(f"{table!r} is not a table of this diagram; click one of its "

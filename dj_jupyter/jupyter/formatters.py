@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core.codecs.objects import ObjectRef
-from ..core.codecs.stored import NpyRef
-from ..core.expression import QueryExpression
 from ..display.html import page_html
 from ..display.preview import take_preview
 from ..display.text import page_text
+from ..objects.codecs.objects import ObjectRef
+from ..objects.codecs.stored import NpyRef
+from ..query.expression import QueryExpression
 
 __all__ = ["register", "unregister", "table_mimebundle", "array_mimebundle"]
 

@@ -52,19 +52,22 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from ..core.alter import NotAlterableError, apply_alter, declared_definition, plan_for
-from ..core.cascade import drop_as_shown
-from ..core.definition.parser import parse_definition
-from ..core.populate import AutoPopulate
-from ..core.schema import Schema
-from ..core.tiers import Computed, Imported, Lookup, Manual
+from ..catalog.alter import NotAlterableError, apply_alter, declared_definition
+from ..catalog.catalog import catalog_of
+from ..definition.parser import parse_definition
 from ..errors import DataJointError, DefinitionError
+from ..pipeline.schema import Schema
+from ..pipeline.tiers import Computed, Imported, Lookup, Manual
+from ..populate.autopopulate import AutoPopulate
+from ..tables.alter import plan_for
+from ..tables.cascade import drop_as_shown
+from . import completion
+from .cells import PYTHON_MARKER
 from .formatters import register as register_formatters
 from .populate_panel import PopulatePanel
 
 __all__ = ["DataJointMagics", "TableCard", "PYTHON_MARKER", "load_ipython_extension"]
 
-PYTHON_MARKER = "# --- python ---"
 TIERS = {"manual": Manual, "lookup": Lookup, "imported": Imported, "computed": Computed}
 _SCHEMA_USAGE = "usage: %dj_schema name [--as variable]"
 _TABLE_USAGE = ("usage: %%dj_table ClassName [manual|lookup|imported|computed] "
@@ -151,7 +154,7 @@ class DataJointMagics(Magics):
 
     def _schema_named(self, name: str) -> Schema:
         connection = self._connection()
-        known = connection.schemas.get(name)
+        known = catalog_of(connection).schemas.get(name)
         if isinstance(known, Schema):
             return known
         try:
@@ -284,7 +287,7 @@ def register_cell_source(name: str, cell: str, source: str, cell_lines: int,
 
 def _connect(url: str) -> Any:
     """A connection to ``url``, or the default ``dj.conn()`` when ``url`` is empty."""
-    from ..core.backends.connection import Connection, conn
+    from ..backends.connection import Connection, conn
 
     try:
         return Connection(url) if url else conn()
@@ -334,7 +337,7 @@ def load_ipython_extension(ipython: Any) -> None:
     """Register the magics, their completion, the display formatters, the populate panel
     and (in a kernel) the comm target of JupyterLab's pipeline sidebar and the widget that
     confirms deletes."""
-    from . import completion, confirm_ui, pipeline_comm, populate_display
+    from . import confirm_ui, pipeline_comm, populate_display
 
     ipython.register_magics(DataJointMagics)
     magics = ipython.magics_manager.registry["DataJointMagics"]

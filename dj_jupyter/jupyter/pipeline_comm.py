@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..core import naming
-from ..core.backends import catalog
-from ..core.jobs import job_table_name
-from ..core.schema import Schema
-from ..core.table import FreeTable, Table
+from ..catalog import metadata as catalog
+from ..catalog import naming
+from ..catalog.catalog import catalog_of
 from ..errors import DataJointError
+from ..pipeline.schema import Schema
+from ..populate.jobs import job_table_name
+from ..tables.table import FreeTable, Table
 from .completion import TIER_WORDS, codec_names, store_names, type_names
 
 __all__ = ["TARGET", "PipelinePublisher", "pipeline_snapshot", "register"]
@@ -128,7 +129,7 @@ def _known_schemas(namespace: dict, magics: Any, classes: dict) -> list[Schema]:
     connections += [cls().connection for _, cls in classes.values()]
     connections += [schema.connection for schema in candidates if schema is not None]
     for connection in _unique(c for c in connections if c is not None):
-        candidates += list(connection.schemas.values())
+        candidates += list(catalog_of(connection).schemas.values())
     return list(_unique(s for s in candidates
                         if isinstance(s, Schema) and getattr(s, "database", None)))
 
@@ -142,7 +143,7 @@ def _unique(items: Iterable[Any]) -> list[Any]:
 
 
 def _schema_entry(schema: Schema, classes: dict, active: bool) -> dict:
-    stored = set(catalog.table_names(schema.connection, schema.database))
+    stored = set(catalog.table_names(schema.connection, schema.database or ""))
     tables = [_table_entry(schema, name, classes, stored) for name in schema.list_tables()]
     return {"name": schema.database, "active": active, "tables": tables}
 
@@ -153,14 +154,15 @@ def _table_entry(schema: Schema, table_name: str, classes: dict, stored: set) ->
     variable, cls = classes.get(full_name, (None, None))
     table = cls() if cls is not None else FreeTable(schema.connection, full_name)
     tier = naming.tier_of(table_name)
-    parents = [fk.parent for fk in schema.connection.dependencies.parents_of.get(full_name, [])]
+    graph = catalog_of(schema.connection).dependencies
+    parents = [fk.parent for fk in graph.parents_of.get(full_name, [])]
     entry = {"name": _class_path(table_name), "full_name": full_name, "tier": tier.lower(),
              "variable": variable, "rows": len(table), "parents": _unique(parents),
              "todo": None, "running": 0, "failed": 0}
     if tier in ("Imported", "Computed") and cls is not None:
-        entry["todo"] = table.progress()[0]
+        entry["todo"] = table.progress()[0]  # type: ignore[union-attr]  # a Computed class
         if job_table_name(table_name) in stored:
-            counts = table.jobs.progress()
+            counts = table.jobs.progress()  # type: ignore[union-attr]
             entry["running"], entry["failed"] = counts["reserved"], counts["error"]
     return entry
 

@@ -1,7 +1,7 @@
 """How populate shows itself in a notebook, registered by ``%load_ext dj_jupyter``.
 
 * ``populate()`` shows a :class:`~.populate_panel.PopulatePanel` (the core asks through
-  :func:`dj_jupyter.core.events.set_progress_display`, never importing this layer);
+  :func:`dj_jupyter.catalog.events.set_progress_display`, never importing this layer);
 * its result shows as one summary line (``Sq: 12 made, 6 failed — 1 kind of error``);
 * ``Table.jobs.errors`` shows its failures grouped, with Retry and Ignore;
 * a kernel interrupt of populate prints one line instead of the frames of populate.
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.events import set_progress_display
-from ..core.job_errors import ErrorRows
-from ..core.populate_result import PopulateInterrupted, PopulateResult
+from ..catalog.events import set_progress_display
 from ..display.populate_panel import result_html
+from ..populate.job_errors import ErrorRows
+from ..populate.result import PopulateInterrupted, PopulateResult
 from .populate_panel import PopulatePanel, panel_for_populate
 
 __all__ = ["register", "unregister", "errors_mimebundle", "interrupted_line"]

@@ -4,7 +4,7 @@ Per table (by class name): the keys to do, done, failed, ignored and reserved; a
 failed part is red; rate, elapsed time and ETA; the key being made and, for a tripartite
 make, its phase with the time of each; the workers holding reservations (host, pid, since,
 heartbeat age), read from the job tables, so workers in other processes and on other machines
-show; and the failures grouped by kind (:mod:`dj_jupyter.core.job_errors`) with Retry and
+show; and the failures grouped by kind (:mod:`dj_jupyter.populate.job_errors`) with Retry and
 Ignore. When a populate ends the panel says what happened in one line.
 
 Updates are throttled: populate sends the panel no event per key; a poller thread sends the
@@ -36,12 +36,12 @@ import traitlets
 from IPython import get_ipython
 from IPython.display import display
 
-from ..core.events import PopulateEvent
-from ..core.expression import U
-from ..core.own_connections import own_connections
-from ..core.populate_result import summary_line
+from ..backends.own_connections import own_connections
+from ..catalog.events import PopulateEvent
 from ..display.populate_panel import panel_css, panel_html
 from ..errors import DataJointError
+from ..populate.result import summary_line
+from ..query.expression import U
 
 __all__ = ["PopulatePanel", "TableWatch", "panel_for_populate"]
 

@@ -14,7 +14,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ..core.events import CatalogEvent, subscribe_catalog
+from ..catalog.events import CatalogEvent, subscribe_catalog
 from ..display.table_card import table_card_html
 
 __all__ = ["TableCardWidget"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 
-from dj_jupyter.core.jobs import Heartbeat
+from dj_jupyter.populate.jobs import Heartbeat
 from tests.backend import workers_pipeline
 
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.core.alter import plan_for
-from dj_jupyter.core.events import subscribe_catalog
-from dj_jupyter.errors import (
-    DataJointError,
-    DefinitionError,
-    NotAlterableError,
-    TransactionError,
-)
+from dj_jupyter.catalog.events import subscribe_catalog
+from dj_jupyter.errors import DataJointError, DefinitionError, NotAlterableError, TransactionError
+from dj_jupyter.tables.alter import plan_for
 
 BASE = """
 # animals

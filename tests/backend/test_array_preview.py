@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.core.codecs.stored import NpyRef
 from dj_jupyter.display.arrays import StatsRun, as_source, frame_payload, line_payload
 from dj_jupyter.display.page import cell_value, page_of
+from dj_jupyter.objects.codecs.stored import NpyRef
 
 from . import test_storage as _shared
 from .readcount import bytes_read

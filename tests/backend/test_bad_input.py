@@ -76,7 +76,7 @@ def test_bad_values_are_refused_before_writing(Thing, attribute, value, message)
 
 
 def test_deepest_json_every_backend_stores(Thing):
-    from dj_jupyter.core.values import JSON_MAX_DEPTH
+    from dj_jupyter.algebra.values import JSON_MAX_DEPTH
 
     document = nested(JSON_MAX_DEPTH)
     Thing.insert1({"id": 1, "j": document})

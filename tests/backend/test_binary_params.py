@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 import dj_jupyter as dj
-from dj_jupyter.core.backends.mysql_binary import LONG_DATA_MIN
+from dj_jupyter.backends.mysql.binary_protocol import LONG_DATA_MIN
 from dj_jupyter.errors import DuplicateError
 
 ALL_BYTES = bytes(range(256))
@@ -127,6 +127,7 @@ def test_restriction_on_uuid_key_matches_next_to_large_bytes(schema):
     assert len(Tagged & {"tag": uuid.uuid4()}) == 0
 
 
+@pytest.mark.fast_path
 def test_large_bytes_next_to_values_of_every_kind(conn, schema):
     @schema
     class Mixed(dj.Manual):
@@ -197,6 +198,7 @@ def test_large_bytes_as_the_statement_that_commits(conn, Raw):
     assert sorted(k["id"] for k in Raw.keys()) == [1, 2]
 
 
+@pytest.mark.fast_path
 def test_mysql_sends_only_large_bytes_through_prepared_statements(backend, conn, Raw):
     if backend != "mysql":
         pytest.skip("the binary protocol path is MySQL's")
@@ -215,6 +217,7 @@ def test_mysql_sends_only_large_bytes_through_prepared_statements(backend, conn,
     assert stored(Raw, 0) == LARGE[:-1] and stored(Raw, 5) == SMALL
 
 
+@pytest.mark.fast_path
 def test_value_near_the_servers_packet_limit(Raw):
     """48 MiB: under MySQL's max_allowed_packet (64 MiB in the test servers), though as hex
     in SQL text it would be 96 MiB and refused."""
@@ -225,7 +228,7 @@ def test_value_near_the_servers_packet_limit(Raw):
 
 
 def test_large_blob_bodies_are_compressed_only_when_samples_say_it_pays():
-    from dj_jupyter.core.codecs import blobformat
+    from dj_jupyter.objects.codecs import blobformat
 
     rng = np.random.default_rng(2)
     noise = rng.standard_normal(1 << 17)

@@ -182,6 +182,7 @@ def _session_state(other: dj.Connection, pid: int) -> str:
     return rows[0][0]
 
 
+@pytest.mark.fast_path
 def test_postgresql_commits_in_series_open_the_next_transaction(p, conn, db_url, backend):
     """COMMIT AND CHAIN: between two transactions of the series the session is already in
     the next one (no BEGIN to send); the block's end leaves it idle."""
@@ -201,6 +202,7 @@ def test_postgresql_commits_in_series_open_the_next_transaction(p, conn, db_url,
         other.close()
 
 
+@pytest.mark.fast_path
 def test_postgresql_failed_commit_in_series_rolls_back_and_the_series_goes_on(p, conn,
                                                                               backend):
     """A constraint checked at COMMIT fails the chained commit: nothing of that transaction
@@ -363,6 +365,7 @@ def test_postgresql_last_statement_survives_rollbacks_and_ddl(p, conn, backend):
     assert len(p.Subject & "subject_id >= 10") == 9
 
 
+@pytest.mark.fast_path
 def test_postgresql_last_statement_lost_by_the_server_fails_once_cleanly(p, conn, backend):
     """Prepared statements dropped behind our back (DEALLOCATE ALL): that commit fails and
     rolls back, naming the missing statement; the next transaction prepares it again."""
@@ -399,7 +402,7 @@ def test_postgresql_series_with_a_libpq_without_pipeline_mode(p, conn, backend, 
     round trip each, with the same outcome."""
     if backend != "postgresql":
         pytest.skip("the pipelined last statement is PostgreSQL's")
-    from dj_jupyter.core.backends import pg_pipeline
+    from dj_jupyter.backends.postgresql import pipeline as pg_pipeline
 
     monkeypatch.setattr(pg_pipeline, "PIPELINE_MODE", False)
     with conn.transactions_in_series():

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dj_jupyter as dj
-from dj_jupyter.core.cascade import ChangedSinceShown
-from dj_jupyter.core.table import FreeTable
 from dj_jupyter.errors import DataJointError, TransactionError
+from dj_jupyter.tables.cascade import ChangedSinceShown
+from dj_jupyter.tables.table import FreeTable
 from tests.backend import pipeline
 
 
@@ -151,7 +151,7 @@ def test_prompt_without_a_terminal_names_prompt_false(p, schema, monkeypatch, st
 
 # -- 7. declarations are all or nothing -------------------------------------------------------
 def _tables(conn, schema) -> set[str]:
-    from dj_jupyter.core.backends import catalog
+    from dj_jupyter.catalog import metadata as catalog
 
     return set(catalog.table_names(conn, schema.database)), set(schema.lineage)
 

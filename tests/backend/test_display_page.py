@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.core import storage
 from dj_jupyter.display.page import page_of
 from dj_jupyter.display.preview import take_preview
 from dj_jupyter.errors import DataJointError, RestrictionError
+from dj_jupyter.objects import stores as storage
 
 NAMES = ["ann", "bob", "cy", "dee", "eve", "fay", "gus", "hal", "ida", "jo", "kit"]
 

@@ -11,11 +11,8 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from dj_jupyter.core.algebra.fragments import (
-    parse_fragment,
-    register_sqlite_functions,
-    render_fragment,
-)
+from dj_jupyter.algebra.fragments import parse_fragment, render_fragment
+from dj_jupyter.backends.sqlite.functions import register_sqlite_functions
 
 D, T = dt.date, dt.datetime
 

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 import dj_jupyter as dj
-from dj_jupyter.core.backends import catalog
+from dj_jupyter.catalog import metadata as catalog
 
 
 @pytest.fixture

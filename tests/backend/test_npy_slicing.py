@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import dj_jupyter as dj
-from dj_jupyter.core.codecs.stored import NpyRef
+from dj_jupyter.objects.codecs.stored import NpyRef
 
 from . import test_storage as _shared
 from .readcount import bytes_read

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.core import storage
-from dj_jupyter.core.gc import referenced_objects
+from dj_jupyter.objects import stores as storage
+from dj_jupyter.tables.gc import referenced_objects
 
 from . import test_storage as _shared
 from .object_crash_child import declare

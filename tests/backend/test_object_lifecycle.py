@@ -24,10 +24,11 @@ import numpy as np
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.core import gc, insert, storage
-from dj_jupyter.core.backends.connection import Connection
-from dj_jupyter.core.codecs.stored import content_hash
+from dj_jupyter.backends.connection import Connection
 from dj_jupyter.errors import DataJointError, TransactionError
+from dj_jupyter.objects import stores as storage
+from dj_jupyter.objects.codecs.stored import content_hash
+from dj_jupyter.tables import gc, insert
 
 from . import test_storage as _shared
 from .test_object_crash import _missing_references

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import dj_jupyter as dj
-from dj_jupyter.core import storage
-from dj_jupyter.core.gc import referenced_objects
 from dj_jupyter.errors import DataJointError, TransactionError
+from dj_jupyter.objects import stores as storage
+from dj_jupyter.tables.gc import referenced_objects
 
 from .test_object_crash import _missing_references
 from .test_object_lifecycle import BAD

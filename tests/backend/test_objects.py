@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.core import storage
-from dj_jupyter.core.codecs.objects import ObjectRef
 from dj_jupyter.errors import DataTypeError
+from dj_jupyter.objects import stores as storage
+from dj_jupyter.objects.codecs.objects import ObjectRef
 
 from . import test_storage as _shared
 

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 import dj_jupyter as dj
-from dj_jupyter.core import events
-from dj_jupyter.core.provenance import code_version
+from dj_jupyter.catalog import events
 from dj_jupyter.errors import DataJointError, PermissionDeniedError, TransactionError
+from dj_jupyter.populate.provenance import code_version
 
 
 def declare(schema: dj.Schema, calls: list | None = None) -> dict:
@@ -171,7 +171,7 @@ def test_key_made_elsewhere_after_the_check_is_skipped_not_failed(p):
 def test_stale_done_checks_are_repeated(p, monkeypatch):
     # With checks trusted for no time at all (a slow make), every key is checked right
     # before it is made: the key made elsewhere is skipped without calling make.
-    from dj_jupyter.core import populate
+    from dj_jupyter.populate import autopopulate as populate
 
     monkeypatch.setattr(populate, "CHECK_FRESHNESS", 0.0)
     result = p.Sq.populate(observers=[_make_elsewhere(p, 2)])
@@ -180,7 +180,7 @@ def test_stale_done_checks_are_repeated(p, monkeypatch):
 
 
 def test_done_checks_span_several_batches(schema, monkeypatch):
-    from dj_jupyter.core import populate
+    from dj_jupyter.populate import autopopulate as populate
 
     monkeypatch.setattr(populate, "CHECK_BATCH", 4)
     tables = declare(schema)
@@ -194,7 +194,7 @@ def test_done_checks_span_several_batches(schema, monkeypatch):
 def test_done_checks_compare_keys_of_several_attributes(schema, monkeypatch):
     # The check compares (a, b) row values: a key made elsewhere is found among its batch,
     # and keys sharing one attribute with it are not mistaken for it.
-    from dj_jupyter.core import populate
+    from dj_jupyter.populate import autopopulate as populate
 
     monkeypatch.setattr(populate, "CHECK_BATCH", 3)
     monkeypatch.setattr(populate, "CHECK_FRESHNESS", 0.0)
@@ -576,7 +576,7 @@ def test_heartbeat_advances_while_make_runs(schema, conn2, schema_name, backend)
     assert beats, "the reserved job was never seen"
     if backend == "sqlite":
         pytest.skip("SQLite has one writer at a time: the heartbeat thread waits for make's "
-                    "transaction (there a worker's lease is its proof of life: core/leases.py)")
+                    "transaction (there a worker's lease is its proof of life: populate/leases.py)")
     reserved_time = beats[0][0]
     latest = max(b for _, b in beats if b is not None)
     assert (latest - reserved_time).total_seconds() >= 0.4
@@ -796,7 +796,7 @@ def test_keys_of_every_kind_are_made_and_recorded(schema):
 def test_done_check_by_range_and_by_value(p):
     """One-attribute keys: the rows between the batch's first and last key, or, when that
     range holds more rows than it may return, the keys asked for by value."""
-    from dj_jupyter.core.done_check import DoneCheck
+    from dj_jupyter.populate.done_check import DoneCheck
 
     p.Src.insert([{"n": n} for n in range(6, 40)])
     p.Sq.insert([{"n": n, "sq": n * n} for n in range(1, 30)], allow_direct_insert=True)

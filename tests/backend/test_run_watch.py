@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 import dj_jupyter as dj
-from dj_jupyter.core.job_errors import ErrorRows
-from dj_jupyter.core.own_connections import own_connections
-from dj_jupyter.core.populate_result import PopulateInterrupted, PopulateResult
+from dj_jupyter.backends.own_connections import own_connections
 from dj_jupyter.errors import DataJointError
+from dj_jupyter.populate.job_errors import ErrorRows
+from dj_jupyter.populate.result import PopulateInterrupted, PopulateResult
 from tests.backend.test_populate import declare
 
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.core.dependencies import graph_for
+from dj_jupyter.catalog.catalog import graph_for
 
 pytestmark = pytest.mark.slow
 

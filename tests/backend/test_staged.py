@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.core.codecs.objects import ObjectRef
 from dj_jupyter.errors import DuplicateError, MissingAttributeError, UnknownAttributeError
+from dj_jupyter.objects.codecs.objects import ObjectRef
 
 from . import test_storage as _shared
 

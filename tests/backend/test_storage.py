@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.core import storage
-from dj_jupyter.core.codecs.stored import NpyRef, content_hash
 from dj_jupyter.errors import ConfigError, DataTypeError, DuplicateError
+from dj_jupyter.objects import stores as storage
+from dj_jupyter.objects.codecs.stored import NpyRef, content_hash
 
 ACCESS_KEY = "AKIDTESTINGONLY"
 SECRET_KEY = "s3cr3t-VALUE-that-must-never-show"

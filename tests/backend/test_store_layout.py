@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.core import storage
-from dj_jupyter.core.codecs.stored import content_hash
 from dj_jupyter.errors import ConfigError, DataTypeError
+from dj_jupyter.objects import stores as storage
+from dj_jupyter.objects.codecs.stored import content_hash
 
 from . import test_storage as _shared
 

@@ -4,7 +4,7 @@ live workers re-queue it while they work, on every backend.
 A killed worker that is not yet reaped is a zombie (``kill(pid, 0)`` succeeds), and a dead
 worker's pid may belong to another process by now: neither keeps the job. On PostgreSQL and
 MySQL a stale heartbeat decides; on SQLite, where heartbeats stall during a make, the
-worker's lease (a lock file its process holds, see ``dj_jupyter.core.leases``) does.
+worker's lease (a lock file its process holds, see ``dj_jupyter.populate.leases``) does.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 import dj_jupyter as dj
-from dj_jupyter.core.jobs import _process_alive
+from dj_jupyter.populate.jobs import _process_alive
 from tests.backend import test_workers
 from tests.backend.test_workers import REPO, Workers, _stop
 

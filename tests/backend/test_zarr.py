@@ -157,7 +157,7 @@ def test_without_zarr_the_error_names_the_install_command(schema, monkeypatch):
 
 
 def test_importing_dj_jupyter_does_not_import_zarr():
-    code = ("import sys, dj_jupyter; from dj_jupyter.core.codecs import list_codecs; "
+    code = ("import sys, dj_jupyter; from dj_jupyter.objects.codecs import list_codecs; "
             "assert 'zarr' in list_codecs(); "
             "print(sorted(m for m in ('zarr', 'xarray') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

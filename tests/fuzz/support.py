@@ -1,5 +1,5 @@
 """What the fuzz tests share: the hypothesis settings, the tally, wild values and a reference
-model of how a value is stored (written independently of dj_jupyter.core.values)."""
+model of how a value is stored (written independently of dj_jupyter.algebra.values)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ pytest.importorskip("anywidget")
 pytest.importorskip("IPython")
 
 
-from dj_jupyter.core.events import (  # noqa: E402
+from dj_jupyter.catalog.events import (
     CatalogEvent,
     catalog_listener_count,
     publish_catalog,

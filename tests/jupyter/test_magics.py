@@ -181,7 +181,7 @@ def test_schema_option_and_bad_tier(ip) -> None:
 
 
 def test_default_connection_from_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dj_jupyter.core.backends import connection as connection_module
+    from dj_jupyter.backends import connection as connection_module
 
     monkeypatch.setattr(connection_module, "_default", {})
     shell = InteractiveShell.instance()

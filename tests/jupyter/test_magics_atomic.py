@@ -11,7 +11,7 @@ pytest.importorskip("IPython")
 
 from IPython.core.error import UsageError  # noqa: E402
 
-from dj_jupyter.core.backends import catalog  # noqa: E402
+from dj_jupyter.catalog import metadata as catalog  # noqa: E402
 
 
 def _name() -> str:

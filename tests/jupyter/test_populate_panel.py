@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dj_jupyter as dj
-from dj_jupyter.core.job_errors import group_errors, message_pattern, user_frames
-from dj_jupyter.core.populate_result import PopulateInterrupted
 from dj_jupyter.display.populate_panel import bar_segments, panel_html, todo_text
+from dj_jupyter.populate.job_errors import group_errors, message_pattern, user_frames
+from dj_jupyter.populate.result import PopulateInterrupted
 
 anywidget = pytest.importorskip("anywidget")
 
@@ -246,7 +246,7 @@ def test_the_card_of_a_computed_table_carries_the_panel(ip) -> None:
 
 
 def test_a_populate_in_worker_processes_shows_its_counts(ip) -> None:
-    from dj_jupyter.core.events import PopulateEvent
+    from dj_jupyter.catalog.events import PopulateEvent
     from dj_jupyter.jupyter.populate_panel import TableWatch
 
     _, square = declare(ip, "K")

@@ -20,10 +20,10 @@ pytest.importorskip("IPython")
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from IPython.utils.capture import capture_output  # noqa: E402
 
-from dj_jupyter.core.cascade import set_confirm, terminal_confirm  # noqa: E402
-from dj_jupyter.core.events import CatalogEvent, subscribe_catalog  # noqa: E402
+from dj_jupyter.catalog.events import CatalogEvent, subscribe_catalog  # noqa: E402
 from dj_jupyter.jupyter.alter_ui import diff_lines  # noqa: E402
 from dj_jupyter.jupyter.confirm_ui import ConfirmPanel, WidgetConfirm  # noqa: E402
+from dj_jupyter.tables.cascade import set_confirm, terminal_confirm  # noqa: E402
 from tests.backend import pipeline  # noqa: E402
 
 

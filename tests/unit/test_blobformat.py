@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from dj_jupyter.core.codecs import blobformat
-from dj_jupyter.core.codecs.blobformat import DECODERS, MAGIC, BlobFormatError, decode, encode
+from dj_jupyter.objects.codecs import blobformat
+from dj_jupyter.objects.codecs.blobformat import DECODERS, MAGIC, BlobFormatError, decode, encode
 
 # ---------------------------------------------------------------- helpers
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from dj_jupyter.core.algebra import conditions as c
-from dj_jupyter.core.algebra.compiler import compile_count, compile_delete, compile_select
-from dj_jupyter.core.algebra.nodes import (
+from dj_jupyter.algebra import conditions as c
+from dj_jupyter.algebra.compiler import compile_count, compile_delete, compile_select
+from dj_jupyter.algebra.heading import Attribute, Heading, TableInfo
+from dj_jupyter.algebra.nodes import (
     Aggregate,
     Distinct,
     Join,
@@ -24,9 +25,8 @@ from dj_jupyter.core.algebra.nodes import (
     Top,
     Union,
 )
-from dj_jupyter.core.backends.dialects import dialect_for
-from dj_jupyter.core.definition.model import TypeSpec
-from dj_jupyter.core.heading import Attribute, Heading, TableInfo
+from dj_jupyter.backends.dialects import dialect_for
+from dj_jupyter.definition.model import TypeSpec
 
 GOLDEN = Path(__file__).parent / "golden"
 DIALECTS = ("sqlite", "postgresql", "mysql")

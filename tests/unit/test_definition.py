@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dj_jupyter.core.definition import (
+from dj_jupyter.definition import (
     AttributeSpec,
     Default,
     ForeignKeySpec,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.core.diagram import Diagram
+from dj_jupyter.display.diagram.model import Diagram
 from tests import diagram_pipeline
 
 
@@ -170,7 +170,7 @@ def test_bad_sources_and_operands(lab):
 
 
 def test_static_display_without_anywidget(lab, monkeypatch):
-    from dj_jupyter.display import diagram as display
+    from dj_jupyter.display.diagram import bundle as display
 
     schema, _ = lab
     monkeypatch.setattr(display, "has_widget_support", lambda: False)
@@ -181,7 +181,7 @@ def test_static_display_without_anywidget(lab, monkeypatch):
 
 
 def test_static_display_without_graphviz_draws_the_python_layout(lab, monkeypatch):
-    from dj_jupyter.display import diagram as display
+    from dj_jupyter.display.diagram import bundle as display
 
     schema, _ = lab
 

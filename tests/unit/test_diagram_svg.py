@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dj_jupyter.display.diagram_svg import diagram_svg, layered_layout
+from dj_jupyter.display.diagram.svg import diagram_svg, layered_layout
 from tests.big_diagram import big_model
 
 SVG = "{http://www.w3.org/2000/svg}"

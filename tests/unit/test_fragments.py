@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from dj_jupyter.core.algebra.fragments import (
+from dj_jupyter.algebra.fragments import (
     Fragment,
     parse_fragment,
-    register_sqlite_functions,
     render_fragment,
 )
+from dj_jupyter.backends.sqlite.functions import register_sqlite_functions
 from dj_jupyter.errors import RestrictionError
 
 DIALECTS = ("sqlite", "postgresql", "mysql")
@@ -31,7 +31,7 @@ def render(text: str, dialect: str, **columns: str) -> str:
 
 def test_importing_the_package_does_not_import_sqlglot():
     code = (
-        "import sys, dj_jupyter, dj_jupyter.core.algebra.fragments\n"
+        "import sys, dj_jupyter, dj_jupyter.algebra.fragments\n"
         "assert 'sqlglot' not in sys.modules, 'sqlglot imported eagerly'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

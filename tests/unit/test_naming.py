@@ -4,7 +4,7 @@ import warnings
 
 import pytest
 
-from dj_jupyter.core.naming import (
+from dj_jupyter.catalog.naming import (
     MAX_TABLE_NAME,
     TIER_PREFIXES,
     check_table_name_length,

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dj_jupyter.core.definition.model import TypeSpec
-from dj_jupyter.core.definition.types import CORE_TYPES, is_blob_like, parse_type
+from dj_jupyter.definition.model import TypeSpec
+from dj_jupyter.definition.types import CORE_TYPES, is_blob_like, parse_type
 from dj_jupyter.errors import DefinitionError
 
 
@@ -240,7 +240,7 @@ def test_is_blob_like(text, blob_like):
                                          ("npy", "keeps arrays in"),
                                          ("filepath", "names a file in")])
 def test_store_only_codecs_refuse_a_table_column(name, keeps):
-    from dj_jupyter.core.codecs import get_codec
+    from dj_jupyter.objects.codecs import get_codec
 
     codec = get_codec(name)
     assert codec.get_dtype(True) == "json"

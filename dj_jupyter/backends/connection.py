@@ -1,0 +1,544 @@
+"""Connections: one SQLAlchemy engine, one live DB-API connection, explicit transactions.
+
+``dj.Connection`` wraps an engine for one database. Statements run through
+:meth:`Connection.execute` (SQLAlchemy constructs) or :meth:`Connection.run`
+(a compiled statement on the raw driver cursor, for bulk paths). Outside a
+transaction every statement commits on its own (and a statement that fails, whatever
+the exception, is rolled back whole); ``with conn.transaction:`` groups statements and
+rolls back on error. A statement that failed part-way inside a transaction dooms it: its
+commit rolls back and raises (see :meth:`Connection.doom`). A dropped connection is reopened
+transparently outside a transaction and reported as
+:class:`~dj_jupyter.errors.LostConnectionError` inside one.
+
+Long module: engine, transactions (their hooks, the chained commits) and execution share one
+lock and one driver connection; URL parsing lives in :mod:`.urls`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import ConnectionError_, LostConnectionError, TransactionError
+from ..settings import config
+from .dialect import Dialect, ErrorKind
+from .dialects import dialect_for
+from .urls import as_url, url_from_config
+
+__all__ = ["Connection", "conn", "set_default"]
+
+@dataclass(frozen=True)
+class Prepared:
+    """Compiled SQL and the order of its parameters (constants keep their compiled value)."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict
+
+    def parameters(self, values: dict) -> list:
+        defaults = self.defaults
+        if not defaults:
+            return [values[n] for n in self.names]
+        return [values[n] if n in values else defaults[n] for n in self.names]
+
+
+class _Transaction:
+    """``with conn.transaction:`` — a property returning this reusable context manager."""
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def __enter__(self) -> Connection:
+        self._connection.start_transaction()
+        return self._connection
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self._connection.commit_transaction()
+        elif self._connection.in_transaction:  # a lost connection has closed it already
+            self._connection.cancel_transaction()
+
+
+class Connection:
+    """A connection to one database (SQLite file, PostgreSQL database or MySQL server).
+
+    ``Connection("postgresql://user:pw@host/db")`` takes a SQLAlchemy URL;
+    ``Connection("host", user, password, backend="mysql")`` the DataJoint form;
+    ``Connection("pipeline.db")`` an SQLite file. The password is never shown.
+    """
+
+    def __init__(self, host: str | sa.URL, user: str | None = None, password: str | None = None,
+                 port: int | None = None, *, backend: str | None = None,
+                 database_name: str | None = None):
+        self.url = as_url(host, user, password, port, backend, database_name)
+        sa_name = self.url.get_backend_name()
+        self.dialect: Dialect = dialect_for(sa_name, fast_paths=config["database.fast_paths"])
+        self.backend = self.dialect.name
+        self.engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool,
+                                       **self.dialect.engine_options())
+        self.dialect.configure_engine(self.engine)
+        sa.event.listen(self.engine, "before_execute", self._refuse_ddl_in_transaction)
+        self._lock = threading.RLock()
+        self._sa: sa.Connection | None = None
+        self._run_cursor: tuple[Any, Any] | None = None  # (driver connection, its cursor)
+        self._in_transaction = False
+        self._before_commit: list = []  # may raise: the transaction then rolls back
+        self._after_commit: list = []
+        self._after_rollback: list = []
+        self._doomed: str | None = None  # why the open transaction can only roll back
+        self._last: tuple[Prepared, dict] | None = None  # see run_at_commit
+        self._in_series = False  # see transactions_in_series
+        self._chained = False  # a commit has opened the next transaction already
+        # The catalogue (dj_jupyter.catalog.catalog_of makes it): table metadata, the
+        # dependency graph, caches. The connection holds it and knows nothing of it.
+        self.catalog: Any = None
+        self._open()
+
+    # -- lifecycle --------------------------------------------------------------
+    def _open(self) -> None:
+        try:
+            self._sa = self.engine.connect()
+            self._sa_info = self._sa.info  # a property that looks it up on every use
+        except sa.exc.DBAPIError as error:
+            raise ConnectionError_(
+                f"cannot connect to {self._safe_url()}: {error.orig}\n"
+                "Check dj.config['database.*'] (host, port, user, password) or the URL, and that "
+                "the server is running."
+            ) from None
+        self._sa.commit()
+        self.dialect.adapt_to_server(self.engine.dialect)
+
+    def close(self) -> None:
+        self._run_cursor = None
+        self._chained = False
+        if self._sa is not None:
+            self._sa.close()
+            self._sa = None
+        self.engine.dispose()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def is_connected(self) -> bool:
+        return self._sa is not None and not self._sa.closed
+
+    def reconnect(self) -> None:
+        if self._in_transaction:
+            raise TransactionError("cannot reconnect inside a transaction")
+        self._chained = False
+        with contextlib.suppress(Exception):
+            if self._sa is not None:
+                self._sa.invalidate()
+                self._sa.close()
+        self._open()
+
+    def _safe_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        state = "connected" if self.is_connected else "closed"
+        return f"<dj.Connection {self._safe_url()} ({state})>"
+
+    # -- transactions -------------------------------------------------------------
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_transaction
+
+    def start_transaction(self) -> None:
+        if self._in_transaction:
+            raise TransactionError(
+                "a transaction is already open on this connection; nested transactions are not "
+                "supported — do the work inside the open one"
+            )
+        if self._chained:  # the previous commit opened this one
+            self._in_transaction = True
+            return
+        self._ensure_open()
+        info = self._sa_info  # read by SQLite's BEGIN (see the dialect's configure_engine)
+        info["begin_mode"] = "IMMEDIATE"
+        try:
+            self._sa.begin()
+        finally:
+            info["begin_mode"] = ""
+        self._in_transaction = True
+
+    def commit_transaction(self) -> None:
+        """Commit the open transaction; roll it back instead (and raise) if it was doomed by
+        a statement that failed part-way, or if a before-commit check fails."""
+        self._require_transaction()
+        if self._doomed is not None:
+            reason = self._doomed
+            self.cancel_transaction()
+            raise TransactionError(f"the transaction was rolled back instead of committed: "
+                                   f"{reason}. Nothing of it was kept; run it again")
+        try:
+            self._run_before_commit()
+        except BaseException:
+            self.cancel_transaction()
+            raise
+        last, self._last = self._last, None
+        chain = self._in_series and self.dialect.chains_commits
+        try:
+            if last is not None:
+                prepared, values = last
+                self.call(lambda c: self.dialect.run_last(
+                    self._cursor(c), prepared.sql, prepared.parameters(values), chain=chain))
+            elif chain:
+                self.call(lambda c: self.dialect.commit_and_chain(self._cursor(c)))
+            if not chain:
+                self._sa.commit()
+        except BaseException:
+            self._in_transaction = self._chained = False
+            self._doomed = None
+            with contextlib.suppress(Exception):
+                self._sa.rollback()
+            self._run_hooks(self._after_rollback)
+            raise
+        self._in_transaction = False
+        self._chained = chain
+        self._run_hooks(self._after_commit)
+
+    def doom(self, reason: str) -> None:
+        """Mark the open transaction as one that can only roll back (see commit_transaction).
+
+        Used when a statement failed after part of its work reached the server (a multi-row
+        insert failing on a later row): its earlier rows cannot be taken back alone, and
+        committing them would keep rows whose objects the failed insert does not own any more.
+        """
+        if self._in_transaction and self._doomed is None:
+            self._doomed = reason
+
+    @property
+    def is_doomed(self) -> bool:
+        """Whether the open transaction can only roll back (see :meth:`doom`)."""
+        return self._in_transaction and self._doomed is not None
+
+    def before_commit(self, callback) -> None:
+        """Call ``callback()`` just before the open transaction commits (now, if none is
+        open). If it raises, the transaction is rolled back and the error raised."""
+        if self._in_transaction:
+            self._before_commit.append(callback)
+        else:
+            callback()
+
+    def _run_before_commit(self) -> None:
+        while self._before_commit:  # a check may add another
+            self._before_commit.pop(0)()
+
+    @contextlib.contextmanager
+    def transactions_in_series(self) -> Iterator[None]:
+        """Within the block, transactions follow one another (populate's loop).
+
+        Where the server can, each commit opens the next transaction at once: PostgreSQL's
+        ``COMMIT AND CHAIN`` (sent with the transaction's last statement, see
+        :meth:`run_at_commit`, in one round trip), MySQL's COMMIT with autocommit off. The
+        next transaction then costs no ``BEGIN`` and no SQLAlchemy begin and commit.
+        Statements run between transactions commit on their own as always; the last, empty
+        transaction ends with the block. On SQLite the block changes nothing: a chained
+        transaction would hold the one write lock between keys.
+        """
+        if self._in_series or self._in_transaction:
+            yield
+            return
+        self._in_series = True
+        try:
+            yield
+        finally:
+            self._in_series = False
+            self._end_chain()
+
+    def _end_chain(self) -> None:
+        """Commit the empty transaction the last chained commit opened."""
+        if not self._chained or self._in_transaction:
+            return
+        self._chained = False
+        try:
+            self._sa.commit()
+        except sa.exc.DBAPIError:  # nothing was in it: a dropped connection loses nothing
+            with contextlib.suppress(Exception):
+                self._sa.invalidate()
+
+    def run_at_commit(self, prepared: Prepared, values: dict) -> None:
+        """Run a prepared statement (no result rows) as the open transaction's last one.
+
+        It is sent when the transaction commits, with the COMMIT in one round trip where the
+        driver allows (MySQL), and dropped if the transaction rolls back. Its errors are
+        raised by the commit, which then rolls everything back. One such statement at most.
+        """
+        self._require_transaction()
+        if self._last is not None:
+            raise TransactionError("run_at_commit holds one statement per transaction")
+        self._last = (prepared, values)
+
+    def cancel_transaction(self) -> None:
+        self._require_transaction()
+        self._last = None
+        self._chained = False
+        self._doomed = None
+        try:
+            self._sa.rollback()
+        except sa.exc.DBAPIError:
+            self._sa.invalidate()
+        finally:
+            self._in_transaction = False
+            self._run_hooks(self._after_rollback)
+
+    def after_commit(self, callback) -> None:
+        """Call ``callback()`` once the open transaction commits (now, if none is open)."""
+        if self._in_transaction:
+            self._after_commit.append(callback)
+        else:
+            callback()
+
+    def after_rollback(self, callback) -> None:
+        """Call ``callback()`` if the open transaction is rolled back (never, if none is open)."""
+        if self._in_transaction:
+            self._after_rollback.append(callback)
+
+    def _run_hooks(self, hooks: list) -> None:
+        """Run one list of transaction hooks and forget both (object-store clean-up)."""
+        if not (self._after_commit or self._after_rollback or self._before_commit):
+            return
+        pending = list(hooks)
+        self._before_commit.clear()
+        self._after_commit.clear()
+        self._after_rollback.clear()
+        for hook in pending:
+            try:
+                hook()
+            except Exception as error:  # noqa: BLE001 - a failed clean-up must not hide the rest
+                import logging
+
+                logging.getLogger("dj_jupyter").warning("transaction hook failed: %s", error)
+
+    def _refuse_ddl_in_transaction(self, sa_connection, statement, *args) -> None:
+        """No DDL inside ``with conn.transaction:``: MySQL would commit the transaction
+        silently, so it is refused on every backend (SQLAlchemy's ``before_execute``)."""
+        if self._in_transaction and _is_ddl(statement):
+            raise TransactionError(
+                "tables and schemas cannot be created, altered or dropped inside a transaction "
+                "(on MySQL that would silently commit it); commit or cancel the transaction "
+                "first, then run the DDL")
+
+    def _require_transaction(self) -> None:
+        if not self._in_transaction:
+            raise TransactionError("no transaction is open on this connection")
+
+    @property
+    def transaction(self) -> _Transaction:
+        """Context manager: ``with conn.transaction: ...`` commits or rolls back."""
+        return _Transaction(self)
+
+    # -- execution ------------------------------------------------------------------
+    def _ensure_open(self) -> None:
+        if self._sa is None or self._sa.closed or self._sa.invalidated:
+            self._open()
+
+    def execute(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult:
+        """Run a SQLAlchemy statement; outside a transaction it commits on its own."""
+        return self.call(lambda c: c.execute(statement, params) if params is not None
+                                else c.execute(statement))
+
+    def compile(self, statement: sa.ClauseElement) -> tuple[str, Any]:
+        """SQL text and driver parameters (a tuple or dict, maybe empty) for :meth:`run`.
+
+        Parameters are passed even when empty: the ``format`` drivers then turn the ``%%``
+        SQLAlchemy wrote for a literal ``%`` back into ``%``.
+        """
+        compiled = statement.compile(dialect=self.engine.dialect,
+                                     compile_kwargs={"render_postcompile": True})
+        params = compiled.params
+        if compiled.positional:
+            return compiled.string, tuple(params[name] for name in compiled.positiontup)
+        return compiled.string, dict(params)
+
+    def prepare(self, statement: sa.ClauseElement) -> Prepared:
+        """Compile once a statement with named ``bindparam``s, to run many times (hot paths)."""
+        compiled = statement.compile(dialect=self.engine.dialect)
+        if not compiled.positional:  # pragma: no cover - engines use positional paramstyles
+            raise TransactionError("the driver must use a positional parameter style")
+        return Prepared(compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params))
+
+    def run_prepared(self, prepared: Prepared, values: dict, *,
+                     fetch: bool = False) -> tuple[list | None, int]:
+        """Run a prepared statement with driver-ready ``values`` by parameter name."""
+        data, count, _ = self.run(prepared.sql, prepared.parameters(values), fetch=fetch)
+        return data, count
+
+    def fetch_all(self, statement: sa.ClauseElement) -> list:
+        """Rows of a SELECT, as the driver returns them (the bulk fetch path)."""
+        sql, params = self.compile(statement)
+        return self.run(sql, params, fetch=True)[0]
+
+    def run(self, sql: str, rows: Sequence[Sequence[Any]] | Sequence[dict] | None = None, *,
+            many: bool = False, fetch: bool = False) -> tuple[list | None, int, list[str]]:
+        """Run compiled SQL on the raw driver cursor (the bulk path).
+
+        Returns (rows fetched or None, rowcount, column names).
+        """
+
+        def work(connection: sa.Connection):
+            cursor = self._cursor(connection)
+            if many and len(rows) == 1:  # one row: skip the driver's batch machinery
+                cursor.execute(sql, rows[0])
+            elif many:
+                cursor.executemany(sql, rows)
+            elif rows is None:
+                cursor.execute(sql)
+            else:
+                cursor.execute(sql, rows)
+            description = cursor.description
+            names = [d[0] for d in description] if description else []
+            data = cursor.fetchall() if fetch else None
+            return data, cursor.rowcount, names
+
+        return self.call(work)
+
+    def _cursor(self, connection: sa.Connection):
+        """The driver cursor of :meth:`run`, made once per driver connection.
+
+        Each statement fetches its results before the next one runs, so one cursor serves
+        them all; a new cursor per statement cost psycopg about 30 µs.
+        """
+        driver_connection = connection.connection.dbapi_connection
+        if self._run_cursor is None or self._run_cursor[0] is not driver_connection:
+            self._run_cursor = (driver_connection, driver_connection.cursor())
+        return self._run_cursor[1]
+
+    def copy_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Stream rows through a COPY ... FROM STDIN statement (PostgreSQL bulk load)."""
+
+        def work(connection: sa.Connection) -> None:
+            cursor = connection.connection.dbapi_connection.cursor()
+            try:
+                with cursor.copy(sql) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            finally:
+                cursor.close()
+
+        self.call(work)
+
+    def call(self, work):
+        """Run ``work(sa_connection)``: committed on its own outside a transaction, and
+        retried once on a fresh connection if the old one had dropped."""
+        with self._lock:
+            if self._in_transaction:
+                try:
+                    return work(self._sa)
+                except (sa.exc.DBAPIError, *self._driver_errors()) as error:
+                    if self._is_lost(error):
+                        self._lose_transaction()
+                    raise
+            self._ensure_open()
+            for attempt in (1, 2):
+                try:
+                    if self._chained:  # commit on its own, keeping the chain
+                        result = work(self._sa)
+                        self.dialect.commit_and_chain(self._cursor(self._sa))
+                        return result
+                    if not self._sa.in_transaction():
+                        self._sa.begin()
+                    result = work(self._sa)
+                    self._sa.commit()
+                    return result
+                except (sa.exc.DBAPIError, *self._driver_errors()) as error:
+                    self._roll_back_implicit()
+                    if self._is_lost(error) and attempt == 1:
+                        self.reconnect()
+                        continue
+                    raise
+                except BaseException:
+                    # Any other error (a value the driver cannot encode on a later row of an
+                    # executemany, an interrupt) must not leave the rows sent so far in the
+                    # open implicit transaction, where the next statement would commit them.
+                    self._roll_back_implicit()
+                    raise
+
+    def _roll_back_implicit(self) -> None:
+        """Roll back the transaction :meth:`call` opened for one statement."""
+        self._chained = False
+        with contextlib.suppress(Exception):
+            self._sa.rollback()
+
+    def _lose_transaction(self) -> None:
+        """The connection dropped inside a transaction: the server has rolled it back."""
+        self._in_transaction = self._chained = False
+        self._last = None
+        self._doomed = None
+        with contextlib.suppress(Exception):
+            self._sa.invalidate()
+        self._run_hooks(self._after_rollback)
+        raise LostConnectionError(
+            "the database connection was lost inside a transaction; the transaction was "
+            "rolled back — run it again") from None
+
+    def _driver_errors(self) -> tuple[type[BaseException], ...]:
+        dbapi = self.engine.dialect.dbapi
+        return (dbapi.Error,) if dbapi is not None else ()
+
+    def _is_lost(self, error: BaseException) -> bool:
+        if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+            return True
+        return self.dialect.classify(error) == ErrorKind.LOST_CONNECTION
+
+    # -- the catalogue's hooks --------------------------------------------------------------
+    def forget_prepared(self) -> None:
+        """Drop the driver's prepared statements (their tables may have changed)."""
+        if self._sa is not None and not self._sa.closed and not self._sa.invalidated:
+            self.dialect.forget_prepared(self._sa.connection.dbapi_connection)
+
+    def invalidate_dependencies(self) -> None:
+        """Forget cached table metadata: the catalogue's ``changed()``, without an event."""
+        if self.catalog is not None:
+            self.catalog.changed()
+
+    def get_user(self) -> str:
+        return self.url.username or getpass.getuser()
+
+
+_DDL_WORDS = ("CREATE", "DROP", "ALTER", "RENAME", "TRUNCATE")
+
+
+def _is_ddl(statement: Any) -> bool:
+    """Whether a statement given to SQLAlchemy changes the schema (an element or SQL text)."""
+    if isinstance(statement, sa.schema.ExecutableDDLElement):
+        return True
+    text = statement.text if isinstance(statement, sa.TextClause) else statement
+    return isinstance(text, str) and text.lstrip().upper().startswith(_DDL_WORDS)
+
+
+_default: dict[str, Connection] = {}
+
+
+def set_default(connection: Connection) -> None:
+    """Make ``connection`` the one ``dj.conn()`` returns (workers, the CLI, tests)."""
+    old = _default.get("connection")
+    if old is not None and old is not connection:
+        old.close()
+    _default["connection"] = connection
+
+
+def conn(host: str | None = None, user: str | None = None, password: str | None = None, *,
+         reset: bool = False) -> Connection:
+    """The default connection, built from ``dj.config`` (or the arguments) on first use."""
+    if reset or "connection" not in _default:
+        old = _default.pop("connection", None)
+        if old is not None:
+            old.close()
+        overrides = {k: v for k, v in (("database.host", host), ("database.user", user),
+                                        ("database.password", password)) if v is not None}
+        with config.override(overrides):
+            url = url_from_config(config)
+        _default["connection"] = Connection(url)
+    return _default["connection"]

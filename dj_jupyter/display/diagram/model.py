@@ -1,0 +1,389 @@
+"""``dj.Diagram``: a live, composable view of the foreign-key graph.
+
+A diagram is an expression over the dependency graph — the tables it was made
+from, combined with ``+ - *`` and grown by ``+ n`` / ``- n`` generations — so it
+can be evaluated again after :meth:`Diagram.refresh` and still mean the same
+thing. Master and part tables always travel together. Rendering lives in
+:mod:`.diagram_render` (Mermaid, Graphviz) and, for notebooks, in the display
+layer; this module only builds the model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from dj_jupyter.errors import DataJointError
+
+from ...algebra.heading import ForeignKey, TableInfo
+from ...catalog import naming
+from ...catalog.catalog import catalog_of
+
+if TYPE_CHECKING:
+    from ...backends.connection import Connection
+
+__all__ = ["Diagram", "DiagramEdge", "DiagramNode"]
+
+
+# -- the model ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiagramNode:
+    """One table as the diagram shows it."""
+
+    name: str  # schema.table
+    schema: str
+    table: str
+    tier: str  # Manual, Lookup, Imported, Computed or Part
+    class_name: str  # Master.Part for parts
+    master: str | None  # full name of a part's master
+    new_dimension: bool  # introduces primary-key attributes of its own
+    definition: str
+
+
+@dataclass(frozen=True)
+class DiagramEdge:
+    """One foreign key, drawn from parent to child."""
+
+    parent: str
+    child: str
+    attr_map: tuple[tuple[str, str], ...]  # (child attribute, parent attribute)
+    primary: bool  # every FK attribute is in the child's primary key
+    one_to_one: bool  # the FK is the child's whole primary key
+    renamed: bool  # some attribute is aliased (``-> Parent.proj(new='old')``)
+    nullable: bool
+
+
+class _Graph:
+    """An immutable snapshot of the FK graph (anything shaped like ``Dependencies``)."""
+
+    def __init__(self, tables: Mapping[str, TableInfo], parents_of: Mapping[str, list[ForeignKey]],
+                 names: list[str]):
+        self.tables = dict(tables)
+        self.names = list(names)
+        self.parents_of = {n: list(parents_of.get(n, ())) for n in self.tables}
+        self.children_of: dict[str, list[ForeignKey]] = {n: [] for n in self.tables}
+        for fks in self.parents_of.values():
+            for fk in fks:
+                if fk.parent in self.children_of:
+                    self.children_of[fk.parent].append(fk)
+        self.master_of = {n: naming.master_of_full_name(n) for n in self.tables}
+        self.parts_of: dict[str, list[str]] = {n: [] for n in self.tables}
+        for name, master in self.master_of.items():
+            if master in self.parts_of:
+                self.parts_of[master].append(name)
+
+    @classmethod
+    def of(cls, dependencies: Any) -> _Graph:
+        return cls(dependencies.tables, dependencies.parents_of, dependencies.names)
+
+    def with_groups(self, names: Iterable[str]) -> frozenset[str]:
+        """``names`` plus the masters of their parts and the parts of their masters."""
+        found = {n for n in names if n in self.tables}
+        found |= {self.master_of[n] for n in found if self.master_of[n] in self.tables}
+        found |= {p for n in list(found) for p in self.parts_of[n]}
+        return frozenset(found)
+
+    def neighbours(self, names: frozenset[str], upstream: bool) -> frozenset[str]:
+        if upstream:
+            return frozenset(fk.parent for n in names for fk in self.parents_of[n])
+        return frozenset(fk.child for n in names for fk in self.children_of[n])
+
+
+# -- the expression -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Select:
+    schemas: frozenset[str] = frozenset()
+    tables: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Combine:
+    op: str  # "+", "-" or "*"
+    left: Any
+    right: Any
+
+
+@dataclass(frozen=True)
+class _Expand:
+    base: Any
+    generations: int
+    upstream: bool
+
+
+def _evaluate(expr: Any, graph: _Graph) -> frozenset[str]:
+    if isinstance(expr, _Select):
+        chosen = {n for n in graph.tables if n.partition(".")[0] in expr.schemas}
+        return graph.with_groups(chosen | set(expr.tables))
+    if isinstance(expr, _Combine):
+        left, right = _evaluate(expr.left, graph), _evaluate(expr.right, graph)
+        result = {"+": left | right, "-": left - right, "*": left & right}[expr.op]
+        return frozenset(result)
+    nodes = _evaluate(expr.base, graph)
+    for _ in range(expr.generations):
+        grown = graph.with_groups(nodes | graph.neighbours(nodes, expr.upstream))
+        if grown == nodes:
+            break
+        nodes = grown
+    return nodes
+
+
+# -- the user API ---------------------------------------------------------------------------
+
+
+class Diagram:
+    """The tables of a schema or around a table, with their foreign keys.
+
+    ``dj.Diagram(schema)``, ``dj.Diagram(Session) + 1``, ``dj.Diagram(a) * dj.Diagram(b)``.
+    Render with :meth:`make_mermaid`, :meth:`make_dot`, :meth:`save`; in a notebook a
+    diagram displays itself as an interactive widget.
+    """
+
+    def __init__(self, source: Any, *, direction: str | None = None):
+        if isinstance(source, Diagram):
+            self._connection, self._graph, self._expr = (
+                source._connection, source._graph, source._expr)
+            self.direction = direction or source.direction
+            return
+        self._connection, self._expr = _source_expression(source)
+        self._graph = _Graph.of(self._load_dependencies())
+        self.direction = _direction(direction)
+        missing = sorted(self._expr.tables - set(self._graph.tables))
+        if missing:
+            raise DataJointError(
+                f"table {missing[0]} is not declared in the database; declare it with "
+                "@schema before drawing it")
+
+    @classmethod
+    def from_dependencies(cls, dependencies: Any, tables: Iterable[str] = (),
+                          schemas: Iterable[str] = (), direction: str | None = None) -> Diagram:
+        """A diagram over a given graph (``Dependencies`` or alike), e.g. for tests."""
+        diagram = cls.__new__(cls)
+        diagram._connection = getattr(dependencies, "connection", None)
+        diagram._graph = _Graph.of(dependencies)
+        diagram._expr = _Select(frozenset(schemas), frozenset(tables))
+        diagram.direction = _direction(direction)
+        return diagram
+
+    @classmethod
+    def from_sequence(cls, sources: Iterable[Any]) -> Diagram:
+        """The union of the diagrams of several sources."""
+        diagrams = [cls(s) for s in sources]
+        if not diagrams:
+            raise DataJointError("Diagram.from_sequence needs at least one table or schema")
+        result = diagrams[0]
+        for other in diagrams[1:]:
+            result = result + other
+        return result
+
+    @property
+    def connection(self) -> Any:
+        """The connection the graph is read from (None for a diagram without one)."""
+        return self._connection
+
+    def _load_dependencies(self) -> Any:
+        if self._connection is None:
+            raise DataJointError("this diagram has no connection to reload its graph from")
+        return catalog_of(self._connection).dependencies
+
+    def refresh(self) -> Diagram:
+        """Re-read the dependency graph from the database (after a declare or drop)."""
+        if self._connection is not None:
+            catalog_of(self._connection).changed()
+            self._graph = _Graph.of(self._load_dependencies())
+        return self
+
+    # -- algebra ------------------------------------------------------------------------
+    def _derive(self, expr: Any) -> Diagram:
+        result = Diagram(self)
+        result._expr = expr
+        return result
+
+    def _operand(self, other: Any) -> Any:
+        other = other if isinstance(other, Diagram) else Diagram(other)
+        if other._connection is not self._connection:
+            raise DataJointError("cannot combine diagrams of different connections")
+        return other._expr
+
+    def __add__(self, other: Any) -> Diagram:
+        if isinstance(other, int) and not isinstance(other, bool):
+            return self._grow(other, upstream=False)
+        return self._derive(_Combine("+", self._expr, self._operand(other)))
+
+    def __sub__(self, other: Any) -> Diagram:
+        if isinstance(other, int) and not isinstance(other, bool):
+            return self._grow(other, upstream=True)
+        return self._derive(_Combine("-", self._expr, self._operand(other)))
+
+    def __mul__(self, other: Any) -> Diagram:
+        return self._derive(_Combine("*", self._expr, self._operand(other)))
+
+    def _grow(self, generations: int, upstream: bool) -> Diagram:
+        if generations < 0:
+            generations, upstream = -generations, not upstream
+        return self._derive(_Expand(self._expr, generations, upstream))
+
+    # -- contents -----------------------------------------------------------------------
+    @property
+    def node_names(self) -> list[str]:
+        """Full names of the shown tables, parents before children."""
+        shown = _evaluate(self._expr, self._graph)
+        return [n for n in self._graph.names if n in shown]
+
+    def __len__(self) -> int:
+        return len(self.node_names)
+
+    def __contains__(self, item: Any) -> bool:
+        name = item if isinstance(item, str) else _full_name(item)
+        return name in self.node_names
+
+    @property
+    def nodes(self) -> list[DiagramNode]:
+        return [self._node(n) for n in self.node_names]
+
+    @property
+    def edges(self) -> list[DiagramEdge]:
+        shown = set(self.node_names)
+        return [_edge(fk, self._graph.tables[fk.child])
+                for child in self.node_names for fk in self._graph.parents_of[child]
+                if fk.parent in shown]
+
+    def _node(self, name: str) -> DiagramNode:
+        info = self._graph.tables[name]
+        master = self._graph.master_of[name]
+        class_name = naming.class_name_of(info.name)
+        if master:
+            class_name = f"{naming.class_name_of(master.partition('.')[2])}.{class_name}"
+        inherited = {attr for fk in info.foreign_keys for attr in fk.child_attributes}
+        return DiagramNode(
+            name=name, schema=info.schema, table=info.name, tier=naming.tier_of(info.name),
+            class_name=class_name, master=master,
+            new_dimension=any(a not in inherited for a in info.heading.primary_key),
+            definition=_definition_text(info))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready model: ``{"direction", "nodes": [...], "edges": [...]}``."""
+        edges = []
+        for edge in self.edges:
+            record = asdict(edge)
+            record["attr_map"] = [list(pair) for pair in edge.attr_map]
+            edges.append(record)
+        return {"direction": self.direction, "nodes": [asdict(n) for n in self.nodes],
+                "edges": edges}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    # -- rendering ----------------------------------------------------------------------
+    def make_mermaid(self) -> str:
+        """Mermaid flowchart text (needs nothing installed)."""
+        from .render import mermaid
+
+        return mermaid(self)
+
+    def make_dot(self, theme: str = "light") -> Any:
+        """A ``graphviz.Digraph`` (needs the graphviz package and the ``dot`` program)."""
+        from .render import dot
+
+        return dot(self, theme)
+
+    def svg_string(self, theme: str = "light") -> str:
+        from .render import render
+
+        return render(self, "svg", theme).decode()
+
+    def make_png(self, theme: str = "light") -> bytes:
+        from .render import render
+
+        return render(self, "png", theme)
+
+    def save(self, filename: str | Path, format: str | None = None) -> None:
+        """Write ``.mmd``/``.mermaid`` (Mermaid), ``.svg`` or ``.png`` (Graphviz)."""
+        path = Path(filename)
+        kind = (format or path.suffix.lstrip(".")).lower()
+        if kind in ("mmd", "mermaid"):
+            path.write_text(self.make_mermaid())
+        elif kind == "svg":
+            path.write_text(self.svg_string())
+        elif kind == "png":
+            path.write_bytes(self.make_png())
+        else:
+            raise DataJointError(
+                f"cannot save a diagram as {kind!r}: use a .mmd, .mermaid, .svg or .png file")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        from .bundle import diagram_mimebundle
+
+        return diagram_mimebundle(self, include, exclude)
+
+    def __repr__(self) -> str:
+        names = ", ".join(n.class_name for n in self.nodes)
+        return f"Diagram({len(self)} tables: {names})"
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _source_expression(source: Any) -> tuple[Connection | None, _Select]:
+    from ...pipeline.schema import Schema
+    from ...tables.table import Table
+
+    if not isinstance(source, Schema) and isinstance(getattr(source, "schema", None), Schema):
+        source = source.schema  # a module (or VirtualModule) with a .schema
+    if isinstance(source, Schema):
+        return source.connection, _Select(schemas=frozenset([source._require_active()]))
+    table = getattr(source, "table", None) if not _is_table(source) else source
+    if isinstance(table, type) and issubclass(table, Table):
+        table = table()
+    if isinstance(table, Table):
+        return table.connection, _Select(tables=frozenset([table.full_name]))
+    raise DataJointError(
+        f"cannot draw a diagram of {type(source).__name__}: pass a schema, a table class or "
+        "instance, or a restriction of a table")
+
+
+def _is_table(source: Any) -> bool:
+    from ...tables.table import Table
+
+    return isinstance(source, Table) or (isinstance(source, type) and issubclass(source, Table))
+
+
+def _full_name(item: Any) -> str:
+    return (item() if isinstance(item, type) else item).full_name
+
+
+def _direction(direction: str | None) -> str:
+    from dj_jupyter.settings import config
+
+    value = (direction or config["display.diagram_direction"]).upper()
+    if value not in ("LR", "TB"):
+        raise DataJointError(f"diagram direction {direction!r}: use 'LR' or 'TB'")
+    return value
+
+
+def _edge(fk: ForeignKey, child: TableInfo) -> DiagramEdge:
+    key = set(child.heading.primary_key)
+    attrs = set(fk.child_attributes)
+    return DiagramEdge(parent=fk.parent, child=fk.child, attr_map=tuple(fk.attr_map),
+                       primary=attrs <= key, one_to_one=attrs == key, renamed=fk.renamed,
+                       nullable=fk.nullable)
+
+
+def _definition_text(info: TableInfo) -> str:
+    """The table's definition as ``describe()`` writes it."""
+    from ...catalog.describe import stored_definition
+    from ...definition.render import render_definition
+
+    shim = SimpleNamespace(info=info, database=info.schema)
+    try:
+        text = render_definition(stored_definition(shim)).rstrip()
+        return text[:-4].rstrip() if text.endswith("\n---") or text == "---" else text
+    except (DataJointError, KeyError, ValueError):  # still show the attributes
+        return repr(info.heading)

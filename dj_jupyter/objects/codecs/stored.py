@@ -1,0 +1,249 @@
+"""Codecs whose values live in an object store.
+
+- ``<hash@store>``: bytes, content-addressed: ``_hash/{schema}/{md5 as base32}``, written once
+  per schema (an existing object is reused and refreshed, see :mod:`..gc`), verified on read.
+  Such an object may be shared by rows of several transactions, so a failed insert never
+  removes it: ``schema.gc()`` does once no row refers to it.
+- ``<attach>`` / ``<attach@store>``: a file, stored as ``name\\0content`` (in the table, or
+  through ``<hash@store>``); fetched into ``dj.config["download_path"]``.
+- ``<npy@store>``: a numpy array as an ``.npy`` object at a path derived from the row's key,
+  ``_schema/{schema}/{table}/{pk=value}/.../{field}_{token}.npy`` (see
+  :mod:`..storage` for the layout keys that change these paths); fetched as a lazy
+  :class:`NpyRef`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from pathlib import Path
+from typing import Any, Literal
+
+from ...errors import DataJointError
+from ...settings import config
+from ..stores import get_store, record_write, share_object
+from . import npyslice
+from .base import Codec, store_only_dtype
+from .npyslice import header_layout, read_range
+
+__all__ = ["row_key", "schema_of", "HashCodec", "AttachCodec", "NpyCodec", "NpyRef", "content_hash"]
+
+# What one ranged request costs, in bytes read, when NpyRef plans a slice's reads: a local
+# read is a system call, an S3 read a round trip (so S3 prefers fewer, larger reads).
+LOCAL_REQUEST_COST = 1024
+REMOTE_REQUEST_COST = 1 << 20
+
+
+def content_hash(data: bytes) -> str:
+    """MD5 as lower-case base32 without padding (26 characters)."""
+    return base64.b32encode(hashlib.md5(data).digest()).decode().rstrip("=").lower()
+
+
+def schema_of(key: dict | None, codec: str) -> str:
+    if not key or "_schema" not in key:
+        raise ValueError(f"<{codec}@> values are stored for a row of a table; insert them "
+                         "through a table (they cannot be used in restrictions or defaults)")
+    return key["_schema"]
+
+
+def row_key(key: dict | None, codec: str) -> dict:
+    """The row description a schema-addressed codec needs (schema, table, field, key)."""
+    schema_of(key, codec)
+    return key  # type: ignore[return-value]  # schema_of refused None
+
+
+class HashCodec(Codec):
+    """``<hash@store>``: bytes in a content-addressed object (deduplicated per schema)."""
+
+    name = "hash"
+
+    def get_dtype(self, is_store: bool) -> str:
+        return store_only_dtype(self.name, "keeps bytes in", is_store)
+
+    def validate(self, value: Any) -> None:
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError("expected bytes")
+
+    def encode(self, value: Any, *, key: dict | None = None,
+               store_name: str | None = None) -> dict:
+        schema = schema_of(key, self.name)
+        data = bytes(value)
+        digest = content_hash(data)
+        store = get_store(store_name)
+        path = store.layout.hash_path(schema, digest)
+        share_object(store, path, data)  # stored once, shared: reused objects are refreshed
+        return {"hash": digest, "path": path, "schema": schema, "store": store.name,
+                "size": len(data)}
+
+    def decode(self, stored: Any, *, key: dict | None = None) -> bytes:
+        data = get_store(stored["store"]).get_bytes(stored["path"])
+        if content_hash(data) != stored["hash"]:
+            raise DataJointError(f"object {stored['path']} in store {stored['store']!r} does "
+                                 "not match its hash: it was changed outside dj_jupyter")
+        return data
+
+
+class AttachCodec(Codec):
+    """``<attach>``: a file (given by its path) in the table or, with ``@``, in a store."""
+
+    name = "attach"
+
+    def get_dtype(self, is_store: bool) -> str:
+        return "<hash>" if is_store else "bytes"
+
+    def validate(self, value: Any) -> None:
+        if not isinstance(value, (str, Path)):
+            raise TypeError("expected the path of a file")
+        if not Path(value).is_file():
+            raise ValueError(f"{str(value)!r} is not a file")
+
+    def encode(self, value: Any, *, key: dict | None = None,
+               store_name: str | None = None) -> bytes:
+        path = Path(value)
+        return path.name.encode() + b"\0" + path.read_bytes()
+
+    def decode(self, stored: Any, *, key: dict | None = None) -> str:
+        name, _, content = bytes(stored).partition(b"\0")
+        folder = Path(config["download_path"])
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name.decode()
+        if target.exists() and target.read_bytes() != content:
+            # never overwrite a different file of the same name
+            target = folder / f"{target.stem}_{content_hash(content)[:8]}{target.suffix}"
+        if not target.exists():
+            target.write_bytes(content)
+        return str(target)
+
+
+class NpyCodec(Codec):
+    """``<npy@store>``: a numpy array as an ``.npy`` object addressed by the row's key."""
+
+    name = "npy"
+
+    def get_dtype(self, is_store: bool) -> str:
+        return store_only_dtype(self.name, "keeps arrays in", is_store)
+
+    def validate(self, value: Any) -> None:
+        import numpy as np
+
+        if not isinstance(value, np.ndarray):
+            raise TypeError("expected a numpy array")
+        if value.dtype.hasobject:
+            raise ValueError("arrays of Python objects cannot be stored as .npy; use <blob@>")
+
+    def encode(self, value: Any, *, key: dict | None = None,
+               store_name: str | None = None) -> dict:
+
+        row = row_key(key, self.name)
+        store = get_store(store_name)
+        path = store.layout.object_path(row, ".npy")
+        record_write(store, path)  # first: a partial write is removed too
+        store.put_npy(path, value)
+        return {"path": path, "store": store.name, "dtype": value.dtype.str,
+                "shape": list(value.shape)}
+
+    def decode(self, stored: Any, *, key: dict | None = None) -> NpyRef:
+        return NpyRef(stored)
+
+
+class NpyRef:
+    """A lazy reference to a stored array: metadata without I/O, data on demand.
+
+    ``.shape``, ``.dtype``, ``.ndim``, ``.size``, ``.nbytes`` and ``len()`` read nothing;
+    ``.load()`` and ``np.asarray(ref)`` read the array (once); ``ref[index]`` equals numpy's
+    ``array[index]`` and, for basic indexing on any number of axes, reads only the bytes the
+    result needs plus row rounding (ranged reads after the .npy header; see
+    :mod:`.npyslice`).
+    """
+
+    def __init__(self, meta: dict):
+        import numpy as np
+
+        self.path: str = meta["path"]
+        self.store: str = meta["store"]
+        self.dtype = np.dtype(meta["dtype"])
+        self.shape: tuple[int, ...] = tuple(meta["shape"])
+        self._array = None
+        self._layout: tuple[int, bool] | None = None
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        count = 1
+        for n in self.shape:
+            count *= n
+        return count
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._array is not None
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"NpyRef(shape={self.shape}, dtype={self.dtype}, store={self.store!r})"
+
+    def _store(self):
+        return get_store(self.store)
+
+    def load(self, mmap_mode: Literal["r+", "r", "w+", "c"] | None = None):
+        """The whole array (read once, then kept); ``mmap_mode="r"`` maps a local file
+        instead of reading it."""
+        import numpy as np
+
+        if self._array is None:
+            store = self._store()
+            local = store.local_path(self.path)
+            if local is not None:
+                try:
+                    self._array = np.load(local, mmap_mode=mmap_mode, allow_pickle=False)
+                except FileNotFoundError:
+                    store.get_bytes(self.path)  # raises the error naming the missing object
+            else:
+                data = store.get_bytes(self.path)
+                self._array = np.load(io.BytesIO(data), allow_pickle=False)
+        return self._array
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.load()
+        return array if dtype is None else array.astype(dtype)
+
+    def _header(self) -> tuple[int, bool]:
+        """(offset of the data, whether it is Fortran-ordered), from the .npy header (one
+        ranged read of its usual 128 bytes, a second only for a longer header)."""
+        import ast
+
+        if self._layout is None:
+            store = self._store()
+            head = read_range(store, self.path, 0, 128)
+            start, length = header_layout(head)
+            if start + length > len(head):
+                head += read_range(store, self.path, len(head), start + length)
+            header = ast.literal_eval(head[start:start + length].decode("latin1"))
+            self._layout = (start + length, bool(header.get("fortran_order")))
+        return self._layout
+
+    def __getitem__(self, index: Any):
+        """``ref[index]``: numpy's result; basic indexing (ints, slices, ``...``, ``None``)
+        reads only the bytes it needs (plus row rounding), fancy indexing loads the array."""
+        if self._array is not None or self.dtype.hasobject or \
+                not npyslice.is_basic_index(index):
+            return self.load()[index]
+        offset, fortran = self._header()
+        located = npyslice.locate(self.shape, self.dtype.itemsize, fortran, index)
+        store = self._store()
+        cost = LOCAL_REQUEST_COST if store.local_path(self.path) is not None else \
+            REMOTE_REQUEST_COST
+        plan = npyslice.plan_reads(self.shape, self.dtype.itemsize, located, cost)
+        return npyslice.read_slice(store, self.path, offset, self.dtype, plan)

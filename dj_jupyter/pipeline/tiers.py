@@ -1,0 +1,65 @@
+"""The table tiers users subclass: Manual, Lookup, Imported, Computed and Part."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..errors import DataJointError, RestrictionError
+from ..populate.autopopulate import AutoPopulate
+from ..tables.table import Table
+
+__all__ = ["Manual", "Lookup", "Imported", "Computed", "Part"]
+
+
+class Manual(Table):
+    """Rows entered by people or by scripts."""
+
+    _tier = "Manual"
+
+
+class Lookup(Table):
+    """Reference rows, often listed in ``contents`` and inserted when declared."""
+
+    _tier = "Lookup"
+    contents: ClassVar[Any] = ()
+
+
+class Imported(AutoPopulate, Table):
+    """Rows made by ``make`` from data outside the database (filled by ``populate``)."""
+
+    _tier = "Imported"
+    _allow_insert = False
+
+
+class Computed(AutoPopulate, Table):
+    """Rows computed by ``make`` from other tables (filled by ``populate``)."""
+
+    _tier = "Computed"
+    _allow_insert = False
+
+
+class Part(Table):
+    """Rows belonging to one master row; declared as a class nested in the master."""
+
+    _tier = "Part"
+
+    @property
+    def master(self) -> type:
+        return type(self)._master
+
+    def delete(self, transaction: bool = True, prompt: bool | None = None,
+               part_integrity: str = "enforce") -> int:
+        """Parts are deleted through their master; see ``part_integrity``."""
+        if part_integrity == "enforce":
+            raise DataJointError(
+                f"{type(self).__name__} is a part of {self.master.__name__}: delete from the "
+                "master so that master and parts stay whole, or pass part_integrity='ignore' "
+                "(parts only) or part_integrity='cascade' (also the masters of the deleted parts)")
+        return super().delete(transaction=transaction, prompt=prompt,
+                              part_integrity=part_integrity)
+
+    def drop(self, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
+        if part_integrity != "ignore":
+            raise RestrictionError(f"{type(self).__name__} is a part table: drop its master "
+                                   f"{self.master.__name__}, or pass part_integrity='ignore'")
+        super().drop(prompt=prompt, part_integrity=part_integrity)

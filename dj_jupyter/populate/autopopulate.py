@@ -1,0 +1,515 @@
+"""``populate``: run ``make(key)`` for every key of ``key_source`` not yet in the table.
+
+Each key runs in its own transaction, together with its job record, so the
+rows of a ``make`` (master and parts) and the record of how they were made
+commit together or not at all. With ``reserve_jobs=True`` keys come from the
+table's job queue, reserved atomically, so any number of workers on any
+number of machines can share the work; ``processes=N`` and ``executor=`` start
+such workers. A tripartite ``make`` (``make_fetch``/``make_compute``/
+``make_insert``) computes outside any transaction and re-checks its inputs
+before inserting.
+
+Long module: the make loop in its modes (direct, reserved, workers) shares the per-key
+transaction, events and interruption handling defined here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..catalog.catalog import catalog_of
+from ..catalog.events import PopulateEvent, listening, progress_display, publish
+from ..errors import DataJointError, DuplicateError, TransactionError
+from ..query.expression import QueryExpression
+from ..settings import config
+from ..tables.insert_guard import populating
+from ..tables.table import FreeTable
+from .done_check import DoneCheck
+from .jobs import Heartbeat, JobQueue
+from .provenance import code_version
+from .result import PopulateInterrupted, PopulateResult
+from .workers import populate_in_workers
+
+if TYPE_CHECKING:
+    from .jobs import JobQueue
+
+__all__ = ["AutoPopulate", "populating", "PopulateInterrupted", "PopulateResult"]
+
+logger = logging.getLogger("dj_jupyter")
+
+# Done-checks of direct populate: this many keys per check, trusted for this many seconds.
+CHECK_BATCH = 128
+CHECK_FRESHNESS = 0.5
+# A reserving worker looks for dead workers' jobs at most once per this many heartbeats.
+SWEEP_EVERY = 3
+
+
+class InputsChanged(DataJointError):
+    """A tripartite make's inputs changed while it computed."""
+
+
+PER_KEY = frozenset(("key_started", "key_phase", "key_done", "key_failed"))
+
+
+@dataclass
+class _Tally:
+    """A populate's progress. The "started" event carries it (``extra["progress"]``), so an
+    observer that sets ``per_key = False`` reads it at its own pace instead of receiving an
+    event per key (which costs populate time at thousands of keys a second)."""
+
+    table: str
+    total: int | None
+    observers: tuple
+    started: float = field(default_factory=time.perf_counter)
+    done: int = 0
+    errors: list = field(default_factory=list)
+    stopped: bool = False
+    key: dict | None = None  # the key being made
+    phase: str = ""  # of a tripartite make: fetch, compute, insert
+    phase_started: float = 0.0
+    phases: dict = field(default_factory=dict)  # phase -> seconds, of the key being made
+    per_key: tuple = ()
+
+    def __post_init__(self) -> None:
+        self.per_key = tuple(o for o in self.observers if getattr(o, "per_key", True))
+
+    @property
+    def heard(self) -> bool:
+        """Whether events reach anyone (unheard ones are not even built)."""
+        return bool(self.observers) or listening()
+
+    def publish(self, kind: str, key: dict | None = None, **extra: Any) -> None:
+        observers = self.per_key if kind in PER_KEY else self.observers
+        if not (observers or listening()):
+            return
+        publish(PopulateEvent(kind, self.table, key, self.done, len(self.errors), self.total,
+                              time.perf_counter() - self.started, **extra), observers)
+
+
+class AutoPopulate:
+    """What Imported and Computed tables add: ``make``, ``populate``, jobs and provenance."""
+
+    # usable on the class too (``Computed.populate()``): wrapped by the tables' metaclass
+    _class_level: ClassVar[tuple[str, ...]] = ("populate", "progress", "jobs", "key_source",
+                                               "stale")
+
+    # -- what to compute ------------------------------------------------------------------
+    @property
+    def key_source(self) -> QueryExpression:
+        """The keys to compute: the join of the primary-key parents (override to change)."""
+        parents = self.parents(primary=True, foreign_key_info=True)
+        if not parents:
+            raise DataJointError(
+                f"{type(self).__name__} has no primary-key parents to take keys from; declare "
+                "its primary key with -> Parent lines, or define key_source")
+        source = None
+        for parent, info in parents:
+            renames = {child: old for child, old in info["attr_map"].items() if child != old}
+            term = FreeTable(self.connection, parent).proj(**renames)
+            source = term if source is None else source * term
+        return source
+
+    def restricted_source(self, restrictions: tuple) -> QueryExpression:
+        """The keys of ``key_source`` that satisfy every restriction."""
+        source = self.key_source.proj()
+        for restriction in restrictions:
+            source = source & restriction
+        return source
+
+    def _todo(self, restrictions: tuple) -> QueryExpression:
+        return self.restricted_source(restrictions) - self.proj()
+
+    @property
+    def jobs(self) -> JobQueue:
+        """The job queue of this table (one object per connection, made on first use)."""
+        queues = catalog_of(self.connection).cache("job queues")
+        if self.full_name not in queues:
+            queues[self.full_name] = JobQueue(self)
+        return queues[self.full_name]
+
+    def progress(self, *restrictions: Any, display: bool = False) -> tuple[int, int]:
+        """(remaining, total) keys, read from the database (other workers' work counts)."""
+        source = self.restricted_source(restrictions)
+        total = len(source)
+        remaining = len(source - self.proj())
+        if display:
+            done = total - remaining
+            logger.info("%s: completed %d of %d (%.1f%%)", type(self).__name__, done, total,
+                        100 * done / total if total else 100.0)
+        return remaining, total
+
+    def stale(self) -> QueryExpression:
+        """Keys whose rows were computed by a different version of ``make`` than now."""
+        jobs = self.jobs
+        current = code_version(type(self))
+        outdated = (jobs & {"status": "success"}) - {"version": current}
+        return self.proj() & outdated.proj()
+
+    # -- running ---------------------------------------------------------------------------------
+    def populate(self, *restrictions: Any, suppress_errors: bool = False,
+                 return_exception_objects: bool = False, reserve_jobs: bool = False,
+                 max_calls: int | None = None, display_progress: bool | None = None,
+                 processes: int = 1, make_kwargs: dict | None = None,
+                 priority: int | None = None, refresh: bool | None = None,
+                 executor: Any = None, observers: Iterable[Callable] = (),
+                 stop: Any = None) -> PopulateResult:
+        """Compute the missing rows; returns ``{"success_count", "error_list"}``.
+
+        ``reserve_jobs`` takes keys from the job queue (safe for many workers);
+        ``processes=N`` or ``executor=`` (a ``concurrent.futures.Executor``, e.g. a Dask
+        client's) run that many workers; ``observers`` receive progress events.
+        ``display_progress``: None shows the populate panel in a notebook (with
+        ``%load_ext dj_jupyter``) and nothing elsewhere; True also a tqdm bar in a terminal.
+        ``stop`` (e.g. a ``threading.Event``): once set, the key being made finishes and the
+        rest stay to do. The result is a dict that shows as a one-line summary.
+        """
+        __tracebackhide__ = True  # IPython and pytest show the user's frames, not populate's
+        if self.connection.in_transaction:
+            raise TransactionError("populate runs its own transactions; call it outside one")
+        if processes > 1 or executor is not None:
+            return PopulateResult(populate_in_workers(
+                self, restrictions, processes=processes, executor=executor, max_calls=max_calls,
+                suppress_errors=suppress_errors, make_kwargs=make_kwargs, priority=priority,
+                observers=observers), table=type(self).__name__)
+        observers = (*observers, *_progress_observers(self, restrictions, display_progress))
+        runner = _Runner(self, suppress_errors, return_exception_objects, make_kwargs or {})
+        runner.stop = stop
+        if reserve_jobs:
+            return runner.run_reserved(restrictions, max_calls, priority, refresh, observers)
+        return runner.run_direct(restrictions, max_calls, observers)
+
+
+
+class _Runner:
+    """One worker's populate loop."""
+
+    def __init__(self, table, suppress_errors: bool, return_exceptions: bool, make_kwargs: dict):
+        self.table = table
+        self.connection = table.connection
+        self.suppress_errors = suppress_errors
+        self.return_exceptions = return_exceptions
+        self.make_kwargs = make_kwargs
+        self.version = code_version(type(table))
+        self.jobs = table.jobs
+        self.jobs.info  # noqa: B018 - create the queue table outside any transaction
+        self.heartbeat = contextlib.nullcontext()
+        self.stop: Any = None  # an Event-like object: set means stop after the current key
+        self._tally: _Tally | None = None
+        self.tripartite = all(hasattr(table, n)
+                              for n in ("make_fetch", "make_compute", "make_insert"))
+        if not self.tripartite and (not hasattr(table, "make")
+                                    or type(table).make is AutoPopulate.__dict__.get("make")):
+            raise DataJointError(f"{type(table).__name__} has no make(self, key) method: define "
+                                 "one that inserts the row for key")
+        self._done = DoneCheck(table, self.jobs.key_binders, CHECK_BATCH)
+
+    def _is_done(self, key: dict) -> bool:
+        return bool(self._done([key]))
+
+    def _still_todo(self, keys: list[dict]) -> Iterator[dict]:
+        """``keys`` without those another worker has made since they were listed.
+
+        The table is asked about a batch of keys at once (see :mod:`.done_check`), and an
+        answer counts for ``CHECK_FRESHNESS`` seconds: a fast ``make`` costs one query per
+        batch, a slow one a query per key. A key made by another worker inside that window is
+        still caught: its insert fails as a duplicate, and :meth:`_make` then finds the key
+        done and skips it.
+        """
+        names = self.table.heading.primary_key
+        position = 0
+        while position < len(keys):
+            batch = keys[position:position + self._done.batch]
+            done = self._done(batch)
+            checked = time.monotonic()
+            for key in batch:
+                position += 1
+                if _key_tuple(key, names) in done:
+                    continue
+                yield key
+                if time.monotonic() - checked > CHECK_FRESHNESS:
+                    break
+
+    # -- loops ---------------------------------------------------------------------------------
+    def run_direct(self, restrictions: tuple, max_calls: int | None, observers: tuple) -> dict:
+        __tracebackhide__ = True
+        todo = self.table._todo(restrictions)
+        keys = todo.keys(order_by="KEY", limit=max_calls)
+        tally = self._tally = _Tally(self.table.full_name, len(keys), observers)
+        if tally.heard:
+            tally.publish("started", extra={
+                "todo": len(keys) if max_calls is None else len(todo), "progress": tally})
+        with _announced_end(tally), _terminate_as_exit(), populating(self.table), \
+                self._series():
+            for key in self._still_todo(keys):
+                if self._stopping(tally):
+                    break
+                self.run_key(key, tally, reserved=False)
+        return self._result(tally)
+
+    def run_reserved(self, restrictions: tuple, max_calls: int | None, priority: int | None,
+                     refresh: bool | None, observers: tuple) -> dict:
+        __tracebackhide__ = True
+        jobs = self.jobs
+        if refresh if refresh is not None else config["jobs.auto_refresh"]:
+            jobs.refresh(*restrictions, priority=priority)
+        restriction = self._restriction(restrictions)
+        tally = self._tally = _Tally(self.table.full_name, None, observers)
+        if tally.heard:
+            pending = jobs.pending if restriction is None else jobs.pending & restriction.proj()
+            tally.total = todo = len(pending)
+            if max_calls is not None:
+                tally.total = min(todo, max_calls)
+            tally.publish("started", extra={"todo": todo, "progress": tally})
+        calls = 0
+        self.heartbeat = Heartbeat(jobs, config["jobs.heartbeat_interval"])
+        sweep = _Sweep(jobs, config["jobs.heartbeat_interval"] * SWEEP_EVERY,
+                       config["jobs.heartbeat_timeout"])
+        with _announced_end(tally), _terminate_as_exit(), self.heartbeat, \
+                populating(self.table), self._series():
+            while max_calls is None or calls < max_calls:
+                batch = jobs.pending_keys(restriction, priority=priority, limit=100)
+                if not batch:
+                    if sweep.run():
+                        continue
+                    break
+                for key in batch:
+                    if max_calls is not None and calls >= max_calls or self._stopping(tally):
+                        break
+                    if not jobs.reserve(key, self.version):
+                        continue
+                    calls += 1
+                    self.run_key(key, tally, reserved=True)
+                    if sweep.due() and sweep.run():
+                        break  # re-queued keys keep their place in the queue: list again
+                if tally.stopped:
+                    break
+        return self._result(tally)
+
+    def _stopping(self, tally: _Tally) -> bool:
+        """Whether ``stop`` was set: the loop ends before the next key."""
+        if self.stop is not None and self.stop.is_set():
+            tally.stopped = True
+        return tally.stopped
+
+    def _series(self):
+        """Keys' transactions back to back (see ``Connection.transactions_in_series``); not
+        for a tripartite make, whose compute would hold a transaction open."""
+        if self.tripartite:
+            return contextlib.nullcontext()
+        return self.connection.transactions_in_series()
+
+    def _restriction(self, restrictions: tuple) -> QueryExpression | None:
+        return self.table.restricted_source(restrictions) if restrictions else None
+
+    def _result(self, tally: _Tally) -> PopulateResult:
+        return PopulateResult(success_count=tally.done, error_list=tally.errors,
+                              table=type(self.table).__name__, stopped=tally.stopped)
+
+    # -- one key -----------------------------------------------------------------------------------
+    def run_key(self, key: dict, tally: _Tally, *, reserved: bool) -> None:
+        __tracebackhide__ = True
+        tally.key = key
+        tally.publish("key_started", key)
+        started = time.perf_counter()
+        try:
+            if reserved:
+                with self.heartbeat.working_on(key):
+                    made = self._make(key, started)
+            else:
+                made = self._make(key, started)
+        except KeyboardInterrupt:
+            self._after_interrupt(key, reserved)
+            raise PopulateInterrupted(type(self.table).__name__, key, tally.done,
+                                      len(tally.errors)) from None
+        except SystemExit:
+            self._after_interrupt(key, reserved)
+            raise
+        except Exception as error:  # noqa: BLE001 - recorded, then raised or returned
+            self._after_error(key, error, started, tally)
+            if not self.suppress_errors:
+                raise
+            return
+        if made:
+            tally.done += 1
+        tally.key = None
+        tally.phase = ""
+        tally.publish("key_done", key, duration=time.perf_counter() - started)
+
+    def _make(self, key: dict, started: float) -> bool:
+        """Make one key in one transaction with its job record; False if it was done already.
+
+        Whether the key is done was checked just before (see :meth:`_still_todo`; with
+        ``reserve_jobs`` the reservation keeps other workers off it). Should another writer
+        have made it all the same, ``make``'s insert fails as a duplicate; the key is then
+        found done and skipped rather than reported as an error.
+        """
+        __tracebackhide__ = True
+        table = self.table
+        computed = None
+        if self.tripartite:
+            self._phase(key, "fetch")
+            fetched = table.make_fetch(dict(key), **self.make_kwargs)
+            self._phase(key, "compute")
+            computed = table.make_compute(dict(key), *_as_tuple(fetched))
+            self._phase(key, "insert")
+        try:
+            with self.connection.transaction:  # inserts allowed: see populating() above
+                if self.tripartite:
+                    again = table.make_fetch(dict(key), **self.make_kwargs)
+                    if not _same(fetched, again):
+                        raise InputsChanged(
+                            f"the inputs of {type(table).__name__} for key {key} changed while "
+                            "make_compute ran; nothing was inserted — populate again")
+                    table.make_insert(dict(key), *_as_tuple(computed))
+                else:
+                    table.make(dict(key), **self.make_kwargs)
+                self.jobs.record_at_commit(key, "success", version=self.version,
+                                           duration=time.perf_counter() - started)
+        except DuplicateError:
+            if not self._is_done(key):
+                raise
+            self.jobs.record(key, "success")  # made elsewhere: how, this queue cannot say
+            return False
+        return True
+
+    def _phase(self, key: dict, phase: str) -> None:
+        """Tell observers which step of a tripartite make runs now."""
+        tally = self._tally
+        if tally is not None:
+            now = time.perf_counter()
+            if phase == "fetch":
+                tally.phases = {}
+            elif tally.phase:
+                tally.phases[tally.phase] = now - tally.phase_started
+            tally.phase, tally.phase_started = phase, now
+            tally.publish("key_phase", key, extra={"phase": phase})
+
+    def _after_error(self, key: dict, error: BaseException, started: float,
+                     tally: _Tally) -> None:
+        message = f"{type(error).__name__}: {error}"
+        logger.log(15, "%s %s failed: %s", type(self.table).__name__, key, message)
+        with contextlib.suppress(Exception):
+            self.jobs.record(key, "error", duration=time.perf_counter() - started,
+                             version=self.version, error_message=message,
+                             error_stack="".join(traceback.format_exception(error)))
+        tally.errors.append((key, error if self.return_exceptions else message))
+        tally.key = None
+        tally.phase = ""
+        tally.publish("key_failed", key, error=message)
+
+    def _after_interrupt(self, key: dict, reserved: bool) -> None:
+        with contextlib.suppress(Exception):
+            if reserved:
+                self.jobs.release(key)
+
+
+class _Sweep:
+    """Re-queueing dead workers' jobs while working, at most once per ``every`` seconds, so
+    a lost key does not wait for the whole queue to drain."""
+
+    def __init__(self, jobs: JobQueue, every: float, heartbeat_timeout: float):
+        self.jobs = jobs
+        self.every = every
+        self.heartbeat_timeout = heartbeat_timeout
+        self.last = time.monotonic()
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last >= self.every
+
+    def run(self) -> int:
+        """Re-queue now; the number of jobs re-queued."""
+        self.last = time.monotonic()
+        return self.jobs.requeue_orphans(self.heartbeat_timeout)
+
+
+def _key_tuple(key: dict, names: list[str]) -> tuple:
+    return tuple(key[n] for n in names)
+
+
+def _as_tuple(value: Any) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Deep equality that understands numpy arrays and pandas objects."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if hasattr(a, "equals") and callable(a.equals):  # pandas
+        return bool(a.equals(b))
+    if type(a).__module__ == "numpy":
+        import numpy as np
+
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f")) \
+            if hasattr(a, "dtype") and a.dtype.kind != "O" else bool(np.array_equal(a, b))
+    return a == b or (a != a and b != b)  # NaN equals NaN here
+
+
+@contextlib.contextmanager
+def _announced_end(tally: _Tally) -> Iterator[None]:
+    """Publish "finished" however the loop ends: stopped, done, interrupted or raising."""
+    try:
+        yield
+    except BaseException as error:
+        tally.publish("finished", extra={"interrupted": isinstance(error, KeyboardInterrupt),
+                                         "error": f"{type(error).__name__}: {error}"})
+        raise
+    tally.publish("finished", extra={"stopped": tally.stopped})
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM ends the loop like Ctrl-C: the running key rolls back and is released."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(f"terminated by signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _progress_observers(table: Any, restrictions: tuple,
+                        display_progress: bool | None) -> tuple[Callable, ...]:
+    """The notebook's populate panel (when the extension registered one and a kernel shows
+    it), else a tqdm bar if ``display_progress`` asked for one."""
+    if display_progress is False:
+        return ()
+    factory = progress_display()
+    shown = factory(table, restrictions) if factory is not None else None
+    if shown is not None:
+        return (shown,)
+    return (_progress_bar(),) if display_progress else ()
+
+
+def _progress_bar() -> Callable[[PopulateEvent], None]:
+    from tqdm.auto import tqdm
+
+    state: dict[str, Any] = {}
+
+    def observe(event: PopulateEvent) -> None:
+        if event.kind == "started":
+            state["bar"] = tqdm(total=event.total, desc=event.table.split(".", 1)[-1])
+        elif event.kind in ("key_done", "key_failed") and "bar" in state:
+            state["bar"].update(1)
+        elif event.kind == "finished" and "bar" in state:
+            state["bar"].close()
+
+    return observe
+

@@ -1,0 +1,515 @@
+"""Per-table job queues (``~~name``): what is pending, reserved, done, failed or ignored.
+
+Long module: the queue's table, its reservation, heartbeat and re-queueing are one protocol
+over one table; split, each part would need the others' SQL.
+
+One row per key of an auto-populated table, with the provenance of how it was
+computed: start and completion time, duration, host, user, process, and the
+code version of ``make``. Reservation is one conditional UPDATE (``WHERE
+status='pending'``), so two workers can never take the same key. A worker
+keeps a heartbeat on its reserved job; a job whose worker died is re-queued
+(:meth:`JobQueue.requeue_orphans`):
+
+- on SQLite, by the worker's lease (see :mod:`.leases`): a lock file the worker
+  process holds while it lives. Heartbeats cannot advance there during a make;
+- otherwise when its heartbeat is older than ``jobs.heartbeat_timeout``,
+  whatever its process id says (a zombie or a reused pid is not a live worker);
+  a worker on this host whose process is gone is re-queued at once.
+
+Live workers re-queue such jobs while they work (see ``populate``), not only
+when they run out of pending keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import getpass
+import os
+import socket
+import threading
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ..algebra.compiler import Compiler, Flat, compile_delete, compile_select, value_binder
+from ..algebra.conditions import Equals, Exists, disjunction, negation
+from ..algebra.heading import Attribute, Heading, TableInfo
+from ..algebra.nodes import Restrict, TableNode, base_table
+from ..backends.connection import Connection
+from ..catalog import metadata as catalog
+from ..catalog.declare import create_table, plan_table
+from ..definition.model import AttributeSpec, Default, IndexSpec, TableDefinition, TypeSpec
+from ..errors import DataJointError
+from ..objects.codecs import storage_spec
+from ..query.expression import QueryExpression, U
+from ..settings import config
+from .job_errors import ErrorRows
+from .leases import hold, lease_folder, state
+
+if TYPE_CHECKING:
+    from ..tables.table import Table
+
+__all__ = ["JobQueue", "STATUSES"]
+
+STATUSES = ("pending", "reserved", "success", "error", "ignore")
+HOST = socket.gethostname()
+
+
+def _spec(name: str, text: str, args: tuple = ()) -> TypeSpec:
+    return TypeSpec(name, args, text)
+
+
+def _job_attributes() -> tuple[AttributeSpec, ...]:
+    now = Default("CURRENT_TIMESTAMP(3)", is_expression=True)
+    stamp = _spec("datetime", "datetime(3)", (3,))
+    return (
+        AttributeSpec("status", _spec("enum", "enum('pending','reserved','success','error',"
+                                      "'ignore')", STATUSES), False),
+        AttributeSpec("priority", _spec("int8", "int8"), False, default=Default("5")),
+        AttributeSpec("created_time", stamp, False, default=now),
+        AttributeSpec("scheduled_time", stamp, False, default=now),
+        AttributeSpec("reserved_time", stamp, False, nullable=True),
+        AttributeSpec("heartbeat", stamp, False, nullable=True),
+        AttributeSpec("completed_time", stamp, False, nullable=True),
+        AttributeSpec("duration", _spec("float64", "float64"), False, nullable=True),
+        AttributeSpec("error_message", _spec("varchar", "varchar(2047)", (2047,)), False,
+                      default=Default("")),
+        AttributeSpec("error_stack", _spec("native", "text", ("text",)), False, nullable=True),
+        AttributeSpec("user", _spec("varchar", "varchar(255)", (255,)), False, default=Default("")),
+        AttributeSpec("host", _spec("varchar", "varchar(255)", (255,)), False, default=Default("")),
+        AttributeSpec("pid", _spec("int32", "int32"), False, default=Default("0")),
+        AttributeSpec("connection_id", _spec("int64", "int64"), False, default=Default("0")),
+        AttributeSpec("version", _spec("varchar", "varchar(64)", (64,)), False,
+                      default=Default("")),
+    )
+
+
+def job_table_name(target_table: str) -> str:
+    return "~~" + target_table.lstrip("_#")
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs here (a zombie — killed, not yet reaped — does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        pass
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] == b"Z"
+    except (OSError, IndexError):  # no /proc (macOS) or the process just went
+        return False
+
+
+class JobQueue(QueryExpression):
+    """The job queue of one auto-populated table; also a query over its rows."""
+
+    def __init__(self, target: Table):
+        self.target = target
+        self.name = job_table_name(target.table_name)
+        self._info = None
+        super().__init__(target.connection, None)  # type: ignore[arg-type]
+
+    # -- the table ---------------------------------------------------------------------
+    @property
+    def node(self) -> TableNode:
+        return TableNode(self.info)
+
+    @property
+    def info(self):
+        if self._info is None:
+            self._info = self._declare()
+        return self._info
+
+    @property
+    def sa_table(self) -> sa.Table:
+        self.info  # noqa: B018 - declares the queue table on first use
+        return self._sa_table
+
+    def _definition(self) -> TableDefinition:
+        heading = self.target.heading
+        key = tuple(AttributeSpec(n, heading[n].type, True) for n in heading.primary_key)
+        return TableDefinition(
+            f"job queue of {self.target.table_name}", (*key, *_job_attributes()),
+            (IndexSpec(("status", "priority", "scheduled_time")),))
+
+    def _declare(self):
+        connection = self.connection
+        schema, name = self.target.database, self.name
+        plan = plan_table(connection, schema, name, self._definition(), [])
+        if name not in catalog.table_names(connection, schema):
+            if connection.in_transaction:
+                raise DataJointError("the job queue is created by populate or .jobs outside a "
+                                     "transaction; access Table.jobs once before")
+            create_table(connection, plan)
+        self._sa_table = plan.table
+        lineage = self.target.heading.lineages  # the queue's keys are the target's keys
+        attributes = tuple(Attribute(c.name, c.type, c.in_key, c.nullable, c.default, c.comment,
+                                     lineage=lineage.get(c.name) if c.in_key else None)
+                           for c in plan.columns)
+        return TableInfo(schema, name, Heading(attributes))
+
+    @functools.cached_property
+    def key(self) -> list[str]:
+        """The target's primary key (a queue object lives until the next DDL)."""
+        return self.target.heading.primary_key
+
+    def _derive(self, node):
+        return _derived(self.connection, node)
+
+    # -- views ---------------------------------------------------------------------------
+    def _status(self, status: str) -> QueryExpression:
+        return self & {"status": status}
+
+    @property
+    def pending(self) -> QueryExpression:
+        return self._status("pending")
+
+    @property
+    def reserved(self) -> QueryExpression:
+        return self._status("reserved")
+
+    @property
+    def errors(self) -> ErrorRows:
+        """Failed jobs: a query that also groups them by kind (``.groups()``), ``retry``s
+        and ``ignore``s them (see :mod:`.job_errors`)."""
+        return ErrorRows(self.connection, self._status("error").node, self)
+
+    @property
+    def ignored(self) -> QueryExpression:
+        return self._status("ignore")
+
+    @property
+    def completed(self) -> QueryExpression:
+        return self._status("success")
+
+    def progress(self) -> dict[str, int]:
+        """Jobs per status (read from the database, so other workers' jobs count too)."""
+        counts = {s: 0 for s in STATUSES}
+        for row in U("status").aggr(self, n="count(*)").to_dicts():
+            counts[row["status"]] = int(row["n"])
+        counts["total"] = sum(counts[s] for s in STATUSES)
+        return counts
+
+    # -- statements ---------------------------------------------------------------------------
+    def _worker_fields(self, version: str, *, lease: bool = False) -> dict:
+        """Who is working; ``lease``: with this worker's lease token (only a reservation
+        needs it, so a plain populate never creates a lease)."""
+        return {"host": HOST, "pid": os.getpid(), "user": _user(), "version": version,
+                "connection_id": self._lease() if lease else 0}
+
+    def _lease(self) -> int:
+        """This worker's lease token on this database (0 where there are no leases)."""
+        folder = self._lease_folder
+        return 0 if folder is None else hold(folder)
+
+    @functools.cached_property
+    def _lease_folder(self):
+        return lease_folder(self.connection)
+
+    # The per-key statements run thousands of times: compiled once, then bound by name.
+    def _key_terms(self) -> list[sa.ColumnElement]:
+        return [self.sa_table.c[n] == sa.bindparam(f"key_{n}") for n in self.key]
+
+    def _key_values(self, key: dict) -> dict:
+        return {name: bind(key[n]) for n, name, bind in self.key_binders}
+
+    @functools.cached_property
+    def key_binders(self) -> list[tuple[str, str, Any]]:
+        """(attribute, parameter name, checking binder) of each key attribute."""
+        heading, dialect = self.info.heading, self.connection.dialect
+        return [(n, f"key_{n}", value_binder(dialect, heading[n])) for n in self.key]
+
+    @functools.cached_property
+    def _prepared(self) -> dict:
+        table, now = self.sa_table, self.connection.dialect.now()
+        worker = {n: sa.bindparam(n) for n in ("user", "host", "pid", "connection_id", "version")}
+        status = sa.bindparam("want_status", type_=table.c.status.type)
+        reserve = sa.update(table).where(
+            *self._key_terms(), table.c.status == status, table.c.scheduled_time <= now,
+        ).values(status=sa.bindparam("new_status", type_=table.c.status.type),
+                 reserved_time=now, heartbeat=now, **worker)
+        names = [*self.key, "status", "completed_time", "duration", "error_message",
+                 "error_stack", "heartbeat", *worker]
+        upsert = self.connection.dialect.insert_replacing(table, self.key, names).values(
+            {**{n: sa.bindparam(f"key_{n}") for n in self.key},
+             "status": sa.bindparam("new_status", type_=table.c.status.type),
+             "completed_time": now, "duration": sa.bindparam("duration"),
+             "error_message": sa.bindparam("error_message"),
+             "error_stack": sa.bindparam("error_stack"), "heartbeat": sa.null(), **worker})
+        release = sa.update(table).where(
+            *self._key_terms(), table.c.status == status,
+            table.c.pid == sa.bindparam("pid"), table.c.host == sa.bindparam("host"),
+        ).values(status=sa.bindparam("new_status", type_=table.c.status.type),
+                 heartbeat=sa.null(), reserved_time=sa.null())
+        repend = sa.update(table).where(*self._key_terms(), table.c.status == status).values(
+            status=sa.bindparam("new_status", type_=table.c.status.type), scheduled_time=now)
+        beat = sa.update(table).where(
+            *self._key_terms(), table.c.status == status,
+            table.c.pid == sa.bindparam("pid"), table.c.host == sa.bindparam("host"),
+        ).values(heartbeat=now)
+        prepare = self.connection.prepare
+        return {"reserve": prepare(reserve), "record": prepare(upsert),
+                "release": prepare(release), "repend": prepare(repend), "beat": prepare(beat)}
+
+    def _run(self, name: str, values: dict) -> int:
+        return self.connection.run_prepared(self._prepared[name], values)[1]
+
+    def reserve(self, key: dict, version: str = "") -> bool:
+        """Take a pending job for this worker; False if another worker has it (atomic)."""
+        return self._run("reserve", {**self._key_values(key), "want_status": "pending",
+                                     "new_status": "reserved",
+                                     **self._worker_fields(version, lease=True)}) == 1
+
+    def record(self, key: dict, status: str, *, duration: float | None = None,
+               version: str = "", error_message: str = "",
+               error_stack: str | None = None) -> None:
+        """Write the job's outcome in one upsert (e.g. inside the make transaction)."""
+        self._run("record", self._record_values(key, status, duration, version, error_message,
+                                                error_stack))
+
+    def record_at_commit(self, key: dict, status: str, *, duration: float | None = None,
+                         version: str = "") -> None:
+        """:meth:`record`, sent with the COMMIT of the open transaction (the make's): one
+        round trip fewer where the driver can carry both (see ``Connection.run_at_commit``)."""
+        self.connection.run_at_commit(self._prepared["record"], self._record_values(
+            key, status, duration, version, "", None))
+
+    def _record_values(self, key: dict, status: str, duration: float | None, version: str,
+                       error_message: str, error_stack: str | None) -> dict:
+        return {**self._key_values(key), "new_status": status, "duration": duration,
+                "error_message": _truncate(error_message, 2047), "error_stack": error_stack,
+                **self._worker_fields(version)}
+
+    def release(self, key: dict, *, pid: int | None = None, host: str = HOST) -> int:
+        """Put a job reserved by this worker (or by ``pid`` on ``host``) back to pending."""
+        return self._run("release", {**self._key_values(key), "want_status": "reserved",
+                                     "new_status": "pending",
+                                     "pid": os.getpid() if pid is None else pid, "host": host})
+
+    def beat(self, key: dict) -> int:
+        """Refresh the heartbeat of this worker's reserved job."""
+        return self._run("beat", {**self._key_values(key), "want_status": "reserved",
+                                  "pid": os.getpid(), "host": HOST})
+
+    def ignore(self, key: dict) -> None:
+        """Mark a key so populate skips it (until the job row is deleted)."""
+        self.record(key, "ignore")
+
+    def pending_keys(self, restriction: QueryExpression | None, *, priority: int | None,
+                     limit: int) -> list[dict]:
+        """Pending, due jobs in priority order (lower first), restricted to ``restriction``."""
+        table, dialect = self.sa_table, self.connection.dialect
+        terms = [table.c.status == "pending", table.c.scheduled_time <= dialect.now()]
+        if priority is not None:
+            terms.append(table.c.priority <= int(priority))
+        if restriction is not None:
+            terms.append(self._in(restriction))
+        statement = sa.select(*[table.c[n] for n in self.key]).where(*terms).order_by(
+            table.c.priority, table.c.scheduled_time, *[table.c[n] for n in self.key]
+        ).limit(limit)
+        return self._keys(self.connection.fetch_all(statement))
+
+    def _in(self, restriction: QueryExpression) -> sa.ColumnElement:
+        """Jobs whose key is among the rows of ``restriction`` (a correlated EXISTS)."""
+        flat = Flat(self.sa_table, {n: self.sa_table.c[n] for n in self.info.heading.names})
+        return Compiler(self.connection.dialect).condition(
+            Exists(restriction.node, tuple(self.key)), flat, self.info.heading)
+
+    def _keys(self, rows: list) -> list[dict]:
+        heading, dialect = self.info.heading, self.connection.dialect
+        decoders = [dialect.decoder(storage_spec(heading[n].type)) for n in self.key]
+        return [{n: (d(v) if d else v) for n, d, v in zip(self.key, decoders, row)}
+                for row in rows]
+
+    # -- maintenance ----------------------------------------------------------------------------
+    def refresh(self, *restrictions: Any, priority: int | None = None, delay: float = 0,
+                heartbeat_timeout: float | None = None) -> dict[str, int]:
+        """Bring the queue up to date with ``key_source``.
+
+        Adds pending jobs for new keys, removes jobs (not reserved or ignored ones) whose key
+        left the key source, re-queues finished jobs whose rows were deleted, and re-queues
+        reserved jobs whose worker died. Returns the counts of each.
+        """
+        target = self.target
+        added = self._add_pending(target.restricted_source(restrictions), priority, delay)
+        removed = self._remove_departed(target.key_source.proj())
+        repended = self._repend_deleted()
+        timeout = config["jobs.heartbeat_timeout"] if heartbeat_timeout is None \
+            else heartbeat_timeout
+        orphaned = self.requeue_orphans(timeout)
+        return {"added": added, "removed": removed, "re_pended": repended, "orphaned": orphaned}
+
+    def _add_pending(self, source: QueryExpression, priority: int | None, delay: float) -> int:
+        connection = self.connection
+        dialect = connection.dialect
+        todo = source - QueryExpression(connection, self.node)
+        sub = compile_select(todo.node, dialect, names=self.key).subquery("todo")
+        chosen = config["jobs.default_priority"] if priority is None else priority
+        status = sa.literal("pending", type_=self.sa_table.c.status.type)  # an enum on PostgreSQL
+        select = sa.select(*[sub.c[n] for n in self.key], status,
+                           sa.literal(int(chosen)), dialect.seconds_from_now(delay))
+        names = [*self.key, "status", "priority", "scheduled_time"]
+        insert = dialect.insert_from_select(
+            dialect.insert_skipping_duplicates(self.sa_table), names, select)
+        # an INSERT's rowcount is lost when its cursor closes (psycopg) unless preserved
+        insert = insert.execution_options(preserve_rowcount=True)
+        return max(connection.execute(insert).rowcount, 0)
+
+    def _remove_departed(self, source: QueryExpression) -> int:
+        departed = Restrict(self.node, negation(Exists(source.node, tuple(self.key))))
+        waiting = Restrict(departed, _status_in(("pending", "error", "success")))
+        return self.connection.execute(compile_delete(waiting, self.connection.dialect)).rowcount
+
+    def _repend_deleted(self) -> int:
+        target = QueryExpression(self.connection, self.target.node)
+        gone = Restrict(Restrict(self.node, _status_in(("success",))),
+                        negation(Exists(target.node, tuple(self.key))))
+        keys = QueryExpression(self.connection, gone).keys()
+        for key in keys:
+            self._run("repend", {**self._key_values(key), "want_status": "success",
+                                 "new_status": "pending"})
+        return len(keys)
+
+    def requeue_orphans(self, heartbeat_timeout: float) -> int:
+        """Re-queue reserved jobs whose worker is gone; a live worker keeps its job.
+
+        A worker is gone when its lease is free (SQLite, see :mod:`.leases`), when it ran on
+        this host and its process has ended, or when its heartbeat is older than
+        ``heartbeat_timeout`` seconds — whatever its pid says, since a pid can be a zombie or
+        belong to another process now. A held lease keeps the job however old the heartbeat
+        (on SQLite heartbeats stall during a make).
+        """
+        table, dialect = self.sa_table, self.connection.dialect
+        names = [*self.key, "host", "pid", "connection_id"]
+        silent = sa.or_(table.c.heartbeat.is_(None),
+                        table.c.heartbeat < dialect.seconds_from_now(-heartbeat_timeout))
+        statement = sa.select(*[table.c[n] for n in names], silent.label("silent")).where(
+            table.c.status == "reserved")
+        folder = self._lease_folder
+        count = 0
+        for row in self.connection.fetch_all(statement):
+            key = self._keys([row[:len(self.key)]])[0]
+            host, pid, token, is_silent = row[len(self.key):]
+            if _worker_lives(folder, host, pid, token, bool(is_silent)):
+                continue
+            count += self.release(key, pid=pid, host=host)
+        return count
+
+    def delete(self) -> int:
+        """Remove every job row (the queue is rebuilt by the next refresh)."""
+        return self.connection.execute(compile_delete(self.node, self.connection.dialect)).rowcount
+
+    def __repr__(self) -> str:
+        return f"JobQueue({self.target.full_name})\n" + super().__repr__()
+
+
+class JobRows(QueryExpression):
+    """Restricted job rows (``jobs & key``, ``jobs.errors``): still deletable."""
+
+    def _derive(self, node):
+        return _derived(self.connection, node)
+
+    def delete(self) -> int:
+        """Remove these job rows (e.g. errors, so populate retries their keys)."""
+        return self.connection.execute(compile_delete(self.node, self.connection.dialect)).rowcount
+
+
+def _worker_lives(folder, host: str, pid: int, token: int, silent: bool) -> bool:
+    """Whether the worker that reserved a job still runs (see ``requeue_orphans``)."""
+    lease = state(folder, token) if folder is not None and token else None
+    if lease is not None:
+        return lease
+    if host == HOST and not _process_alive(pid):
+        return False
+    return not silent
+
+
+def _derived(connection, node) -> QueryExpression:
+    """A restriction of the queue stays deletable; other queries over it are plain."""
+    if base_table(node) is not None:
+        return JobRows(connection, node)
+    return QueryExpression(connection, node)
+
+
+class Heartbeat:
+    """One thread per worker that keeps the heartbeat of the job being made fresh.
+
+    It uses its own connection (the worker's is busy in the make transaction) and beats
+    whatever key :meth:`working_on` set, so starting a key costs nothing.
+    """
+
+    def __init__(self, jobs: JobQueue, interval: float):
+        self._jobs = jobs
+        self._interval = interval
+        self._key: dict | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dj-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._interval + 5)
+
+    @contextlib.contextmanager
+    def working_on(self, key: dict) -> Iterator[None]:
+        with self._lock:
+            self._key = key
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._key = None
+
+    def _run(self) -> None:
+        connection = None
+        try:
+            while not self._stop.wait(self._interval):
+                with self._lock:
+                    key = self._key
+                if key is None:
+                    continue
+                try:
+                    if connection is None:
+                        connection = Connection(self._jobs.connection.url)
+                    _rebound(self._jobs, connection).beat(key)
+                except Exception:  # noqa: BLE001 - a missed beat is retried next time
+                    connection = None
+        finally:
+            if connection is not None:
+                connection.close()
+
+
+def _rebound(jobs: JobQueue, connection) -> JobQueue:
+    clone = object.__new__(JobQueue)
+    clone.__dict__.update(jobs.__dict__)
+    clone._connection = connection
+    return clone
+
+
+def _status_in(statuses: Iterable[str]):
+    return disjunction(Equals("status", s) for s in statuses)
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 14] + "...(truncated)"
+
+
+@functools.lru_cache(maxsize=1)
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return ""

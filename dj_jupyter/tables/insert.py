@@ -1,0 +1,408 @@
+"""Inserting rows: coerce any row source into columns, check them, run one executemany.
+
+Rows may be dicts, sequences of dicts, numpy structured arrays, pandas
+DataFrames, positional sequences (deprecated) or another query (INSERT ...
+SELECT). Checks happen before anything is sent, and the executemany runs in
+one transaction, so a failed insert writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ..algebra.compiler import compile_select
+from ..algebra.values import MISSING, column_validator
+from ..backends.dialect import ErrorKind
+from ..catalog.catalog import catalog_of
+from ..catalog.declare import python_default
+from ..errors import (
+    DataTypeError,
+    DuplicateError,
+    IntegrityError,
+    MissingAttributeError,
+    QueryError,
+    UnknownAttributeError,
+)
+from ..objects.codecs import storage_spec, uses_store
+from ..objects.stores import journal
+
+if TYPE_CHECKING:
+    from .table import Table
+
+__all__ = ["insert_rows", "to_columns", "insert_query", "check_row"]
+
+
+def to_columns(rows: Any, table: Table) -> tuple[list[str], list[list]]:
+    """(attribute names, one list of values per name) from any supported row source.
+
+    Positional rows take the table's attribute order.
+    """
+    if type(rows) not in (list, tuple):  # lists and tuples of dicts come first: make's inserts
+        if _is_dataframe(rows):
+            frame = rows.reset_index() if any(n is not None for n in rows.index.names) else rows
+            names = [str(n) for n in frame.columns]
+            return names, [_column_values(frame[n]) for n in frame.columns]
+        if _is_structured_array(rows):
+            names = list(rows.dtype.names)
+            return names, [rows[n].tolist() for n in names]
+        rows = _row_sequence(rows)
+    if not rows:
+        return [], []
+    first = rows[0]
+    kind = _row_kind(first, 0)
+    if len(rows) > 1 and not (kind == "dict" and all(type(row) is dict for row in rows)):
+        for number, row in enumerate(rows):
+            if _row_kind(row, number) != kind:
+                raise DataTypeError(
+                    f"row {number} is a {type(row).__name__} but row 0 is a "
+                    f"{type(first).__name__}; give every row in the same form (dicts)")
+    if kind == "dict":
+        return _columns_from_dicts(rows)
+    if kind == "record":
+        names = list(first.dtype.names)
+        return names, [[r[n] for r in rows] for n in names]
+    warnings.warn("inserting positional rows is deprecated: insert dicts (attribute names "
+                  "as keys) so that a change of attribute order cannot misplace values",
+                  DeprecationWarning, stacklevel=4)
+    names = table.heading.names
+    for number, row in enumerate(rows):
+        if len(row) != len(names):
+            raise DataTypeError(f"row {number} has {len(row)} values but the table has "
+                                f"{len(names)} attributes ({', '.join(names)}); insert dicts")
+    return names, [list(values) for values in zip(*rows)]
+
+
+def _row_sequence(rows: Any) -> list:
+    """``rows`` as a list, refusing what is not a collection of rows."""
+    if isinstance(rows, Mapping):
+        raise DataTypeError("insert takes a sequence of rows; use insert1(row) for a single dict")
+    if rows is None or isinstance(rows, (str, bytes, bytearray)) or not hasattr(rows, "__iter__") \
+            or (type(rows).__name__ == "ndarray" and rows.dtype.names is None):
+        raise DataTypeError(
+            f"insert takes rows (a list of dicts, a structured numpy array, a DataFrame or a "
+            f"query), not a {type(rows).__name__}; e.g. T.insert([{{'id': 1}}, {{'id': 2}}])")
+    return list(rows)
+
+
+def _row_kind(row: Any, number: int) -> str:
+    """"dict", "record" or "sequence" (positional); anything else is refused."""
+    if type(row) is dict or isinstance(row, Mapping):
+        return "dict"
+    if _is_record(row):
+        return "record"
+    if isinstance(row, (list, tuple)):
+        return "sequence"
+    raise DataTypeError(
+        f"row {number} is a {type(row).__name__} ({row!r:.40}), not a row; give a dict of "
+        "attribute values, e.g. T.insert1({'id': 1, 'name': 'a'})")
+
+
+def check_row(row: Any, action: str) -> Mapping:
+    """A single row given as a dict (``update1``, ``insert1`` of a dict), or a clear error."""
+    if not isinstance(row, Mapping):
+        raise DataTypeError(f"{action} takes one row as a dict of attribute values, not a "
+                            f"{type(row).__name__}; e.g. {action}({{'id': 1, 'name': 'a'}})")
+    return row
+
+
+def _columns_from_dicts(rows: list[Mapping]) -> tuple[list[str], list[list]]:
+    """Columns over the union of the rows' attributes; a row lacking one gets its default."""
+    names = list(rows[0])
+    if not names and all(not row for row in rows):
+        raise MissingAttributeError(
+            "the rows are empty dicts; give each row at least its primary key, e.g. "
+            "T.insert1({'id': 1})")
+    if len(rows) == 1:
+        return names, [[value] for value in rows[0].values()]
+    if any(len(row) != len(names) or row.keys() != rows[0].keys() for row in rows):
+        names = list(dict.fromkeys(name for row in rows for name in row))
+        return names, [[row.get(n, MISSING) for row in rows] for n in names]
+    return names, [[row[n] for row in rows] for n in names]
+
+
+def _column_values(series) -> list:
+    """A DataFrame column as Python values (datetime64 as datetime, NaT/NaN as None)."""
+    if series.dtype.kind == "M":
+        values = list(series.dt.to_pydatetime())
+        if series.hasnans:
+            values = [None if missing else v for v, missing in zip(values, series.isna())]
+        return values
+    return series.tolist()
+
+
+def _is_dataframe(value: Any) -> bool:
+    return type(value).__name__ == "DataFrame" and hasattr(value, "reset_index")
+
+
+def _is_structured_array(value: Any) -> bool:
+    return type(value).__name__ == "ndarray" and value.dtype.names is not None
+
+
+def _is_record(value: Any) -> bool:
+    return type(value).__name__ == "void" and getattr(value, "dtype", None) is not None
+
+
+def _select_names(table: Table, names: list[str], ignore_extra_fields: bool) -> list[str]:
+    heading = table.heading
+    unknown = [n for n in names if n not in heading]
+    if unknown and not ignore_extra_fields:
+        raise UnknownAttributeError(
+            f"{table.full_table_name}: unknown attribute(s) {', '.join(map(repr, unknown))}; the "
+            f"table has {', '.join(heading.names)}. Pass ignore_extra_fields=True to drop them.")
+    kept = [n for n in names if n in heading]
+    missing = [a.name for a in heading.attributes.values()
+               if a.name not in kept and (a.in_key or (not a.nullable and a.default is None))]
+    if missing:
+        raise MissingAttributeError(
+            f"{table.full_table_name}: rows lack {', '.join(map(repr, missing))}, which "
+            "have no default. Add them to every row, or declare a default (`name = value : type`)"
+            " or `= null` in the definition.")
+    return kept
+
+
+def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicates: bool = False,
+                ignore_extra_fields: bool = False, chunk_size: int | None = None) -> int:
+    """Insert ``rows`` into ``table``; return how many rows were sent."""
+    connection = table.connection
+    names, columns = to_columns(rows, table)
+    if not names and not columns:
+        return 0
+    plan = _plan(table, connection, tuple(names), ignore_extra_fields)
+    columns = [columns[i] for i in plan.positions]
+    # Objects are written while store values are encoded, so those columns go last (after
+    # every other value is known to be valid); the journal removes the objects the rows own
+    # if anything fails, here or in the transaction around this insert (see core/gc.py).
+    with journal(connection) if plan.uses_store else _NO_JOURNAL as written:
+        checked: dict[str, list] = {}
+        for column in plan.columns:
+            values = columns[column.position]
+            keys = _codec_keys(table, column.name, checked, len(values)) \
+                if column.in_store else None
+            checked[column.name] = column.validator()(values, keys)
+        bound = [_bound(checked[column.name], column.bind) for column in plan.in_order]
+        bulk = bool(bound) and len(bound[0]) >= BULK_ROWS \
+            and connection.dialect.bulk_loads(plan.stored_types)
+        sql, order, copying = plan.statement(table, replace, skip_duplicates, bulk)
+        data = list(zip(*(bound[i] for i in order)))
+        if written is not None:  # encoding many rows may take long: objects stay fresh
+            written.keep_fresh()
+        try:
+            _send(connection, sql, copying, data, chunk_size)
+        except BaseException as error:
+            from_driver = isinstance(error, (sa.exc.DBAPIError, *connection._driver_errors()))
+            _failed_part_way(table, connection, len(data), error, from_driver)
+            if from_driver:
+                raise translate_error(table, error) from None
+            raise
+    return len(data)
+
+
+def _failed_part_way(table: Table, connection, count: int, error: BaseException,
+                     from_driver: bool) -> None:
+    """A send that failed inside an open transaction may have left rows there (an
+    executemany stops at the failing row, chunks before it went through; an interrupt may
+    come after the server ran the statement): the transaction can then only roll back,
+    taking those rows and their objects with it. Only a driver error on a one-row statement
+    is known to leave nothing. Outside a transaction the statement's own transaction was
+    rolled back already."""
+    if connection.in_transaction and (count > 1 or not from_driver):
+        connection.doom(f"an insert of {count} row(s) into {table.full_table_name} failed "
+                        f"part-way ({type(error).__name__})")
+
+
+_NO_JOURNAL = contextlib.nullcontext()
+
+
+def _bound(values: list, bind: Callable[[Any], Any] | None) -> list:
+    """Checked values as the driver takes them (None stays None)."""
+    if bind is None:
+        return values
+    return [v if v is None else bind(v) for v in values]
+
+
+@dataclass(frozen=True)
+class _PlannedColumn:
+    """How one attribute's values are checked and bound for the driver."""
+
+    name: str
+    position: int  # in the kept columns
+    in_store: bool
+    bind: Callable[[Any], Any] | None
+    validator: Callable[[], Callable[..., list]]  # a fresh one when the default is now()
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    """What an insert of rows with these attribute names does, worked out once per table."""
+
+    names: tuple[str, ...]  # as the rows give them
+    kept: list[str]  # the table's attributes among them
+    positions: list[int]  # of the kept names among ``names``
+    columns: list[_PlannedColumn]  # in check order: values kept in the database first
+    in_order: list[_PlannedColumn]  # in ``kept`` order
+    uses_store: bool
+    stored_types: tuple  # of the kept columns, as the database stores them (codecs resolved)
+    statements: dict = field(default_factory=dict)  # by (replace, skip_duplicates, bulk)
+
+    def statement(self, table: Table, replace: bool, skip_duplicates: bool,
+                  bulk: bool) -> tuple[str, list[int], bool]:
+        """(SQL for the driver, order of ``kept`` in its parameters, whether it is a COPY)."""
+        flags = (replace, skip_duplicates, bulk)
+        made = self.statements.get(flags)
+        if made is None:
+            made = self.statements[flags] = _build_statement(table, self.kept, *flags)
+        return made
+
+
+def _plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields: bool
+          ) -> _InsertPlan:
+    """The plan for rows with these names, cached per connection (DDL clears the cache)."""
+    key = ("insert plan", table.full_name, names, ignore_extra_fields)
+    cache = catalog_of(connection).cache("statements")
+    plan = cache.get(key)
+    if plan is None:
+        plan = cache[key] = _build_plan(table, connection, names, ignore_extra_fields)
+    return plan
+
+
+def _build_plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields: bool
+                ) -> _InsertPlan:
+
+    heading = table.heading
+    kept = _select_names(table, list(names), ignore_extra_fields)
+    label = table.full_table_name
+    dialect = connection.dialect
+    planned = []
+    for position, name in enumerate(kept):
+        attribute = heading[name]
+        planned.append(_PlannedColumn(name, position, uses_store(attribute.type),
+                                      dialect.binder(storage_spec(attribute.type)),
+                                      _validator_factory(label, attribute)))
+    return _InsertPlan(names, kept, [names.index(n) for n in kept],
+                       sorted(planned, key=lambda c: c.in_store), planned,
+                       any(c.in_store for c in planned),
+                       tuple(storage_spec(heading[n].type) for n in kept))
+
+
+def _validator_factory(label: str, attribute) -> Callable[[], Callable[..., list]]:
+    """The column check of one attribute; made once unless its default is the current time."""
+    def make() -> Callable[..., list]:
+        return column_validator(label, attribute.name, attribute.type,
+                                nullable=attribute.nullable, default=default_value(attribute))
+
+    if attribute.default is not None and attribute.default.is_expression:
+        return make
+    made = make()
+    return lambda: made
+
+
+def _codec_keys(table: Table, field: str, checked: dict[str, list], count: int) -> list[dict]:
+    """Per row, what a store codec is told about the row: schema, table, field, key values."""
+    base = {"_schema": table.database, "_table": table.table_name, "_field": field}
+    key = [k for k in table.heading.primary_key if k in checked]
+    return [{**base, **{k: checked[k][row] for k in key}} for row in range(count)]
+
+
+def _send(connection, sql: str, copying: bool, data: list[tuple], chunk_size: int | None) -> None:
+    """Send all rows, in chunks, in one transaction."""
+    chunk = chunk_size or len(data) or 1
+    if not copying and chunk >= len(data):  # one statement (make's inserts): no loop
+        connection.run(sql, data, many=True)
+        return
+    with contextlib.nullcontext() if connection.in_transaction else connection.transaction:
+        for start in range(0, len(data), chunk):
+            rows = data[start:start + chunk]
+            if copying:
+                connection.copy_rows(sql, rows)
+            else:
+                connection.run(sql, rows, many=True)
+
+
+def default_value(attribute) -> object:
+    """What None (or an absent value) in a row stands for: the declared default."""
+    if attribute.default is None:
+        return MISSING
+    if attribute.default.is_expression:  # CURRENT_TIMESTAMP, as the server would fill it
+        import datetime as dt
+
+        return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return python_default(attribute.name, attribute.type, attribute.default)
+
+
+BULK_ROWS = 64  # from this many rows on, a backend's bulk path (COPY) beats INSERT
+
+
+def _build_statement(table: Table, names: list[str], replace: bool, skip_duplicates: bool,
+                     bulk: bool) -> tuple[str, list[int], bool]:
+    connection = table.connection
+    dialect = connection.dialect
+    key = table.heading.primary_key
+    sa_schema, address = dialect.table_address(table.database, table.table_name)
+    target = sa.Table(address, sa.MetaData(),
+                      *[sa.Column(n, sa.types.NULLTYPE, primary_key=n in key) for n in names],
+                      schema=sa_schema)
+    loader = dialect.bulk_insert(target, names) if bulk and not (replace or skip_duplicates) \
+        else None
+    if loader is not None:
+        return connection.compile(loader)[0], list(range(len(names))), True
+    if replace:
+        statement = dialect.insert_replacing(target, key, names)
+    elif skip_duplicates:
+        statement = dialect.insert_skipping_duplicates(target)
+    else:
+        statement = sa.insert(target)
+    statement = statement.values({n: sa.bindparam(n) for n in names})
+    compiled = statement.compile(dialect=connection.engine.dialect)
+    if not compiled.positional:  # pragma: no cover - engines use positional paramstyles
+        raise QueryError("the driver must use a positional parameter style")
+    return compiled.string, [names.index(p) for p in compiled.positiontup], False
+
+
+def insert_query(table: Table, query, *, skip_duplicates: bool = False,
+                 ignore_extra_fields: bool = False) -> None:
+    """INSERT ... SELECT: copy the rows of a query, server-side."""
+    names = _select_names(table, query.heading.names, ignore_extra_fields)
+    dialect = table.connection.dialect
+    sa_schema, address = dialect.table_address(table.database, table.table_name)
+    target = sa.Table(address, sa.MetaData(),
+                      *[sa.Column(n, sa.types.NULLTYPE, primary_key=n in table.primary_key)
+                        for n in names], schema=sa_schema)
+    insert = dialect.insert_skipping_duplicates(target) if skip_duplicates else sa.insert(target)
+    select = compile_select(query.node, dialect, names=names)
+    try:
+        table.connection.execute(dialect.insert_from_select(insert, names, select))
+    except (sa.exc.DBAPIError, *table.connection._driver_errors()) as error:
+        raise translate_error(table, error) from None
+
+
+def translate_error(table: Table, error: BaseException) -> Exception:
+    """A DataJoint error naming the table and the fix, for a driver error."""
+    kind = table.connection.dialect.classify(error)
+    detail = str(getattr(error, "orig", error)).strip().splitlines()[0]
+    name = table.full_table_name
+    if kind == ErrorKind.DUPLICATE:
+        return DuplicateError(
+            f"{name}: a row with the same primary key (or unique value) exists already "
+            f"({detail}). Pass skip_duplicates=True to skip existing rows, or replace=True to "
+            "overwrite them.")
+    if kind == ErrorKind.FOREIGN_KEY:
+        # From the cached catalogue: inside a failed PostgreSQL transaction the server
+        # answers no query until the rollback.
+        parents = ", ".join(dict.fromkeys(fk.parent for fk in table.info.foreign_keys)) \
+            or "its parents"
+        return IntegrityError(
+            f"{name}: a row refers to a parent row that does not exist in {parents} "
+            f"({detail}). Insert the parent rows first.")
+    if kind == ErrorKind.NOT_NULL:
+        return MissingAttributeError(f"{name}: a required attribute is missing ({detail}). "
+                                     "Give a value, or declare the attribute `= null`.")
+    if kind in (ErrorKind.OUT_OF_RANGE, ErrorKind.BAD_VALUE):
+        return DataTypeError(f"{name}: a value does not fit its attribute ({detail}).")
+    return QueryError(f"{name}: {detail}")
+
