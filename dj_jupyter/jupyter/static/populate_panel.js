@@ -75,22 +75,27 @@ function render({ model, el: root }) {
 
   function send(message) { model.send(message); }
 
-  function controls() {
-    const box = el("div", "dj-pp-controls");
+  // The controls are built once and only updated: a redraw between a button's mousedown and
+  // its mouseup (the state arrives every half second while work runs) would lose the click.
+  const controls = el("div", "dj-pp-controls");
+  const start = el("button", "dj-pp-start", "Start");
+  const stop = el("button", "dj-pp-stop", "Stop");
+  const label = el("label", "", "workers ");
+  const count = el("input", "dj-pp-workers-count");
+  count.type = "number"; count.min = "1"; count.max = "64";
+  label.appendChild(count);
+  start.addEventListener("click", () => send({ action: "start", workers: Number(count.value) || 1 }));
+  stop.addEventListener("click", () => send({ action: "stop" }));
+  controls.append(start, stop, label);
+  const body = el("div", "dj-pp-body");
+  panel.append(controls, body);
+
+  function syncControls() {
+    controls.hidden = !model.get("controls");
     const running = model.get("running");
-    const start = el("button", "dj-pp-start", "Start");
     start.disabled = running;
-    const stop = el("button", "dj-pp-stop", "Stop");
     stop.disabled = !running;
-    const label = el("label", "", "workers ");
-    const count = el("input", "dj-pp-workers-count");
-    count.type = "number"; count.min = "1"; count.max = "64";
-    count.value = String(model.get("workers"));
-    label.appendChild(count);
-    start.addEventListener("click", () => send({ action: "start", workers: Number(count.value) || 1 }));
-    stop.addEventListener("click", () => send({ action: "stop" }));
-    box.append(start, stop, label);
-    return box;
+    if (document.activeElement !== count) count.value = String(model.get("workers"));
   }
 
   function groupItem(t, group, index) {
@@ -181,10 +186,10 @@ function render({ model, el: root }) {
   }
 
   function draw() {
-    panel.replaceChildren();
-    if (model.get("controls")) panel.appendChild(controls());
-    for (const t of model.get("tables")) panel.appendChild(table(t));
-    panel.appendChild(el("div", "dj-pp-status", model.get("status")));
+    syncControls();
+    body.replaceChildren();
+    for (const t of model.get("tables")) body.appendChild(table(t));
+    body.appendChild(el("div", "dj-pp-status", model.get("status")));
   }
 
   draw();
