@@ -21,7 +21,8 @@ from ..definition.model import TypeSpec
 from ..definition.types import core_of
 from .ddl import AddColumn, DropColumn, ModifyColumn, RenameTable
 
-__all__ = ["Dialect", "ErrorKind", "Convert", "enum_type_name", "stored_family", "dump_json",
+__all__ = ["Dialect", "ServerSchemas", "ErrorKind", "Convert", "enum_type_name",
+           "stored_family", "dump_json",
            "iso_datetime", "parse_datetime", "parse_date", "decimal_decoder", "to_bool",
            "rstrip_spaces", "loads_json", "uuid_from_bytes", "bytes_from_memoryview",
            "to_float32", "check_converted"]
@@ -467,3 +468,21 @@ def decimal_decoder(spec: TypeSpec) -> Convert:
         return decimal.Decimal(text).quantize(quantum, context=wide)
 
     return decode
+
+
+class ServerSchemas:
+    """What both server dialects share: a schema is the server's own namespace (a PostgreSQL
+    schema, a MySQL database), where the embedded default prefixes table names instead.
+    Listed before :class:`Dialect` in a server dialect's bases."""
+
+    def table_address(self, schema: str, table: str) -> tuple[str | None, str]:
+        return schema, table
+
+    def schema_of_address(self, sa_schema: str | None, name: str) -> tuple[str, str] | None:
+        return (sa_schema, name) if sa_schema else None
+
+    def reflect_schema(self, schema: str) -> str | None:
+        return schema
+
+    def create_schema_ddl(self, schema: str) -> list[sa.schema.ExecutableDDLElement]:
+        return [sa.schema.CreateSchema(schema, if_not_exists=True)]

@@ -11,28 +11,16 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
 
 from ..ddl import AlterColumns, ModifyColumn
-from ..dialect import Dialect, ErrorKind, stored_family
+from ..dialect import Dialect, ErrorKind, ServerSchemas, stored_family
 
 __all__ = ['MySQLDialect']
 
 
-class MySQLDialect(Dialect):
+class MySQLDialect(ServerSchemas, Dialect):
     transactional_ddl = False
 
     name = "mysql"
     max_identifier = 64
-
-    def table_address(self, schema, table):
-        return schema, table
-
-    def schema_of_address(self, sa_schema, name):
-        return (sa_schema, name) if sa_schema else None
-
-    def reflect_schema(self, schema):
-        return schema
-
-    def create_schema_ddl(self, schema):
-        return [sa.schema.CreateSchema(schema, if_not_exists=True)]
 
     def drop_schema_ddl(self, schema):
         return [sa.schema.DropSchema(schema, if_exists=True)]

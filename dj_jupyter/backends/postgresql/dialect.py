@@ -12,26 +12,14 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 
 from ..ddl import CopyFrom, ModifyColumn
-from ..dialect import Dialect, ErrorKind, dump_json, enum_type_name, stored_family
+from ..dialect import Dialect, ErrorKind, ServerSchemas, dump_json, enum_type_name, stored_family
 
 __all__ = ['PostgreSQLDialect']
 
 
-class PostgreSQLDialect(Dialect):
+class PostgreSQLDialect(ServerSchemas, Dialect):
     name = "postgresql"
     max_identifier = 63
-
-    def table_address(self, schema, table):
-        return schema, table
-
-    def schema_of_address(self, sa_schema, name):
-        return (sa_schema, name) if sa_schema else None
-
-    def reflect_schema(self, schema):
-        return schema
-
-    def create_schema_ddl(self, schema):
-        return [sa.schema.CreateSchema(schema, if_not_exists=True)]
 
     def drop_schema_ddl(self, schema):
         return [sa.schema.DropSchema(schema, cascade=True, if_exists=True)]
