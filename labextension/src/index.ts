@@ -16,6 +16,9 @@ import {
 } from '@jupyterlab/codemirror';
 import { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import { followPanel, WIDGET_MIME } from './fallback';
 
 import {
   completionTrigger,
@@ -120,4 +123,20 @@ async function notebookFor(
   return panel;
 }
 
-export default plugin;
+/** Widget outputs show their static fallback when their kernel no longer holds them
+ * (fallback.ts); apart from the main plugin so that it needs nothing but notebooks. */
+const staticFallback: JupyterFrontEndPlugin<void> = {
+  id: 'dj-jupyter-labext:static-fallback',
+  description: 'Widget outputs without a live model show the static picture saved with them',
+  autoStart: true,
+  requires: [INotebookTracker, IRenderMimeRegistry],
+  activate: (app: JupyterFrontEnd, tracker: INotebookTracker, rendermime: IRenderMimeRegistry) => {
+    // The application's factory is the widget manager's stand-in without a kernel.
+    const follow = (panel: NotebookPanel) =>
+      followPanel(panel, rendermime.getFactory(WIDGET_MIME) ?? null);
+    tracker.widgetAdded.connect((_, panel) => follow(panel));
+    tracker.forEach(follow);
+  }
+};
+
+export default [plugin, staticFallback];

@@ -122,6 +122,19 @@ def _server_environment(base: Path) -> dict[str, str]:
     return env
 
 
+def _this_checkouts_labextension(base: Path) -> list[str]:
+    """Options that serve the lab extension built in this checkout ahead of the venv's
+    (extra paths come first), so a worktree's tests see its own build; none if unbuilt."""
+    built = REPO / "dj_jupyter" / "labextension"
+    if not (built / "package.json").exists():
+        return []
+    folder = base / "labextensions"
+    folder.mkdir()
+    (folder / "dj-jupyter-labext").symlink_to(built, target_is_directory=True)
+    return [f"--{app}.extra_labextensions_path={folder}"
+            for app in ("LabApp", "JupyterNotebookApp")]
+
+
 def start_server(base: Path, app: str = "jupyterlab") -> LabServer:
     """Launch ``app`` (``jupyterlab``, or ``notebook`` for Notebook 7) with the running
     interpreter, so its venv's kernels and lab extensions (ours included) are the ones used."""
@@ -134,7 +147,8 @@ def start_server(base: Path, app: str = "jupyterlab") -> LabServer:
                f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
                "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--JupyterNotebookApp.expose_app_in_browser=True"]
+               "--JupyterNotebookApp.expose_app_in_browser=True",
+               *_this_checkouts_labextension(base)]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=root,
                                    env=_server_environment(base), start_new_session=True)
