@@ -230,9 +230,11 @@ class Compiler:
             values = [sa.bindparam(None, bind_value(self.dialect, heading[a], v), unique=True,
                                    type_=sa.types.NULLTYPE)
                       for a, v in zip(condition.attributes, condition.values)]
-            if len(columns) == 1:
-                return columns[0] > values[0]
-            return sa.tuple_(*columns) > sa.tuple_(*values)
+            left, right = ((columns[0], values[0]) if len(columns) == 1 else
+                           (sa.tuple_(*columns), sa.tuple_(*values)))
+            if condition.descending:
+                return left <= right if condition.inclusive else left < right
+            return left >= right if condition.inclusive else left > right
         if isinstance(condition, c.SqlText):
             return self.fragment(condition.text, flat.columns, allow_aggregate=False)
         if isinstance(condition, c.Exists):

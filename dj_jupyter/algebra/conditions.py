@@ -78,10 +78,13 @@ class Exists(Condition):
 
 @dataclass(frozen=True)
 class KeyAfter(Condition):
-    """Rows whose ``attributes`` come after ``values`` in key order (keyset paging)."""
+    """Rows whose ``attributes`` come after ``values`` in their order (keyset paging):
+    compared as one row value, ascending (or ``descending``), ``inclusive`` of ``values``."""
 
     attributes: tuple[str, ...]
     values: tuple
+    descending: bool = False
+    inclusive: bool = False
 
 
 def conjunction(items: Iterable[Condition]) -> Condition:

@@ -5,17 +5,19 @@ values are shown as badges and are never selected, so a page never reads an obje
 or transfers a blob; array columns (``<blob>``, ``<npy@>``, ``<zarr@>``, ``<object@>``) get a
 summary per cell from their stored metadata (:mod:`.cells`). Sorting and paging go through
 the query API (the compiler binds everything); ties are broken by the primary key so that
-pages partition the result.
+pages partition the result. A page in key order starts by keyset, not OFFSET (:mod:`.seek`):
+given the page on screen (``near``), the next, previous, last or any page costs an index seek.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..errors import RestrictionError
 from ..query.fetch import rows
 from .cells import array_columns, summarize
+from .seek import Cursor, cursor_of, seek
 
 __all__ = ["Page", "page_of", "badge_for", "display_text", "cell_value", "MAX_CELL"]
 
@@ -40,6 +42,8 @@ class Page:
     descending: bool = False
     # per array column, one summary per row (shape, dtype, size, sparkline; None for NULL)
     summaries: dict[str, list[dict | None]] = field(default_factory=dict)
+    # where the page is, for keyset paging to its neighbours (kernel side only)
+    cursor: Cursor | None = field(default=None, compare=False, repr=False)
 
     @property
     def more(self) -> bool:
@@ -47,8 +51,10 @@ class Page:
         return self.offset + len(self.rows) < self.total
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able copy (what the table widget receives)."""
-        return asdict(self)
+        """A JSON-able copy (what the table widget receives); the cursor stays here."""
+        shown = asdict(replace(self, cursor=None))
+        del shown["cursor"]
+        return shown
 
 
 def badge_for(attribute: Any) -> str | None:
@@ -61,8 +67,13 @@ def badge_for(attribute: Any) -> str | None:
 
 
 def page_of(query: Any, *, offset: int = 0, limit: int = 25, order_by: str | None = None,
-            descending: bool = False) -> Page:
-    """The page of ``query`` starting at row ``offset``, sorted by ``order_by`` (else the key)."""
+            descending: bool = False, near: Page | None = None,
+            known_total: int | None = None) -> Page:
+    """The page of ``query`` starting at row ``offset``, sorted by ``order_by`` (else the key).
+
+    ``near`` is the page on screen, from which the keyset seek starts; ``known_total`` is
+    the row count it showed (not counted again unless the page contradicts it).
+    """
     _check_window(offset, limit)
     heading = query.heading
     badges = {n: b for n in heading.names if (b := badge_for(heading[n])) is not None}
@@ -70,22 +81,28 @@ def page_of(query: Any, *, offset: int = 0, limit: int = 25, order_by: str | Non
     fetched = [n for n in heading.names if n not in badges]
     if order and order_by is not None and heading[order_by].nullable:
         query, order = _nulls_as_smallest(query, order, descending)
-    values, count = _fetch(query, fetched, order, offset, limit)
+    cursor = near.cursor if near is not None else None
+    window, skip = seek(query, order, offset, cursor, known_total)
+    values, count = _fetch(window, fetched, order, skip, limit)
     if offset == 0 and count < limit:
         total = count
+    elif known_total is not None and count and (count == limit or offset + count == known_total):
+        total = known_total
     else:
         total = len(query)
         if count == 0 and offset >= total > 0:  # past the end (e.g. rows were deleted)
             offset = (total - 1) // limit * limit
-            values, count = _fetch(query, fetched, order, offset, limit)
+            window, skip = seek(query, order, offset, None, total)
+            values, count = _fetch(window, fetched, order, skip, limit)
     rows = [[badges[n] if n in badges else display_text(values[n][i]) for n in heading.names]
             for i in range(count)]
-    summaries = summarize(query, array_columns(heading), order, offset, limit) if count else {}
+    summaries = summarize(window, array_columns(heading), order, skip, limit) if count else {}
     return Page(names=heading.names, key=heading.primary_key,
                 types={n: _type_text(heading[n]) for n in heading.names},
                 comments={n: heading[n].comment for n in heading.names},
                 badges=badges, rows=rows, offset=offset, total=total, limit=limit,
-                order_by=order_by, descending=bool(descending), summaries=summaries)
+                order_by=order_by, descending=bool(descending), summaries=summaries,
+                cursor=cursor_of(heading, order, offset, values))
 
 
 def cell_value(query: Any, page: Page, row: int, column: str) -> Any:
@@ -100,7 +117,8 @@ def cell_value(query: Any, page: Page, row: int, column: str) -> Any:
     order = _ordering(heading, badges, page.order_by, page.descending)
     if order and page.order_by is not None and heading[page.order_by].nullable:
         query, order = _nulls_as_smallest(query, order, page.descending)
-    _, columns = rows(query, [column], order_by=order, limit=1, offset=page.offset + row)
+    window, skip = seek(query, order, page.offset, page.cursor)
+    _, columns = rows(window, [column], order_by=order, limit=1, offset=skip + row or None)
     if not columns[0]:
         raise RestrictionError("the row is gone (the table changed); refresh the table")
     return columns[0][0]

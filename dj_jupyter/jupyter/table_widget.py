@@ -89,14 +89,16 @@ class TableWidget(anywidget.AnyWidget):
         if unknown:
             raise DataJointError(f"page request has unknown field(s) {sorted(unknown)}; "
                                  f"use {sorted(_REQUEST_FIELDS)}")
-        self.current = page_of(self._query, **request)
+        current = self.current  # where the keyset seek starts; its row count is kept
+        self.current = page_of(self._query, **request, near=current, known_total=current.total)
         return self.current
 
     def refresh(self) -> TableWidget:
         """Fetch the current view again (e.g. after inserts) and send it to the browser."""
         current = self.current
-        self.fetch_page(offset=current.offset, limit=current.limit,
-                        order_by=current.order_by, descending=current.descending)
+        self.current = page_of(self._query, offset=current.offset, limit=current.limit,
+                               order_by=current.order_by, descending=current.descending,
+                               near=current)
         self.page = self.current.to_dict()
         return self
 
