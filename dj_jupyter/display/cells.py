@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from ..objects.codecs.objects import ObjectRef
 from ..objects.codecs.stored import NpyRef
 from ..query.fetch import raw_rows
 from .arrays import colorize, human_bytes, png_bytes, robust_range
 
-__all__ = ["array_columns", "summarize", "SMALL_BYTES", "LENGTH_PREFIX", "sparkline_svg"]
+__all__ = ["array_columns", "summarize", "value_summary", "ARRAY_CODECS", "SMALL_BYTES",
+           "LENGTH_PREFIX", "sparkline_svg"]
 
 ARRAY_CODECS = ("blob", "npy", "zarr", "object")
 SMALL_BYTES = 4096  # arrays this small get a sparkline or thumbnail
@@ -58,6 +60,27 @@ def summarize(query: Any, names: list[str], order: list[str] | None, offset: int
         else:
             result[name] = [_stored_cell(attribute.codec, _json(v)) for v in by_name[name]]
     return result
+
+
+def value_summary(value: Any) -> dict | None:
+    """The summary of a fetched array value (a numpy array, an ``NpyRef``, an ``ObjectRef``,
+    or anything with ``shape`` and ``dtype``, e.g. zarr or xarray), as an array cell shows it;
+    None for other values. Reads nothing: only arrays already in memory get a picture."""
+    if isinstance(value, NpyRef):
+        return _cell("npy", f"{_shape_text(value.shape)} {value.dtype}", value.nbytes, True)
+    if isinstance(value, np.ndarray):
+        cell = _cell("blob", f"{_shape_text(value.shape)} {value.dtype}", value.nbytes, True)
+        if value.nbytes <= SMALL_BYTES:
+            cell.update(_picture(value))
+        return cell
+    if isinstance(value, ObjectRef):
+        return _stored_cell("object", value.to_json())
+    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if isinstance(shape, tuple) and dtype is not None:
+        size = getattr(value, "nbytes", None)
+        return _cell("zarr", f"{_shape_text(shape)} {dtype}",
+                     int(size) if size is not None else None, True)
+    return None
 
 
 def _json(value: Any) -> dict | None:

@@ -9,6 +9,9 @@ Array values show as an :class:`~dj_jupyter.jupyter.preview.ArrayPreview` (with 
 first frame alongside): an ``NpyRef``, an ``ObjectRef`` of an ``.npy``/``.zarr`` object, an
 xarray ``DataArray``, and a numeric numpy array of at least ``MIN_PREVIEW_SIZE`` elements
 (smaller ones keep numpy's text).
+
+A DataFrame from ``to_pandas()`` shows its array cells as the table displays' badges
+(:mod:`~dj_jupyter.display.frames`); any other DataFrame keeps pandas' reprs.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from ..display.frames import frame_html
 from ..display.html import page_html
 from ..display.preview import take_preview
 from ..display.text import page_text
@@ -24,7 +29,7 @@ from ..objects.codecs.objects import ObjectRef
 from ..objects.codecs.stored import NpyRef
 from ..query.expression import QueryExpression
 
-__all__ = ["register", "unregister", "table_mimebundle", "array_mimebundle"]
+__all__ = ["register", "unregister", "table_mimebundle", "array_mimebundle", "frame_mimebundle"]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 MIN_PREVIEW_SIZE = 16  # numpy arrays smaller than this keep their text repr
@@ -39,6 +44,7 @@ def register(ipython: Any) -> None:
     for kind in _ARRAY_TYPES:
         formatter.for_type(kind, array_mimebundle)
     formatter.for_type_by_name(*_XARRAY, array_mimebundle)
+    formatter.for_type(pd.DataFrame, frame_mimebundle)
 
 
 def unregister(ipython: Any) -> None:
@@ -48,6 +54,14 @@ def unregister(ipython: Any) -> None:
     for kind in _ARRAY_TYPES:
         formatter.type_printers.pop(kind, None)
     formatter.deferred_printers.pop(_XARRAY, None)
+    formatter.type_printers.pop(pd.DataFrame, None)
+
+
+def frame_mimebundle(frame: Any) -> dict | None:
+    """A ``to_pandas()`` frame's HTML with its array cells as badges; None for any other
+    frame (pandas' own reprs show it)."""
+    shown = frame_html(frame)
+    return None if shown is None else {"text/html": shown}
 
 
 def table_mimebundle(query: QueryExpression) -> tuple[dict, dict] | None:

@@ -23,8 +23,10 @@ from .operands import checked_count, checked_order_by
 if TYPE_CHECKING:
     from .expression import QueryExpression
 
-__all__ = ["rows", "to_dicts", "to_pandas", "to_arrays", "fetch1", "legacy_fetch", "count",
-           "exists", "iterate"]
+__all__ = ["CODECS_ATTR", "rows", "to_dicts", "to_pandas", "to_arrays", "fetch1", "legacy_fetch",
+           "count", "exists", "iterate"]
+
+CODECS_ATTR = "dj_jupyter.codecs"  # to_pandas(): frame.attrs key, {column: codec name}
 
 
 def raw_rows(query: QueryExpression, names: list[str], *, order_by: Any = None,
@@ -99,7 +101,8 @@ def to_dicts(query, *, order_by=None, limit=None, offset=None) -> list[dict]:
 
 
 def to_pandas(query, *, order_by=None, limit=None, offset=None):
-    """A DataFrame indexed by the primary key.
+    """A DataFrame indexed by the primary key; ``frame.attrs[CODECS_ATTR]`` names the codec
+    of each column that has one (the data are exactly what was fetched).
 
     Built from the driver's rows as they come; only the columns whose driver values need
     decoding are extracted and replaced (pandas would otherwise read e.g. a NULL bool as NaN).
@@ -126,6 +129,8 @@ def to_pandas(query, *, order_by=None, limit=None, offset=None):
     key = heading.primary_key
     if key and len(frame):
         frame = frame.set_index(key)
+    # which columns came through which codec: a notebook shows their cells as badges
+    frame.attrs[CODECS_ATTR] = {n: heading[n].codec for n in names if heading[n].codec}
     return frame
 
 
