@@ -40,16 +40,27 @@ def bytes_read(store: Any) -> Iterator[ReadCount]:
     fs = store.fs
     lock = threading.Lock()
     original = fs._cat_file
+    kind = type(fs)
+    original_method = kind._cat_file
 
-    async def counted(path: str, start: Any = None, end: Any = None, **kwargs: Any) -> bytes:
-        data = await original(path, start=start, end=end, **kwargs)
+    def add(data: bytes) -> bytes:
         with lock:
             count.bytes += len(data)
             count.requests += 1
         return data
 
+    async def counted(path: str, start: Any = None, end: Any = None, **kwargs: Any) -> bytes:
+        return add(await original(path, start=start, end=end, **kwargs))
+
+    async def counted_method(self: Any, path: str, start: Any = None, end: Any = None,
+                             **kwargs: Any) -> bytes:
+        return add(await original_method(self, path, start=start, end=end, **kwargs))
+
+    # the store's own instance, and the asynchronous copies of it (zarr makes one) too
     fs._cat_file = counted
+    kind._cat_file = counted_method
     try:
         yield count
     finally:
         del fs._cat_file  # the instance attribute goes; the class method is back
+        kind._cat_file = original_method
