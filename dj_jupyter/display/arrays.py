@@ -2,7 +2,8 @@
 
 An :class:`ArraySource` gives one face to every kind of array value — a numpy array, a lazy
 :class:`~dj_jupyter.objects.codecs.stored.NpyRef`, an xarray ``DataArray`` (a ``<zarr@>`` value,
-read chunk by chunk), an ``ObjectRef`` holding an ``.npy`` or ``.zarr`` object — with its dims
+read chunk by chunk), an ``ObjectRef`` holding an ``.npy`` or ``.zarr`` object or a PNG/JPEG
+image (:mod:`.images`) — with its dims
 and coordinates. Every read names the part it needs, so a frame of a stored array reads about
 the bytes of that frame, never the whole array:
 
@@ -31,6 +32,7 @@ from ..objects.codecs.npyslice import header_layout, read_range
 from ..objects.codecs.objects import ObjectRef
 from ..objects.codecs.stored import NpyRef
 from ..objects.stores import get_store
+from .images import image_array, is_image
 
 __all__ = ["ArraySource", "as_source", "frame_payload", "line_payload", "StatsRun",
            "first_frame_png", "colormap_lut", "png_bytes", "describe", "MAX_PIXELS",
@@ -142,12 +144,18 @@ def _object_source(ref: ObjectRef) -> ArraySource:
     path = ref.path.rstrip("/")
     if path.endswith(".npy") and not ref.is_dir:
         return as_source(npy_ref_of(ref))
+    if is_image(path) and not ref.is_dir:
+        array = image_array(ref.store, ref.path)
+        dims = ["y", "x", "channel"][:array.ndim]
+        return ArraySource(array, "ndarray", array.shape, array.dtype, dims,
+                           name=path.rsplit("/", 1)[-1], store=ref.store)
     if path.endswith(".zarr"):
         import xarray
 
         opened = xarray.open_zarr(ref.fsmap, chunks=None, consolidated=False)
         return _xarray_source(opened)
-    raise PreviewError(f"object {ref.path!r} is not an array (.npy file or .zarr folder); "
+    raise PreviewError(f"object {ref.path!r} is not an array (.npy file, .zarr folder or "
+                       "PNG/JPEG image); "
                        "read it with ref.read() or ref.open()")
 
 

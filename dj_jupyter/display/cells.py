@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -22,11 +23,12 @@ from ..objects.codecs.objects import ObjectRef
 from ..objects.codecs.stored import NpyRef
 from ..query.fetch import raw_rows
 from .arrays import colorize, human_bytes, png_bytes, robust_range
+from .images import image_cell, is_image
 
 __all__ = ["array_columns", "summarize", "value_summary", "ARRAY_CODECS", "SMALL_BYTES",
            "LENGTH_PREFIX", "sparkline_svg"]
 
-ARRAY_CODECS = ("blob", "npy", "zarr", "object")
+ARRAY_CODECS = ("blob", "npy", "zarr", "object", "filepath")
 SMALL_BYTES = 4096  # arrays this small get a sparkline or thumbnail
 SPARK_POINTS = 48
 THUMB_PIXELS = 32
@@ -117,13 +119,29 @@ def _stored_cell(codec: str, meta: dict | None) -> dict | None:
             named = "×".join(f"{d}={n}" for d, n in zip(names, shape)) or _shape_text(shape)
             text = f"{named} {np.dtype(meta['dtype']) if meta.get('dtype') else ''}".strip()
         return _cell("zarr", text, meta.get("nbytes"), True)
-    if codec == "object":
+    if codec in ("object", "filepath"):
         path = str(meta.get("path", "")).rstrip("/")
-        ext = meta.get("ext") or ""
+        if not meta.get("is_dir") and is_image(path):
+            return _image_cell(codec, meta)
+        ext = meta.get("ext") or PurePosixPath(path).suffix
         is_array = path.endswith((".npy", ".zarr"))
         kind = "folder" if meta.get("is_dir") else "file"
         return _cell("object", f"{kind} {ext}".strip(), meta.get("size"), is_array)
     return _cell(codec, "stored blob", meta.get("size"), True)  # <blob@>: size from <hash@>
+
+
+def _image_cell(codec: str, meta: dict) -> dict:
+    """A PNG/JPEG file: its size in pixels and a thumbnail (bounded reads, cached)."""
+    try:
+        image = image_cell(meta)
+    except (OSError, ValueError):  # an unreadable store leaves the file's text
+        image = None
+    if image is None:
+        return _cell(codec, f"file {PurePosixPath(meta['path']).suffix}", meta.get("size"),
+                     False)
+    cell = _cell(codec, image["text"], meta.get("size"), True)
+    cell["thumb"] = image["thumb"]
+    return cell
 
 
 def _cell(kind: str, text: str, size: int | None, previewable: bool) -> dict:
