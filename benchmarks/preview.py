@@ -16,6 +16,10 @@ depends on T). Measured, best of ``--repeat``:
 Bytes read per frame are counted on the store (the process's read() bytes locally, the GET
 bodies on S3) and reported against the frame's bytes.
 
+A stack of noise as ``<zarr@>`` (``--zarr-gib``; chunks of a quarter frame, zarr's default
+compression, which noise defeats): first-frame payload (fetch, open, read), slider, and bytes
+read per frame: the frame's chunks (chunk rounding).
+
     python -m benchmarks.preview --gib 1 --s3-gib 0.25 --repeat 5
 """
 
@@ -136,6 +140,61 @@ def measure(spec: dict, frames: int, repeat: int, folder: Path) -> dict:
         return results  # the database and the local objects go with the temporary folder
 
 
+ZARR_CHUNKS = (1, 1024, 1024)  # a quarter frame per chunk: a frame is 4 whole chunks
+
+
+def measure_zarr(spec: dict, frames: int, repeat: int, folder: Path) -> dict:
+    """The same stack as a ``<zarr@>`` value (chunks of ZARR_CHUNKS, zarr's default
+    compression): time a frame's payload and count the bytes the store serves for it."""
+    import xarray as xr
+
+    with dj.config.override({"stores": {"default": "main", "main": spec},
+                             "database.path": str(folder / f"bench-{uuid.uuid4().hex}.db")}):
+        schema = dj.Schema(f"bench_{uuid.uuid4().hex[:8]}")
+
+        @schema
+        class Field(dj.Manual):
+            definition = """
+            f: int32
+            ---
+            stack: <zarr@>
+            """
+
+        # noise: compression cannot hide what chunk rounding costs
+        noise = np.random.default_rng(0).random((frames, SIDE, SIDE), dtype=np.float32)
+        value = xr.DataArray(noise, dims=("time", "y", "x"))
+        del noise
+        value.encoding["chunks"] = ZARR_CHUNKS
+        Field.insert1({"f": 1, "stack": value})
+        del value
+        store = storage.get_store()
+        results = {"frames": frames, "gib": frames * FRAME_BYTES / 2**30}
+        results["first"] = _best(lambda: frame_payload(
+            as_source((Field & {"f": 1}).fetch1("stack")), [1, 2], [0, 0, 0]), repeat)
+        source = as_source((Field & {"f": 1}).fetch1("stack"))
+        frame_payload(source, [1, 2], [0, 0, 0])
+        moves = iter(range(1, 10**6))
+        results["slider"] = _best(lambda: frame_payload(
+            source, [1, 2], [next(moves) % frames, 0, 0]), repeat)
+        with bytes_read(store) as count:
+            frame_payload(source, [1, 2], [frames - 1, 0, 0])
+        results["bytes_payload"] = count.bytes
+        results["requests"] = count.requests
+        return results
+
+
+def report_zarr(name: str, r: dict) -> str:
+    ms = lambda pair: f"{pair[0] * 1000:7.1f} ms (median {pair[1] * 1000:.1f})"  # noqa: E731
+    return "\n".join([
+        f"{name} <zarr@>: ({r['frames']}, {SIDE}, {SIDE}) float32 = {r['gib']:.2f} GiB, "
+        f"chunks {ZARR_CHUNKS}",
+        f"  first frame payload (fetch + open + read) {ms(r['first'])}",
+        f"  slider, next frame   {ms(r['slider'])}",
+        f"  bytes read: payload {r['bytes_payload'] / FRAME_BYTES:.3f} × frame "
+        f"({r['bytes_payload']:,} B" + (f", {r['requests']} GETs)" if r["requests"] else ")"),
+    ])
+
+
 def report(name: str, r: dict) -> str:
     ms = lambda pair: f"{pair[0] * 1000:7.1f} ms (median {pair[1] * 1000:.1f})"  # noqa: E731
     return "\n".join([
@@ -157,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gib", type=float, default=1.0, help="local stack size (1 GiB)")
     parser.add_argument("--s3-gib", type=float, default=0.25, help="S3 stack size (0.25 GiB)")
+    parser.add_argument("--zarr-gib", type=float, default=0.25,
+                        help="<zarr@> stack size, local and S3 (0.25 GiB; 0 skips)")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
         local = measure({"protocol": "file", "location": str(folder / "objects")}, frames,
                         args.repeat, folder)
         print(report("local folder", local), flush=True)
+        zarr_frames = max(2, round(args.zarr_gib * 2**30 / FRAME_BYTES))
+        if args.zarr_gib > 0:
+            zarr_local = measure_zarr({"protocol": "file", "location": str(folder / "zarr")},
+                                      zarr_frames, args.repeat, folder)
+            print(report_zarr("local folder", zarr_local), flush=True)
         if args.s3_gib > 0:
             endpoint, server = _moto()
             try:
@@ -173,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
                 s3_frames = max(2, round(args.s3_gib * 2**30 / FRAME_BYTES))
                 print(report("moto S3", measure(spec, s3_frames, args.repeat, folder)),
                       flush=True)
+                if args.zarr_gib > 0:
+                    zarr_s3 = measure_zarr({**spec, "location": "bench-zarr"}, zarr_frames,
+                                           args.repeat, folder)
+                    print(report_zarr("moto S3", zarr_s3), flush=True)
             finally:
                 server.stop()
     return 0
