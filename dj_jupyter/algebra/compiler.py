@@ -230,11 +230,12 @@ class Compiler:
             values = [sa.bindparam(None, bind_value(self.dialect, heading[a], v), unique=True,
                                    type_=sa.types.NULLTYPE)
                       for a, v in zip(condition.attributes, condition.values)]
+            if len(columns) > 1 and not self.dialect.row_value_seeks:
+                return _key_after_expanded(columns, values, condition.descending,
+                                          condition.inclusive)
             left, right = ((columns[0], values[0]) if len(columns) == 1 else
                            (sa.tuple_(*columns), sa.tuple_(*values)))
-            if condition.descending:
-                return left <= right if condition.inclusive else left < right
-            return left >= right if condition.inclusive else left > right
+            return _compare_after(left, right, condition.descending, condition.inclusive)
         if isinstance(condition, c.SqlText):
             return self.fragment(condition.text, flat.columns, allow_aggregate=False)
         if isinstance(condition, c.Exists):
@@ -285,6 +286,24 @@ class Compiler:
 
 
 GROUP = 64  # terms per AND/OR group: SQLite refuses expression trees deeper than 1,000
+
+
+def _compare_after(left: Any, right: Any, descending: bool, inclusive: bool) -> Any:
+    """``left`` after ``right`` in the order: >, >=, < or <=."""
+    if descending:
+        return left <= right if inclusive else left < right
+    return left >= right if inclusive else left > right
+
+
+def _key_after_expanded(columns: list, values: list, descending: bool,
+                       inclusive: bool) -> sa.ColumnElement:
+    """``(c1, c2, ...) > (v1, v2, ...)`` written as ``c1 >= v1 AND (c1 > v1 OR (c2, ...) >
+    (v2, ...))``: the same rows, in a form a planner without row-value ranges seeks by."""
+    if len(columns) == 1:
+        return _compare_after(columns[0], values[0], descending, inclusive)
+    rest = _key_after_expanded(columns[1:], values[1:], descending, inclusive)
+    return sa.and_(_compare_after(columns[0], values[0], descending, True),
+                   sa.or_(_compare_after(columns[0], values[0], descending, False), rest))
 
 
 def balanced(combine: Callable[..., sa.ColumnElement], terms: list) -> sa.ColumnElement:

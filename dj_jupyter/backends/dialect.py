@@ -111,6 +111,11 @@ class Dialect:
     #: database, where heartbeats cannot advance during a make; see populate/leases.py).
     worker_leases = False
 
+    #: Whether the planner seeks an index for a row-value comparison ``(a, b) > (x, y)``
+    #: (keyset paging); where not (MariaDB scans), the compiler expands it into
+    #: ``a >= x AND (a > x OR b > y)``, which it does seek.
+    row_value_seeks = True
+
     name = "sqlite"
     max_identifier = 63
 

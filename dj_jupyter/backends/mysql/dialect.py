@@ -18,6 +18,7 @@ __all__ = ['MySQLDialect']
 
 class MySQLDialect(ServerSchemas, Dialect):
     transactional_ddl = False
+    row_value_seeks = False  # MariaDB scans for (a, b) > (x, y); see Dialect
 
     name = "mysql"
     max_identifier = 64
