@@ -91,3 +91,23 @@ def test_headers_of_png_and_jpeg_give_width_and_height():
 def _metas(table) -> list[dict]:
     return [json.loads(v) if isinstance(v, (str, bytes)) else dict(v)
             for (v,) in raw_rows(table, ["file"])]
+
+
+def test_a_filepath_image_shows_as_an_image_cell(schema, store):
+    @schema
+    class Scan(dj.Manual):
+        definition = """
+        scan: int32
+        ---
+        file: <filepath@>
+        """
+
+    picture = np.full((12, 20), 200, np.uint8)
+    store.put_bytes("raw/scan1/picture.png", _encoded(picture, "PNG"))
+    Scan.insert1({"scan": 1, "file": "raw/scan1/picture.png"})
+    images._cached_cell.cache_clear()
+    page = page_of(Scan)
+    (cell,) = page.summaries["file"]
+    assert cell["text"] == "image 20×12 png" and cell["thumb"] and cell["previewable"]
+    source = as_source(cell_value(Scan, page, 0, "file"))
+    assert source.shape == (12, 20)
