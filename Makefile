@@ -17,7 +17,7 @@ LABEXT_SOURCES := $(wildcard $(LABEXT)/src/*.ts $(LABEXT)/style/*) $(LABEXT)/pac
 LABEXT_SHARE := $(VENV)/share/jupyter/labextensions/dj-jupyter-labext
 LABEXT_LINK := $(VENV)/.labextension-linked
 
-.PHONY: setup system-packages lab test docs labextension check-labextension test-labextension
+.PHONY: setup system-packages lab test docs binder-check labextension check-labextension test-labextension
 
 setup: $(VENV)/.installed labextension
 
@@ -73,6 +73,10 @@ check-labextension: labextension
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
+# Binder's build simulated from a clean clone of HEAD, every tutorial executed (binder/simulate).
+binder-check:
+	bash binder/simulate
+
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks \
 	  --LabApp.default_url=/lab/tree/01-getting-started.ipynb \
@@ -86,6 +90,7 @@ test: setup check-labextension test-labextension
 	$(VENV)/bin/ruff check dj_jupyter tests benchmarks
 	$(VENV)/bin/mypy
 	$(MAKE) --no-print-directory docs
+	$(MAKE) --no-print-directory binder-check
 	@rc=0; $(PYTHON) -m pytest -p no:cacheprovider tests/ $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
