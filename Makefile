@@ -17,7 +17,7 @@ LABEXT_SOURCES := $(wildcard $(LABEXT)/src/*.ts $(LABEXT)/style/*) $(LABEXT)/pac
 LABEXT_SHARE := $(VENV)/share/jupyter/labextensions/dj-jupyter-labext
 LABEXT_LINK := $(VENV)/.labextension-linked
 
-.PHONY: setup system-packages lab test labextension check-labextension test-labextension
+.PHONY: setup system-packages lab test docs binder-check labextension check-labextension test-labextension
 
 setup: $(VENV)/.installed labextension
 
@@ -37,7 +37,7 @@ system-packages:
 $(VENV)/.installed: pyproject.toml | system-packages
 	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
 	if [ -L $(LABEXT_SHARE) ]; then rm $(LABEXT_SHARE); fi
-	$(PYTHON) -m pip install -e ".[all,test]"
+	$(PYTHON) -m pip install -e ".[all,test,docs]"
 	touch $@
 
 # The JupyterLab extension (labextension/ -> dj_jupyter/labextension), rebuilt only when a
@@ -68,6 +68,15 @@ check-labextension: labextension
 	  grep -q "dj-jupyter-labext.*enabled.*OK" || \
 	  { echo "error: dj-jupyter-labext is not installed and enabled" >&2; exit 1; }
 
+# The documentation site (mkdocs.yml): README, tutorials executed with their pictures, the
+# architecture and an API reference from the docstrings, into site/; warnings fail the build.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# Binder's build simulated from a clean clone of HEAD, every tutorial executed (binder/simulate).
+binder-check:
+	bash binder/simulate
+
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks \
 	  --LabApp.default_url=/lab/tree/01-getting-started.ipynb \
@@ -80,6 +89,8 @@ lab: setup
 test: setup check-labextension test-labextension
 	$(VENV)/bin/ruff check dj_jupyter tests benchmarks
 	$(VENV)/bin/mypy
+	$(MAKE) --no-print-directory docs
+	$(MAKE) --no-print-directory binder-check
 	@rc=0; $(PYTHON) -m pytest -p no:cacheprovider tests/ $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc

@@ -151,7 +151,12 @@ def _object_source(ref: ObjectRef) -> ArraySource:
                            name=path.rsplit("/", 1)[-1], store=ref.store)
     if path.endswith(".zarr"):
         import xarray
+        import zarr
 
+        root = zarr.open(ref.fsmap, mode="r")
+        if isinstance(root, zarr.Array):  # a bare array (zarr.open_array), not a group
+            return ArraySource(root, "zarr", tuple(root.shape), np.dtype(root.dtype),
+                               _dims(root.ndim), name=path.rsplit("/", 1)[-1], store=ref.store)
         opened = xarray.open_zarr(ref.fsmap, chunks=None, consolidated=False)
         return _xarray_source(opened)
     raise PreviewError(f"object {ref.path!r} is not an array (.npy file, .zarr folder or "

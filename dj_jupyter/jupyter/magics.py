@@ -170,7 +170,7 @@ class DataJointMagics(Magics):
     # -- %%dj_table ---------------------------------------------------------------------------
     @cell_magic
     def dj_table(self, line: str, cell: str) -> Any:
-        """%%dj_table ClassName [tier] [--schema name]: declare a table from the cell."""
+        """``%%dj_table ClassName [tier] [--schema name]``: declare a table from the cell."""
         name, tier, schema_name = _parse_table_line(line)
         schema = self._schema_named(schema_name) if schema_name else self.schema
         if schema is None:

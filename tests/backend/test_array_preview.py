@@ -161,3 +161,28 @@ def test_zarr_cells_and_previews_use_dims_and_coords(schema, store):
     assert source.dims == ["time", "y", "x"] and source.coords == {"time": [10, 20, 30]}
     meta, data = frame_payload(source, [0, 2], [0, 2, 0])
     np.testing.assert_array_equal(_decoded(meta, data), value.values[:, 2, :])
+
+
+def test_an_object_holding_a_bare_zarr_array_previews_frame_by_frame(schema, store):
+    """A ``.zarr`` object written with ``zarr.open_array`` (no group, no xarray metadata), as
+    a staged insert writes one, previews like any array."""
+    zarr = pytest.importorskip("zarr")
+
+    @schema
+    class Video(dj.Manual):
+        definition = """
+        v: int32
+        ---
+        video: <object@>
+        """
+
+    frames = np.arange(4 * 6 * 8, dtype=np.float32).reshape(4, 6, 8)
+    with Video.staged_insert1 as staged:
+        staged.rec["v"] = 1
+        array = zarr.open_array(store=staged.store("video", ".zarr"), mode="w",
+                                shape=frames.shape, chunks=(1, 6, 8), dtype="float32")
+        array[:] = frames
+    source = as_source((Video & {"v": 1}).fetch1("video"))
+    assert (source.kind, source.shape, source.dtype) == ("zarr", (4, 6, 8), np.float32)
+    meta, data = frame_payload(source, [1, 2], [3, 0, 0])
+    np.testing.assert_array_equal(_decoded(meta, data), frames[3])

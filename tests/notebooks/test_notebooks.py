@@ -14,7 +14,11 @@ NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs_twice_without_errors(path: Path, tmp_path: Path, monkeypatch) -> None:
-    """Run in a fresh folder (new datajoint.db); a second run must work too (idempotent cells)."""
+    """Run in a fresh folder; a second run must work too (it starts from an empty workspace).
+
+    A tutorial keeps its database and store in ``.tutorial-data/<notebook>/`` (hidden from the
+    file browser), so nothing else appears beside the notebook.
+    """
     for name in [n for n in ("DJ_BACKEND", "DJ_HOST", "DJ_DATABASE_PATH") if n]:
         monkeypatch.delenv(name, raising=False)
     copy = tmp_path / path.name
@@ -25,7 +29,8 @@ def test_notebook_runs_twice_without_errors(path: Path, tmp_path: Path, monkeypa
                                 store_widget_state=False,
                                 resources={"metadata": {"path": str(tmp_path)}})
         client.execute()
-    assert (tmp_path / "datajoint.db").exists()
+    assert (tmp_path / ".tutorial-data" / path.stem / "datajoint.db").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".tutorial-data", path.name])
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + o.get("text", "")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,8 @@ class SQLiteDialect(Dialect):
         return {"connect_args": {"timeout": 60, "check_same_thread": False}}
 
     def configure_engine(self, engine: sa.Engine) -> None:
+        _make_folder_of(engine.url.database)
+
         @sa.event.listens_for(engine, "connect")
         def on_connect(dbapi_connection, _record):
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -36,3 +39,9 @@ class SQLiteDialect(Dialect):
             # Straight to the driver: a transaction starts for every populated key.
             mode = connection.info.get("begin_mode", "")
             connection.connection.driver_connection.execute(f"BEGIN {mode}".strip())
+
+
+def _make_folder_of(database: str | None) -> None:
+    """SQLite creates a missing database file but not its folder: ``data/lab.db`` just works."""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
