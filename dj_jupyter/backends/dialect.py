@@ -111,6 +111,10 @@ class Dialect:
     #: database, where heartbeats cannot advance during a make; see populate/leases.py).
     worker_leases = False
 
+    #: Whether makes stage their writes (``Connection.staged_transaction``) so that they can
+    #: compute concurrently: a database with one writer at a time (SQLite).
+    stages_writes = False
+
     name = "sqlite"
     max_identifier = 63
 
