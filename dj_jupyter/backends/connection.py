@@ -168,9 +168,10 @@ class Connection:
             self._in_transaction = True
             return
         self._ensure_open()
-        staging = stage_writes and self.dialect.stages_writes
-        self._begin("" if staging else "IMMEDIATE")
-        self._staged = [] if staging else None
+        if stage_writes and self.dialect.stages_writes:
+            self._staged = []  # its snapshot begins with its first read (see _snapshot)
+        else:
+            self._begin("IMMEDIATE")
         self._in_transaction = True
 
     def _begin(self, mode: str) -> None:
@@ -205,7 +206,8 @@ class Connection:
         """Trade the staged transaction's read snapshot for the write lock and send its
         writes (they commit, or the caller rolls back)."""
         staged, self._staged = self._staged, None
-        self._sa.rollback()  # the snapshot: a deferred transaction cannot safely upgrade
+        if self._sa.in_transaction():
+            self._sa.rollback()  # the snapshot: a deferred transaction cannot safely upgrade
         self._begin("IMMEDIATE")
         for write in staged:
             try:
@@ -254,6 +256,12 @@ class Connection:
         self._in_transaction = False
         self._chained = chain
         self._run_hooks(self._after_commit)
+
+    def _snapshot(self) -> None:
+        """Before a staged transaction's first read: ``BEGIN`` (deferred), so that all its
+        reads see one state of the database (a make that reads nothing pays nothing)."""
+        if not self._sa.in_transaction():
+            self._begin("")
 
     def _stage(self, sql: str, rows: Any, many: bool,
                translate: Callable[[BaseException], Exception] | None) -> bool:
@@ -405,10 +413,12 @@ class Connection:
 
         In a staged transaction (see :meth:`staged_transaction`) a write is kept for the
         commit and None returned."""
-        if self._staged is not None and isinstance(statement, sa.sql.dml.UpdateBase):
-            sql, compiled = self.compile(statement)
-            self._stage(sql, compiled, False, None)
-            return None
+        if self._staged is not None:
+            if isinstance(statement, sa.sql.dml.UpdateBase):
+                sql, compiled = self.compile(statement)
+                self._stage(sql, compiled, False, None)
+                return None
+            self._snapshot()
         return self.call(lambda c: c.execute(statement, params) if params is not None
                                 else c.execute(statement))
 
@@ -453,8 +463,10 @@ class Connection:
         write is kept for the commit (rowcount -1); ``translate`` then turns its driver error
         into the error the caller would have raised.
         """
-        if not fetch and self._stage(sql, rows, many, translate):
-            return None, -1, []
+        if self._staged is not None:
+            if not fetch and self._stage(sql, rows, many, translate):
+                return None, -1, []
+            self._snapshot()
 
         def work(connection: sa.Connection):
             cursor = self._cursor(connection)
