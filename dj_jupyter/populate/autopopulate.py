@@ -7,7 +7,10 @@ table's job queue, reserved atomically, so any number of workers on any
 number of machines can share the work; ``processes=N`` and ``executor=`` start
 such workers. A tripartite ``make`` (``make_fetch``/``make_compute``/
 ``make_insert``) computes outside any transaction and re-checks its inputs
-before inserting.
+before inserting. On SQLite (one writer at a time) a plain ``make`` stages its
+writes (``Connection.staged_transaction``): it computes holding no lock, and its
+inserts and job record take the write lock only at the end, so the makes of
+several workers overlap.
 
 Long module: the make loop in its modes (direct, reserved, workers) shares the per-key
 transaction, events and interruption handling defined here.
