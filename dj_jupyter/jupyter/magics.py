@@ -65,7 +65,7 @@ from ..errors import DataJointError, DefinitionError
 from ..pipeline.schema import Schema
 from ..pipeline.tiers import Computed, Imported, Lookup, Manual
 from ..populate.autopopulate import AutoPopulate
-from ..populate.export import export_module
+from ..populate.export import class_statement, export_module
 from ..tables.alter import plan_for
 from ..tables.cascade import drop_as_shown
 from . import completion
@@ -298,8 +298,7 @@ class DataJointMagics(Magics):
         exec(code, self._user_ns(), local)
         cls = local[name]
         # the class as a module would write it (see populate/export.py)
-        cls._dj_source = (f"class {name}(dj.{tier.__name__}):\n    definition = {definition!r}\n"
-                          f"{indented}\n")
+        cls._dj_source = class_statement(name, tier.__name__, definition, indented)
         return cls
 
     def _user_ns(self) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from typing import Any
 from ..errors import DataJointError
 
 __all__ = ["ExportError", "export_module", "module_source", "notebook_module_name",
-           "install_module", "defined_in_notebook", "namespace_of"]
+           "install_module", "defined_in_notebook", "namespace_of", "class_statement"]
 
 _TIERS = ("Manual", "Lookup", "Imported", "Computed")
 _PARENT_LINE = re.compile(r"^\s*->\s*(?:\[[^\]]*\]\s*)?([A-Za-z_]\w*)", re.MULTILINE)
@@ -194,13 +194,25 @@ def _codes(cls: type) -> Iterator[types.CodeType]:
             yield from _codes(value)
 
 
+def class_statement(name: str, tier: str, definition: str, body: str = "") -> str:
+    """``class name(dj.tier): definition = ...`` and ``body`` (class-level lines, indented
+    by four spaces) — how a class built from text (a ``%%dj_table`` cell) reads as source."""
+    head = f"class {name}(dj.{tier}):\n    definition = {_text_literal(definition)}\n"
+    return head + (f"{body.rstrip()}\n" if body.strip() else "")
+
+
+def _text_literal(text: str) -> str:
+    """A definition as a triple-quoted literal where it can be one, else its repr."""
+    if '"""' in text or text.endswith('"') or "\\" in text:
+        return repr(text)
+    return f'"""{text}"""'
+
+
 def _synthesized(cls: type, indent: str = "") -> str:
     """A code-less class (and its parts) from its definition (and a Lookup's contents)."""
     inner = indent + "    "
-    definition = cls.definition or ""
-    text = f'"""{definition}"""' if '"""' not in definition and not definition.endswith('"') \
-        and "\\" not in definition else repr(definition)
-    lines = [f"{indent}class {cls.__name__}(dj.{cls._tier}):", f"{inner}definition = {text}"]
+    lines = [f"{indent}class {cls.__name__}(dj.{cls._tier}):",
+             f"{inner}definition = {_text_literal(cls.definition or '')}"]
     contents = cls.__dict__.get("contents")
     if contents is not None and _is_literal(list(contents)):
         lines.append(f"{inner}contents = {list(contents)!r}")
@@ -256,9 +268,9 @@ def _resolve(name: str, user: str, namespace: dict, schema: Any) -> tuple[str, s
         return _code_object(name, user, value)
     if _is_literal(value):
         return f"{name} = {value!r}", ""
-    raise ExportError(f"{user} uses {name!r}, a {type(value).__name__} made in the notebook "
-                      "that cannot be written as source; compute it inside the class (or a "
-                      "function), or define it in a module and import it")
+    raise ExportError(f"{user} uses {name!r}, a value of type {type(value).__name__} made in "
+                      "the notebook that cannot be written as source; compute it inside the "
+                      "class (or a function), or define it in a module and import it")
 
 
 def _code_object(name: str, user: str, value: Any) -> tuple[str, str]:

@@ -8,6 +8,8 @@ where workers cannot import them — only the exported module source reaches the
 from __future__ import annotations
 
 import json
+import linecache
+import math
 import os
 import subprocess
 import sys
@@ -17,6 +19,13 @@ import numpy as np
 import pytest
 
 import dj_jupyter as dj
+from dj_jupyter.backends import connection as connection_module
+from dj_jupyter.populate.export import (
+    ExportError,
+    install_module,
+    module_source,
+    notebook_module_name,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("notebook_main.py")
@@ -85,3 +94,61 @@ def test_unexportable_name_is_refused_before_any_work(db_url: str, schema_name: 
     assert "uses 'handle'" in out["error"] and "define it in a module" in out["error"]
     schema = dj.VirtualModule("nb", schema_name, connection=conn)
     assert len(schema.Bad) == 0
+
+
+def cell(namespace: dict, number: int, code: str) -> None:
+    """Run ``code`` as a notebook cell does: compiled under a file name of its own that
+    linecache knows (IPython's way), in the notebook's namespace."""
+    filename = f"<cell-{number}-{id(namespace)}>"
+    linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
+    exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - the test's own cells
+
+
+def test_exported_module_round_trip(schema: dj.Schema,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module of cells declares nothing new, binds the same tables, and its make (with
+    the notebook's helper, constant and import) fills them like the notebook's."""
+    notebook = {"__name__": "__main__", "dj": dj, "schema": schema}
+    cell(notebook, 1, "import math\nOFFSET = 0.5\nLABELS = {'a': (1, 2)}\n")
+    cell(notebook, 2, "def shifted(x):\n    return math.sqrt(x) + OFFSET\n")
+    cell(notebook, 3, '@schema\nclass Item(dj.Manual):\n    definition = """\n'
+                      '    item: int32\n    """\n')
+    cell(notebook, 4, '@schema\nclass Score(dj.Computed):\n    definition = """\n'
+                      '    -> Item\n    ---\n    score: float64\n    """\n\n'
+                      '    def make(self, key):\n'
+                      '        self.insert1({**key, "score": shifted(key["item"])'
+                      ' + len(LABELS)})\n')
+    source = module_source(schema, notebook)
+    for line in ("import math", "OFFSET = 0.5", "LABELS = {'a': (1, 2)}", "def shifted(x):",
+                 f"schema = dj.Schema({schema.database!r})", "class Item(dj.Manual):"):
+        assert line in source
+    assert source.index("class Item") < source.index("class Score")  # parents first
+    notebook["Item"].insert([{"item": i} for i in range(4)])
+    name = notebook_module_name(schema, source)
+    try:
+        # the module's schema uses the default connection (a worker sets it): this one
+        monkeypatch.setitem(connection_module._default, "connection", schema.connection)
+        with dj.config.override({"database.create_tables": False}):  # binds, declares nothing
+            module = install_module(name, source)
+        assert module.Score().full_table_name == notebook["Score"]().full_table_name
+        module.Score.populate()
+    finally:
+        sys.modules.pop(name, None)
+    assert sorted(r["score"] for r in notebook["Score"].to_dicts()) == \
+        [math.sqrt(i) + 1.5 for i in range(4)]
+
+
+def test_unexportable_names_say_what_to_do(schema: dj.Schema) -> None:
+    notebook = {"__name__": "__main__", "dj": dj, "schema": schema, "handle": object()}
+    cell(notebook, 1, '@schema\nclass Item(dj.Manual):\n    definition = """\n'
+                      '    item: int32\n    """\n')
+    cell(notebook, 2, '@schema\nclass Use(dj.Computed):\n    definition = """\n'
+                      '    -> Item\n    """\n\n    def make(self, key):\n'
+                      '        handle.go(missing)\n')
+    with pytest.raises(ExportError, match="Use uses 'handle', a value of type object made"):
+        module_source(schema, notebook)
+    notebook["handle"] = 3
+    with pytest.raises(ExportError, match="'missing', which is not defined in the notebook"):
+        module_source(schema, notebook)
+    with pytest.raises(ExportError, match="export to a .py file"):
+        dj.export_module(schema, "pipeline.txt", notebook)
