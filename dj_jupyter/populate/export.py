@@ -82,8 +82,8 @@ def module_source(schema: Any, namespace: dict | None = None) -> str:
              "import dj_jupyter as dj",
              *sorted(v for v in header.values() if v.startswith(("import ", "from "))),
              "",
-             *sorted(v for v in header.values() if not v.startswith(("import ", "from "))),
              f"schema = dj.Schema({schema.database!r})",
+             *sorted(v for v in header.values() if not v.startswith(("import ", "from "))),
              "",
              *(f"\n{text}" for text in helpers.values()),
              *(f"\n@schema\n{source}" for source in sources)]

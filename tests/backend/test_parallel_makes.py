@@ -193,3 +193,26 @@ def test_many_workers_make_the_rows_of_one(conn: dj.Connection, schema_name: str
         assert made[label][2] == sorted(set(range(len(rows))) - failed)  # once per key
         schema.drop(prompt=False)
     assert made["many"] == made["one"]
+
+
+def test_staged_writes_reach_others_only_at_commit(schema: dj.Schema, db_url: str,
+                                                   backend: str) -> None:
+    p = declare(schema)
+    other = dj.Connection(db_url)
+    try:
+        seen_by_other = dj.FreeTable(other, p.Src().full_table_name)
+        with schema.connection.staged_transaction():
+            p.Src.insert1({"n": 1, "v": 1})
+            assert len(seen_by_other) == 0  # not yet: staged (or uncommitted)
+            other_table = dj.FreeTable(other, p.Src().full_table_name)
+            first = len(p.Src)
+            other_table.insert1({"n": 2, "v": 2})  # another session commits meanwhile
+            second = len(p.Src)
+        assert len(seen_by_other) == 2
+        # SQLite: the staged make's reads see one snapshot, its own writes not yet sent;
+        # elsewhere a plain transaction: its own row, and the other's under PostgreSQL's
+        # READ COMMITTED, not under InnoDB's REPEATABLE READ
+        assert (first, second) == {"sqlite": (0, 0), "postgresql": (1, 2),
+                                   "mysql": (1, 1)}[backend]
+    finally:
+        other.close()
