@@ -116,9 +116,9 @@ def count_statements(connection) -> Iterator[dict]:
 
     original_run = connection.run
 
-    def run(sql, rows=None, *, many=False, fetch=False):
+    def run(sql, rows=None, *, many=False, fetch=False, **options):
         tally["statements"][verb(sql)] += len(rows) if many and rows is not None else 1
-        return original_run(sql, rows, many=many, fetch=fetch)
+        return original_run(sql, rows, many=many, fetch=fetch, **options)
 
     dialect = connection.dialect
     original_last = dialect.run_last

@@ -13,6 +13,7 @@ from .importtime import format_breakdown, format_import, import_breakdown, measu
 from .objects import format_objects, run_objects
 from .populate import format_populate, run_populate
 from .populate_panel import format_panel, run_panel
+from .scaleout import format_scaleout, run_scaleout
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,6 +53,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--panel", action="store_true",
                         help="also measure what the populate panel costs (SQLite direct; uses "
                              "--populate-keys)")
+    parser.add_argument("--scaleout", action="store_true",
+                        help="also compare populate(processes=2) with one process (SQLite, "
+                             "CPU-bound make of 50 ms)")
+    parser.add_argument("--scaleout-keys", type=int, default=60,
+                        help="keys for --scaleout (60)")
     parser.add_argument("--objects", action="store_true",
                         help="also run the object-store benchmark (<npy@>, <blob>, <zarr@>)")
     parser.add_argument("--objects-count", type=int, default=100,
@@ -96,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
                               show_profile=args.profile), flush=True)
     if args.panel:
         print(format_panel(run_panel(args.populate_keys, args.repeat, log), args.repeat),
+              flush=True)
+    if args.scaleout:
+        print(format_scaleout(run_scaleout(args.scaleout_keys, args.repeat, log), args.repeat),
               flush=True)
     if args.objects:
         if args.populate or args.algebra or not args.skip_bulk:

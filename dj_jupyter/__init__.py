@@ -52,6 +52,7 @@ _LAZY = {
     "Diagram": ".display.diagram.model",
     "preview": ".jupyter.preview",
     "PopulatePanel": ".jupyter.populate_panel",
+    "export_module": ".populate.export",
 }
 
 __all__ = [
@@ -59,7 +60,7 @@ __all__ = [
     "Table", "FreeTable", "Manual", "Lookup", "Imported", "Computed", "Part", "QueryExpression",
     "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs", "Diagram", "PopulatePanel",
     "preview", "errors", "DataJointError", "DuplicateError", "IntegrityError",
-    "MissingAttributeError", "UnknownAttributeError", "__version__",
+    "MissingAttributeError", "UnknownAttributeError", "__version__", "export_module",
 ]
 
 
@@ -84,6 +85,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .objects.codecs import Codec, get_codec, list_codecs
     from .pipeline.schema import Schema, VirtualModule, list_schemas, virtual_schema
     from .pipeline.tiers import Computed, Imported, Lookup, Manual, Part
+    from .populate.export import export_module
     from .query.expression import QueryExpression, U
     from .query.operands import AndList, Not, Top
     from .tables.table import FreeTable, Table

@@ -326,6 +326,9 @@ SETTINGS: dict[str, Setting] = {
     "jobs.heartbeat_timeout": Setting(30.0, _seconds(zero=True), "DJ_JOBS_HEARTBEAT_TIMEOUT",
                                       "silence after which another host's reserved job is "
                                       "re-queued"),
+    "populate.stage_writes": Setting(True, _boolean, "DJ_POPULATE_STAGE_WRITES",
+                                     "on SQLite, a make's inserts wait for its end, so that "
+                                     "makes of several workers compute at once"),
     "jobs.allow_new_pk_fields_in_computed_tables": Setting(
         False, _boolean, None, "allow Computed/Imported primary keys not from foreign keys"),
 }

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,13 +49,15 @@ class Prepared:
 
 
 class _Transaction:
-    """``with conn.transaction:`` — a property returning this reusable context manager."""
+    """``with conn.transaction:`` — a property returning this reusable context manager
+    (``conn.staged_transaction()``: one whose writes wait for the commit)."""
 
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, stage_writes: bool = False):
         self._connection = connection
+        self._stage_writes = stage_writes
 
     def __enter__(self) -> Connection:
-        self._connection.start_transaction()
+        self._connection.start_transaction(stage_writes=self._stage_writes)
         return self._connection
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -95,6 +97,7 @@ class Connection:
         self._last: tuple[Prepared, dict] | None = None  # see run_at_commit
         self._in_series = False  # see transactions_in_series
         self._chained = False  # a commit has opened the next transaction already
+        self._staged: list[_StagedWrite] | None = None  # see staged_transaction
         # The catalogue (dj_jupyter.catalog.catalog_of makes it): table metadata, the
         # dependency graph, caches. The connection holds it and knows nothing of it.
         self.catalog: Any = None
@@ -154,7 +157,8 @@ class Connection:
     def in_transaction(self) -> bool:
         return self._in_transaction
 
-    def start_transaction(self) -> None:
+    def start_transaction(self, *, stage_writes: bool = False) -> None:
+        """Open a transaction; ``stage_writes``: see :meth:`staged_transaction`."""
         if self._in_transaction:
             raise TransactionError(
                 "a transaction is already open on this connection; nested transactions are not "
@@ -164,13 +168,55 @@ class Connection:
             self._in_transaction = True
             return
         self._ensure_open()
+        if stage_writes and self.dialect.stages_writes:
+            self._staged = []  # its snapshot begins with its first read (see _snapshot)
+        else:
+            self._begin("IMMEDIATE")
+        self._in_transaction = True
+
+    def _begin(self, mode: str) -> None:
+        """SQLAlchemy's begin; on SQLite ``BEGIN <mode>`` (IMMEDIATE takes the write lock)."""
         info = self._sa_info  # read by SQLite's BEGIN (see the dialect's configure_engine)
-        info["begin_mode"] = "IMMEDIATE"
+        info["begin_mode"] = mode
         try:
             self._sa.begin()
         finally:
             info["begin_mode"] = ""
-        self._in_transaction = True
+
+    def staged_transaction(self) -> _Transaction:
+        """A transaction whose writes are held back until it commits (where the database
+        has one writer at a time: SQLite; elsewhere a plain :attr:`transaction`).
+
+        Inside, reads see one consistent snapshot of the database (a deferred transaction
+        takes no lock), and INSERT/UPDATE/DELETE statements are kept in order instead of
+        sent. The commit takes the write lock, sends them, and commits — all or nothing —
+        so the write lock is held for the writes only and several processes can compute
+        inside such transactions at once (populate's makes). The price: inside, reads do
+        not see the transaction's own writes, and a write's error (a duplicate key, a
+        missing parent) is raised by the commit, which then rolls back everything.
+        """
+        return _Transaction(self, stage_writes=True)
+
+    @property
+    def stages_writes(self) -> bool:
+        """Whether the open transaction holds its writes back (see staged_transaction)."""
+        return self._staged is not None
+
+    def _flush_staged(self) -> None:
+        """Trade the staged transaction's read snapshot for the write lock and send its
+        writes (they commit, or the caller rolls back)."""
+        staged, self._staged = self._staged, None
+        if self._sa.in_transaction():
+            self._sa.rollback()  # the snapshot: a deferred transaction cannot safely upgrade
+        self._begin("IMMEDIATE")
+        for write in staged:
+            try:
+                self.call(lambda c, w=write: _send_staged(self._cursor(c), w))
+            except BaseException as error:
+                if write.translate is not None and isinstance(
+                        error, (sa.exc.DBAPIError, *self._driver_errors())):
+                    raise write.translate(error) from None
+                raise
 
     def commit_transaction(self) -> None:
         """Commit the open transaction; roll it back instead (and raise) if it was doomed by
@@ -189,6 +235,8 @@ class Connection:
         last, self._last = self._last, None
         chain = self._in_series and self.dialect.chains_commits
         try:
+            if self._staged is not None:
+                self._flush_staged()
             if last is not None:
                 prepared, values = last
                 self.call(lambda c: self.dialect.run_last(
@@ -200,6 +248,7 @@ class Connection:
         except BaseException:
             self._in_transaction = self._chained = False
             self._doomed = None
+            self._staged = None
             with contextlib.suppress(Exception):
                 self._sa.rollback()
             self._run_hooks(self._after_rollback)
@@ -207,6 +256,20 @@ class Connection:
         self._in_transaction = False
         self._chained = chain
         self._run_hooks(self._after_commit)
+
+    def _snapshot(self) -> None:
+        """Before a staged transaction's first read: ``BEGIN`` (deferred), so that all its
+        reads see one state of the database (a make that reads nothing pays nothing)."""
+        if not self._sa.in_transaction():
+            self._begin("")
+
+    def _stage(self, sql: str, rows: Any, many: bool,
+               translate: Callable[[BaseException], Exception] | None) -> bool:
+        """Keep a write of a staged transaction for its commit; False if ``sql`` reads."""
+        if self._staged is None or not _is_write(sql):
+            return False
+        self._staged.append(_StagedWrite(sql, rows, many, translate))
+        return True
 
     def doom(self, reason: str) -> None:
         """Mark the open transaction as one that can only roll back (see commit_transaction).
@@ -283,6 +346,7 @@ class Connection:
     def cancel_transaction(self) -> None:
         self._require_transaction()
         self._last = None
+        self._staged = None
         self._chained = False
         self._doomed = None
         try:
@@ -345,7 +409,16 @@ class Connection:
             self._open()
 
     def execute(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult:
-        """Run a SQLAlchemy statement; outside a transaction it commits on its own."""
+        """Run a SQLAlchemy statement; outside a transaction it commits on its own.
+
+        In a staged transaction (see :meth:`staged_transaction`) a write is kept for the
+        commit and None returned."""
+        if self._staged is not None:
+            if isinstance(statement, sa.sql.dml.UpdateBase):
+                sql, compiled = self.compile(statement)
+                self._stage(sql, compiled, False, None)
+                return None
+            self._snapshot()
         return self.call(lambda c: c.execute(statement, params) if params is not None
                                 else c.execute(statement))
 
@@ -381,11 +454,19 @@ class Connection:
         return self.run(sql, params, fetch=True)[0]
 
     def run(self, sql: str, rows: Sequence[Sequence[Any]] | Sequence[dict] | None = None, *,
-            many: bool = False, fetch: bool = False) -> tuple[list | None, int, list[str]]:
+            many: bool = False, fetch: bool = False,
+            translate: Callable[[BaseException], Exception] | None = None,
+            ) -> tuple[list | None, int, list[str]]:
         """Run compiled SQL on the raw driver cursor (the bulk path).
 
-        Returns (rows fetched or None, rowcount, column names).
+        Returns (rows fetched or None, rowcount, column names). In a staged transaction a
+        write is kept for the commit (rowcount -1); ``translate`` then turns its driver error
+        into the error the caller would have raised.
         """
+        if self._staged is not None:
+            if not fetch and self._stage(sql, rows, many, translate):
+                return None, -1, []
+            self._snapshot()
 
         def work(connection: sa.Connection):
             cursor = self._cursor(connection)
@@ -476,6 +557,7 @@ class Connection:
         self._in_transaction = self._chained = False
         self._last = None
         self._doomed = None
+        self._staged = None
         with contextlib.suppress(Exception):
             self._sa.invalidate()
         self._run_hooks(self._after_rollback)
@@ -508,6 +590,30 @@ class Connection:
 
 
 _DDL_WORDS = ("CREATE", "DROP", "ALTER", "RENAME", "TRUNCATE")
+_WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _is_write(sql: str) -> bool:
+    return sql.lstrip().upper().startswith(_WRITE_WORDS)
+
+
+@dataclass(frozen=True)
+class _StagedWrite:
+    """A write of a staged transaction, sent when it commits."""
+
+    sql: str
+    rows: Any
+    many: bool
+    translate: Callable[[BaseException], Exception] | None
+
+
+def _send_staged(cursor: Any, write: _StagedWrite) -> None:
+    if write.many:
+        cursor.executemany(write.sql, write.rows)
+    elif write.rows is None:
+        cursor.execute(write.sql)
+    else:
+        cursor.execute(write.sql, write.rows)
 
 
 def _is_ddl(statement: Any) -> bool:

@@ -116,6 +116,10 @@ class Dialect:
     #: ``a >= x AND (a > x OR b > y)``, which it does seek.
     row_value_seeks = True
 
+    #: Whether makes stage their writes (``Connection.staged_transaction``) so that they can
+    #: compute concurrently: a database with one writer at a time (SQLite).
+    stages_writes = False
+
     name = "sqlite"
     max_identifier = 63
 

@@ -38,6 +38,12 @@ In a kernel, ``%load_ext dj_jupyter`` also makes safemode's delete/drop question
 (:mod:`.confirm_ui`): ``delete()`` and ``drop()`` show the rows per table and return; the
 widget's button does exactly that.
 
+``%dj_export path.py [--schema name]``
+    Write the active schema's tables (or those of ``name``) — the cells' classes and what
+    their code uses from the notebook — as an importable module, for workers on other
+    machines: ``dj-jupyter populate path.py:ClassName --reserve-jobs``. (``populate(processes=N)``
+    and ``executor=`` need no export: they ship the same module to their workers.)
+
 Inside a ``%%dj_table`` cell, Tab completes table names after ``->`` and types after ``:``
 (see :mod:`.completion`).
 """
@@ -59,6 +65,7 @@ from ..errors import DataJointError, DefinitionError
 from ..pipeline.schema import Schema
 from ..pipeline.tiers import Computed, Imported, Lookup, Manual
 from ..populate.autopopulate import AutoPopulate
+from ..populate.export import class_statement, export_module
 from ..tables.alter import plan_for
 from ..tables.cascade import drop_as_shown
 from . import completion
@@ -70,6 +77,7 @@ __all__ = ["DataJointMagics", "TableCard", "PYTHON_MARKER", "load_ipython_extens
 
 TIERS = {"manual": Manual, "lookup": Lookup, "imported": Imported, "computed": Computed}
 _SCHEMA_USAGE = "usage: %dj_schema name [--as variable]"
+_EXPORT_USAGE = "usage: %dj_export path.py [--schema name]"
 _TABLE_USAGE = ("usage: %%dj_table ClassName [manual|lookup|imported|computed] "
                 "[--schema name]")
 
@@ -151,6 +159,30 @@ class DataJointMagics(Magics):
         self.schema = self._schema_named(words[0])
         self._user_ns()[variable] = self.schema
         return self.schema
+
+    @line_magic
+    def dj_export(self, line: str) -> None:
+        """%dj_export path.py [--schema name]: write the schema's tables as a module (and
+        say how to start a worker on it)."""
+        words = shlex.split(line)
+        schema = self.schema
+        if len(words) == 3 and words[1] == "--schema":
+            schema = self._schema_named(words[2])
+            del words[1:]
+        if len(words) != 1:
+            raise UsageError(_EXPORT_USAGE)
+        if schema is None:
+            raise UsageError("%dj_export: no active schema; run %dj_schema name first (or pass "
+                             "--schema name)")
+        try:
+            path = export_module(schema, words[0], self._user_ns())
+        except DataJointError as error:
+            raise UsageError(f"%dj_export: {error}") from None
+        first = next((v.__name__ for v in self._user_ns().values() if isinstance(v, type)
+                      and issubclass(v, AutoPopulate) and v.__dict__.get("_schema") is schema),
+                     "ClassName")
+        print(f"wrote {path}; on any machine that reaches the database run:\n"
+              f"  dj-jupyter populate {path}:{first} --reserve-jobs")
 
     def _schema_named(self, name: str) -> Schema:
         connection = self._connection()
@@ -264,7 +296,10 @@ class DataJointMagics(Magics):
             raise UsageError(f"%%dj_table {name}: cell line {error.lineno}: Python syntax error: "
                              f"{error.msg}") from None
         exec(code, self._user_ns(), local)
-        return local[name]
+        cls = local[name]
+        # the class as a module would write it (see populate/export.py)
+        cls._dj_source = class_statement(name, tier.__name__, definition, indented)
+        return cls
 
     def _user_ns(self) -> dict[str, Any]:
         assert self.shell is not None, "DataJointMagics needs a shell"

@@ -7,7 +7,10 @@ table's job queue, reserved atomically, so any number of workers on any
 number of machines can share the work; ``processes=N`` and ``executor=`` start
 such workers. A tripartite ``make`` (``make_fetch``/``make_compute``/
 ``make_insert``) computes outside any transaction and re-checks its inputs
-before inserting.
+before inserting. On SQLite (one writer at a time) a plain ``make`` stages its
+writes (``Connection.staged_transaction``): it computes holding no lock, and its
+inserts and job record take the write lock only at the end, so the makes of
+several workers overlap.
 
 Long module: the make loop in its modes (direct, reserved, workers) shares the per-key
 transaction, events and interruption handling defined here.
@@ -361,7 +364,7 @@ class _Runner:
             computed = table.make_compute(dict(key), *_as_tuple(fetched))
             self._phase(key, "insert")
         try:
-            with self.connection.transaction:  # inserts allowed: see populating() above
+            with self._transaction():  # inserts allowed: see populating() above
                 if self.tripartite:
                     again = table.make_fetch(dict(key), **self.make_kwargs)
                     if not _same(fetched, again):
@@ -379,6 +382,15 @@ class _Runner:
             self.jobs.record(key, "success")  # made elsewhere: how, this queue cannot say
             return False
         return True
+
+    def _transaction(self) -> Any:
+        """The key's transaction. A plain make's stages its writes where the database has
+        one writer (SQLite): make computes holding no lock and only its inserts, with the
+        job record, wait for the write lock — so the makes of several workers overlap.
+        A tripartite make re-fetches and inserts under the lock (its compute ran before)."""
+        if self.tripartite or not config["populate.stage_writes"]:
+            return self.connection.transaction
+        return self.connection.staged_transaction()
 
     def _phase(self, key: dict, phase: str) -> None:
         """Tell observers which step of a tripartite make runs now."""

@@ -1,8 +1,9 @@
 """Worker leases: proof that a worker process lives, kept outside the database.
 
-On SQLite a worker's heartbeat cannot advance while a ``make`` runs (one writer
-at a time: the make's transaction holds the write lock), so a stale heartbeat
-says nothing there, and a process id says little anywhere (a killed worker not
+On SQLite a worker's heartbeat cannot advance while another worker holds the one
+write lock (a tripartite make's insert, a make with ``populate.stage_writes`` off,
+a long write elsewhere), so a stale heartbeat says little there, and a process id
+says little anywhere (a killed worker not
 yet reaped is a zombie that ``kill(pid, 0)`` calls alive; a pid is reused by
 unrelated processes). So each worker process on an SQLite database holds a
 *lease*: a file ``<token>.lease`` in the folder ``<database file>.workers``,

@@ -5,6 +5,11 @@ shared job queue, so work is split by atomic reservation, a worker that dies
 loses nothing, and workers started here, by an executor (e.g. a Dask cluster)
 or by ``dj-jupyter populate`` on other machines cooperate. Workers start fresh
 interpreters (``spawn``) and import the table class by its module path.
+
+A pipeline declared in a notebook (its classes live in ``__main__``) is shipped by value:
+its source, as :mod:`.export` writes it, travels in the :class:`WorkerSpec` and each worker
+runs it as a module before importing the class — so ``processes=N`` and a Dask cluster work
+from cells, and ``dj.export_module`` writes the same source to a file for the CLI.
 """
 
 from __future__ import annotations
@@ -13,19 +18,30 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import importlib
+import importlib.util
 import multiprocessing
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..backends import connection as connections
 from ..catalog.events import PopulateEvent, publish
 from ..errors import DataJointError
+from .export import (
+    defined_in_notebook,
+    install_module,
+    module_source,
+    namespace_of,
+    notebook_module_name,
+)
 
 AUTO_POPULATED = ("Imported", "Computed")  # the tiers a worker can populate
 
-__all__ = ["WorkerSpec", "run_worker", "populate_in_workers", "class_address", "load_class"]
+__all__ = ["WorkerSpec", "run_worker", "populate_in_workers", "class_address", "load_class",
+           "worker_target"]
 
 
 @dataclass(frozen=True)
@@ -38,29 +54,44 @@ class WorkerSpec:
     make_kwargs: dict | None = None
     priority: int | None = None
     worker: int = 0  # the worker's number: keeps the specs distinct (Dask merges equal tasks)
+    module_source: str | None = None  # a notebook pipeline's source: run as module ``target``
 
     def __repr__(self) -> str:
         return f"WorkerSpec({self.target!r}, worker={self.worker})"
 
 
 def class_address(cls: type) -> str:
+    """``module:Class`` of a class workers import (a module's, or a notebook's exported)."""
     module = cls.__module__
-    if module == "__main__" or "<locals>" in cls.__qualname__:
+    if "<locals>" in cls.__qualname__:
         raise DataJointError(
-            f"{cls.__name__} is defined in a notebook or script (module {module!r}), so worker "
-            "processes cannot import it. Define the pipeline in a module (a .py file) and import "
-            "it, then populate(processes=N); or run workers with `dj-jupyter populate "
+            f"{cls.__name__} is defined inside a function, so worker processes cannot import "
+            "it. Define the table classes at the top level of a notebook cell or a module, "
+            "then populate(processes=N); or run workers with `dj-jupyter populate "
             "module:Class --reserve-jobs`.")
     return f"{module}:{cls.__qualname__}"
 
 
+def worker_target(cls: type) -> tuple[str, str | None]:
+    """(``module:Class`` for workers, the module's source if it must be shipped): a class of
+    a notebook goes with the source of its schema's module (see :mod:`.export`)."""
+    address = class_address(cls)
+    if not defined_in_notebook(cls):
+        return address, None
+    source = module_source(cls._schema, namespace_of(cls))
+    return f"{notebook_module_name(cls._schema, source)}:{cls.__qualname__}", source
+
+
 def load_class(address: str) -> type:
-    """The table class at ``package.module:ClassName`` (DataJointError if there is none)."""
-    module_name, _, qualname = address.partition(":")
+    """The table class at ``package.module:ClassName`` or ``path/file.py:ClassName``
+    (DataJointError if there is none)."""
+    module_name, _, qualname = address.rpartition(":")
     if not module_name or not qualname:
-        raise DataJointError(f"{address!r}: write the table as package.module:ClassName")
+        raise DataJointError(f"{address!r}: write the table as package.module:ClassName "
+                             "(or file.py:ClassName)")
     try:
-        target: Any = importlib.import_module(module_name)
+        target: Any = _import_file(module_name) if module_name.endswith(".py") \
+            else importlib.import_module(module_name)
     except ImportError as error:
         raise DataJointError(f"{address!r}: cannot import {module_name!r} ({error}); check the "
                              "module path and that it is importable here (sys.path, "
@@ -77,9 +108,32 @@ def load_class(address: str) -> type:
     return target
 
 
+def _import_file(path: str) -> Any:
+    """The module in file ``path`` (an exported notebook pipeline), imported once."""
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise ImportError(f"no file {file}")
+    name = file.stem
+    known = sys.modules.get(name)
+    if known is not None and getattr(known, "__file__", None) == str(file):
+        return known
+    spec = importlib.util.spec_from_file_location(name, file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
 def run_worker(spec: WorkerSpec) -> dict:
-    """One worker: connect, import the table, work through its job queue."""
+    """One worker: connect, import the table (running a notebook's shipped module first),
+    work through its job queue."""
     connections.set_default(connections.Connection(spec.url))
+    if spec.module_source is not None:
+        install_module(spec.target.partition(":")[0], spec.module_source)
     table = load_class(spec.target)()
     result = table.populate(*spec.restrictions, reserve_jobs=True, refresh=False,
                             max_calls=spec.max_calls, suppress_errors=spec.suppress_errors,
@@ -100,9 +154,10 @@ def _worker_count(executor: Any) -> int:
 def populate_in_workers(table, restrictions: tuple, *, processes: int, executor: Any,
                         max_calls: int | None, suppress_errors: bool, make_kwargs: dict | None,
                         priority: int | None, observers: Iterable) -> dict:
-    spec = WorkerSpec(class_address(type(table)),
-                      table.connection.url.render_as_string(hide_password=False),
-                      tuple(restrictions), None, suppress_errors, make_kwargs, priority)
+    target, source = worker_target(type(table))
+    spec = WorkerSpec(target, table.connection.url.render_as_string(hide_password=False),
+                      tuple(restrictions), None, suppress_errors, make_kwargs, priority,
+                      module_source=source)
     jobs = table.jobs
     jobs.refresh(*restrictions, priority=priority)
     count = processes if processes > 1 else _worker_count(executor)

@@ -193,7 +193,8 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
         if written is not None:  # encoding many rows may take long: objects stay fresh
             written.keep_fresh()
         try:
-            _send(connection, sql, copying, data, chunk_size)
+            _send(connection, sql, copying, data, chunk_size,
+                  lambda error: translate_error(table, error))
         except BaseException as error:
             from_driver = isinstance(error, (sa.exc.DBAPIError, *connection._driver_errors()))
             _failed_part_way(table, connection, len(data), error, from_driver)
@@ -309,11 +310,13 @@ def _codec_keys(table: Table, field: str, checked: dict[str, list], count: int) 
     return [{**base, **{k: checked[k][row] for k in key}} for row in range(count)]
 
 
-def _send(connection, sql: str, copying: bool, data: list[tuple], chunk_size: int | None) -> None:
-    """Send all rows, in chunks, in one transaction."""
+def _send(connection, sql: str, copying: bool, data: list[tuple], chunk_size: int | None,
+          translate: Callable[[BaseException], Exception]) -> None:
+    """Send all rows, in chunks, in one transaction (``translate``: the error a failure
+    raises, when a staged transaction sends them at its commit)."""
     chunk = chunk_size or len(data) or 1
     if not copying and chunk >= len(data):  # one statement (make's inserts): no loop
-        connection.run(sql, data, many=True)
+        connection.run(sql, data, many=True, translate=translate)
         return
     with contextlib.nullcontext() if connection.in_transaction else connection.transaction:
         for start in range(0, len(data), chunk):
@@ -321,7 +324,7 @@ def _send(connection, sql: str, copying: bool, data: list[tuple], chunk_size: in
             if copying:
                 connection.copy_rows(sql, rows)
             else:
-                connection.run(sql, rows, many=True)
+                connection.run(sql, rows, many=True, translate=translate)
 
 
 def default_value(attribute) -> object:

@@ -228,9 +228,9 @@ def test_populate_processes_needs_an_importable_class(schema: dj.Schema) -> None
             self.insert1({**key, "value": 1.0})
 
     Thing.insert1({"thing": 1})
-    with pytest.raises(dj.DataJointError, match="Define the pipeline in a module"):
+    with pytest.raises(dj.DataJointError, match="Define the table classes at the top level"):
         Local.populate(processes=2)
-    with pytest.raises(dj.DataJointError, match="Define the pipeline in a module"):
+    with pytest.raises(dj.DataJointError, match="Define the table classes at the top level"):
         Local.populate(executor=concurrent.futures.ThreadPoolExecutor(1))
     assert len(Local) == 0
     assert Local.populate() == {"success_count": 1, "error_list": []}  # in-process still works

@@ -16,6 +16,7 @@ __all__ = ['SQLiteDialect']
 
 class SQLiteDialect(Dialect):
     worker_leases = True
+    stages_writes = True
 
     def engine_options(self) -> dict[str, Any]:
         return {"connect_args": {"timeout": 60, "check_same_thread": False}}
