@@ -98,15 +98,11 @@ def declare(schema: dj.Schema) -> type:
 
 
 def populate_in_threads(table: type, workers: int, backend: str) -> list:
-    """``workers`` threads, each with its own connection, share the job queue.
-
-    On PostgreSQL without the pipeline fast path: it waits for a result in libpq holding
-    the GIL (backends/postgresql/pipeline.py, ``pgconn.get_result()``), so a thread waiting
-    for a row lock that another thread's open transaction holds stops them both (found here;
-    reported). Worker processes are not affected."""
+    """``workers`` threads, each with its own connection, share the job queue (with the fast
+    paths on: PostgreSQL's pipeline once waited for a result holding the interpreter lock, so
+    a thread waiting for another thread's row lock stopped them both)."""
     table.jobs.refresh()  # the queue exists before the workers start (as populate_in_workers)
-    with dj.config.override({"database.fast_paths": backend != "postgresql"}):
-        return _threads(table, workers)
+    return _threads(table, workers)
 
 
 def _threads(table: type, workers: int) -> list:

@@ -141,11 +141,22 @@ def _flush(pgconn: Any) -> None:
         select.select([], [pgconn.socket], [])
 
 
+def _wait_for_result(pgconn: Any) -> None:
+    """Wait until ``get_result`` will not block. libpq's own wait holds the interpreter lock,
+    so other threads of this process (whose row locks the server may be waiting on) would
+    stop with it; ``select`` releases the lock while it waits."""
+    pgconn.consume_input()
+    while pgconn.is_busy():
+        select.select([pgconn.socket], [], [])
+        pgconn.consume_input()
+
+
 def _results_until_sync(pgconn: Any) -> list:
     """Every result up to the pipeline's Sync (libpq ends each statement's with a None)."""
     results = []
     finished_one = False
     while True:
+        _wait_for_result(pgconn)
         result = pgconn.get_result()
         if result is None:
             if finished_one:  # two Nones in a row: nothing more will come
