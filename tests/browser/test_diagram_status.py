@@ -1,0 +1,90 @@
+"""Job status on the live diagram in a real JupyterLab: the nodes of a pipeline turn from
+pending to done (and to failed, with a red badge) when a later cell populates, the polling
+stops once nothing is in flight, and clicking the badge lists the table's errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.harness import Lab, sync_api
+
+expect = sync_api().expect
+
+pytestmark = pytest.mark.browser
+
+SETUP = "%load_ext dj_jupyter\n%dj_schema lab"
+NUMBER = "%%dj_table Number manual\nn: int32"
+NUMBERS = "Number.insert([{'n': n} for n in range(10)])"
+SQUARE = """%%dj_table Square computed
+-> Number
+---
+sq: int64
+# --- python ---
+def make(self, key):
+    if key["n"] % 5 == 3:
+        raise ValueError(f"unlucky {key['n']}")
+    self.insert1({**key, "sq": key["n"] ** 2})"""
+DOUBLE = """%%dj_table Double computed
+-> Number
+---
+twice: int64
+# --- python ---
+def make(self, key):
+    self.insert1({**key, "twice": 2 * key["n"]})"""
+DIAGRAM = "dj.Diagram(Number) + 1"
+POPULATE = ("Double.populate()\n"
+            "Square.populate(reserve_jobs=True, suppress_errors=True, display_progress=False)\n"
+            "None")
+
+
+def state(name: str) -> re.Pattern:
+    return re.compile(rf"(^|\s)dj-status-{name}(\s|$)")
+
+
+def test_nodes_turn_from_pending_to_done_and_failed_and_the_badge_opens_errors(lab: Lab) -> None:
+    lab.open(lab.write_notebook("status", [SETUP, NUMBER, NUMBERS, SQUARE, DOUBLE, DIAGRAM]))
+    lab.run_all()
+    diagram = lab.page.locator(".jp-OutputArea-output", has=lab.page.locator(".dj-diagram"))
+    expect(diagram).to_have_count(1)
+    diagram.evaluate("(output) => { output.dataset.testMark = 'status-diagram'; }")
+    square = diagram.locator(".dj-node[data-name='lab.__square']")
+    double = diagram.locator(".dj-node[data-name='lab.__double']")
+    expect(square).to_have_class(state("pending"))
+    expect(double).to_have_attribute("data-total", "10")
+    expect(double).to_have_attribute("data-done", "0")
+    assert diagram.locator(".dj-node[data-name='lab.number'] .dj-status").count() == 0
+    assert square.locator(".dj-error-badge").count() == 0
+    lab.screenshot("pending", diagram)
+
+    lab.run_new_cell(POPULATE)
+    shown = lab.page.locator("[data-test-mark='status-diagram']")
+    double = shown.locator(".dj-node[data-name='lab.__double']")
+    square = shown.locator(".dj-node[data-name='lab.__square']")
+    expect(double).to_have_attribute("data-done", "10", timeout=15_000)
+    expect(double).to_have_class(state("done"))
+    expect(square).to_have_attribute("data-done", "8")
+    expect(square).to_have_class(state("failed"))
+    badge = square.locator(".dj-error-badge")
+    expect(badge.locator("text")).to_have_text("2")
+    assert badge.locator("rect").evaluate("(r) => getComputedStyle(r).fill") == \
+        "rgb(211, 47, 47)"
+    widget = shown.locator(".dj-diagram").locator("xpath=..")
+    expect(widget).to_have_attribute("data-dj-polling", "0")  # nothing in flight: no polling
+
+    square.locator(".dj-label").hover()
+    expect(shown.locator(".dj-tooltip-status")).to_have_text("8 of 10 done · 2 failed")
+    lab.screenshot("done-and-failed", shown)
+
+    badge.click()
+    preview = shown.locator(".dj-diagram-preview")
+    expect(preview.locator(".dj-preview-title")).to_contain_text("Square: 2 failed keys")
+    group = preview.locator(".dj-error-group")
+    expect(group).to_have_count(1)
+    expect(group.locator(".dj-error-count")).to_have_text("2\u00d7")
+    expect(group.locator(".dj-error-title")).to_have_text("ValueError: unlucky #")
+    expect(group.locator(".dj-error-keys")).to_contain_text('{"n":3}')
+    expect(group.locator(".dj-error-trace")).to_contain_text("raise ValueError")
+    lab.screenshot("errors", shown)
+    assert lab.page_errors == []
