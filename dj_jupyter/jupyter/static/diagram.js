@@ -391,13 +391,14 @@ function attachTooltip(box, nodesLayer, byName, statusLine = () => "") {
 }
 
 /** Nodes and edges with each collapsed schema folded into one "Schema" node. */
-export function collapse(nodes, edges, collapsed) {
-  if (collapsed.size === 0) return { nodes, edges };
+export function collapse(nodes, edges, collapsed, expanded = new Set()) {
+  const folds = (node) => collapsed.has(node.schema) || (node.folded && !expanded.has(node.schema));
+  if (!nodes.some(folds)) return { nodes, edges };
   const owner = new Map();
   const shown = [];
   const folded = new Map();
   for (const node of nodes) {
-    if (!collapsed.has(node.schema)) {
+    if (!folds(node)) {
       owner.set(node.name, node.name);
       shown.push(node);
       continue;
@@ -552,7 +553,9 @@ function toolbar(view) {
 
 /** The per-element view state that survives redraws (zoom, collapsed schemas, selection). */
 function viewState(el) {
-  if (!el.djView) el.djView = { k: null, x: 0, y: 0, collapsed: new Set(), selected: null };
+  if (!el.djView) {
+    el.djView = { k: null, x: 0, y: 0, collapsed: new Set(), expanded: new Set(), selected: null };
+  }
   return el.djView;
 }
 
@@ -725,7 +728,9 @@ function themeOf(model) {
 export async function draw(model, el, experimental = null) {
   const dagre = await loadDagre();
   const started = performance.now();
-  const allNodes = model.get("nodes") ?? [];
+  // a cascade or trace diagram counts rows per table: shown in the label
+  const allNodes = (model.get("nodes") ?? []).map((node) => (node.rows == null ? node
+    : { ...node, class_name: `${node.class_name} (${node.rows})` }));
   const names = new Set(allNodes.map((node) => node.name));
   const allEdges = (model.get("edges") ?? []).filter(
     (edge) => names.has(edge.parent) && names.has(edge.child));
@@ -743,7 +748,7 @@ export async function draw(model, el, experimental = null) {
     container.textContent = "(empty diagram)";
     return;
   }
-  const { nodes, edges } = collapse(allNodes, allEdges, state.collapsed);
+  const { nodes, edges } = collapse(allNodes, allEdges, state.collapsed, state.expanded);
   const byName = new Map(nodes.map((node) => [node.name, node]));
   const graph = nodes.length > DAGRE_LIMIT ? bandLayout(nodes, edges, direction)
     : layout(dagre, nodes, edges, direction);
@@ -800,8 +805,9 @@ export async function draw(model, el, experimental = null) {
     const node = findTable(allNodes, text);
     for (const found of viewport.querySelectorAll(".dj-found")) found.classList.remove("dj-found");
     if (!node) return `no table matches “${text}”`;
-    if (state.collapsed.has(node.schema)) {
+    if (state.collapsed.has(node.schema) || (node.folded && !state.expanded.has(node.schema))) {
       state.collapsed.delete(node.schema);
+      state.expanded.add(node.schema);
       state.find = node.name;
       redraw();
       return "";
@@ -826,6 +832,7 @@ export async function draw(model, el, experimental = null) {
     const label = event.target.closest(".dj-cluster-label");
     if (label) {
       state.collapsed.add(label.dataset.schema);
+      state.expanded.delete(label.dataset.schema);
       redraw();
       return;
     }
@@ -837,6 +844,7 @@ export async function draw(model, el, experimental = null) {
     const node = byName.get(group.dataset.name);
     if (node.collapsed) {
       state.collapsed.delete(node.schema);
+      state.expanded.add(node.schema);
       redraw();
       return;
     }
