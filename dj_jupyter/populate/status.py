@@ -8,7 +8,9 @@ Cost is bounded by the number of schemas, not tables: one statement carries, per
 size of its key source, the keys of it the table holds (``done``, counted from the table,
 never from success job records, which DataJoint deletes) and its job counts by status, each
 a scalar subquery (``STATEMENT_TABLES`` tables per statement); the job tables that exist are
-listed once per schema that still misses one. The key source is the join of the table's
+listed once per schema that still misses one. The statement is compiled once and run again
+on every refresh (until a table or job table comes or goes), so a refresh costs the database
+time of one statement. The key source is the join of the table's
 primary-key parents, as ``populate`` takes it unless a class overrides ``key_source``; pass
 ``key_sources`` to count such tables by their own.
 """
@@ -25,6 +27,7 @@ from ..algebra.compiler import compile_count
 from ..catalog import metadata
 from ..catalog.catalog import catalog_of
 from ..catalog.naming import tier_of
+from ..errors import DataJointError
 from ..query.expression import QueryExpression
 from ..tables.table import FreeTable
 from .jobs import JobQueue, job_table_name
@@ -68,6 +71,8 @@ class StatusReader:
         self.connection = connection
         self._job_tables: set[str] = set()
         self._queues: dict[str, JobQueue] = {}  # of tables whose job table exists
+        # the compiled statement of each chunk: built once, run on every refresh
+        self._statements: dict[tuple, tuple[str, Any]] = {}
 
     def read(self, names: Iterable[str],
              key_sources: Mapping[str, QueryExpression] | None = None) -> dict[str, TableStatus]:
@@ -75,11 +80,23 @@ class StatusReader:
         tables = auto_tables(names)
         if not tables:
             return {}
+        try:
+            return self._read(tables, key_sources or {})
+        except DataJointError:
+            raise
+        except Exception:  # noqa: BLE001 - e.g. a job table dropped elsewhere: look again
+            self._job_tables.clear()
+            self._queues.clear()
+            self._statements.clear()
+            return self._read(tables, key_sources or {})
+
+    def _read(self, tables: list[str],
+              key_sources: Mapping[str, QueryExpression]) -> dict[str, TableStatus]:
         self._find_job_tables(tables)
         result: dict[str, TableStatus] = {}
         for start in range(0, len(tables), STATEMENT_TABLES):
             chunk = tables[start:start + STATEMENT_TABLES]
-            result.update(self._read_chunk(chunk, key_sources or {}))
+            result.update(self._read_chunk(chunk, key_sources))
         return result
 
     def _find_job_tables(self, tables: list[str]) -> None:
@@ -91,11 +108,19 @@ class StatusReader:
 
     def _read_chunk(self, tables: list[str],
                     key_sources: Mapping[str, QueryExpression]) -> dict[str, TableStatus]:
-        columns: list[sa.ColumnElement] = []
-        for name in tables:
-            columns += self._columns(name, key_sources.get(name))
-        statement = sa.select(*[c.label(f"c{i}") for i, c in enumerate(columns)])
-        row = self.connection.fetch_all(statement)[0]
+        key = (catalog_of(self.connection).generation, tuple(tables),
+               frozenset(self._job_tables & set(tables)),
+               tuple(repr(key_sources[n].node) if n in key_sources else None for n in tables))
+        compiled = self._statements.get(key)
+        if compiled is None:
+            columns: list[sa.ColumnElement] = []
+            for name in tables:
+                columns += self._columns(name, key_sources.get(name))
+            statement = sa.select(*[c.label(f"c{i}") for i, c in enumerate(columns)])
+            compiled = self._statements[key] = self.connection.compile(statement)
+            if len(self._statements) > 16:  # tables come and go: forget the oldest
+                self._statements.pop(next(iter(self._statements)))
+        row = self.connection.run(*compiled, fetch=True)[0][0]
         width = 2 + len(_JOB_STATUSES)
         return {name: TableStatus(*(int(v or 0) for v in row[i * width:(i + 1) * width]))
                 for i, name in enumerate(tables)}
