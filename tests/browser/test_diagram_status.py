@@ -39,6 +39,15 @@ POPULATE = ("Double.populate()\n"
             "None")
 
 
+RESERVE_ELSEWHERE = """from dj_jupyter.populate.jobs import JobQueue
+Number.insert([{'n': 10}, {'n': 11}])
+Square.jobs.refresh()
+elsewhere = dj.Connection(f"sqlite:///{dj.config['database.path']}")
+queue = JobQueue(dj.FreeTable(elsewhere, 'lab.__square'))
+assert queue.reserve({'n': 10})"""
+RELEASE_ELSEWHERE = "import time\ntime.sleep(2)\nqueue.release({'n': 10})"
+
+
 def state(name: str) -> re.Pattern:
     return re.compile(rf"(^|\s)dj-status-{name}(\s|$)")
 
@@ -87,4 +96,21 @@ def test_nodes_turn_from_pending_to_done_and_failed_and_the_badge_opens_errors(l
     expect(group.locator(".dj-error-keys")).to_contain_text('{"n":3}')
     expect(group.locator(".dj-error-trace")).to_contain_text("raise ValueError")
     lab.screenshot("errors", shown)
+
+    # a worker on another connection reserves a key: ↻ reads it, the ring shows it running
+    # and the view polls until the reservation is gone, then stops
+    lab.run_new_cell(RESERVE_ELSEWHERE)
+    shown.locator(".dj-status-refresh").click()
+    expect(square).to_have_attribute("data-running", "1", timeout=15_000)
+    expect(square).to_have_class(state("failed"))  # failures still count first
+    expect(widget).to_have_attribute("data-dj-polling", "1")
+    expect(square.locator(".dj-ring-running")).to_have_count(1)
+    lab.screenshot("running", shown)
+    lab.run_new_cell(RELEASE_ELSEWHERE)
+    expect(square).to_have_attribute("data-running", "0", timeout=15_000)
+    expect(square).to_have_attribute("data-total", "12")
+    expect(widget).to_have_attribute("data-dj-polling", "0", timeout=15_000)
+    reads = int(widget.get_attribute("data-dj-status-reads"))
+    lab.page.wait_for_timeout(3000)  # idle: no more reads
+    assert int(widget.get_attribute("data-dj-status-reads")) == reads
     assert lab.page_errors == []

@@ -534,7 +534,9 @@ function toolbar(view) {
   search.placeholder = "find a table…";
   search.setAttribute("aria-label", "find a table by name");
   const buttons = [["dj-zoom-in", "+", "zoom in"], ["dj-zoom-out", "−", "zoom out"],
-                   ["dj-fit", "fit", "fit the whole diagram"]].map(([cls, text, title]) => {
+                   ["dj-fit", "fit", "fit the whole diagram"],
+                   ["dj-status-refresh", "↻", "read the job status now (it refreshes by itself "
+                    + "while work is in flight)"]].map(([cls, text, title]) => {
     const button = html("button", cls, text);
     button.title = title;
     button.setAttribute("aria-label", title);
@@ -548,6 +550,7 @@ function toolbar(view) {
   buttons[0].addEventListener("click", () => view.zoom(1.25));
   buttons[1].addEventListener("click", () => view.zoom(0.8));
   buttons[2].addEventListener("click", () => view.fit());
+  buttons[3].addEventListener("click", () => view.refreshStatus());
   return bar;
 }
 
@@ -801,6 +804,7 @@ export async function draw(model, el, experimental = null) {
     state.auto = true;
     zoom.fit();
   };
+  view.refreshStatus = () => el.djAskStatus?.();
   view.find = (text) => {
     const node = findTable(allNodes, text);
     for (const found of viewport.querySelectorAll(".dj-found")) found.classList.remove("dj-found");
@@ -903,6 +907,11 @@ function attachPolling(model, el, experimental) {
     }
     mark();
   };
+  el.djAskStatus = () => { // the toolbar's ↻: read now, then poll on if work is in flight
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    ask();
+  };
   const back = () => { // back on screen: catch up once (work may have started elsewhere)
     if (timer !== null) clearTimeout(timer);
     timer = null;
@@ -926,6 +935,7 @@ function attachPolling(model, el, experimental) {
   schedule();
   return () => {
     closed = true;
+    delete el.djAskStatus;
     if (timer !== null) clearTimeout(timer);
     observer?.disconnect();
     document.removeEventListener("visibilitychange", onVisibility);
