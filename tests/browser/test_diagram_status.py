@@ -114,3 +114,24 @@ def test_nodes_turn_from_pending_to_done_and_failed_and_the_badge_opens_errors(l
     lab.page.wait_for_timeout(3000)  # idle: no more reads
     assert int(widget.get_attribute("data-dj-status-reads")) == reads
     assert lab.page_errors == []
+
+
+def test_cascade_counts_and_a_collapsed_schema_draw(lab: Lab) -> None:
+    cells = [SETUP, NUMBER, NUMBERS, SQUARE, DOUBLE,
+             "Double.populate()\nSquare.populate(suppress_errors=True)\nNone",
+             "dj.Diagram.cascade(Number & 'n < 4')",
+             "(dj.Diagram(Number) + 1).collapse() + dj.Diagram(Double)"]
+    lab.open(lab.write_notebook("cascade", cells))
+    lab.run_all()
+    outputs = lab.page.locator(".jp-OutputArea-output", has=lab.page.locator(".dj-diagram"))
+    expect(outputs).to_have_count(2)
+    cascade, folded = outputs.nth(0), outputs.nth(1)
+    labels = cascade.locator(".dj-node .dj-label")
+    expect(labels).to_have_count(3, timeout=15_000)
+    assert sorted(labels.evaluate_all("(all) => all.map((e) => e.textContent)")) == ["Double (4)", "Number (4)", "Square (3)"]
+    lab.screenshot("cascade", cascade)
+    expect(folded.locator(".dj-node")).to_have_count(2)
+    expect(folded.locator(".dj-node.dj-tier-schema .dj-label")).to_have_text("lab (2)")
+    expect(folded.locator(".dj-node[data-name='lab.__double']")).to_have_count(1)
+    lab.screenshot("collapsed", folded)
+    assert lab.page_errors == []
