@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import dj_jupyter as dj
 from dj_jupyter.populate.status import StatusReader, TableStatus
@@ -167,3 +169,36 @@ def test_statements_per_refresh_do_not_grow_with_tables(schema, length):
     assert status[names[1]].total == 3 and status[names[-1]].total == 0
     # one statement of counts, one listing of the schema whose job tables are missing
     assert 1 <= len(statements) <= 3, statements
+
+
+KEYS = 8
+job_states = st.lists(st.sampled_from(["none", "made", "reserved", "error", "ignore"]),
+                      min_size=KEYS, max_size=KEYS)
+
+
+def test_status_matches_counting_table_by_table(schema):
+    """Whatever mix of made, reserved, failed and ignored keys (and keys made whose job record
+    says otherwise), the one-statement reading equals counting each number on its own."""
+    t = declare(schema, fail=set())
+    t["Src"].insert([{"n": n} for n in range(KEYS)])
+    sq, queue = t["Sq"], t["Sq"].jobs
+    name = sq().full_name
+    reader = StatusReader(schema.connection)
+
+    @settings(max_examples=12, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(states=job_states, made_too=st.sets(st.integers(0, KEYS - 1)))
+    def check(states: list[str], made_too: set[int]) -> None:
+        sq.delete_quick()
+        queue.delete()
+        made = {n for n, s in enumerate(states) if s == "made"} | made_too
+        if made:
+            sq.insert([{"n": n, "sq": n * n} for n in sorted(made)], allow_direct_insert=True)
+        for n, state in enumerate(states):
+            if state in ("reserved", "error", "ignore"):
+                queue.record({"n": n}, state)
+        got = reader.read([name])[name]
+        by_status = {s: len(queue & {"status": s}) for s in ("reserved", "error", "ignore")}
+        assert got == TableStatus(total=len(t["Src"]()), done=len(sq.proj()), **by_status)
+
+    check()

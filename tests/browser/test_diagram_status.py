@@ -128,7 +128,8 @@ def test_cascade_counts_and_a_collapsed_schema_draw(lab: Lab) -> None:
     cascade, folded = outputs.nth(0), outputs.nth(1)
     labels = cascade.locator(".dj-node .dj-label")
     expect(labels).to_have_count(3, timeout=15_000)
-    assert sorted(labels.evaluate_all("(all) => all.map((e) => e.textContent)")) == ["Double (4)", "Number (4)", "Square (3)"]
+    texts = labels.evaluate_all("(all) => all.map((e) => e.textContent)")
+    assert sorted(texts) == ["Double (4)", "Number (4)", "Square (3)"]
     lab.screenshot("cascade", cascade)
     expect(folded.locator(".dj-node")).to_have_count(2)
     expect(folded.locator(".dj-node.dj-tier-schema .dj-label")).to_have_text("lab (2)")
