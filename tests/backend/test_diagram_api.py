@@ -103,3 +103,24 @@ def test_context_names_the_classes(filled):
     names = {n.class_name for n in diagram.nodes}
     assert {"acq.Session", "Animal"} <= names
     assert isinstance(dj.Diagram(t["Scan"]).add_parts(), dj.Diagram)
+
+
+def test_restrict_propagates_downstream_with_and(filled):
+    t = filled
+    diagram = dj.Diagram(t["Subject"]) + 3
+    one = diagram.restrict(t["Subject"] & {"subject": 1})
+    # Pair needs its mother AND its child among the restricted subjects
+    assert short(one.counts()) == {"subject": 1, "session": 2, "pair": 0, "_scan": 2,
+                                   "__stats": 1, "__stats__unit": 4}
+    two = diagram.restrict(t["Subject"] & "subject < 3")
+    assert short(two.counts())["pair"] == 1
+    both = one.restrict(t["Session"] & {"session": 1})
+    assert short(both.counts())["_scan"] == 1 and short(both.counts())["session"] == 1
+    assert short(dj.Diagram(t["Subject"]).restrict(t["Subject"] & "subject > 1").counts()) \
+        == {"subject": 2}
+    pruned = diagram.restrict(t["Subject"] & {"subject": 3}).prune()
+    assert {n.class_name for n in pruned.nodes} == {"Subject"}
+    with pytest.raises(dj.DataJointError, match="cascade"):
+        dj.Diagram.cascade(t["Subject"]).restrict(t["Subject"])
+    with pytest.raises(dj.DataJointError, match="not in this diagram"):
+        dj.Diagram(t["Scan"]).restrict(t["Subject"])

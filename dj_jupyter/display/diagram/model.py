@@ -14,7 +14,8 @@ module only builds the model.
 
 DataJoint 2.x's API: ``Diagram(source, context)`` (class names as ``context`` knows them),
 ``Diagram.cascade(expr)`` (what a delete would remove, counted), ``Diagram.trace(expr)``
-(the ancestors of the rows), ``collapse()`` (one node per schema; expanded wins in ``+``),
+(the ancestors of the rows), ``restrict(expr)`` (downstream, AND-ed), ``collapse()``
+(one node per schema; expanded wins in ``+``),
 ``prune()`` (without empty tables), ``counts()``, ``diagram[Table]`` and iteration as
 ``FreeTable``s, ``make_dot()`` (a ``graphviz.Digraph``; ``.source`` is the DOT text) and
 ``make_mermaid()``.
@@ -35,7 +36,12 @@ from ...algebra.heading import ForeignKey, TableInfo
 from ...catalog import naming
 from ...catalog.catalog import catalog_of
 from ...tables.table import FreeTable
-from .restrictions import as_query, cascade_restrictions, trace_restrictions
+from .restrictions import (
+    as_query,
+    cascade_restrictions,
+    restrict_downstream,
+    trace_restrictions,
+)
 
 if TYPE_CHECKING:
     from ...backends.connection import Connection
@@ -185,7 +191,7 @@ class Diagram:
         self._folded: Any = _Select()
         self._restrictions: dict[str, Any] = {}  # table -> restricted query (cascade, trace)
         self._counts: dict[str, int] = {}
-        self._mode: str | None = None  # "cascade" or "trace"
+        self._mode: str | None = None  # "cascade", "trace" or "restrict"
         self._connection, self._expr = _source_expression(source)
         self._graph = _Graph.of(self._load_dependencies())
         self.direction = _direction(direction)
@@ -386,11 +392,27 @@ class Diagram:
         diagram._restrictions, diagram._counts, diagram._mode = queries, counts, mode
         return diagram
 
+    def restrict(self, table_expr: Any) -> Diagram:
+        """This diagram with ``table_expr``'s restriction propagated downstream, AND-ed where
+        paths meet (the rows an export of those entries takes); can be chained."""
+        if self._mode == "cascade":
+            raise DataJointError("restrict() does not apply to a cascade diagram (a cascade "
+                                 "ORs its paths); restrict the plain diagram instead")
+        name = _full_name(as_query(table_expr))
+        if name not in self.node_names:
+            raise DataJointError(f"table {name} is not in this diagram")
+        result = self._derive(self._expr)
+        result._restrictions = restrict_downstream(table_expr, self._graph, self._restrictions)
+        result._counts, result._mode = {}, "restrict"
+        return result
+
     def counts(self) -> dict[str, int]:
-        """Rows per table of a :meth:`cascade` or :meth:`trace` diagram, counted now."""
+        """Rows per restricted table of a :meth:`cascade`, :meth:`trace` or :meth:`restrict`
+        diagram, counted now."""
         if not self._restrictions:
             raise DataJointError("counts() needs restrictions: make the diagram with "
-                                 "Diagram.cascade(table_expr) or Diagram.trace(table_expr)")
+                                 "Diagram.cascade(table_expr), Diagram.trace(table_expr) or "
+                                 "diagram.restrict(table_expr)")
         return {name: len(self._restrictions[name]) for name in self.node_names
                 if name in self._restrictions}
 
@@ -414,11 +436,14 @@ class Diagram:
 
     def prune(self) -> Diagram:
         """This diagram without its tables that have no rows (no restricted rows in a
-        :meth:`trace`). A cascade keeps every table: rows may arrive before the delete."""
+        :meth:`trace`; of a :meth:`restrict` diagram only restricted tables are checked). A
+        cascade keeps every table: rows may arrive before the delete."""
         if self._mode == "cascade":
             raise DataJointError("prune() keeps a cascade whole (a delete must still see every "
                                  "descendant); prune the plain diagram instead")
-        empty = frozenset(name for name, query in zip(self.node_names, self) if not query)
+        checked = [n for n in self.node_names
+                   if self._mode != "restrict" or n in self._restrictions]
+        empty = frozenset(n for n in checked if not self[n])
         return self._derive(_Combine("-", self._expr, _Exact(empty)))
 
     def _require_connection(self) -> Any:

@@ -4,6 +4,8 @@
 the same one ``delete`` shows and confirms), so the diagram of a delete and the delete itself
 never disagree. ``Diagram.trace(expr)`` walks the other way: each ancestor restricted to the
 rows the seed's rows reference, through every foreign key, OR-ed where paths meet.
+``diagram.restrict(expr)`` (for an export) propagates downstream with AND where paths meet:
+a row stays only if it descends from restricted rows of every restricted parent.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ...query.expression import QueryExpression, U
 from ...tables.cascade import plan_delete
 from ...tables.table import FreeTable, Table
 
-__all__ = ["as_query", "cascade_restrictions", "trace_restrictions"]
+__all__ = ["as_query", "cascade_restrictions", "restrict_downstream", "trace_restrictions"]
 
 
 def as_query(source: Any) -> QueryExpression:
@@ -70,3 +72,28 @@ def _as_parent_rows(query: QueryExpression, attr_map: tuple) -> QueryExpression:
     same = [child for child, parent in attr_map if child == parent and child not in key]
     renamed = {parent: child for child, parent in attr_map if child != parent}
     return U(*[parent for _, parent in attr_map]) & query.proj(*same, **renamed)
+
+
+def restrict_downstream(source: Any, graph: Any,
+                        restricted: dict[str, QueryExpression]) -> dict[str, QueryExpression]:
+    """``restricted`` (table -> query) further restricted by ``source`` and, downstream of
+    it, every table by each of its restricted parents (AND), parents first."""
+    seed = as_query(source)
+    name = _full_name(seed)
+    if name not in graph.tables:
+        raise DataJointError(f"table {name} is not declared in the database")
+    connection = seed.connection
+    result = dict(restricted)
+    result[name] = result[name] & seed.proj() if name in result else seed
+    changed = {name}
+    for table in graph.names:  # parents before their children
+        terms = [result[fk.parent].proj(**{c: p for c, p in fk.attr_map if c != p})
+                 for fk in graph.parents_of.get(table, []) if fk.parent in changed]
+        if not terms or table == name:
+            continue
+        query = result.get(table, FreeTable(connection, table))
+        for term in terms:
+            query = query.restrict(term, semantic_check=False)
+        result[table] = query
+        changed.add(table)
+    return result
