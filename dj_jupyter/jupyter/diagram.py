@@ -154,10 +154,34 @@ class DiagramWidget(anywidget.AnyWidget):
 
     def error_groups(self, table: str = "") -> dict:
         """``{"table", "groups": [ErrorGroup.to_dict()...]}`` of a shown table's failed jobs."""
+        return {"table": table, "groups": [g.to_dict() for g in self._errors_of(table).groups()]}
+
+    def _errors_of(self, table: str) -> ErrorRows:
         if table not in self.status.get("tables", {}):
             raise DataJointError(f"{table!r} is not an auto-populated table of this diagram")
-        errors: ErrorRows = JobQueue(FreeTable(self._diagram.connection, table)).errors
-        return {"table": table, "groups": [g.to_dict() for g in errors.groups()]}
+        return JobQueue(FreeTable(self._diagram.connection, table)).errors
+
+    @command
+    def _error_action(self, msg: Any, buffers: list[bytes]) -> tuple[dict, list[bytes]]:
+        """The ``_error_action`` command (Retry / Ignore of a group): the groups left."""
+        try:
+            return self.error_action(**(msg or {})), []
+        except (DataJointError, TypeError, ValueError) as error:
+            return {"error": str(error)}, []
+
+    def error_action(self, table: str = "", group: int = 0, action: str = "retry") -> dict:
+        """Put a group of ``table``'s failed keys back to pending (``retry``) or set them aside
+        (``ignore``); answers the groups left, with the status read again."""
+        if action not in ("retry", "ignore"):
+            raise DataJointError(f"unknown action {action!r}: use 'retry' or 'ignore'")
+        errors = self._errors_of(table)
+        groups = errors.groups()
+        if not 0 <= int(group) < len(groups):
+            raise DataJointError(f"{table} has no error group {group!r}; click the badge again")
+        keys = groups[int(group)].keys
+        done = errors.retry(keys) if action == "retry" else errors.ignore(keys)
+        self.refresh_status()
+        return {**self.error_groups(table), "done": done, "action": action}
 
     @property
     def schemas(self) -> set[str]:

@@ -1,6 +1,8 @@
 """Job status on the live diagram in a real JupyterLab: the nodes of a pipeline turn from
-pending to done (and to failed, with a red badge) when a later cell populates, the polling
-stops once nothing is in flight, and clicking the badge lists the table's errors."""
+pending to done (and to failed, with a red badge) when a later cell populates, clicking the
+badge lists the table's errors (Retry puts them back), a key reserved on another connection
+shows as running while the view polls, and the polling stops once nothing is in flight; a
+cascade diagram counts rows per table and a collapsed schema folds into one node."""
 
 from __future__ import annotations
 
@@ -113,6 +115,14 @@ def test_nodes_turn_from_pending_to_done_and_failed_and_the_badge_opens_errors(l
     reads = int(widget.get_attribute("data-dj-status-reads"))
     lab.page.wait_for_timeout(3000)  # idle: no more reads
     assert int(widget.get_attribute("data-dj-status-reads")) == reads
+
+    # Retry of the group from the list: its keys go back to pending, the badge goes
+    group.locator(".dj-error-retry").click()
+    expect(preview.locator(".dj-error-hint")).to_have_text("put back to pending: 2 keys")
+    expect(preview.locator(".dj-error-group")).to_have_count(0)
+    expect(square.locator(".dj-error-badge")).to_have_count(0)
+    expect(square).to_have_class(state("pending"))
+    lab.screenshot("retried", shown)
     assert lab.page_errors == []
 
 

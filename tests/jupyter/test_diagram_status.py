@@ -87,3 +87,19 @@ def test_the_static_picture_keeps_the_status(pipeline):
     assert "4 of 6 done, 2 failed" in picture
     assert 'class="dj-error-badge"' in picture and ">2</text>" in picture
     widget.close()
+
+
+def test_retry_and_ignore_a_group_from_the_diagram(pipeline):
+    schema, t = pipeline
+    t["Sq"].populate(reserve_jobs=True, suppress_errors=True)
+    widget = widget_for(dj.Diagram(schema))
+    name = t["Sq"]().full_name
+    with pytest.raises(DataJointError, match="'retry' or 'ignore'"):
+        widget.error_action(table=name, group=0, action="delete")
+    with pytest.raises(DataJointError, match="no error group 3"):
+        widget.error_action(table=name, group=3)
+    answer = widget.error_action(table=name, group=0, action="ignore")
+    assert answer["done"] == 2 and answer["groups"] == []
+    assert widget.status["tables"][name]["error"] == 0
+    assert widget.status["tables"][name]["ignore"] == 2
+    widget.close()

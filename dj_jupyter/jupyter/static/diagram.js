@@ -666,12 +666,22 @@ function attachPreview(el, container, experimental, pageSize) {
                        `${node.class_name}: ${failed} failed key${failed === 1 ? "" : "s"}`);
     title.appendChild(closer());
     const list = html("ul", "dj-error-groups");
-    for (const group of groups) {
+    groups.forEach((group, index) => {
       const item = html("li", "dj-error-group");
       const details = html("details");
       const summary = html("summary");
+      const buttons = ["retry", "ignore"].map((action) => {
+        const button = html("button", `dj-error-${action}`, action === "retry" ? "Retry" : "Ignore");
+        button.title = action === "retry" ? "put these keys back to pending (populate makes them again)"
+          : "set these keys aside (reserved populate skips them)";
+        button.addEventListener("click", (event) => {
+          event.preventDefault();
+          errorAction(node, index, action);
+        });
+        return button;
+      });
       summary.append(html("span", "dj-error-count", `${group.count}×`), " ",
-                     html("span", "dj-error-title", group.title));
+                     html("span", "dj-error-title", group.title), " ", ...buttons);
       details.appendChild(summary);
       details.appendChild(html("div", "dj-error-message", group.message));
       const keys = group.keys.map((key) => JSON.stringify(key)).join("  ");
@@ -684,14 +694,15 @@ function attachPreview(el, container, experimental, pageSize) {
       }
       item.appendChild(details);
       list.appendChild(item);
-    }
-    const hint = html("div", "dj-error-hint",
-                      `retry or ignore them with ${node.class_name}.jobs.errors (or the populate panel)`);
+    });
+    const hint = html("div", "dj-error-hint", answer.done === undefined
+      ? `also in code: ${node.class_name}.jobs.errors (.retry(), .ignore())`
+      : `${answer.action === "retry" ? "put back to pending" : "ignored"}: ${answer.done} key${answer.done === 1 ? "" : "s"}`);
     preview.replaceChildren(title, groups.length ? list : html("div", "", "no errors now"), hint);
     list.querySelector("details")?.setAttribute("open", "");
   }
 
-  async function errors(node) {
+  async function errors(node, action = null) {
     const ticket = ++latest;
     delete el.dataset.djPreview;
     preview.hidden = false;
@@ -699,7 +710,8 @@ function attachPreview(el, container, experimental, pageSize) {
     try {
       if (!experimental || !experimental.invoke) throw new Error("no kernel to read errors from");
       const [answer] = await experimental.invoke(
-        "_errors", { table: node.name }, { signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS) });
+        action ? "_error_action" : "_errors", { table: node.name, ...(action ?? {}) },
+        { signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS) });
       if (ticket !== latest) return;
       if (answer && answer.error) preview.replaceChildren(closer(), html("div", "dj-preview-error", answer.error));
       else drawErrors(node, answer);
@@ -713,6 +725,8 @@ function attachPreview(el, container, experimental, pageSize) {
       if (ticket === latest) preview.classList.remove("dj-busy");
     }
   }
+
+  const errorAction = (node, group, action) => errors(node, { group, action });
 
   return { open: (node) => load(node, 0), errors, close };
 }
