@@ -1,20 +1,33 @@
 """``dj.Diagram``: a live, composable view of the foreign-key graph.
 
+Long module: the diagram expression, its evaluation over the graph snapshot and DataJoint's
+Diagram API on top (cascade, trace, collapse, prune) share the expression's private state;
+split, each part would reach into the others'. Propagating restrictions lives apart
+(:mod:`.restrictions`).
+
 A diagram is an expression over the dependency graph — the tables it was made
 from, combined with ``+ - *`` and grown by ``+ n`` / ``- n`` generations — so it
 can be evaluated again after :meth:`Diagram.refresh` and still mean the same
 thing. Master and part tables always travel together. Rendering lives in
-:mod:`.diagram_render` (Mermaid, Graphviz) and, for notebooks, in the display
-layer; this module only builds the model.
+:mod:`.render` (Mermaid, Graphviz), :mod:`.svg` and, for notebooks, the widget; this
+module only builds the model.
+
+DataJoint 2.x's API: ``Diagram(source, context)`` (class names as ``context`` knows them),
+``Diagram.cascade(expr)`` (what a delete would remove, counted), ``Diagram.trace(expr)``
+(the ancestors of the rows), ``restrict(expr)`` (downstream, AND-ed), ``collapse()``
+(one node per schema; expanded wins in ``+``),
+``prune()`` (without empty tables), ``counts()``, ``diagram[Table]`` and iteration as
+``FreeTable``s, ``make_dot()`` (a ``graphviz.Digraph``; ``.source`` is the DOT text) and
+``make_mermaid()``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from dj_jupyter.errors import DataJointError
@@ -22,6 +35,13 @@ from dj_jupyter.errors import DataJointError
 from ...algebra.heading import ForeignKey, TableInfo
 from ...catalog import naming
 from ...catalog.catalog import catalog_of
+from ...tables.table import FreeTable
+from .restrictions import (
+    as_query,
+    cascade_restrictions,
+    restrict_downstream,
+    trace_restrictions,
+)
 
 if TYPE_CHECKING:
     from ...backends.connection import Connection
@@ -44,6 +64,8 @@ class DiagramNode:
     master: str | None  # full name of a part's master
     new_dimension: bool  # introduces primary-key attributes of its own
     definition: str
+    folded: bool = False  # drawn inside its schema's single node (``Diagram.collapse``)
+    rows: int | None = None  # rows a cascade or trace diagram counts for the table
 
 
 @dataclass(frozen=True)
@@ -105,6 +127,13 @@ class _Select:
 
 
 @dataclass(frozen=True)
+class _Exact:
+    """Exactly these tables (no master or parts added): a cascade's or trace's tables."""
+
+    tables: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class _Combine:
     op: str  # "+", "-" or "*"
     left: Any
@@ -119,6 +148,8 @@ class _Expand:
 
 
 def _evaluate(expr: Any, graph: _Graph) -> frozenset[str]:
+    if isinstance(expr, _Exact):
+        return frozenset(n for n in expr.tables if n in graph.tables)
     if isinstance(expr, _Select):
         chosen = {n for n in graph.tables if n.partition(".")[0] in expr.schemas}
         return graph.with_groups(chosen | set(expr.tables))
@@ -146,12 +177,21 @@ class Diagram:
     diagram displays itself as an interactive widget.
     """
 
-    def __init__(self, source: Any, *, direction: str | None = None):
+    def __init__(self, source: Any, context: Mapping[str, Any] | None = None, *,
+                 direction: str | None = None):
         if isinstance(source, Diagram):
             self._connection, self._graph, self._expr = (
                 source._connection, source._graph, source._expr)
+            self._folded, self._restrictions = source._folded, source._restrictions
+            self._counts, self.context = source._counts, context or source.context
+            self._mode = source._mode
             self.direction = direction or source.direction
             return
+        self.context = dict(context) if context is not None else None
+        self._folded: Any = _Select()
+        self._restrictions: dict[str, Any] = {}  # table -> restricted query (cascade, trace)
+        self._counts: dict[str, int] = {}
+        self._mode: str | None = None  # "cascade", "trace" or "restrict"
         self._connection, self._expr = _source_expression(source)
         self._graph = _Graph.of(self._load_dependencies())
         self.direction = _direction(direction)
@@ -170,6 +210,8 @@ class Diagram:
         diagram._graph = _Graph.of(dependencies)
         diagram._expr = _Select(frozenset(schemas), frozenset(tables))
         diagram.direction = _direction(direction)
+        diagram.context, diagram._folded = None, _Select()
+        diagram._restrictions, diagram._counts, diagram._mode = {}, {}, None
         return diagram
 
     @classmethod
@@ -215,7 +257,13 @@ class Diagram:
     def __add__(self, other: Any) -> Diagram:
         if isinstance(other, int) and not isinstance(other, bool):
             return self._grow(other, upstream=False)
-        return self._derive(_Combine("+", self._expr, self._operand(other)))
+        other = other if isinstance(other, Diagram) else Diagram(other)
+        result = self._derive(_Combine("+", self._expr, self._operand(other)))
+        # folded in either and expanded in neither: an expanded table wins
+        expanded = _Combine("+", _Combine("-", self._expr, self._folded),
+                            _Combine("-", other._expr, other._folded))
+        result._folded = _Combine("-", _Combine("+", self._folded, other._folded), expanded)
+        return result
 
     def __sub__(self, other: Any) -> Diagram:
         if isinstance(other, int) and not isinstance(other, bool):
@@ -246,7 +294,22 @@ class Diagram:
 
     @property
     def nodes(self) -> list[DiagramNode]:
-        return [self._node(n) for n in self.node_names]
+        folded = _evaluate(self._folded, self._graph)
+        return [self._node(n, folded) for n in self.node_names]
+
+    def _context_names(self) -> dict[str, str]:
+        """Full table name -> the name ``context`` knows its class by (``module.Class`` for
+        a class of a module in it), as DataJoint labels nodes."""
+        if not self.context:
+            return {}
+        found: dict[str, str] = {}
+        for name, value in self.context.items():
+            if isinstance(value, ModuleType):
+                for attr, member in vars(value).items():
+                    _remember_table(found, member, f"{name}.{attr}")
+            else:
+                _remember_table(found, value, name)
+        return found
 
     @property
     def edges(self) -> list[DiagramEdge]:
@@ -255,18 +318,20 @@ class Diagram:
                 for child in self.node_names for fk in self._graph.parents_of[child]
                 if fk.parent in shown]
 
-    def _node(self, name: str) -> DiagramNode:
+    def _node(self, name: str, folded: frozenset[str] = frozenset()) -> DiagramNode:
         info = self._graph.tables[name]
         master = self._graph.master_of[name]
         class_name = naming.class_name_of(info.name)
         if master:
             class_name = f"{naming.class_name_of(master.partition('.')[2])}.{class_name}"
+        class_name = self._context_names().get(name, class_name)
         inherited = {attr for fk in info.foreign_keys for attr in fk.child_attributes}
         return DiagramNode(
             name=name, schema=info.schema, table=info.name, tier=naming.tier_of(info.name),
             class_name=class_name, master=master,
             new_dimension=any(a not in inherited for a in info.heading.primary_key),
-            definition=_definition_text(info))
+            definition=_definition_text(info), folded=name in folded,
+            rows=self._counts.get(name))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready model: ``{"direction", "nodes": [...], "edges": [...]}``."""
@@ -280,6 +345,111 @@ class Diagram:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
+
+    # -- DataJoint 2.x: folding, cascades, traces ------------------------------------------
+    def collapse(self) -> Diagram:
+        """This diagram with every table folded into one node per schema; in ``a + b`` a
+        table expanded in either operand stays expanded (``dj.Diagram(s).collapse() +
+        dj.Diagram(Table)`` shows ``Table`` inside its folded schema's company)."""
+        result = self._derive(self._expr)
+        result._folded = self._expr
+        return result
+
+    def add_parts(self) -> Diagram:
+        """A copy: parts always travel with their masters here, as DataJoint's add_parts()
+        makes them."""
+        return self._derive(self._expr)
+
+    @classmethod
+    def cascade(cls, table_expr: Any, part_integrity: str = "enforce") -> Diagram:
+        """What ``table_expr.delete()`` would remove: the table and every affected
+        descendant (across schemas), each restricted and counted (:meth:`counts`); nothing
+        is deleted. ``part_integrity`` as for ``delete``."""
+        queries, counts = cascade_restrictions(table_expr, part_integrity)
+        return cls._restricted(table_expr, queries, counts, "cascade")
+
+    @classmethod
+    def trace(cls, table_expr: Any) -> Diagram:
+        """Where ``table_expr``'s rows come from: the table and its ancestors, each restricted
+        to the rows referenced from the seed's (``diagram[Session]`` gives one; :meth:`counts`
+        counts them)."""
+        seed = as_query(table_expr)
+        graph = _Graph.of(catalog_of(seed.connection).dependencies)
+        queries = trace_restrictions(seed, graph)
+        counts = {name: len(query) for name, query in queries.items()}
+        return cls._restricted(seed, queries, counts, "trace", graph)
+
+    @classmethod
+    def _restricted(cls, source: Any, queries: dict[str, Any], counts: dict[str, int],
+                    mode: str, graph: _Graph | None = None) -> Diagram:
+        seed = as_query(source)
+        diagram = cls.__new__(cls)
+        diagram._connection = seed.connection
+        diagram._graph = graph or _Graph.of(catalog_of(seed.connection).dependencies)
+        diagram._expr = _Exact(frozenset(queries))
+        diagram.direction = _direction(None)
+        diagram.context, diagram._folded = None, _Select()
+        diagram._restrictions, diagram._counts, diagram._mode = queries, counts, mode
+        return diagram
+
+    def restrict(self, table_expr: Any) -> Diagram:
+        """This diagram with ``table_expr``'s restriction propagated downstream, AND-ed where
+        paths meet (the rows an export of those entries takes); can be chained."""
+        if self._mode == "cascade":
+            raise DataJointError("restrict() does not apply to a cascade diagram (a cascade "
+                                 "ORs its paths); restrict the plain diagram instead")
+        name = _full_name(as_query(table_expr))
+        if name not in self.node_names:
+            raise DataJointError(f"table {name} is not in this diagram")
+        result = self._derive(self._expr)
+        result._restrictions = restrict_downstream(table_expr, self._graph, self._restrictions)
+        result._counts, result._mode = {}, "restrict"
+        return result
+
+    def counts(self) -> dict[str, int]:
+        """Rows per restricted table of a :meth:`cascade`, :meth:`trace` or :meth:`restrict`
+        diagram, counted now."""
+        if not self._restrictions:
+            raise DataJointError("counts() needs restrictions: make the diagram with "
+                                 "Diagram.cascade(table_expr), Diagram.trace(table_expr) or "
+                                 "diagram.restrict(table_expr)")
+        return {name: len(self._restrictions[name]) for name in self.node_names
+                if name in self._restrictions}
+
+    def __iter__(self) -> Iterator[Any]:
+        """The shown tables, parents first, as ``FreeTable``s (restricted in a cascade or
+        trace diagram)."""
+        return (self[name] for name in self.node_names)
+
+    def __reversed__(self) -> Iterator[Any]:
+        return (self[name] for name in reversed(self.node_names))
+
+    def __getitem__(self, table: Any) -> Any:
+        """A shown table by class, instance or ``schema.table`` name, restricted as this
+        diagram restricts it."""
+        name = table if isinstance(table, str) else _full_name(table)
+        if name not in self.node_names:
+            raise DataJointError(f"table {name} is not in this diagram")
+        if name in self._restrictions:
+            return self._restrictions[name]
+        return FreeTable(self._require_connection(), name)
+
+    def prune(self) -> Diagram:
+        """This diagram without its tables that have no rows (no restricted rows in a
+        :meth:`trace`; of a :meth:`restrict` diagram only restricted tables are checked). A
+        cascade keeps every table: rows may arrive before the delete."""
+        if self._mode == "cascade":
+            raise DataJointError("prune() keeps a cascade whole (a delete must still see every "
+                                 "descendant); prune the plain diagram instead")
+        checked = [n for n in self.node_names
+                   if self._mode != "restrict" or n in self._restrictions]
+        empty = frozenset(n for n in checked if not self[n])
+        return self._derive(_Combine("-", self._expr, _Exact(empty)))
+
+    def _require_connection(self) -> Any:
+        if self._connection is None:
+            raise DataJointError("this diagram has no connection to read tables from")
+        return self._connection
 
     # -- rendering ----------------------------------------------------------------------
     def make_mermaid(self) -> str:
@@ -356,7 +526,18 @@ def _is_table(source: Any) -> bool:
 
 
 def _full_name(item: Any) -> str:
-    return (item() if isinstance(item, type) else item).full_name
+    item = item() if isinstance(item, type) else item
+    return getattr(item, "table", item).full_name
+
+
+def _remember_table(found: dict[str, str], value: Any, name: str) -> None:
+    """Note ``value``'s full table name under ``name`` if it is a declared table class."""
+    if not _is_table(value) or not isinstance(value, type):
+        return
+    try:
+        found.setdefault(value().full_name, name)
+    except DataJointError:  # an undecorated or abstract class
+        return
 
 
 def _direction(direction: str | None) -> str:

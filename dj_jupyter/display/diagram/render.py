@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import shutil
 from collections import defaultdict
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dj_jupyter.errors import DataJointError
@@ -18,11 +19,12 @@ from dj_jupyter.errors import DataJointError
 if TYPE_CHECKING:
     from .model import Diagram, DiagramEdge, DiagramNode
 
-__all__ = ["PALETTES", "RENAMED_COLOR", "dot", "mermaid", "render"]
+__all__ = ["PALETTES", "RENAMED_COLOR", "dot", "groups", "mermaid", "render", "shown"]
 
 # tier -> (fill, stroke, text)
 PALETTES: dict[str, dict[str, tuple[str, str, str]]] = {
     "light": {
+        "Schema": ("#F5F5F6", "#6B6D70", "#2A2B2D"),
         "Manual": ("#E8F0E9", "#3E7A52", "#1F3D29"),
         "Lookup": ("#F0F0F1", "#808285", "#3A3B3D"),
         "Computed": ("#FFEDE5", "#FF5113", "#7A2608"),
@@ -30,6 +32,7 @@ PALETTES: dict[str, dict[str, tuple[str, str, str]]] = {
         "Part": ("#FFFFFF", "#B9BBBE", "#3A3B3D"),
     },
     "dark": {
+        "Schema": ("#26272A", "#9A9C9F", "#E4E5E7"),
         "Manual": ("#1E3325", "#6FBF8A", "#D6EEDD"),
         "Lookup": ("#2A2B2E", "#A5A7AA", "#E4E5E7"),
         "Computed": ("#3D1E12", "#FF7A47", "#FFE0D3"),
@@ -38,16 +41,48 @@ PALETTES: dict[str, dict[str, tuple[str, str, str]]] = {
     },
 }
 RENAMED_COLOR = "#F59E0B"
-_MERMAID_SHAPES = {"Manual": ('("', '")'), "Lookup": ('("', '")'), "Part": ('("', '")'),
+_MERMAID_SHAPES = {"Schema": ('[["', '"]]'), "Manual": ('("', '")'), "Lookup": ('("', '")'),
+                   "Part": ('("', '")'),
                    "Computed": ('(["', '"])'), "Imported": ('(["', '"])')}
-_DOT_SHAPES = {"Manual": "box", "Lookup": "box", "Part": "box",
+_DOT_SHAPES = {"Schema": "box3d", "Manual": "box", "Lookup": "box", "Part": "box",
                "Computed": "ellipse", "Imported": "ellipse"}
 
 
-def groups(diagram: Diagram) -> dict[str, dict[str, list[DiagramNode]]]:
+def shown(diagram: Diagram) -> tuple[list[DiagramNode], list[DiagramEdge]]:
+    """The nodes and edges to draw: folded tables (``collapse()``) as one node per schema,
+    a cascade's or trace's row counts in the labels."""
+    all_nodes = diagram.nodes
+    folded = defaultdict(int)
+    for node in all_nodes:
+        if node.folded:
+            folded[node.schema] += 1
+    nodes, owner = [], {}
+    for node in all_nodes:
+        if not node.folded:
+            owner[node.name] = node.name
+            label = node.class_name if node.rows is None else f"{node.class_name} ({node.rows})"
+            nodes.append(replace(node, class_name=label))
+            continue
+        owner[node.name] = key = f"{node.schema}.*"
+        if not any(n.name == key for n in nodes):
+            nodes.append(replace(node, name=key, table="", tier="Schema", master=None,
+                                 new_dimension=False, rows=None, definition="",
+                                 class_name=f"{node.schema} ({folded[node.schema]} tables)"))
+    edges, seen = [], set()
+    for edge in diagram.edges:
+        parent, child = owner[edge.parent], owner[edge.child]
+        if parent == child or ("*" in parent + child and (parent, child) in seen):
+            continue
+        seen.add((parent, child))
+        edges.append(replace(edge, parent=parent, child=child))
+    return nodes, edges
+
+
+def groups(diagram: Diagram, nodes: list[DiagramNode] | None = None
+           ) -> dict[str, dict[str, list[DiagramNode]]]:
     """schema -> master (or the table itself) -> [master, parts...], in topological order."""
     result: dict[str, dict[str, list[DiagramNode]]] = defaultdict(dict)
-    for node in diagram.nodes:
+    for node in diagram.nodes if nodes is None else nodes:
         result[node.schema].setdefault(node.master or node.name, []).append(node)
     return result
 
@@ -56,11 +91,12 @@ def groups(diagram: Diagram) -> dict[str, dict[str, list[DiagramNode]]]:
 
 
 def mermaid(diagram: Diagram) -> str:
-    ids = {name: f"t{i}" for i, name in enumerate(diagram.node_names)}
+    nodes, edges = shown(diagram)
+    ids = {node.name: f"t{i}" for i, node in enumerate(nodes)}
     lines = [f"flowchart {diagram.direction}"]
     for tier, (fill, stroke, text) in PALETTES["light"].items():
         lines.append(f"    classDef {tier.lower()} fill:{fill},stroke:{stroke},color:{text}")
-    for s, (schema, members) in enumerate(groups(diagram).items()):
+    for s, (schema, members) in enumerate(groups(diagram, nodes).items()):
         lines.append(f'    subgraph s{s}["{_mermaid_text(schema)}"]')
         for master, nodes in members.items():
             indent = "        "
@@ -73,7 +109,7 @@ def mermaid(diagram: Diagram) -> str:
                 lines.append("        end")
         lines.append("    end")
     renamed = []
-    for i, edge in enumerate(diagram.edges):
+    for i, edge in enumerate(edges):
         link = "===" if edge.one_to_one else "---" if edge.primary else "-.-"
         lines.append(f"    {ids[edge.parent]} {link} {ids[edge.child]}")
         if edge.renamed:
@@ -109,7 +145,8 @@ def dot(diagram: Diagram, theme: str = "light") -> Any:
                              node_attr={"fontname": "Helvetica", "fontsize": "11",
                                         "style": "filled,rounded"},
                              edge_attr={"arrowhead": "none"})
-    for s, (schema, members) in enumerate(groups(diagram).items()):
+    nodes, edges = shown(diagram)
+    for s, (schema, members) in enumerate(groups(diagram, nodes).items()):
         with graph.subgraph(name=f"cluster_{s}") as cluster:
             cluster.attr(label=schema, style="dashed,rounded", color=palette["Lookup"][1],
                          fontcolor=palette["Lookup"][2])
@@ -122,7 +159,7 @@ def dot(diagram: Diagram, theme: str = "light") -> Any:
                                fillcolor="#8080801A", rank="same")
                     for node in nodes:
                         _dot_node(group, node, palette)
-    for edge in diagram.edges:
+    for edge in edges:
         graph.edge(edge.parent, edge.child, **_dot_edge_attrs(edge, palette))
     return graph
 

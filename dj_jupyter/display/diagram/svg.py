@@ -4,6 +4,8 @@ The picture a saved notebook, GitHub or nbviewer shows where the live widget can
 a layered (Sugiyama-style) layout — ranks by longest path from the roots, order within a
 rank by a few barycenter sweeps — drawn with the DataJoint tier colours and edge styles
 (dashed secondary, thick one-to-one, amber renamed) and a legend of the tiers shown.
+With a ``status`` in the model (table -> done/total/reserved/error counts, as the live widget
+last read it) each auto-populated node carries its progress ring and red error badge too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from .render import PALETTES, RENAMED_COLOR
 
-__all__ = ["Placed", "layered_layout", "diagram_svg"]
+__all__ = ["Placed", "layered_layout", "diagram_svg", "status_svg"]
 
 CHAR_WIDTH = 7.0
 NODE_HEIGHT = {"normal": 28.0, "part": 22.0}
@@ -133,6 +135,51 @@ def _edge_path(parent: Placed, child: Placed, direction: str) -> str:
     return f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2:.1f}"
 
 
+RING_RADIUS = 7.0
+_RING_COLOURS = {"done": "#2e9e5b", "running": "#2f7fd8", "track": "#c9cbce", "error": "#d32f2f"}
+
+
+def _arc(cx: float, cy: float, start: float, fraction: float, colour: str) -> str:
+    """A ring segment of ``fraction`` of the circle, beginning ``start`` of the way round."""
+    if fraction <= 0:
+        return ""
+    length = 100 * min(fraction, 1.0)
+    return (f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{RING_RADIUS}" fill="none" '
+            f'stroke="{colour}" stroke-width="3" pathLength="100" '
+            f'stroke-dasharray="{length:.2f} {100 - length:.2f}" '
+            f'stroke-dashoffset="{25 - 100 * start:.2f}"/>')
+
+
+def status_svg(status: dict, box: Placed, background: str) -> str:
+    """The progress ring (done, then running, of the key source) at the node's top-left
+    corner and, when keys failed, a red badge with their count at its top-right."""
+    total = max(int(status.get("total", 0)), 1)
+    done = min(1.0, status.get("done", 0) / total)
+    running = min(1.0 - done, status.get("reserved", 0) / total)
+    cx, cy = box.x - box.width / 2 + 2, box.y - box.height / 2 + 2
+    failed = int(status.get("error", 0))
+    title = html.escape(f"{status.get('done', 0)} of {status.get('total', 0)} done"
+                        + (f", {status['reserved']} running" if status.get("reserved") else "")
+                        + (f", {failed} failed" if failed else ""))
+    parts = [f'<g class="dj-status"><title>{title}</title>',
+             f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{RING_RADIUS + 2.5}" fill="{background}"/>',
+             f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{RING_RADIUS}" fill="none" '
+             f'stroke="{_RING_COLOURS["track"]}" stroke-width="3"/>',
+             _arc(cx, cy, 0, done, _RING_COLOURS["done"]),
+             _arc(cx, cy, done, running, _RING_COLOURS["running"])]
+    if failed:
+        label = "999+" if failed > 999 else str(failed)
+        width = max(16.0, len(label) * 6.5 + 8)
+        bx, by = box.x + box.width / 2 - 4, box.y - box.height / 2 + 1
+        parts.append(f'<g class="dj-error-badge"><rect x="{bx - width / 2:.1f}" '
+                     f'y="{by - 8:.1f}" width="{width:.1f}" height="16" rx="8" '
+                     f'fill="{_RING_COLOURS["error"]}" stroke="{background}"/>'
+                     f'<text x="{bx:.1f}" y="{by:.1f}" dy="0.35em" text-anchor="middle" '
+                     f'font-size="10" font-weight="700" fill="#ffffff">{label}</text></g>')
+    parts.append("</g>")
+    return "".join(parts)
+
+
 def _node_svg(node: dict, box: Placed, palette: dict[str, tuple[str, str, str]]) -> str:
     tier = node.get("tier", "")
     fill, stroke, text = palette.get(tier, palette["Lookup"])
@@ -189,6 +236,9 @@ def diagram_svg(model: dict[str, Any], theme: str = "light") -> str:
     total_height = height + legend_height
     body = [_edge_svg(e, placed, direction, line) for e in edges]
     body += [_node_svg(n, placed[n["name"]], palette) for n in nodes]
+    status = model.get("status") or {}
+    body += [status_svg(status[n["name"]], placed[n["name"]], background)
+             for n in nodes if n["name"] in status]
     legend = _legend_svg(tiers, palette, height + 4, ink) if tiers else ""
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="dj-diagram-static" '
             f'width="{width:.0f}" height="{total_height:.0f}" '

@@ -9,6 +9,11 @@
 // of its rows (.dj-diagram-preview, fetched with the `_rows` command); clicking a schema's
 // label collapses the schema into one node (click that node to expand it). Hovering a node
 // shows its definition (.dj-node-tooltip), kept inside the viewport so nothing clips it.
+// Job status (trait `status`): each Computed/Imported node carries a progress ring (keys done
+// of its key source, reserved ones in a second colour) and, when keys failed, a red badge with
+// their count; clicking the badge lists the table's errors (the `_errors` command). While the
+// diagram is on screen and work is in flight, the view asks the kernel for fresh status
+// (`_status`) every `poll_ms`; off screen, hidden or idle it asks nothing.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const CHAR_WIDTH = { normal: 7.2, part: 6.2 };
@@ -19,6 +24,8 @@ const MAX_VIEWPORT_HEIGHT = 560;
 const MIN_SCALE = 0.05;
 const MAX_SCALE = 4;
 const INVOKE_TIMEOUT_MS = 30000;
+const AUTO_TIERS = new Set(["Computed", "Imported"]);
+const RING_RADIUS = 7;
 
 let dagrePromise = null;
 
@@ -264,6 +271,82 @@ function drawNodes(root, graph, nodes) {
   }
 }
 
+/** pending, running, failed, done or empty: the state a node's status shows. */
+export function statusState(status) {
+  if (!status) return "none";
+  if (status.error > 0) return "failed";
+  if (status.reserved > 0) return "running";
+  if (status.total === 0) return "empty";
+  return status.done >= status.total ? "done" : "pending";
+}
+
+/** One line of numbers: "5 of 7 done · 1 running · 2 failed". */
+export function statusText(status, populating = false) {
+  if (!status) return "";
+  const parts = [`${status.done} of ${status.total} done`];
+  if (status.reserved) parts.push(`${status.reserved} running`);
+  if (populating && !status.reserved) parts.push("populating here");
+  if (status.error) parts.push(`${status.error} failed`);
+  if (status.ignore) parts.push(`${status.ignore} ignored`);
+  return parts.join(" · ");
+}
+
+function ringArc(group, cx, cy, className, from, length) {
+  if (length <= 0) return;
+  svg("circle", { cx, cy, r: RING_RADIUS, pathLength: 100, class: className,
+                  "stroke-dasharray": `${length} ${100 - length}`,
+                  "stroke-dashoffset": 25 - from }, group);
+}
+
+/** The ring (done, then running, of total) and the red error badge of one node. */
+function drawStatus(group, box, status, populating) {
+  group.querySelector(".dj-status")?.remove();
+  const state = statusState(status);
+  for (const name of [...group.classList]) if (name.startsWith("dj-status-")) group.classList.remove(name);
+  if (state === "none") return;
+  group.classList.add(`dj-status-${state}`);
+  if (populating) group.classList.add("dj-status-populating");
+  group.dataset.done = status.done;
+  group.dataset.total = status.total;
+  group.dataset.failed = status.error;
+  group.dataset.running = status.reserved;
+  const layer = svg("g", { class: "dj-status" }, group);
+  const cx = -box.width / 2 + 2, cy = -box.height / 2 + 2;
+  svg("circle", { cx, cy, r: RING_RADIUS + 2.5, class: "dj-ring-back" }, layer);
+  svg("circle", { cx, cy, r: RING_RADIUS, class: "dj-ring-track" }, layer);
+  const total = Math.max(status.total, 1);
+  const done = Math.min(100, (100 * status.done) / total);
+  const running = Math.min(100 - done, (100 * status.reserved) / total);
+  ringArc(layer, cx, cy, "dj-ring-done", 0, state === "done" ? 100 : done);
+  ringArc(layer, cx, cy, "dj-ring-running", done, running);
+  if (status.error > 0) {
+    const badge = svg("g", { class: "dj-error-badge", role: "button", tabindex: 0,
+                             transform: `translate(${box.width / 2 - 4},${-box.height / 2 + 1})` }, layer);
+    const label = status.error > 999 ? "999+" : String(status.error);
+    const w = Math.max(16, label.length * 6.5 + 8);
+    svg("rect", { x: -w / 2, y: -8, width: w, height: 16, rx: 8 }, badge);
+    const text = svg("text", { "text-anchor": "middle", dy: "0.35em" }, badge);
+    text.textContent = label;
+    tooltip(badge, `${status.error} failed — click to see the errors`);
+    badge.setAttribute("aria-label", `${status.error} failed keys: show the errors`);
+  }
+}
+
+/** Puts the `status` trait on the drawn nodes (no relayout). */
+function applyStatus(el, model) {
+  const current = model.get("status") ?? {};
+  const tables = current.tables ?? {};
+  const running = new Set(current.running ?? []);
+  const view = el.djView;
+  for (const group of el.querySelectorAll(".dj-node")) {
+    const box = view?.boxes?.get(group.dataset.name);
+    if (!box) continue;
+    drawStatus(group, box, tables[group.dataset.name], running.has(group.dataset.name));
+  }
+  el.dataset.djStatus = JSON.stringify(Object.fromEntries(
+    Object.entries(tables).map(([name, s]) => [name, statusState(s)])));
+}
+
 function html(tag, className = "", text = null) {
   const element = document.createElement(tag);
   if (className) element.className = className;
@@ -273,7 +356,7 @@ function html(tag, className = "", text = null) {
 
 /** The styled tooltip: the hovered node's name, tier and definition, kept inside `box`
  * (the viewport, whose own overflow is hidden) so that no output area can clip it. */
-function attachTooltip(box, nodesLayer, byName) {
+function attachTooltip(box, nodesLayer, byName, statusLine = () => "") {
   const tip = html("div", "dj-node-tooltip");
   tip.hidden = true;
   box.appendChild(tip);
@@ -291,8 +374,11 @@ function attachTooltip(box, nodesLayer, byName) {
     const node = group && byName.get(group.dataset.name);
     if (!node) return;
     const text = node.collapsed ? `${node.count} tables — click to expand` : node.definition;
-    tip.replaceChildren(html("div", "dj-tooltip-title", `${node.class_name} (${node.tier})`),
-                        html("pre", "dj-tooltip-definition", text ?? ""));
+    const parts = [html("div", "dj-tooltip-title", `${node.class_name} (${node.tier})`)];
+    const line = statusLine(node.name);
+    if (line) parts.push(html("div", "dj-tooltip-status", line));
+    parts.push(html("pre", "dj-tooltip-definition", text ?? ""));
+    tip.replaceChildren(...parts);
     tip.hidden = false;
     place(event);
   });
@@ -305,13 +391,14 @@ function attachTooltip(box, nodesLayer, byName) {
 }
 
 /** Nodes and edges with each collapsed schema folded into one "Schema" node. */
-export function collapse(nodes, edges, collapsed) {
-  if (collapsed.size === 0) return { nodes, edges };
+export function collapse(nodes, edges, collapsed, expanded = new Set()) {
+  const folds = (node) => collapsed.has(node.schema) || (node.folded && !expanded.has(node.schema));
+  if (!nodes.some(folds)) return { nodes, edges };
   const owner = new Map();
   const shown = [];
   const folded = new Map();
   for (const node of nodes) {
-    if (!collapsed.has(node.schema)) {
+    if (!folds(node)) {
       owner.set(node.name, node.name);
       shown.push(node);
       continue;
@@ -447,7 +534,9 @@ function toolbar(view) {
   search.placeholder = "find a table…";
   search.setAttribute("aria-label", "find a table by name");
   const buttons = [["dj-zoom-in", "+", "zoom in"], ["dj-zoom-out", "−", "zoom out"],
-                   ["dj-fit", "fit", "fit the whole diagram"]].map(([cls, text, title]) => {
+                   ["dj-fit", "fit", "fit the whole diagram"],
+                   ["dj-status-refresh", "↻", "read the job status now (it refreshes by itself "
+                    + "while work is in flight)"]].map(([cls, text, title]) => {
     const button = html("button", cls, text);
     button.title = title;
     button.setAttribute("aria-label", title);
@@ -461,12 +550,15 @@ function toolbar(view) {
   buttons[0].addEventListener("click", () => view.zoom(1.25));
   buttons[1].addEventListener("click", () => view.zoom(0.8));
   buttons[2].addEventListener("click", () => view.fit());
+  buttons[3].addEventListener("click", () => view.refreshStatus());
   return bar;
 }
 
 /** The per-element view state that survives redraws (zoom, collapsed schemas, selection). */
 function viewState(el) {
-  if (!el.djView) el.djView = { k: null, x: 0, y: 0, collapsed: new Set(), selected: null };
+  if (!el.djView) {
+    el.djView = { k: null, x: 0, y: 0, collapsed: new Set(), expanded: new Set(), selected: null };
+  }
   return el.djView;
 }
 
@@ -567,7 +659,76 @@ function attachPreview(el, container, experimental, pageSize) {
     }
   }
 
-  return { open: (node) => load(node, 0), close };
+  function drawErrors(node, answer) {
+    const groups = answer.groups ?? [];
+    const failed = groups.reduce((n, g) => n + g.count, 0);
+    const title = html("div", "dj-preview-title",
+                       `${node.class_name}: ${failed} failed key${failed === 1 ? "" : "s"}`);
+    title.appendChild(closer());
+    const list = html("ul", "dj-error-groups");
+    groups.forEach((group, index) => {
+      const item = html("li", "dj-error-group");
+      const details = html("details");
+      const summary = html("summary");
+      const buttons = ["retry", "ignore"].map((action) => {
+        const button = html("button", `dj-error-${action}`, action === "retry" ? "Retry" : "Ignore");
+        button.title = action === "retry" ? "put these keys back to pending (populate makes them again)"
+          : "set these keys aside (reserved populate skips them)";
+        button.addEventListener("click", (event) => {
+          event.preventDefault();
+          errorAction(node, index, action);
+        });
+        return button;
+      });
+      summary.append(html("span", "dj-error-count", `${group.count}×`), " ",
+                     html("span", "dj-error-title", group.title), " ", ...buttons);
+      details.appendChild(summary);
+      details.appendChild(html("div", "dj-error-message", group.message));
+      const keys = group.keys.map((key) => JSON.stringify(key)).join("  ");
+      details.appendChild(html("div", "dj-error-keys", `keys: ${keys}` +
+        (group.count > group.keys.length ? ` … ${group.count - group.keys.length} more` : "")));
+      const trace = group.frames.map((f) => `${f.file}:${f.line} in ${f.function}\n` +
+        (f.context ?? []).map(([n, text]) => `${n === f.line ? "→" : " "} ${n} ${text}`).join("\n"));
+      if (trace.length || group.error) {
+        details.appendChild(html("pre", "dj-error-trace", [...trace, group.error].filter(Boolean).join("\n")));
+      }
+      item.appendChild(details);
+      list.appendChild(item);
+    });
+    const hint = html("div", "dj-error-hint", answer.done === undefined
+      ? `also in code: ${node.class_name}.jobs.errors (.retry(), .ignore())`
+      : `${answer.action === "retry" ? "put back to pending" : "ignored"}: ${answer.done} key${answer.done === 1 ? "" : "s"}`);
+    preview.replaceChildren(title, groups.length ? list : html("div", "", "no errors now"), hint);
+    list.querySelector("details")?.setAttribute("open", "");
+  }
+
+  async function errors(node, action = null) {
+    const ticket = ++latest;
+    delete el.dataset.djPreview;
+    preview.hidden = false;
+    preview.classList.add("dj-busy");
+    try {
+      if (!experimental || !experimental.invoke) throw new Error("no kernel to read errors from");
+      const [answer] = await experimental.invoke(
+        action ? "_error_action" : "_errors", { table: node.name, ...(action ?? {}) },
+        { signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS) });
+      if (ticket !== latest) return;
+      if (answer && answer.error) preview.replaceChildren(closer(), html("div", "dj-preview-error", answer.error));
+      else drawErrors(node, answer);
+      el.dataset.djErrors = node.name;
+    } catch (problem) {
+      if (ticket === latest) {
+        preview.replaceChildren(closer(), html("div", "dj-preview-error",
+                                               `could not fetch errors: ${problem?.message ?? problem}`));
+      }
+    } finally {
+      if (ticket === latest) preview.classList.remove("dj-busy");
+    }
+  }
+
+  const errorAction = (node, group, action) => errors(node, { group, action });
+
+  return { open: (node) => load(node, 0), errors, close };
 }
 
 function themeOf(model) {
@@ -584,7 +745,9 @@ function themeOf(model) {
 export async function draw(model, el, experimental = null) {
   const dagre = await loadDagre();
   const started = performance.now();
-  const allNodes = model.get("nodes") ?? [];
+  // a cascade or trace diagram counts rows per table: shown in the label
+  const allNodes = (model.get("nodes") ?? []).map((node) => (node.rows == null ? node
+    : { ...node, class_name: `${node.class_name} (${node.rows})` }));
   const names = new Set(allNodes.map((node) => node.name));
   const allEdges = (model.get("edges") ?? []).filter(
     (edge) => names.has(edge.parent) && names.has(edge.child));
@@ -602,7 +765,7 @@ export async function draw(model, el, experimental = null) {
     container.textContent = "(empty diagram)";
     return;
   }
-  const { nodes, edges } = collapse(allNodes, allEdges, state.collapsed);
+  const { nodes, edges } = collapse(allNodes, allEdges, state.collapsed, state.expanded);
   const byName = new Map(nodes.map((node) => [node.name, node]));
   const graph = nodes.length > DAGRE_LIMIT ? bandLayout(nodes, edges, direction)
     : layout(dagre, nodes, edges, direction);
@@ -618,7 +781,12 @@ export async function draw(model, el, experimental = null) {
   drawClusters(pan, graph);
   drawEdges(pan, graph);
   drawNodes(pan, graph, nodes);
-  attachTooltip(viewport, pan.querySelector(".dj-nodes"), byName);
+  state.boxes = new Map(nodes.map((node) => [node.name, graph.node(node.name)]));
+  const statusLine = (name) => {
+    const current = model.get("status") ?? {};
+    return statusText((current.tables ?? {})[name], (current.running ?? []).includes(name));
+  };
+  attachTooltip(viewport, pan.querySelector(".dj-nodes"), byName, statusLine);
   const preview = attachPreview(el, container, experimental, model.get("page_size") || 10);
   const zoom = attachZoom(viewport, pan, size, state);
   const userMoved = () => { state.auto = false; };
@@ -650,12 +818,14 @@ export async function draw(model, el, experimental = null) {
     state.auto = true;
     zoom.fit();
   };
+  view.refreshStatus = () => el.djAskStatus?.();
   view.find = (text) => {
     const node = findTable(allNodes, text);
     for (const found of viewport.querySelectorAll(".dj-found")) found.classList.remove("dj-found");
     if (!node) return `no table matches “${text}”`;
-    if (state.collapsed.has(node.schema)) {
+    if (state.collapsed.has(node.schema) || (node.folded && !state.expanded.has(node.schema))) {
       state.collapsed.delete(node.schema);
+      state.expanded.add(node.schema);
       state.find = node.name;
       redraw();
       return "";
@@ -670,9 +840,17 @@ export async function draw(model, el, experimental = null) {
       delete viewport.dataset.dragged;
       return;
     }
+    const badge = event.target.closest(".dj-error-badge");
+    if (badge) {
+      const node = byName.get(badge.closest(".dj-node").dataset.name);
+      select(node.name, { rows: false });
+      preview.errors(node);
+      return;
+    }
     const label = event.target.closest(".dj-cluster-label");
     if (label) {
       state.collapsed.add(label.dataset.schema);
+      state.expanded.delete(label.dataset.schema);
       redraw();
       return;
     }
@@ -684,6 +862,7 @@ export async function draw(model, el, experimental = null) {
     const node = byName.get(group.dataset.name);
     if (node.collapsed) {
       state.collapsed.delete(node.schema);
+      state.expanded.add(node.schema);
       redraw();
       return;
     }
@@ -700,7 +879,82 @@ export async function draw(model, el, experimental = null) {
   } else if (state.selected) {
     select(state.selected, { rows: false });
   }
+  applyStatus(el, model);
   el.dataset.djDrawMs = (performance.now() - started).toFixed(1);
+}
+
+/** Asks the kernel for fresh status while the view is on screen and work is in flight. */
+function attachPolling(model, el, experimental) {
+  let visible = true;
+  let timer = null;
+  let asking = false;
+  let closed = false;
+  el.dataset.djStatusReads = "0";
+  const onScreen = () => visible && document.visibilityState !== "hidden";
+  const inFlight = () => {
+    const current = model.get("status") ?? {};
+    return (current.running ?? []).length > 0
+      || Object.values(current.tables ?? {}).some((s) => s.reserved > 0);
+  };
+  const mark = () => { el.dataset.djPolling = timer !== null || asking ? "1" : "0"; };
+  const ask = async () => {
+    timer = null;
+    if (closed || asking || !experimental?.invoke) return mark();
+    asking = true;
+    mark();
+    try {
+      await experimental.invoke("_status", {}, { signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS) });
+      el.dataset.djStatusReads = String(Number(el.dataset.djStatusReads) + 1);
+    } catch (problem) {
+      el.dataset.djStatusError = String(problem?.message ?? problem);
+    } finally {
+      asking = false;
+    }
+    schedule();
+  };
+  const schedule = () => {
+    if (!closed && timer === null && !asking && onScreen() && inFlight()) {
+      timer = setTimeout(ask, model.get("poll_ms") || 1500);
+    } else if (timer !== null && !(onScreen() && inFlight())) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    mark();
+  };
+  el.djAskStatus = () => { // the toolbar's ↻: read now, then poll on if work is in flight
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    ask();
+  };
+  const back = () => { // back on screen: catch up once (work may have started elsewhere)
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    if (onScreen()) ask();
+    else mark();
+  };
+  let observer = null;
+  if (typeof IntersectionObserver !== "undefined") {
+    observer = new IntersectionObserver((entries) => {
+      const was = visible;
+      visible = entries.some((entry) => entry.isIntersecting);
+      if (visible && !was) back();
+      else schedule();
+    });
+    observer.observe(el);
+  }
+  const onVisibility = () => (document.visibilityState === "visible" ? back() : schedule());
+  document.addEventListener("visibilitychange", onVisibility);
+  const onStatus = () => { applyStatus(el, model); schedule(); };
+  model.on("change:status", onStatus);
+  schedule();
+  return () => {
+    closed = true;
+    delete el.djAskStatus;
+    if (timer !== null) clearTimeout(timer);
+    observer?.disconnect();
+    document.removeEventListener("visibilitychange", onVisibility);
+    model.off("change:status", onStatus);
+  };
 }
 
 export default {
@@ -718,7 +972,9 @@ export default {
                                            attributeFilter: ["data-jp-theme-light"] });
     }
     await redraw();
+    const stopPolling = attachPolling(model, el, experimental);
     return () => {
+      stopPolling();
       followTheme.disconnect();
       if (el.djResize) el.djResize.disconnect();
       for (const name of ["nodes", "edges", "direction", "theme"]) model.off(`change:${name}`, redraw);
