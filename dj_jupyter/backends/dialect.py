@@ -282,10 +282,14 @@ class Dialect:
         """Whether :meth:`bulk_insert` pays for columns stored as these types."""
         return True
 
-    def insert_skipping_duplicates(self, table: sa.Table) -> sa.Insert:
+    def insert_skipping_duplicates(self, table: sa.Table,
+                                   key: Sequence[str] | None = None) -> sa.Insert:
+        """INSERT that skips rows whose ``key`` (the primary key) exists already; a clash on
+        another unique index still raises. Without ``key``: any clash is skipped."""
         from sqlalchemy.dialects import sqlite
 
-        return sqlite.insert(table).on_conflict_do_nothing()
+        stmt = sqlite.insert(table)
+        return stmt.on_conflict_do_nothing(index_elements=list(key) if key else None)
 
     def insert_replacing(self, table: sa.Table, key: Sequence[str],
                          columns: Sequence[str]) -> sa.Insert:

@@ -415,7 +415,7 @@ def _build_statement(table: Table, names: list[str], replace: bool, skip_duplica
     if replace:
         statement = dialect.insert_replacing(target, key, names)
     elif skip_duplicates:
-        statement = dialect.insert_skipping_duplicates(target)
+        statement = dialect.insert_skipping_duplicates(target, key)
     else:
         statement = sa.insert(target)
     statement = statement.values({n: sa.bindparam(n) for n in names})
@@ -434,7 +434,8 @@ def insert_query(table: Table, query, *, skip_duplicates: bool = False,
     target = sa.Table(address, sa.MetaData(),
                       *[sa.Column(n, sa.types.NULLTYPE, primary_key=n in table.primary_key)
                         for n in names], schema=sa_schema)
-    insert = dialect.insert_skipping_duplicates(target) if skip_duplicates else sa.insert(target)
+    insert = dialect.insert_skipping_duplicates(target, table.primary_key) if skip_duplicates \
+        else sa.insert(target)
     select = compile_select(query.node, dialect, names=names)
     try:
         table.connection.execute(dialect.insert_from_select(insert, names, select))
