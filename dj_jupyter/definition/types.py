@@ -37,7 +37,9 @@ _PLAIN_CORE = frozenset(
 _BLOB_LIKE = frozenset(("json", "bytes", "codec", "text"))
 _SIGNED_INTS = ("int8", "int16", "int32", "int64")
 
-_CODEC = re.compile(r"<(?P<name>[a-z][a-z0-9_]*)(?P<at>@(?P<store>[a-z][a-z0-9_]*)?)?>")
+# store names as DataJoint writes them: letters, digits, '_' and '-' (``<npy@repo-s3>``)
+_CODEC = re.compile(
+    r"<(?P<name>[a-z][a-z0-9_]*)(?P<at>@(?P<store>[A-Za-z][A-Za-z0-9_-]*)?)?>")
 _TYPE = re.compile(
     r"(?P<name>[A-Za-z][A-Za-z0-9_]*)\s*(?:\((?P<args>.*)\))?\s*(?P<rest>.*)", re.DOTALL
 )
@@ -108,8 +110,8 @@ def _parse_codec(source: str) -> TypeSpec:
     match = _CODEC.fullmatch(source)
     if not match:
         raise ValueError(
-            f"invalid codec type {source!r}: write {_CODEC_SYNTAX} with lower-case names "
-            "(letters, digits, underscores), e.g. <blob> or <blob@cold>"
+            f"invalid codec type {source!r}: write {_CODEC_SYNTAX}: a lower-case codec name "
+            "and a store name of letters, digits, '_' or '-', e.g. <blob> or <npy@repo-s3>"
         )
     store = match.group("store") or ("" if match.group("at") else None)
     return TypeSpec("codec", (match.group("name"), store), source)

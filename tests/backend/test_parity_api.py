@@ -290,3 +290,32 @@ def test_skip_duplicates_raises_for_another_unique_index(backend, accounts):
     with pytest.raises(dj.DuplicateError):
         accounts.insert1(row, skip_duplicates=True)
     assert len(accounts) == 2
+
+
+# --- definitions as DataJoint 2.x writes them ------------------------------------------------
+
+
+def test_mixed_case_schema_names_and_hyphenated_store_names(conn, schema_name, tmp_path):
+    import numpy as np
+
+    name = schema_name + "_MixedCase"  # keeps the t_ prefix: the fixtures clean it up
+    stores = {"repo-s3": {"protocol": "file", "location": str(tmp_path / "repo")}}
+    with dj.config.override({"stores": stores}):
+        schema = dj.Schema(name, connection=conn)
+        try:
+            @schema
+            class Recording(dj.Manual):
+                definition = """
+                rec_id : int32
+                ---
+                trace : <npy@repo-s3>
+                """
+
+            Recording.insert1({"rec_id": 1, "trace": np.arange(5.0)})
+            assert schema.database == name
+            assert name in dj.list_schemas(connection=conn)
+            np.testing.assert_array_equal(Recording.fetch1("trace").load(), np.arange(5.0))
+            assert dj.Schema(name, connection=conn).list_tables() == schema.list_tables()
+        finally:
+            schema.drop()
+    assert name not in dj.list_schemas(connection=conn)
