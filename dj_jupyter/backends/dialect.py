@@ -284,12 +284,10 @@ class Dialect:
 
     def insert_skipping_duplicates(self, table: sa.Table,
                                    key: Sequence[str] | None = None) -> sa.Insert:
-        """INSERT that skips rows whose ``key`` (the primary key) exists already; a clash on
-        another unique index still raises. Without ``key``: any clash is skipped."""
+        """INSERT skipping rows whose ``key`` exists (other unique clashes raise; no key: all)."""
         from sqlalchemy.dialects import sqlite
 
-        stmt = sqlite.insert(table)
-        return stmt.on_conflict_do_nothing(index_elements=list(key) if key else None)
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=key and list(key))
 
     def insert_replacing(self, table: sa.Table, key: Sequence[str],
                          columns: Sequence[str]) -> sa.Insert:
@@ -325,10 +323,7 @@ class Dialect:
         return sql
 
     def tls_options(self, use_tls: bool | dict | None) -> dict[str, Any]:
-        """Driver connect arguments for ``database.use_tls`` (None: the driver's default).
-
-        An embedded database has no network: every value is accepted and means nothing.
-        """
+        """Driver connect arguments for ``database.use_tls`` (embedded: no network, none)."""
         return {}
 
     def configure_engine(self, engine: sa.Engine) -> None:
