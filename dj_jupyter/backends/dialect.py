@@ -319,8 +319,10 @@ class Dialect:
         return {}
 
     def raw_sql(self, sql: str, has_args: bool) -> str:
-        """User SQL for ``Connection.query`` as the driver takes it (placeholders)."""
-        return sql
+        return sql  # user SQL for Connection.query, placeholders as the driver takes them
+
+    def auto_increment_type(self, sa_type: Any) -> Any:
+        return sa_type  # the column type of an ``auto_increment`` key
 
     def tls_options(self, use_tls: bool | dict | None) -> dict[str, Any]:
         """Driver connect arguments for ``database.use_tls`` (embedded: no network, none)."""

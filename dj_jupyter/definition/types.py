@@ -19,6 +19,7 @@ from dj_jupyter.errors import DefinitionError
 
 __all__ = [
     "CORE_TYPES",
+    "is_auto_increment",
     "core_of",
     "is_blob_like",
     "parse_type",
@@ -271,13 +272,23 @@ def _parse_native(source: str, name: str, args: str | None, rest: str) -> TypeSp
     return TypeSpec("native", (core,), text)
 
 
+AUTO_INCREMENT = "auto_increment"
+
+
 def _native_int(name: str, args: str | None, rest: str) -> tuple[str, str]:
     if args is not None:  # a display width such as int(11) means nothing to us
         _integers(args, 1, f"{name} or {name}(width)")
-    if rest not in ("", "unsigned"):
-        raise ValueError(f"unexpected {rest!r} after {name}: only 'unsigned' may follow it")
+    if rest not in ("", "unsigned", AUTO_INCREMENT, f"unsigned {AUTO_INCREMENT}"):
+        raise ValueError(f"unexpected {rest!r} after {name}: only 'unsigned' and then "
+                         f"'{AUTO_INCREMENT}' may follow it")
     signed, unsigned = _NATIVE_INTS[name]
-    return (unsigned if rest else signed), f"{name} {rest}".strip()
+    return (unsigned if rest.startswith("unsigned") else signed), f"{name} {rest}".strip()
+
+
+def is_auto_increment(spec: TypeSpec) -> bool:
+    """Whether the database numbers this integer itself (MySQL-style ``int auto_increment``,
+    accepted as DataJoint 2.x accepts it: a native integer type only)."""
+    return spec.is_native and spec.text.endswith(AUTO_INCREMENT)
 
 
 def _native_with_args(source: str, name: str, args: str | None) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from ..algebra.values import MISSING, column_validator
 from ..backends.dialect import ErrorKind
 from ..catalog.catalog import catalog_of
 from ..catalog.declare import python_default
+from ..definition.types import is_auto_increment
 from ..errors import (
     DataJointError,
     DataTypeError,
@@ -159,7 +160,8 @@ def _select_names(table: Table, names: list[str], ignore_extra_fields: bool) -> 
             f"table has {', '.join(heading.names)}. Pass ignore_extra_fields=True to drop them.")
     kept = [n for n in names if n in heading]
     missing = [a.name for a in heading.attributes.values()
-               if a.name not in kept and (a.in_key or (not a.nullable and a.default is None))]
+               if a.name not in kept and not is_auto_increment(a.type)
+               and (a.in_key or (not a.nullable and a.default is None))]
     if missing:
         raise MissingAttributeError(
             f"{table.full_table_name}: rows lack {', '.join(map(repr, missing))}, which "

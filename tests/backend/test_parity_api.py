@@ -319,3 +319,36 @@ def test_mixed_case_schema_names_and_hyphenated_store_names(conn, schema_name, t
         finally:
             schema.drop()
     assert name not in dj.list_schemas(connection=conn)
+
+
+def test_auto_increment_numbers_rows_and_survives_reflection(conn, schema, schema_name):
+    @schema
+    class Event(dj.Manual):
+        definition = """
+        event_id : int unsigned auto_increment
+        ---
+        label : varchar(20)
+        """
+
+    Event.insert([{"label": "a"}, {"label": "b"}])
+    Event.insert1({"label": "c"})
+    Event.insert1({"event_id": 10, "label": "given"})  # a given value is kept
+    assert Event.validate([{"label": "d"}])
+    rows = Event.to_dicts(order_by="event_id")
+    assert [r["label"] for r in rows] == ["a", "b", "c", "given"]
+    ids = [r["event_id"] for r in rows]
+    assert ids[:3] == sorted(set(ids[:3])) and ids[3] == 10
+    assert "auto_increment" in Event.describe()
+    again = dj.FreeTable(conn, Event.full_table_name)  # the heading read back from the database
+    again.insert1({"label": "e"})
+    numbered = list(Event.to_arrays("event_id"))
+    assert len(numbered) == len(set(numbered)) == 5
+
+
+def test_auto_increment_only_follows_a_native_integer(schema):
+    with pytest.raises(dj.errors.DefinitionError, match="auto_increment"):
+        @schema
+        class Bad(dj.Manual):
+            definition = """
+            bad_id : varchar(8) auto_increment
+            """
