@@ -124,6 +124,11 @@ def _parse_codec(source: str) -> TypeSpec:
 def _parse_core(name: str, args: str | None, rest: str) -> TypeSpec:
     if rest == "unsigned" and name in _SIGNED_INTS:
         raise ValueError(_unsigned_message(name))
+    if rest == "unsigned" and name == "decimal":  # MySQL's, as DataJoint passes it through
+        core = _CORE_WITH_ARGS[name](args).text
+        warnings.warn(f"native type {core} unsigned is not portable; use {core} (unsigned is "
+                      "not enforced)", UserWarning, stacklevel=4)
+        return TypeSpec("native", (core,), f"{core} unsigned")
     if rest:
         raise ValueError(f"unexpected {rest!r} after {name}")
     if name in _PLAIN_CORE:
@@ -259,12 +264,15 @@ def _parse_native(source: str, name: str, args: str | None, rest: str) -> TypeSp
     if name in _NATIVE_INTS:
         core, text = _native_int(name, args, rest)
     else:
-        if rest and not (name == "double" and rest == "precision"):
+        unsigned_float = rest == "unsigned" and name in ("float", "double", "real")
+        if rest and not (name == "double" and rest == "precision") and not unsigned_float:
             raise ValueError(f"unexpected {rest!r} after {name}")
         if name in _NATIVE_FIXED and args is None:
             core, text = _NATIVE_FIXED[name][0], f"{name} {rest}".strip()
         else:
             core, text = _native_with_args(source, name, args)
+        if unsigned_float and not text.endswith("unsigned"):
+            text += " unsigned"
     suggestion = _NATIVE_FIXED.get(name, (core, core))[1]
     warnings.warn(
         f"native type {text} is not portable; use {suggestion}", UserWarning, stacklevel=3
