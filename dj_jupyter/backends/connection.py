@@ -643,6 +643,10 @@ def conn(host: str | None = None, user: str | None = None, password: str | None 
         overrides = {k: v for k, v in (("database.host", host), ("database.user", user),
                                         ("database.password", password),
                                         ("database.use_tls", use_tls)) if v is not None}
+        if user is not None or password is not None:  # DataJoint's server form, as Connection
+            overrides["database.backend"] = backend_of_call(
+                host or config["database.host"], user, password, None,
+                config["database.backend"], config.is_set("database.backend"))
         with config.override(overrides):
             url = url_from_config(config)
             tls = config["database.use_tls"]

@@ -352,3 +352,17 @@ def test_auto_increment_only_follows_a_native_integer(schema):
             definition = """
             bad_id : varchar(8) auto_increment
             """
+
+
+def test_conn_with_credentials_is_the_server_form(tmp_path, monkeypatch, no_default_connection):
+    """dj.conn(host, user, password) as in DataJoint: a server, never an SQLite file."""
+    monkeypatch.chdir(tmp_path)
+    port = servers.free_port()
+    with dj.config.override({"database.backend": "sqlite"}):
+        with pytest.raises(ConfigError, match="names a database server"):
+            dj.conn(host=f"127.0.0.1:{port}", user="alice", password="pw", reset=True)
+    monkeypatch.setattr(dj.config, "_loaded", {k: v for k, v in dj.config._loaded.items()
+                                               if k != "database.backend"})
+    with pytest.raises(ConnectionError_, match="mysql"):
+        dj.conn(host=f"127.0.0.1:{port}", user="alice", password="pw", reset=True)
+    assert os.listdir(tmp_path) == []
