@@ -459,14 +459,17 @@ class Connection:
 
         return self.call(work)
 
-    def query(self, sql: str, args: Sequence[Any] | dict = (), *,
-              as_dict: bool = False) -> QueryResult:
+    def query(self, sql: str, args: Sequence[Any] | dict = (), *, as_dict: bool = False,
+              suppress_warnings: bool = True, reconnect: bool | None = None) -> QueryResult:
         """Run raw, trusted SQL with bound ``args`` (DataJoint's ``connection.query``).
 
         The SQL is the server's own dialect and its placeholders the driver's (``%s``; on
         SQLite ``?``, and ``%s`` is accepted for it). Rows come back as tuples, or dicts with
         ``as_dict``. Outside a transaction it commits on its own; a statement that changes the
         schema is refused inside one, and makes the catalogue forget what it knew.
+        ``suppress_warnings`` and ``reconnect`` are accepted for DataJoint code: driver
+        warnings are not raised here anyway, and a dropped connection is reopened outside a
+        transaction as ``database.reconnect`` says.
         """
         if not isinstance(sql, str) or not sql.strip():
             raise QueryError("connection.query takes the SQL text as a non-empty string")
