@@ -266,6 +266,7 @@ class Compiler:
         if order_by is None:
             return []
         items = [order_by] if isinstance(order_by, str) else list(order_by)
+        items = [part for item in items for part in item.split(",")]  # "a, b DESC" as DataJoint
         clauses = []
         for item in items:
             name, _, direction = item.strip().partition(" ")

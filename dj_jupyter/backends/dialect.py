@@ -69,11 +69,13 @@ def bytes_from_memoryview(value: Any) -> Any:
 
 
 def to_float32(value: Any) -> Any:
+    """The stored float32 as the shortest decimal that reads back as it (15.3, not
+    15.300000190734863), as a Python float, whatever width the driver returned."""
     if value is None:
         return None
     import numpy as np
 
-    return float(np.float32(value))
+    return float(str(np.float32(value)))
 
 
 def enum_type_name(values: Sequence[str]) -> str:

@@ -38,7 +38,7 @@ _CLASS_LEVEL = (
     "insert", "insert1", "update1", "delete", "delete_quick", "delete_preview", "drop",
     "drop_quick", "describe", "parents", "children", "ancestors", "descendants", "parts",
     "restrict", "proj", "join", "extend", "aggr", "aggregate", "to_dicts", "to_pandas",
-    "to_arrays", "keys", "fetch1", "fetch", "head",
+    "to_polars", "to_arrow", "to_arrays", "keys", "fetch1", "fetch", "head",
     "tail", "heading", "primary_key", "full_table_name", "table_name", "database", "connection",
     "info", "is_declared", "full_name", "make_sql", "node", "master", "alter",
     "staged_insert1",
@@ -55,9 +55,29 @@ class _ClassOrInstance:
     def __get__(self, instance: Any, owner: type) -> Any:
         if instance is None:
             if not owner._is_bound():
-                return self.member if not isinstance(self.member, property) else self
+                return self._unbound(owner)
             instance = owner()
         return self.member.__get__(instance, owner)
+
+    def _unbound(self, owner: type) -> Any:
+        """The member of a class no schema has bound: on a user's table class (it has a
+        definition of its own), a call fails with the fix; on the tier classes, the member."""
+        if "definition" not in owner.__dict__:
+            return self.member if not isinstance(self.member, property) else self
+        if isinstance(self.member, property):
+            raise _undecorated(owner)
+
+        @functools.wraps(self.member)
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise _undecorated(owner)
+
+        return refuse
+
+
+def _undecorated(owner: type) -> MissingTableError:
+    return MissingTableError(
+        f"{owner.__name__} is not part of a schema yet: decorate the class with @schema "
+        "(a dj.Schema) before using it")
 
 
 class _TableMeta(type):
@@ -112,9 +132,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
 
     def __init__(self) -> None:
         if not self._is_bound():
-            raise MissingTableError(
-                f"{type(self).__name__} is not part of a schema yet: decorate the class with "
-                "@schema (a dj.Schema) before using it")
+            raise _undecorated(type(self))
 
     @classmethod
     def _is_bound(cls) -> bool:
