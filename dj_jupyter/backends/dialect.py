@@ -253,6 +253,11 @@ class Dialect:
             return str  # NUMERIC affinity turns the text into a number; wide decimals stay text
         return None
 
+    def read_column(self, column: sa.ColumnElement, spec: TypeSpec) -> sa.ColumnElement:
+        """What a SELECT reads for a stored column of type ``spec``: the column itself, unless
+        the driver would receive its values less precisely than they are stored."""
+        return column
+
     def decoder(self, spec: TypeSpec) -> Convert | None:
         """Driver value → Python value; None when the driver's value is already right."""
         family = stored_family(spec)
