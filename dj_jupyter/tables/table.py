@@ -92,7 +92,9 @@ class _TableMeta(type):
         for member_name in names:
             member = next((klass.__dict__[member_name] for klass in cls.__mro__
                            if member_name in klass.__dict__), None)
-            if member is not None and not isinstance(member, _ClassOrInstance):
+            # a plain value (``key_source = Parent & "x"``) is the same on class and instance
+            if member is not None and not isinstance(member, _ClassOrInstance) and hasattr(
+                    type(member), "__get__"):
                 setattr(cls, member_name, _ClassOrInstance(member))
 
     def __and__(cls, other):
