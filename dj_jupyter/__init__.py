@@ -12,6 +12,7 @@ first use of a name below (``dj.Schema``, ``dj.Manual``, ...).
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 from . import errors
@@ -52,6 +53,7 @@ _LAZY = {
     "Diagram": ".display.diagram.model",
     "preview": ".jupyter.preview",
     "PopulatePanel": ".jupyter.populate_panel",
+    "alias_datajoint": ".compat",
 }
 
 __all__ = [
@@ -59,7 +61,7 @@ __all__ = [
     "Table", "FreeTable", "Manual", "Lookup", "Imported", "Computed", "Part", "QueryExpression",
     "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs", "Diagram", "PopulatePanel",
     "preview", "errors", "DataJointError", "DuplicateError", "IntegrityError",
-    "MissingAttributeError", "UnknownAttributeError", "__version__",
+    "MissingAttributeError", "UnknownAttributeError", "__version__", "alias_datajoint",
 ]
 
 
@@ -78,6 +80,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from .backends.connection import Connection, conn
+    from .compat import alias_datajoint
     from .display.diagram.model import Diagram
     from .jupyter.populate_panel import PopulatePanel
     from .jupyter.preview import preview
@@ -117,6 +120,12 @@ def _preview_html(query: Any) -> str:
 # the hooks of the layers below, which never import them.
 _diagram_bundle.use_widget(_diagram_widget)
 _presentation.use(text=_preview_text, html=_preview_html)
+
+if os.environ.get("DJ_ALIAS_DATAJOINT"):  # opt-in: `import datajoint` resolves to this package
+    from .compat import alias_datajoint, alias_requested
+
+    if alias_requested():
+        alias_datajoint()
 
 
 def load_ipython_extension(ipython: Any) -> None:
