@@ -76,8 +76,9 @@ class _ClassOrInstance:
 
 def _undecorated(owner: type) -> MissingTableError:
     return MissingTableError(
-        f"{owner.__name__} is not part of a schema yet: decorate the class with @schema "
-        "(a dj.Schema) before using it")
+        f"{owner.__name__} is not properly configured: it is not part of an active schema "
+        "yet. Decorate the class with @schema (a dj.Schema) before using it; a schema made "
+        "without a name declares its tables once you call schema.activate('name')")
 
 
 class _TableMeta(type):
@@ -133,8 +134,8 @@ class Table(QueryExpression, metaclass=_TableMeta):
     _class_level: ClassVar[tuple[str, ...]] = _CLASS_LEVEL
 
     def __init__(self) -> None:
-        if not self._is_bound():
-            raise _undecorated(type(self))
+        """An instance of a class no schema has bound can be made (as in DataJoint); its
+        first use raises :class:`MissingTableError` saying to decorate the class."""
 
     @classmethod
     def _is_bound(cls) -> bool:
@@ -142,13 +143,18 @@ class Table(QueryExpression, metaclass=_TableMeta):
         return cls.__dict__.get("_schema") is not None
 
     # -- identity ----------------------------------------------------------------------
+    def _bound_schema(self) -> Any:
+        if not self._is_bound():
+            raise _undecorated(type(self))
+        return self._schema
+
     @property
     def connection(self) -> Connection:
-        return self._schema.connection
+        return self._bound_schema().connection
 
     @property
     def database(self) -> str:
-        return self._schema.database
+        return self._bound_schema().database
 
     @property
     def table_name(self) -> str:

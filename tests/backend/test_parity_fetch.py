@@ -169,8 +169,34 @@ def test_undecorated_table_class_names_the_fix(schema):
         x: int32
         """
 
+    loose = Loose()  # made, as in DataJoint; any use says what to do
     for use in (lambda: Loose.insert1({"x": 1}), lambda: Loose.to_dicts(),
                 lambda: Loose.heading, lambda: Loose & "x = 1", lambda: len(Loose),
-                lambda: Loose()):
-        with pytest.raises(MissingTableError, match="@schema"):
+                lambda: loose.full_table_name, lambda: loose.heading, lambda: len(loose),
+                lambda: loose.insert1({"x": 1})):
+        with pytest.raises(MissingTableError, match="not properly configured.*@schema"):
             use()
+
+
+def test_tables_of_a_schema_without_a_name_wait_for_activate(conn, schema_name):
+    later = dj.Schema(connection=conn)
+
+    @later
+    class Waiting(dj.Manual):
+        definition = """
+        x: int32
+        """
+
+    with pytest.raises(MissingTableError, match="activate"):
+        Waiting().heading  # noqa: B018 - reading it is the use
+    later.activate(schema_name, connection=conn)
+    Waiting.insert1({"x": 1})
+    assert Waiting.to_dicts() == [{"x": 1}]
+
+
+def test_heading_as_dtype_builds_records_to_insert(People):
+    dtype = People.heading.as_dtype
+    assert dtype.names == ("person_id", "name", "home_city", "height", "trace")
+    rows = np.array([(7, "Ida", "Nice", 1.25, None)], dtype=dtype)
+    People.insert(rows)
+    assert (People & {"person_id": 7}).fetch1("name", "height") == ("Ida", 1.25)

@@ -65,7 +65,7 @@ def Visits(schema):
         def make(self, key):
             self.insert1(key)
 
-    Vet.insert([("ada",), ("bob",)])
+    Vet.insert([{"vet": "ada"}, {"vet": "bob"}])
     return Animal, Vet, Visit, Checkup
 
 
@@ -96,7 +96,7 @@ def test_schema_iterates_its_tables_in_dependency_order(schema):
 
 def test_schema_looks_up_tables_by_any_of_their_names(schema):
     p = pipeline.lab(schema)
-    p.Species.insert1(("rat",), skip_duplicates=True)
+    p.Species.insert1({"species": "rat"}, skip_duplicates=True)
     for name in ("Species", "species", "#species"):
         assert name in schema
         assert schema[name].full_table_name == p.Species().full_table_name
