@@ -42,7 +42,7 @@ SUBMODULES: dict[str, str] = {
     "datajoint.settings": "dj_jupyter.settings",
     "datajoint.version": "dj_jupyter.version",
     "datajoint.connection": "dj_jupyter.backends.connection",
-    "datajoint.instance": "dj_jupyter.backends.connection",
+    "datajoint.instance": "dj_jupyter.pipeline.instance",
     "datajoint.table": "dj_jupyter.tables.table",
     "datajoint.user_tables": "dj_jupyter.pipeline.tiers",
     "datajoint.schemas": "dj_jupyter.pipeline.schema",
@@ -84,8 +84,8 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
         if real is None:
             raise ModuleNotFoundError(
                 f"{fullname} is not part of the DataJoint 2.x public API that dj_jupyter "
-                f"answers for (it has: {', '.join(sorted(SUBMODULES))}); import the names "
-                f"from `datajoint` itself, or add the module to dj_jupyter.compat.SUBMODULES",
+                f"answers for (see dj_jupyter.compat.SUBMODULES); import the names from "
+                f"`datajoint` itself",
                 name=fullname,
             )
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real))

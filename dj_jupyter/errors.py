@@ -5,6 +5,7 @@ message says what went wrong *and* how to fix it::
 
     DataJointError
     ├── ConfigError                  bad configuration key or value
+    │   └── ConfigFileNotFoundError  config.load() of a missing file (also a FileNotFoundError)
     ├── ConnectionError_             cannot reach / lost the database
     │   └── LostConnectionError      connection dropped (inside a transaction)
     ├── DefinitionError              a table definition cannot be parsed or declared
@@ -19,7 +20,8 @@ message says what went wrong *and* how to fix it::
     ├── RestrictionError             a restriction cannot be applied
     ├── FetchError                   e.g. fetch1 on a result that is not one row
     ├── TransactionError             misuse of transactions (nesting, prompts inside)
-    └── PermissionDeniedError        e.g. direct insert into a Computed table
+    ├── PermissionDeniedError        e.g. direct insert into a Computed table
+    └── ThreadSafetyError            global state used where DJ_THREAD_SAFE forbids it
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 __all__ = [
     "DataJointError",
     "ConfigError",
+    "ConfigFileNotFoundError",
     "ConnectionError_",
     "LostConnectionError",
     "DefinitionError",
@@ -42,6 +45,7 @@ __all__ = [
     "FetchError",
     "TransactionError",
     "PermissionDeniedError",
+    "ThreadSafetyError",
 ]
 
 
@@ -51,6 +55,13 @@ class DataJointError(Exception):
 
 class ConfigError(DataJointError):
     """A configuration key is unknown or its value is invalid."""
+
+
+class ConfigFileNotFoundError(ConfigError, FileNotFoundError):
+    """``config.load(path)`` of a missing file (a FileNotFoundError, as in DataJoint)."""
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
 
 
 class ConnectionError_(DataJointError):
@@ -93,8 +104,15 @@ class IntegrityError(QueryError):
     """A foreign-key constraint would be violated."""
 
 
-class UnknownAttributeError(QueryError):
-    """A row or restriction names an attribute the table does not have."""
+class UnknownAttributeError(QueryError, KeyError):
+    """A row or restriction names an attribute the table does not have.
+
+    Also a ``KeyError``, as in DataJoint, so ``except KeyError`` written for it still works;
+    the message reads as a sentence (not quoted as a KeyError's key would be).
+    """
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
 
 
 class MissingAttributeError(QueryError):
@@ -119,3 +137,7 @@ class TransactionError(DataJointError):
 
 class PermissionDeniedError(DataJointError):
     """The operation is not allowed for this table (e.g. direct inserts)."""
+
+
+class ThreadSafetyError(DataJointError):
+    """Global state (``dj.conn()``) used while ``DJ_THREAD_SAFE`` asks for ``dj.Instance``."""

@@ -116,7 +116,9 @@ class MySQLDialect(ServerSchemas, Dialect):
     def insert_from_select(self, insert, names, select):
         return insert.from_select(list(names), select)
 
-    def insert_skipping_duplicates(self, table):
+    def insert_skipping_duplicates(self, table, key=None):
+        # MySQL cannot aim ON DUPLICATE KEY at one index: a clash on another unique index is
+        # skipped too, as in DataJoint on MySQL.
         stmt = mysql.insert(table)
         first = next(iter(table.primary_key.columns))
         # `pk = pk`: a no-op. Assigning the inserted value instead would rewrite the primary
@@ -150,6 +152,15 @@ class MySQLDialect(ServerSchemas, Dialect):
             0: ErrorKind.LOST_CONNECTION,
         }
         return kinds.get(code, ErrorKind.OTHER)
+
+    def tls_options(self, use_tls):
+        # PyMySQL: a non-empty ``ssl`` dict turns TLS on (no CA given: encrypted, unverified,
+        # as DataJoint's use_tls=True); ``ssl_disabled`` turns it off; a dict is passed as is.
+        if use_tls is None:
+            return {}
+        if isinstance(use_tls, dict):
+            return {"ssl": dict(use_tls) or {"check_hostname": False}}
+        return {"ssl": {"check_hostname": False}} if use_tls else {"ssl_disabled": True}
 
     def engine_options(self):
         from pymysql.constants import CLIENT

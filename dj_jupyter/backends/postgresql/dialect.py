@@ -105,8 +105,9 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
     def insert_from_select(self, insert, names, select):
         return insert.from_select(list(names), select)
 
-    def insert_skipping_duplicates(self, table):
-        return postgresql.insert(table).on_conflict_do_nothing()
+    def insert_skipping_duplicates(self, table, key=None):
+        stmt = postgresql.insert(table)
+        return stmt.on_conflict_do_nothing(index_elements=list(key) if key else None)
 
     def insert_replacing(self, table, key, columns):
         stmt = postgresql.insert(table)
@@ -158,6 +159,14 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
     def seconds_from_now(self, seconds):
         return sa.func.localtimestamp() + sa.func.make_interval(
             0, 0, 0, 0, 0, 0, sa.cast(float(seconds), sa.Double()))
+
+    def tls_options(self, use_tls):
+        # libpq: sslmode=require encrypts without verifying; a dict gives libpq's ssl* keys.
+        if use_tls is None:
+            return {}
+        if isinstance(use_tls, dict):
+            return {"sslmode": "require", **use_tls}
+        return {"sslmode": "require" if use_tls else "disable"}
 
     def engine_options(self):
         return {"connect_args": {"options": "-c timezone=UTC"}, "paramstyle": "format"}
