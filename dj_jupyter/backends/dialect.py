@@ -2,6 +2,9 @@
 portable way. Each backend's folder (``sqlite/``, ``postgresql/``, ``mysql/``) holds its
 dialect, written as its differences only; nothing outside ``backends/`` branches on the
 backend name. Shared value converters live here too.
+
+Long module: one class is the whole portable contract a dialect overrides (types, values,
+statements, errors, connections); split, a dialect's differences would have no one place.
 """
 
 from __future__ import annotations
@@ -69,8 +72,7 @@ def bytes_from_memoryview(value: Any) -> Any:
 
 
 def to_float32(value: Any) -> Any:
-    """The stored float32 as the shortest decimal that reads back as it (15.3, not
-    15.300000190734863), as a Python float, whatever width the driver returned."""
+    """The stored float32 as its shortest repr (15.3, not 15.300000190734863)."""
     if value is None:
         return None
     import numpy as np
@@ -254,8 +256,7 @@ class Dialect:
         return None
 
     def read_column(self, column: sa.ColumnElement, spec: TypeSpec) -> sa.ColumnElement:
-        """What a SELECT reads for a stored column of type ``spec``: the column itself, unless
-        the driver would receive its values less precisely than they are stored."""
+        """What a SELECT reads for a stored column (unless the driver gets it less precise)."""
         return column
 
     def decoder(self, spec: TypeSpec) -> Convert | None:
