@@ -24,7 +24,8 @@ def Measurement(schema):
         definition = BEFORE
 
     schema(Measurement, context={})
-    Measurement.insert([(1, 2.5, "m"), (2, None, "s")])
+    Measurement.insert([{"measurement_id": 1, "value": 2.5, "unit": "m"},
+                        {"measurement_id": 2, "value": None, "unit": "s"}])
     return Measurement
 
 
