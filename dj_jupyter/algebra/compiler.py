@@ -360,6 +360,8 @@ def compile_select(node: Node, dialect: Dialect, *, names: list[str] | None = No
                    offset: int | None = None) -> sa.Select:
     compiler = Compiler(dialect)
     flat = compiler.flatten(node)
+    if order_by is None and isinstance(node, Top) and node.order_by:
+        order_by = node.order_by  # a page of a dj.Top keeps its order (limit=5 of "x DESC")
     if order_by is not None or limit is not None or offset:
         flat = compiler.open(flat)
         flat.order_by = compiler.order_clauses(flat, node.heading, order_by)

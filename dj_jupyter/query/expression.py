@@ -15,6 +15,7 @@ from ..algebra.conditions import check_lineage, negation
 from ..algebra.nodes import Aggregate, Distinct, Join, Node, Project, Restrict, Union
 from ..algebra.nodes import Top as TopNode
 from ..errors import RestrictionError
+from ..settings import config
 from . import fetch as _fetch
 from . import presentation
 from .operands import Not, Top, make_condition
@@ -264,6 +265,13 @@ class QueryExpression:
 
     def _repr_html_(self) -> str:
         return presentation.as_html(self)
+
+    def preview(self, limit: int | None = None, width: int | None = None) -> str:
+        """The text table ``repr`` shows: at most ``limit`` rows (``display.limit``), columns
+        at most ``width`` characters wide (``display.width``), as DataJoint's ``preview``."""
+        given = {"display.limit": limit, "display.width": width}
+        with config.override({k: v for k, v in given.items() if v is not None}):
+            return presentation.as_text(self)
 
     def make_sql(self) -> str:
         """The SELECT this query runs, for reading (values shown as parameters)."""

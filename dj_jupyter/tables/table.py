@@ -46,7 +46,7 @@ _CLASS_LEVEL = (
     "insert", "insert1", "update1", "delete", "delete_quick", "delete_preview", "drop",
     "drop_quick", "describe", "parents", "children", "ancestors", "descendants", "parts",
     "restrict", "proj", "join", "extend", "aggr", "aggregate", "to_dicts", "to_pandas",
-    "to_polars", "to_arrow", "to_arrays", "keys", "fetch1", "fetch", "head",
+    "to_polars", "to_arrow", "to_arrays", "preview", "keys", "fetch1", "fetch", "head",
     "tail", "heading", "primary_key", "full_table_name", "table_name", "database", "connection",
     "info", "is_declared", "full_name", "make_sql", "node", "master", "alter",
     "staged_insert1", "validate",
@@ -471,5 +471,5 @@ class FreeTable(Table):
         return f"{self._free_schema}.{self._free_table}"
 
     def __repr__(self) -> str:
-        return f"FreeTable({self.full_name})\n" + super().__repr__()
+        return f"FreeTable({self.full_table_name})\n" + super().__repr__()
 

@@ -200,3 +200,23 @@ def test_heading_as_dtype_builds_records_to_insert(People):
     rows = np.array([(7, "Ida", "Nice", 1.25, None)], dtype=dtype)
     People.insert(rows)
     assert (People & {"person_id": 7}).fetch1("name", "height") == ("Ida", 1.25)
+
+
+def test_preview_is_the_text_table_with_its_own_limit(People):
+    text = People.preview(limit=2)
+    lines = text.splitlines()
+    assert lines[0].split()[:3] == ["*person_id", "name", "home_city"]
+    assert len([line for line in lines[2:] if line.strip()[:1].isdigit()]) == 2
+    assert "..." in text
+    assert People.preview() == repr(People())
+
+
+def test_a_page_of_a_top_keeps_its_order(People):
+    ordered = People & dj.Top(None, order_by="name DESC")
+    assert ordered.to_arrays("name", limit=2).tolist() == ["Cy", "Bo"]
+    assert [r["person_id"] for r in (People & dj.Top(3, "name")).to_dicts(limit=2)] == [2, 3]
+
+
+def test_free_table_repr_names_the_stored_table(People):
+    free = dj.FreeTable(People.connection, People().full_table_name)
+    assert repr(free).startswith("FreeTable(" + People().full_table_name + ")")
