@@ -63,9 +63,13 @@ class Flat:
         return (self.group_by is not None or self.distinct or self.limit is not None
                 or bool(self.offset) or bool(self.order_by))
 
-    def select(self, names: list[str] | None = None) -> sa.Select:
+    def select(self, names: list[str] | None = None,
+               read: Callable[[str, sa.ColumnElement], sa.ColumnElement] | None = None,
+               ) -> sa.Select:
+        """The SELECT of ``names``; ``read`` may replace a column by what the driver reads."""
         names = list(self.columns) if names is None else names
-        statement = sa.select(*[_labelled(self.columns[n], n) for n in names]) \
+        columns = [self.columns[n] if read is None else read(n, self.columns[n]) for n in names]
+        statement = sa.select(*[_labelled(c, n) for c, n in zip(columns, names)]) \
             .select_from(self.source).where(*self.where)
         if self.group_by is not None:
             statement = statement.group_by(*self.group_by)
@@ -269,6 +273,7 @@ class Compiler:
         if order_by is None:
             return []
         items = [order_by] if isinstance(order_by, str) else list(order_by)
+        items = [part for item in items for part in item.split(",")]  # "a, b DESC" as DataJoint
         clauses = []
         for item in items:
             name, _, direction = item.strip().partition(" ")
@@ -376,12 +381,21 @@ def compile_select(node: Node, dialect: Dialect, *, names: list[str] | None = No
                    offset: int | None = None) -> sa.Select:
     compiler = Compiler(dialect)
     flat = compiler.flatten(node)
+    if order_by is None and isinstance(node, Top) and node.order_by:
+        order_by = node.order_by  # a page of a dj.Top keeps its order (limit=5 of "x DESC")
     if order_by is not None or limit is not None or offset:
         flat = compiler.open(flat)
         flat.order_by = compiler.order_clauses(flat, node.heading, order_by)
         flat.limit = limit if limit is not None else (2**62 if offset else None)
         flat.offset = offset or 0
-    return flat.select(names)
+    heading = node.heading
+
+    def read(name: str, column: sa.ColumnElement) -> sa.ColumnElement:
+        spec = heading[name].type if name in heading else None
+        return column if spec is None or spec.name == "computed" else dialect.read_column(
+            column, spec)
+
+    return flat.select(names, read)
 
 
 def compile_count(node: Node, dialect: Dialect) -> sa.Select:

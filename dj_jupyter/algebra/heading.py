@@ -116,6 +116,14 @@ class Heading:
         return [a.name for a in self.attributes_]
 
     @property
+    def as_dtype(self):
+        """The numpy structured dtype of a row (as ``to_arrays()`` gives it), as DataJoint's
+        ``heading.as_dtype``: e.g. to build records to insert."""
+        import numpy as np
+
+        return np.dtype([(a.name, a.dtype) for a in self.attributes_])
+
+    @property
     def primary_key(self) -> list[str]:
         return [a.name for a in self.attributes_ if a.in_key]
 

@@ -55,15 +55,52 @@ def _is_nan(value: Any) -> bool:
             and value.dtype.kind == "f" and bool(value != value))
 
 
+LOSSY_INTEGER = ("DataJoint hands it to the server, which rounds it or cuts it off; dj_jupyter "
+                 "refuses because the fraction would be lost: round it first (round(x)) or "
+                 "declare a float64 or decimal attribute")
+
+
+def _number_text(value: str) -> decimal.Decimal:
+    """A number written as text ("12", " 1.5e3 "), as DataJoint passes such text to the server."""
+    try:
+        number = decimal.Decimal(value.strip())
+    except decimal.InvalidOperation:
+        raise BadValue(f"expected a number, got the text {value!r}") from None
+    if not number.is_finite():
+        raise BadValue(f"{value!r} is not a finite number; store NULL (None) or a finite number")
+    return number
+
+
+def _whole(value: Any) -> int:
+    """An integer from an int-like value with no fraction; a fraction is refused."""
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, str):
+        value = _number_text(value)
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise BadValue(f"{value} is not a finite number")
+        if value != value.to_integral_value():
+            raise BadValue(f"{value} is not a whole number; {LOSSY_INTEGER}")
+        return int(value)
+    if isinstance(value, Real):
+        number = float(value)
+        if not math.isfinite(number):
+            raise BadValue(f"{value!r} is not a finite number")
+        if not number.is_integer():
+            raise BadValue(f"{value!r} is not a whole number; {LOSSY_INTEGER}")
+        return int(number)
+    raise BadValue(f"expected an integer, got {value!r}")
+
+
 def _integer(low: int, high: int) -> Check:
     def check(value: Any) -> int:
         if type(value) is not int:
-            if isinstance(value, Integral):
-                value = int(value)
-            elif isinstance(value, Real) and float(value).is_integer():
-                value = int(value)
+            if isinstance(value, bool) or (type(value).__module__ == "numpy"
+                                           and type(value).__name__ in ("bool", "bool_")):
+                value = int(value)  # True is 1, as DataJoint stores it
             else:
-                raise BadValue(f"expected an integer, got {value!r}")
+                value = _whole(value)
         if not low <= value <= high:
             raise BadValue(f"{value} is outside the range {low}..{high}")
         return value
@@ -75,6 +112,8 @@ FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _floating(value: Any) -> float:
+    if isinstance(value, str):
+        value = _number_text(value)  # "1.5", as DataJoint lets the server parse it
     if isinstance(value, bool) or not isinstance(value, (Real, decimal.Decimal)):
         raise BadValue(f"expected a number, got {value!r}")
     try:
@@ -169,10 +208,27 @@ def is_storable_text(joined: str) -> bool:
     return True
 
 
+def _as_text(value: Any) -> str:
+    """A number written as text (5 -> "5"), as DataJoint stores a number in a string column;
+    anything else that is not a string is refused (its text form would be a guess)."""
+    if isinstance(value, bool) or (type(value).__module__ == "numpy"
+                                   and type(value).__name__ in ("bool", "bool_")):
+        raise BadValue(f"expected a string, got {value!r}; write 'true'/'false' or declare "
+                       "a bool attribute")
+    if isinstance(value, Integral):
+        return str(int(value))
+    if isinstance(value, (Real, decimal.Decimal)):
+        if not math.isfinite(float(value)):
+            raise BadValue(f"expected a string, got {value!r}; NaN and infinity have no text "
+                           "form that every backend reads back")
+        return str(value)  # the shortest text that reads back as the same number
+    raise BadValue(f"expected a string, got {value!r}")
+
+
 def _text(limit: int | None) -> Check:
     def check(value: Any) -> str:
         if not isinstance(value, str):
-            raise BadValue(f"expected a string, got {value!r}")
+            value = _as_text(value)
         if limit is not None and len(value) > limit:
             raise BadValue(f"{len(value)} characters do not fit in {limit}")
         _check_characters(value)
@@ -388,12 +444,15 @@ def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
                      default: Any = MISSING) -> Callable[[list], list]:
     """A function checking a whole column of values for one attribute.
 
-    None and NaN become the attribute's default (NULL when nullable); a value
+    None and NaN (and, in a numeric attribute, an empty string, as DataJoint reads a blank
+    CSV field) become the attribute's default (NULL when nullable); a value
     that does not fit raises :class:`DataTypeError` naming table and attribute.
     """
     check = value_check(spec)
     canonical = _canonical_column_test(spec)
     is_json = spec.name == "json"
+    family = core_of(spec)[0]
+    blank_is_null = family in INT_RANGES or family in ("float32", "float64", "decimal")
 
     def null_value(position: int) -> Any:
         if nullable:
@@ -412,7 +471,8 @@ def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
         out = []
         append = out.append
         for position, value in enumerate(values):
-            if value is None or value is MISSING or (not is_json and _is_nan(value)):
+            if value is None or value is MISSING or (not is_json and _is_nan(value)) or (
+                    blank_is_null and type(value) is str and not value.strip()):
                 append(null_value(position))
                 continue
             try:

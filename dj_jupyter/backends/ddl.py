@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 
-__all__ = ["CopyFrom", "AddColumn", "DropColumn", "ModifyColumn", "AlterColumns", "RenameTable"]
+__all__ = ["CopyFrom", "AddColumn", "DropColumn", "ModifyColumn", "AlterColumns", "RenameTable",
+           "RenameColumn"]
 
 
 class CopyFrom(sa.sql.expression.Executable, sa.sql.expression.ClauseElement):
@@ -67,6 +68,23 @@ class RenameTable(sa.schema.ExecutableDDLElement):
     def __init__(self, table: sa.Table, new_name: str):
         self.table = table
         self.new_name = new_name
+
+
+class RenameColumn(sa.schema.ExecutableDDLElement):
+    """``ALTER TABLE t RENAME COLUMN old TO new``: the same words on SQLite (3.25+),
+    PostgreSQL and MySQL (8.0+; MariaDB 10.5+); the column keeps its values."""
+
+    inherit_cache = False
+
+    def __init__(self, table: sa.Table, old: str, new: str):
+        self.table = table
+        self.old, self.new = old, new
+
+
+@compiles(RenameColumn)
+def _compile_rename_column(element: RenameColumn, compiler: Any, **kw: Any) -> str:
+    table, quote = compiler.preparer.format_table(element.table), compiler.preparer.quote
+    return f"ALTER TABLE {table} RENAME COLUMN {quote(element.old)} TO {quote(element.new)}"
 
 
 @compiles(AddColumn)

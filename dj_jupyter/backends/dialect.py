@@ -2,6 +2,9 @@
 portable way. Each backend's folder (``sqlite/``, ``postgresql/``, ``mysql/``) holds its
 dialect, written as its differences only; nothing outside ``backends/`` branches on the
 backend name. Shared value converters live here too.
+
+Long module: one class is the whole portable contract a dialect overrides (types, values,
+statements, errors, connections); split, a dialect's differences would have no one place.
 """
 
 from __future__ import annotations
@@ -69,11 +72,12 @@ def bytes_from_memoryview(value: Any) -> Any:
 
 
 def to_float32(value: Any) -> Any:
+    """The stored float32 as its shortest repr (15.3, not 15.300000190734863)."""
     if value is None:
         return None
     import numpy as np
 
-    return float(np.float32(value))
+    return float(str(np.float32(value)))
 
 
 def enum_type_name(values: Sequence[str]) -> str:
@@ -259,6 +263,10 @@ class Dialect:
         if family == "decimal":
             return str  # NUMERIC affinity turns the text into a number; wide decimals stay text
         return None
+
+    def read_column(self, column: sa.ColumnElement, spec: TypeSpec) -> sa.ColumnElement:
+        """What a SELECT reads for a stored column (unless the driver gets it less precise)."""
+        return column
 
     def decoder(self, spec: TypeSpec) -> Convert | None:
         """Driver value → Python value; None when the driver's value is already right."""

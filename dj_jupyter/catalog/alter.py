@@ -1,8 +1,10 @@
 """``Table.alter()``: change a declared table to match its class's ``definition``.
 
 Only what ALTER can do without losing the table's identity is changed: secondary
-attributes are added, modified (type, default, nullability, comment) or dropped, and
-the table comment is replaced. Anything else — the primary key, foreign keys,
+attributes are added, modified (type, default, nullability, comment), renamed or dropped,
+and the table comment is replaced. As in DataJoint, an attribute whose comment opens with
+``{old_name}`` is ``old_name`` renamed (its values kept); the marker is not stored, so the
+same definition altered again changes nothing. Anything else — the primary key, foreign keys,
 indexes, or a rename that reads as a drop plus an add — is refused with
 :class:`NotAlterableError`, which says to drop and re-declare. :func:`plan_alter` is
 pure; :func:`apply_alter` runs the plan (PostgreSQL and MySQL alter in place, SQLite
@@ -12,11 +14,13 @@ rebuilds the table) and keeps the comment markers and lineage in step.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 
+from ..backends.ddl import RenameColumn
 from ..definition.model import AttributeSpec, ForeignKeySpec, TableDefinition
 from ..definition.render import render_definition, strip_lines
 from ..errors import DataJointError, DefinitionError, NotAlterableError, TransactionError
@@ -42,7 +46,7 @@ Item = AttributeSpec | ForeignKeySpec
 class AttributeChange:
     """One secondary attribute to add, modify, re-comment or drop."""
 
-    kind: str  # "add", "modify", "comment" or "drop"
+    kind: str  # "add", "modify", "comment", "rename" (``name`` is the new name) or "drop"
     name: str
     old: AttributeSpec | None = None
     new: AttributeSpec | None = None
@@ -54,6 +58,8 @@ class AttributeChange:
             return f"  + add    {new}"
         if self.kind == "drop":
             return f"  - drop   {old}  (its values are lost)"
+        if self.kind == "rename" and self.old is not None:
+            return f"  ~ rename {self.old.name} → {new}  (its values are kept)"
         return f"  ~ {self.kind:<6} {old}  →  {new}"
 
 
@@ -102,15 +108,19 @@ def plan_alter(table: str, stored: TableDefinition, new: TableDefinition,
     if stored.indexes != new.indexes:
         raise _refusal(table, "the indexes changed")
     old_attrs = {i.name: i for i in old_side if isinstance(i, AttributeSpec)}
+    new_side, renamed = _renames(table, old_attrs, new_side)
     new_attrs = {i.name: i for i in new_side if isinstance(i, AttributeSpec)}
-    dropped = [n for n in old_attrs if n not in new_attrs]
-    added = [n for n in new_attrs if n not in old_attrs]
+    dropped = [n for n in old_attrs if n not in new_attrs and n not in renamed.values()]
+    added = [n for n in new_attrs if n not in old_attrs and n not in renamed]
     if dropped and added:
         raise _refusal(table, f"{', '.join(dropped)} removed and {', '.join(added)} added at "
-                              "once: a rename cannot be told from a drop and an add (alter in two "
-                              "steps: first the drop, then the add)")
-    _check_order(table, old_side, new_side, dropped, added)
+                              "once: a rename cannot be told from a drop and an add (to rename, "
+                              f"open the new attribute's comment with {{{dropped[0]}}}, as in "
+                              "DataJoint; or alter in two steps: first the drop, then the add)")
+    _check_order(table, old_side, new_side, dropped, added, renamed)
     changes = [AttributeChange("drop", n, old=old_attrs[n]) for n in dropped]
+    changes += [AttributeChange("rename", new, old=old_attrs[old], new=new_attrs[new])
+                for new, old in renamed.items()]
     for name, old in old_attrs.items():
         target = new_attrs.get(name)
         if target is not None and not _same_attribute(old, target):
@@ -118,6 +128,43 @@ def plan_alter(table: str, stored: TableDefinition, new: TableDefinition,
     changes += [AttributeChange("add", n, new=new_attrs[n]) for n in added]
     comment = (stored.comment, new.comment) if stored.comment != new.comment else None
     return AlterPlan(table, tuple(changes), comment, new)
+
+
+RENAME_MARKER = re.compile(r"^\{\s*(?P<name>\w+)\s*\}\s*")
+
+
+def _renames(table: str, old_attrs: dict[str, AttributeSpec], new_side: list[Item],
+             ) -> tuple[list[Item], dict[str, str]]:
+    """The new side without ``{old_name}`` comment markers, and the renames they ask for
+    (new name -> old name). A marker on an attribute that already has its new name (the
+    rename was done) changes nothing."""
+    items: list[Item] = []
+    renamed: dict[str, str] = {}
+    for item in new_side:
+        marker = RENAME_MARKER.match(item.comment) if isinstance(item, AttributeSpec) else None
+        if marker is None:
+            items.append(item)
+            continue
+        item = replace(item, comment=item.comment[marker.end():])
+        old = marker.group("name")
+        items.append(item)
+        if item.name in old_attrs:
+            continue
+        if old not in old_attrs:
+            raise NotAlterableError(
+                f"{table}: the comment of {item.name!r} opens with {{{old}}}, which renames "
+                f"attribute {old!r}, but the table has no secondary attribute {old!r}; correct "
+                "the name in braces, or remove the braces")
+        if old in renamed.values():
+            raise NotAlterableError(f"{table}: attribute {old!r} is renamed twice; give "
+                                    f"{{{old}}} to one attribute only")
+        previous = old_attrs[old]
+        if not _same_attribute(replace(previous, name=item.name, comment=item.comment), item):
+            raise NotAlterableError(
+                f"{table}: {old!r} is renamed to {item.name!r} and changed at once; alter in two "
+                "steps: first the rename (same type, default and nullability), then the change")
+        renamed[item.name] = old
+    return items, renamed
 
 
 def _check_same_items(table: str, old: list[Item], new: list[Item], same: Any,
@@ -132,12 +179,14 @@ def _check_same_items(table: str, old: list[Item], new: list[Item], same: Any,
 
 
 def _check_order(table: str, old_side: list[Item], new_side: list[Item], dropped: list[str],
-                 added: list[str]) -> None:
+                 added: list[str], renamed: dict[str, str] | None = None) -> None:
     """Kept attributes stay in order and new ones come last (where ALTER puts them)."""
+    new_name = {old: new for new, old in (renamed or {}).items()}
+
     def label(item: Item) -> str:
         return item.name if isinstance(item, AttributeSpec) else f"-> {item.ref}"
 
-    kept_old = [label(i) for i in old_side if label(i) not in dropped]
+    kept_old = [new_name.get(label(i), label(i)) for i in old_side if label(i) not in dropped]
     new_labels = [label(i) for i in new_side]
     if added and new_labels[-len(added):] != added:
         raise NotAlterableError(
@@ -221,7 +270,8 @@ def apply_alter(table: Table, plan: AlterPlan) -> None:
 
 
 def _columns_change(plan: AlterPlan) -> bool:
-    return any(c.kind != "comment" for c in plan.changes)
+    """Whether columns change beyond what every backend does in place (comments, renames)."""
+    return any(c.kind not in ("comment", "rename") for c in plan.changes)
 
 
 def _check_rows_allow(table: Table, plan: AlterPlan) -> None:
@@ -238,7 +288,7 @@ def _check_rows_allow(table: Table, plan: AlterPlan) -> None:
 def _target_definition(table: Table, plan: AlterPlan) -> TableDefinition:
     """The stored definition with the plan's changes (foreign keys exactly as stored)."""
     stored = declared_definition(table)
-    by_name = {c.name: c for c in plan.changes}
+    by_name = {c.old.name if c.kind == "rename" and c.old else c.name: c for c in plan.changes}
     items: list[Item] = []
     for item in stored.items:
         change = by_name.get(getattr(item, "name", ""))
@@ -276,11 +326,14 @@ def _catalogue_step(table: Table, plan: AlterPlan, target: Any) -> Any:
     connection = table.connection
     system = catalog.system_tables(connection, table.database)
     name = table.table_name
-    touched = {c.name for c in plan.changes} | ({""} if plan.comment is not None else set())
+    renamed_from = [c.old.name for c in plan.changes if c.kind == "rename" and c.old]
+    touched = {c.name for c in plan.changes} | set(renamed_from) | (
+        {""} if plan.comment is not None else set())
     comment_rows = [r for r in target.comment_rows if r["attribute_name"] in touched
                     and r["attribute_name"] not in plan.names("drop")]
-    lineage_rows = [r for r in target.lineage_rows if r["attribute_name"] in plan.names("add")]
-    gone = plan.names("drop")
+    lineage_rows = [r for r in target.lineage_rows
+                    if r["attribute_name"] in (*plan.names("add"), *plan.names("rename"))]
+    gone = [*plan.names("drop"), *renamed_from]
 
     def step(sa_connection: sa.Connection) -> None:
         lineage = system[0]
@@ -302,8 +355,12 @@ def _catalogue_step(table: Table, plan: AlterPlan, target: Any) -> Any:
 def _alter_in_place(table: Table, plan: AlterPlan, target: sa.Table, finish: Any) -> None:
     connection = table.connection
     dialect = connection.dialect
-    recommented = plan.names("comment") if dialect.keeps_comments else []  # else: catalogue
-    statements = dialect.alter_statements(
+    # a renamed column keeps its values; its stored comment (type marker) is written again
+    renames = [RenameColumn(target, c.old.name, c.name) for c in plan.changes
+               if c.kind == "rename" and c.old]
+    recommented = [*plan.names("comment"), *plan.names("rename")] if dialect.keeps_comments \
+        else []  # else: the catalogue
+    statements = renames + dialect.alter_statements(
         target, plan.names("add"), plan.names("drop"), plan.names("modify"), recommented,
         table_comment=plan.comment is not None and dialect.keeps_comments)
     new_columns = [target.c[n] for n in (*plan.names("add"), *plan.names("modify"))]

@@ -260,6 +260,8 @@ def _infer_type(sa_type: sa.types.TypeEngine, sql_type: str) -> TypeSpec:
             elif core == "enum":
                 core = "enum(" + ",".join(f"'{v}'" for v in sa_type.enums) + ")"
             return TypeSpec("native", (core,), sql_type)
+    if "blob" in sql_type or "binary" in sql_type:  # MySQL's (LONG)BLOB is no LargeBinary
+        return TypeSpec("native", ("bytes",), sql_type)
     return TypeSpec("native", ("text",), sql_type)
 
 

@@ -207,11 +207,20 @@ class Schema:
         names = catalog_of(self.connection).dependencies.names
         return [n[len(prefix):] for n in names if n.startswith(prefix)]
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.list_tables())
+    def __iter__(self) -> Iterator[FreeTable]:
+        """The tables of this schema, parents before children (as DataJoint iterates them)."""
+        name = self._require_active()
+        for table_name in self.list_tables():
+            yield FreeTable(self.connection, f"{name}.{table_name}")
 
     def __contains__(self, name: str) -> bool:
+        """Whether a table of this name (class name, table name, or table name without its
+        tier prefix) exists in this schema."""
         return self._table_name(name) in self.list_tables()
+
+    def is_activated(self) -> bool:
+        """Whether this schema has a database name (given, or set by :meth:`activate`)."""
+        return self.database is not None
 
     def get_table(self, name: str) -> FreeTable:
         """A table of this schema by class name or table name."""
@@ -231,6 +240,9 @@ class Schema:
             if naming.class_name_of(table) == name or naming.to_camel_case(
                     table.lstrip("#_").replace("__", "_")) == name:
                 return table
+        for prefix in ("#", "_", "__"):  # "subject" for the Lookup table "#subject"
+            if prefix + name in tables:
+                return prefix + name
         return name
 
     @property
@@ -362,7 +374,7 @@ def _parts_of(cls: type) -> list[type]:
 
 def _insert_contents(cls: type) -> None:
     """Insert a Lookup's ``contents`` (rows as dicts, or sequences in heading order)."""
-    contents = cls.contents
+    contents = cls().contents  # an instance reads a plain attribute and a @property alike
     if contents is None:
         return
     if isinstance(contents, (str, bytes, dict)) or not hasattr(contents, "__iter__"):

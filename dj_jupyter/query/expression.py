@@ -15,6 +15,7 @@ from ..algebra.conditions import check_lineage, negation
 from ..algebra.nodes import Aggregate, Distinct, Join, Node, Project, Restrict, Union
 from ..algebra.nodes import Top as TopNode
 from ..errors import RestrictionError
+from ..settings import config
 from . import fetch as _fetch
 from . import presentation
 from .operands import Not, Top, make_condition
@@ -131,6 +132,7 @@ class QueryExpression:
             else:
                 raise RestrictionError(f"proj takes attribute names, got {item!r}")
         renames, computed = {}, {}
+        kept_duplicates: set[str] = set()
         for new, value in named.items():
             if not isinstance(value, str):
                 raise RestrictionError(f"proj({new}=...) takes a name or an SQL expression")
@@ -141,6 +143,7 @@ class QueryExpression:
             elif inner is not None and inner in heading:
                 renames[new] = inner
                 keep.append(inner)  # duplicate: the original stays
+                kept_duplicates.add(inner)
             else:
                 computed[new] = value
         unknown = [n for n in [*keep, *excluded, *renames.values()] if n not in heading]
@@ -150,8 +153,9 @@ class QueryExpression:
                 f"attributes are {', '.join(heading.names)}")
         if excluded & set(heading.primary_key):
             raise RestrictionError("primary-key attributes cannot be excluded; rename them instead")
-        kept_explicitly = {a for a in attributes if isinstance(a, str)} | set(keep[len(
-            heading.primary_key):])
+        # a rename moves its attribute unless it is also named on its own: ``...`` keeps the
+        # other attributes, not the renamed one (``proj(..., city="home_city")``)
+        kept_explicitly = {a for a in attributes if isinstance(a, str)} | kept_duplicates
         moved = {old for new, old in renames.items() if old not in kept_explicitly}
         keep = [n for n in dict.fromkeys(keep) if n not in excluded and n not in moved]
         names = [*keep, *renames, *computed]
@@ -190,29 +194,47 @@ class QueryExpression:
     aggregate = aggr
     # -- fetching -------------------------------------------------------------------------
     def to_dicts(self, order_by: Any = None, limit: int | None = None,
-                 offset: int | None = None) -> list[dict]:
-        """Rows as a list of dicts."""
-        return _fetch.to_dicts(self, order_by=order_by, limit=limit, offset=offset)
+                 offset: int | None = None, squeeze: bool = False) -> list[dict]:
+        """Rows as a list of dicts (``squeeze``: arrays without their length-1 dimensions)."""
+        return _fetch.to_dicts(self, order_by=order_by, limit=limit, offset=offset,
+                               squeeze=squeeze)
 
     def to_pandas(self, order_by: Any = None, limit: int | None = None,
-                  offset: int | None = None):
+                  offset: int | None = None, squeeze: bool = False):
         """Rows as a pandas DataFrame indexed by the primary key."""
-        return _fetch.to_pandas(self, order_by=order_by, limit=limit, offset=offset)
+        return _fetch.to_pandas(self, order_by=order_by, limit=limit, offset=offset,
+                                squeeze=squeeze)
+
+    def to_polars(self, order_by: Any = None, limit: int | None = None,
+                  offset: int | None = None, squeeze: bool = False):
+        """Rows as a polars DataFrame (the ``polars`` extra)."""
+        return _fetch.to_polars(self, order_by=order_by, limit=limit, offset=offset,
+                                squeeze=squeeze)
+
+    def to_arrow(self, order_by: Any = None, limit: int | None = None,
+                 offset: int | None = None, squeeze: bool = False):
+        """Rows as a pyarrow Table (the ``arrow`` extra)."""
+        return _fetch.to_arrow(self, order_by=order_by, limit=limit, offset=offset,
+                               squeeze=squeeze)
 
     def to_arrays(self, *attributes: str, include_key: bool = False, order_by: Any = None,
-                  limit: int | None = None, offset: int | None = None):
-        """A numpy structured array, or one array per named attribute."""
+                  limit: int | None = None, offset: int | None = None, squeeze: bool = False):
+        """A numpy structured array, or one array per named attribute (text: a ``str`` array)."""
         return _fetch.to_arrays(self, *attributes, include_key=include_key, order_by=order_by,
-                                limit=limit, offset=offset)
+                                limit=limit, offset=offset, squeeze=squeeze)
 
     def keys(self, order_by: Any = None, limit: int | None = None,
              offset: int | None = None) -> list[dict]:
-        """Primary-key values of the rows, as dicts."""
-        return self.proj().to_dicts(order_by=order_by, limit=limit, offset=offset)
+        """Primary-key values of the rows, as dicts; ``order_by`` may name any attribute."""
+        key = self.primary_key
+        if not key:
+            return self.proj().to_dicts(order_by=order_by, limit=limit, offset=offset)
+        names, columns = _fetch.rows(self, key, order_by=order_by, limit=limit, offset=offset)
+        return [dict(zip(names, values)) for values in zip(*columns)]
 
-    def fetch1(self, *attributes: str):
+    def fetch1(self, *attributes: str, squeeze: bool = False):
         """The one row (dict), or its named values; an error unless exactly one row matches."""
-        return _fetch.fetch1(self, *attributes)
+        return _fetch.fetch1(self, *attributes, squeeze=squeeze)
 
     def fetch(self, *attributes: str, **kwargs: Any):
         """Deprecated DataJoint 0.x/1.x fetch; use to_dicts/to_pandas/to_arrays."""
@@ -243,6 +265,13 @@ class QueryExpression:
 
     def _repr_html_(self) -> str:
         return presentation.as_html(self)
+
+    def preview(self, limit: int | None = None, width: int | None = None) -> str:
+        """The text table ``repr`` shows: at most ``limit`` rows (``display.limit``), columns
+        at most ``width`` characters wide (``display.width``), as DataJoint's ``preview``."""
+        given = {"display.limit": limit, "display.width": width}
+        with config.override({k: v for k, v in given.items() if v is not None}):
+            return presentation.as_text(self)
 
     def make_sql(self) -> str:
         """The SELECT this query runs, for reading (values shown as parameters)."""

@@ -23,10 +23,11 @@ from .operands import checked_count, checked_order_by
 if TYPE_CHECKING:
     from .expression import QueryExpression
 
-__all__ = ["CODECS_ATTR", "rows", "to_dicts", "to_pandas", "to_arrays", "fetch1", "legacy_fetch",
-           "count", "exists", "iterate"]
+__all__ = ["CODECS_ATTR", "rows", "to_dicts", "to_pandas", "to_polars", "to_arrow",
+           "to_arrays", "fetch1", "legacy_fetch", "count", "exists", "iterate"]
 
 CODECS_ATTR = "dj_jupyter.codecs"  # to_pandas(): frame.attrs key, {column: codec name}
+TEXT_FAMILIES = frozenset({"char", "varchar", "text", "enum"})
 
 
 def raw_rows(query: QueryExpression, names: list[str], *, order_by: Any = None,
@@ -75,8 +76,14 @@ def _sql_cache(query: QueryExpression) -> dict | None:
 
 
 def rows(query: QueryExpression, names: list[str] | None = None, *, order_by: Any = None,
-         limit: int | None = None, offset: int | None = None) -> tuple[list[str], list[list]]:
-    """Column names and decoded columns (one list per attribute)."""
+         limit: int | None = None, offset: int | None = None,
+         squeeze: bool = False) -> tuple[list[str], list[list]]:
+    """Column names and decoded columns (one list per attribute).
+
+    ``names`` may leave out attributes that ``order_by`` names: the rows are ordered by the
+    whole query, then only ``names`` are read (``keys(order_by="date")``). ``squeeze`` drops
+    the length-1 dimensions of array values, as DataJoint's ``squeeze=True`` does.
+    """
     heading = query.heading
     names = heading.names if names is None else names
     data = raw_rows(query, names, order_by=order_by, limit=limit, offset=offset)
@@ -88,19 +95,62 @@ def rows(query: QueryExpression, names: list[str] | None = None, *, order_by: An
         decode = decoder_for(dialect, heading[name].type)
         if decode is not None:
             columns[position] = list(map(decode, columns[position]))
+        if squeeze:
+            columns[position] = list(map(_squeezed, columns[position]))
     return names, columns
+
+
+def _squeezed(value: Any) -> Any:
+    """A numpy array without its length-1 dimensions; any other value as it is."""
+    if type(value).__module__ == "numpy" and hasattr(value, "squeeze") and getattr(
+            value, "ndim", 0) > 0:
+        return value.squeeze()
+    return value
 
 
 def _run(connection, statement) -> list:
     return _fetched(connection, *connection.compile(statement))
 
 
-def to_dicts(query, *, order_by=None, limit=None, offset=None) -> list[dict]:
-    names, columns = rows(query, order_by=order_by, limit=limit, offset=offset)
+def to_dicts(query, *, order_by=None, limit=None, offset=None, squeeze=False) -> list[dict]:
+    names, columns = rows(query, order_by=order_by, limit=limit, offset=offset, squeeze=squeeze)
     return [dict(zip(names, values)) for values in zip(*columns)]
 
 
-def to_pandas(query, *, order_by=None, limit=None, offset=None):
+def _optional(module: str, extra: str, method: str):
+    """An optional dependency, or a FetchError naming the extra that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise FetchError(f"{method}() needs {module}, which is not installed: "
+                         f"pip install 'dj-jupyter[{extra}]' (or pip install {module})") from None
+
+
+def to_polars(query, *, order_by=None, limit=None, offset=None, squeeze=False):
+    """A polars DataFrame of the rows (columns in heading order, even when there are none)."""
+    polars = _optional("polars", "polars", "to_polars")
+    names, columns = rows(query, order_by=order_by, limit=limit, offset=offset, squeeze=squeeze)
+    return polars.DataFrame({n: _plain_column(c) for n, c in zip(names, columns)},
+                            strict=False)
+
+
+def to_arrow(query, *, order_by=None, limit=None, offset=None, squeeze=False):
+    """A pyarrow Table of the rows (columns in heading order, even when there are none)."""
+    pyarrow = _optional("pyarrow", "arrow", "to_arrow")
+    names, columns = rows(query, order_by=order_by, limit=limit, offset=offset, squeeze=squeeze)
+    return pyarrow.table({n: _plain_column(c) for n, c in zip(names, columns)})
+
+
+def _plain_column(column: list) -> list:
+    """Values arrow can hold: numpy arrays as nested lists, numpy scalars as Python ones."""
+    if not any(type(v).__module__ == "numpy" for v in column):
+        return column
+    return [v.tolist() if type(v).__module__ == "numpy" else v for v in column]
+
+
+def to_pandas(query, *, order_by=None, limit=None, offset=None, squeeze=False):
     """A DataFrame indexed by the primary key; ``frame.attrs[CODECS_ATTR]`` names the codec
     of each column that has one (the data are exactly what was fetched).
 
@@ -122,7 +172,8 @@ def to_pandas(query, *, order_by=None, limit=None, offset=None):
             if attribute.family == "datetime":  # ISO text: parse the whole column (None: NaT)
                 frame[name] = pd.to_datetime(pd.Series(raw, dtype=object), format="ISO8601")
             else:
-                frame[name] = pd.Series(list(map(decode, raw)),
+                values = list(map(decode, raw))
+                frame[name] = pd.Series(list(map(_squeezed, values)) if squeeze else values,
                                         dtype=object if attribute.dtype == "O" else None)
         if attribute.dtype == "float64" and frame[name].dtype == object:
             frame[name] = frame[name].astype("float64")  # NULL floats are NaN, as in to_arrays
@@ -135,18 +186,19 @@ def to_pandas(query, *, order_by=None, limit=None, offset=None):
 
 
 def to_arrays(query, *attributes: str, include_key: bool = False, order_by=None, limit=None,
-              offset=None):
+              offset=None, squeeze=False):
     import numpy as np
 
     heading = query.heading
     wanted = _wanted(heading, attributes)
+    options = dict(order_by=order_by, limit=limit, offset=offset, squeeze=squeeze)
     if not attributes:
-        names, columns = rows(query, order_by=order_by, limit=limit, offset=offset)
+        names, columns = rows(query, **options)
         dtype = [(n, _dtype(heading[n], col)) for n, col in zip(names, columns)]
         return np.array(list(zip(*columns)) if columns and columns[0] else [], dtype=dtype)
     fetch_names = list(dict.fromkeys([*heading.primary_key, *wanted])) if (
         include_key or "KEY" in attributes) else wanted
-    names, columns = rows(query, fetch_names, order_by=order_by, limit=limit, offset=offset)
+    names, columns = rows(query, fetch_names, **options)
     by_name = dict(zip(names, columns))
     result: list[Any] = []
     for attribute in attributes:
@@ -174,6 +226,8 @@ def _array(attribute, column: list):
     import numpy as np
 
     dtype = _dtype(attribute, column)
+    if attribute.type.name in TEXT_FAMILIES and all(isinstance(v, str) for v in column):
+        return np.array(column, dtype=str)  # a numpy str array, as DataJoint gives
     if dtype == "float64":
         return np.array([np.nan if v is None else v for v in column], dtype="float64")
     if dtype != "O":
@@ -194,17 +248,17 @@ def _wanted(heading, attributes: tuple) -> list[str]:
     return wanted
 
 
-def fetch1(query, *attributes: str):
+def fetch1(query, *attributes: str, squeeze: bool = False):
     """The one row as a dict, or its named values (Python values: NULL is None)."""
     if not attributes:
-        found = query.to_dicts(limit=2)
+        found = to_dicts(query, limit=2, squeeze=squeeze)
         _require_one(len(found))
         return found[0]
     heading = query.heading
     wanted = _wanted(heading, attributes)
     key = heading.primary_key
     names = list(dict.fromkeys([*key, *wanted])) if "KEY" in attributes else wanted
-    names, columns = rows(query, names, limit=2)
+    names, columns = rows(query, names, limit=2, squeeze=squeeze)
     _require_one(len(columns[0]) if columns else 0)
     row = {name: column[0] for name, column in zip(names, columns)}
     values = tuple({k: row[k] for k in key} if a == "KEY" else row[a] for a in attributes)
@@ -223,19 +277,17 @@ def legacy_fetch(query, *attributes: str, offset=None, limit=None, order_by=None
                  as_dict=None, squeeze=False, download_path=None):
     warnings.warn("fetch() is deprecated: use to_dicts(), to_pandas(), to_arrays() or keys()",
                   DeprecationWarning, stacklevel=3)
-    if squeeze:
-        raise FetchError("fetch(squeeze=True) is not supported: fetch with to_arrays() or "
-                         "to_dicts() and apply numpy.squeeze to the values")
     if download_path is not None:  # attachments are written where dj.config says
         with config.override({"download_path": str(download_path)}):
             return legacy_fetch(query, *attributes, offset=offset, limit=limit,
-                                order_by=order_by, format=format, as_dict=as_dict)
+                                order_by=order_by, format=format, as_dict=as_dict,
+                                squeeze=squeeze)
     if order_by is not None and limit is None and offset:
         raise RestrictionError("offset needs limit")
-    options = dict(order_by=order_by, limit=limit, offset=offset)
+    options = dict(order_by=order_by, limit=limit, offset=offset, squeeze=squeeze)
     if attributes:
         if attributes == ("KEY",):
-            return query.keys(**options)
+            return query.keys(order_by=order_by, limit=limit, offset=offset)
         if as_dict:
             return query.proj(*[a for a in attributes if a != "KEY"]).to_dicts(**options)
         return to_arrays(query, *attributes, **options)

@@ -72,7 +72,8 @@ def checked_count(value: Any, what: str) -> int | None:
 
 
 def checked_order_by(order_by: Any) -> Any:
-    """``order_by``: None, ``"attr"``, ``"attr DESC"``, ``"KEY"``, or a list of those."""
+    """``order_by``: None, ``"attr"``, ``"attr DESC"``, ``"KEY"``, a list of those, or
+    several of them in one string separated by commas (``"a, b DESC"``), as in DataJoint."""
     if order_by is None:
         return None
     items = [order_by] if isinstance(order_by, str) else order_by
@@ -82,8 +83,9 @@ def checked_order_by(order_by: Any) -> Any:
             f"{order_by!r}")
     for item in items:
         _checked_text(item, "order_by")
-        if not item.strip():
-            raise RestrictionError("order_by holds an empty string; name an attribute")
+        if not all(part.strip() for part in item.split(",")):
+            raise RestrictionError(f"order_by {item!r} holds an empty name; name an attribute "
+                                   "(e.g. 'a, b DESC')")
     return order_by
 
 

@@ -1,14 +1,17 @@
 """Inserting rows: coerce any row source into columns, check them, run one executemany.
 
 Rows may be dicts, sequences of dicts, numpy structured arrays, pandas
-DataFrames, positional sequences (deprecated) or another query (INSERT ...
-SELECT). Checks happen before anything is sent, and the executemany runs in
+DataFrames, a CSV file (a ``pathlib.Path``, one row per line after the header),
+positional sequences (deprecated) or another query (INSERT ... SELECT).
+Checks happen before anything is sent, and the executemany runs in
 one transaction, so a failed insert writes nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import pathlib
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,7 +50,9 @@ def to_columns(rows: Any, table: Table) -> tuple[list[str], list[list]]:
     Positional rows take the table's attribute order.
     """
     if type(rows) not in (list, tuple):  # lists and tuples of dicts come first: make's inserts
-        if _is_dataframe(rows):
+        if isinstance(rows, pathlib.PurePath):
+            rows = read_csv(rows)
+        elif _is_dataframe(rows):
             frame = rows.reset_index() if any(n is not None for n in rows.index.names) else rows
             names = [str(n) for n in frame.columns]
             return names, [_column_values(frame[n]) for n in frame.columns]
@@ -79,6 +84,17 @@ def to_columns(rows: Any, table: Table) -> tuple[list[str], list[list]]:
             raise DataTypeError(f"row {number} has {len(row)} values but the table has "
                                 f"{len(names)} attributes ({', '.join(names)}); insert dicts")
     return names, [list(values) for values in zip(*rows)]
+
+
+def read_csv(path: pathlib.PurePath) -> list[dict]:
+    """The rows of a CSV file with a header line, as dicts of text (as DataJoint reads them);
+    the values are then checked like any others ("12" into an int32 is 12, "" is NULL)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as data:
+            return list(csv.DictReader(data))
+    except OSError as error:
+        raise DataTypeError(f"insert could not read the CSV file {str(path)!r} "
+                            f"({error.strerror}); give the path of an existing file") from None
 
 
 def _row_sequence(rows: Any) -> list:

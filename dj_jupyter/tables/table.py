@@ -46,7 +46,7 @@ _CLASS_LEVEL = (
     "insert", "insert1", "update1", "delete", "delete_quick", "delete_preview", "drop",
     "drop_quick", "describe", "parents", "children", "ancestors", "descendants", "parts",
     "restrict", "proj", "join", "extend", "aggr", "aggregate", "to_dicts", "to_pandas",
-    "to_arrays", "keys", "fetch1", "fetch", "head",
+    "to_polars", "to_arrow", "to_arrays", "preview", "keys", "fetch1", "fetch", "head",
     "tail", "heading", "primary_key", "full_table_name", "table_name", "database", "connection",
     "info", "is_declared", "full_name", "make_sql", "node", "master", "alter",
     "staged_insert1", "validate",
@@ -63,9 +63,30 @@ class _ClassOrInstance:
     def __get__(self, instance: Any, owner: type) -> Any:
         if instance is None:
             if not owner._is_bound():
-                return self.member if not isinstance(self.member, property) else self
+                return self._unbound(owner)
             instance = owner()
         return self.member.__get__(instance, owner)
+
+    def _unbound(self, owner: type) -> Any:
+        """The member of a class no schema has bound: on a user's table class (it has a
+        definition of its own), a call fails with the fix; on the tier classes, the member."""
+        if "definition" not in owner.__dict__:
+            return self.member if not isinstance(self.member, property) else self
+        if isinstance(self.member, property):
+            raise _undecorated(owner)
+
+        @functools.wraps(self.member)
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise _undecorated(owner)
+
+        return refuse
+
+
+def _undecorated(owner: type) -> MissingTableError:
+    return MissingTableError(
+        f"{owner.__name__} is not properly configured: it is not part of an active schema "
+        "yet. Decorate the class with @schema (a dj.Schema) before using it; a schema made "
+        "without a name declares its tables once you call schema.activate('name')")
 
 
 class _TableMeta(type):
@@ -80,7 +101,9 @@ class _TableMeta(type):
         for member_name in names:
             member = next((klass.__dict__[member_name] for klass in cls.__mro__
                            if member_name in klass.__dict__), None)
-            if member is not None and not isinstance(member, _ClassOrInstance):
+            # a plain value (``key_source = Parent & "x"``) is the same on class and instance
+            if member is not None and not isinstance(member, _ClassOrInstance) and hasattr(
+                    type(member), "__get__"):
                 setattr(cls, member_name, _ClassOrInstance(member))
 
     def __and__(cls, other):
@@ -119,10 +142,8 @@ class Table(QueryExpression, metaclass=_TableMeta):
     _class_level: ClassVar[tuple[str, ...]] = _CLASS_LEVEL
 
     def __init__(self) -> None:
-        if not self._is_bound():
-            raise MissingTableError(
-                f"{type(self).__name__} is not part of a schema yet: decorate the class with "
-                "@schema (a dj.Schema) before using it")
+        """An instance of a class no schema has bound can be made (as in DataJoint); its
+        first use raises :class:`MissingTableError` saying to decorate the class."""
 
     @classmethod
     def _is_bound(cls) -> bool:
@@ -130,13 +151,18 @@ class Table(QueryExpression, metaclass=_TableMeta):
         return cls.__dict__.get("_schema") is not None
 
     # -- identity ----------------------------------------------------------------------
+    def _bound_schema(self) -> Any:
+        if not self._is_bound():
+            raise _undecorated(type(self))
+        return self._schema
+
     @property
     def connection(self) -> Connection:
-        return self._schema.connection
+        return self._bound_schema().connection
 
     @property
     def database(self) -> str:
-        return self._schema.database
+        return self._bound_schema().database
 
     @property
     def table_name(self) -> str:
@@ -445,5 +471,5 @@ class FreeTable(Table):
         return f"{self._free_schema}.{self._free_table}"
 
     def __repr__(self) -> str:
-        return f"FreeTable({self.full_name})\n" + super().__repr__()
+        return f"FreeTable({self.full_table_name})\n" + super().__repr__()
 

@@ -101,6 +101,13 @@ class MySQLDialect(ServerSchemas, Dialect):
             return None
         return super().binder(spec)
 
+    def read_column(self, column, spec):
+        """A float32 is read as a DOUBLE: MariaDB writes FLOAT values as text with only six
+        significant digits (1000001 arrives as 1e+06); the double holds the float exactly."""
+        if stored_family(spec) == "float32":
+            return sa.cast(column, mysql.DOUBLE())
+        return column
+
     def decoder(self, spec):
         family = stored_family(spec)
         if family in ("date", "datetime", "decimal"):
