@@ -20,7 +20,7 @@ from ..backends.own_connections import routed
 from ..catalog import metadata as catalog
 from ..catalog import naming
 from ..catalog.catalog import catalog_of, graph_for
-from ..catalog.declare import ResolvedParent, create_table, plan_table
+from ..catalog.declare import JOB_METADATA, PROVENANCE, ResolvedParent, create_table, plan_table
 from ..catalog.events import CatalogEvent
 from ..catalog.naming import master_of_full_name
 from ..definition import limits
@@ -195,7 +195,8 @@ class Schema:
         plan = plan_table(
             connection, self.database, cls()._sql_name(), definition, parents,
             auto_populated=issubclass(cls, (Imported, Computed)),
-            allow_new_pk=config["jobs.allow_new_pk_fields_in_computed_tables"])
+            allow_new_pk=config["jobs.allow_new_pk_fields_in_computed_tables"],
+            hidden=_platform_columns(cls))
         create_table(connection, plan)
         logger.debug("declared %s", plan.name)
 
@@ -344,6 +345,16 @@ class Schema:
 
     def __repr__(self) -> str:
         return f"Schema({self.database!r})"
+
+
+def _platform_columns(cls: type) -> tuple:
+    """The hidden columns a new table gets: job metadata on Computed/Imported tables
+    (``jobs.add_job_metadata``), provenance on Manual ones (``provenance.capture``)."""
+    if issubclass(cls, (Imported, Computed)) and not issubclass(cls, Part):
+        return JOB_METADATA if config["jobs.add_job_metadata"] else ()
+    if issubclass(cls, Manual) and not issubclass(cls, (Lookup, Part)):
+        return PROVENANCE if config["provenance.capture"] else ()
+    return ()
 
 
 def _check_schema_name(name: str) -> None:
