@@ -11,10 +11,10 @@ A table may add key attributes of its own below its parents' (several rows per
 ``make``): keys are compared on ``key_source``'s attributes.
 
 With ``reserve_jobs=True`` keys come from the table's job queue, reserved
-atomically, so any number of workers on any number of machines can share the work; ``processes=N`` and ``executor=`` start
-such workers. A tripartite ``make`` (``make_fetch``/``make_compute``/
-``make_insert``) computes outside any transaction and re-checks its inputs
-before inserting.
+atomically, so any number of workers on any number of machines can share the
+work; ``processes=N`` and ``executor=`` start such workers. A tripartite
+``make`` (``make_fetch``/``make_compute``/``make_insert``) computes outside any
+transaction and re-checks its inputs before inserting.
 
 Long module: the make loop in its modes (direct, reserved, workers) shares the per-key
 transaction, events and interruption handling defined here.
