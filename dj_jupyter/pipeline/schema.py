@@ -26,6 +26,7 @@ from ..catalog.naming import master_of_full_name
 from ..definition import limits
 from ..definition.parser import parse_definition
 from ..errors import DataJointError, DefinitionError, MissingTableError, TransactionError
+from ..populate.jobs import JobQueue, job_queue, job_table_name
 from ..settings import config
 from ..tables.cascade import ChangedSinceShown, drop_quick, prompting
 from ..tables.gc import collect
@@ -210,6 +211,17 @@ class Schema:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.list_tables())
+
+    @property
+    def jobs(self) -> list[JobQueue]:
+        """The job queues of this schema's Imported and Computed tables that have one (a queue
+        is made by ``Table.jobs`` or ``populate(reserve_jobs=True)``), as in DataJoint 2.x."""
+        name = self._require_active()
+        existing = set(catalog.table_names(self.connection, name))
+        return [job_queue(FreeTable(self.connection, f"{name}.{table}"))
+                for table in self.list_tables()
+                if naming.tier_of(table) in ("Imported", "Computed")
+                and job_table_name(table) in existing]
 
     def __contains__(self, name: str) -> bool:
         return self._table_name(name) in self.list_tables()

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..algebra.compiler import value_binder
-from ..catalog.catalog import catalog_of
 from ..catalog.events import PopulateEvent, listening, progress_display, publish
 from ..errors import DataJointError, DuplicateError, TransactionError
 from ..query.expression import QueryExpression
@@ -44,7 +43,7 @@ from ..tables.insert_guard import populating
 from ..tables.table import FreeTable
 from .done_check import DoneCheck
 from .job_metadata import JobMetadata, has_job_metadata, keys_of_other_versions
-from .jobs import Heartbeat, JobQueue
+from .jobs import Heartbeat, JobQueue, job_queue
 from .provenance import job_version
 from .result import PopulateInterrupted, PopulateResult
 from .upstream import Upstream
@@ -152,11 +151,12 @@ class AutoPopulate:
 
     @property
     def jobs(self) -> JobQueue:
-        """The job queue of this table (one object per connection, made on first use)."""
-        queues = catalog_of(self.connection).cache("job queues")
-        if self.full_name not in queues:
-            queues[self.full_name] = JobQueue(self)
-        return queues[self.full_name]
+        """The job queue of this table (one object per connection; its table is made on first
+        use)."""
+        queue = job_queue(self)
+        if not self.connection.in_transaction:
+            queue.info  # noqa: B018 - the queue table exists once asked for, as in DataJoint
+        return queue
 
     def progress(self, *restrictions: Any, display: bool = False) -> tuple[int, int]:
         """(remaining, total) keys, read from the database (other workers' work counts)."""

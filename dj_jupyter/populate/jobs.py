@@ -56,7 +56,7 @@ from .leases import hold, lease_folder, state
 if TYPE_CHECKING:
     from ..tables.table import Table
 
-__all__ = ["JobQueue", "STATUSES", "job_key", "job_table_name"]
+__all__ = ["JobQueue", "STATUSES", "job_key", "job_queue", "job_table_name"]
 
 STATUSES = ("pending", "reserved", "success", "error", "ignore")
 HOST = socket.gethostname()
@@ -98,6 +98,14 @@ def job_key(target: Table) -> list[str]:
                  for child in info["attr_map"]}
     key = target.heading.primary_key
     return [n for n in key if n in inherited] or list(key)
+
+
+def job_queue(target: Table) -> JobQueue:
+    """The job queue of ``target`` (one object per connection and table, made on first use)."""
+    queues = catalog_of(target.connection).cache("job queues")
+    if target.full_name not in queues:
+        queues[target.full_name] = JobQueue(target)
+    return queues[target.full_name]
 
 
 def job_table_name(target_table: str) -> str:
@@ -179,11 +187,11 @@ class JobQueue(QueryExpression):
     @property
     def definition(self) -> str:
         """The queue's definition, in the definition language (as DataJoint shows it)."""
-        heading = self.info.heading
+        heading = self.target.heading
         lines = [f"# job queue of {self.target.full_name}"]
         lines += [f"{n} : {heading[n].type.text}" for n in self.key]
         lines.append("---")
-        lines += [f"{a.name} : {a.type.text}" for a in heading.attributes if not a.in_key]
+        lines += [f"{a.name}{_default_text(a)} : {a.type.text}" for a in _job_attributes()]
         lines.append("INDEX (status, priority, scheduled_time)")
         return "\n".join(lines) + "\n"
 
@@ -607,6 +615,18 @@ def _rebound(jobs: JobQueue, connection) -> JobQueue:
 
 def _status_in(statuses: Iterable[str]):
     return disjunction(Equals("status", s) for s in statuses)
+
+
+def _default_text(attribute: AttributeSpec) -> str:
+    """``=null``, ``=5``, ``=""`` or ``=CURRENT_TIMESTAMP(3)`` as a definition writes it."""
+    if attribute.nullable:
+        return "=null"
+    default = attribute.default
+    if default is None:
+        return ""
+    if default.is_expression or default.value.lstrip("-").isdigit():
+        return f"={default.value}"
+    return f'="{default.value}"'
 
 
 def _truncate(text: str, limit: int) -> str:
