@@ -385,11 +385,13 @@ def test_upstream_gives_make_the_ancestor_rows_of_its_key(schema):
         Response().upstream  # noqa: B018
 
     def peek(self, key):
+        with pytest.raises(DataJointError, match="not in this trace"):
+            self.upstream[lab["Other"].full_table_name]  # the string form too
         self.upstream[lab["Other"]]
 
     Response.make = peek
     (Response & {"subject": 1}).delete()
-    with pytest.raises(DataJointError, match="not upstream"):
+    with pytest.raises(DataJointError, match="not in this trace"):
         Response.populate()
 
 
