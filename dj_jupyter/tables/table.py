@@ -25,7 +25,6 @@ from . import alter as table_alter
 from . import cascade, staged
 from .insert import (
     ValidationResult,
-    check_row,
     default_value,
     insert_query,
     insert_rows,
@@ -33,6 +32,7 @@ from .insert import (
     validate_rows,
 )
 from .insert_guard import is_populating
+from .rows import check_row
 
 if TYPE_CHECKING:
     from ..algebra.heading import TableInfo
