@@ -78,8 +78,8 @@ __all__ = [
     "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs", "Diagram", "PopulatePanel",
     "preview", "errors", "DataJointError", "DuplicateError", "IntegrityError",
     "MissingAttributeError", "UnknownAttributeError", "__version__", "export_module",
-    "alias_datajoint", "Instance", "Entry", "Ingest", "Compute", "AutoPopulate", "ValidationResult", "ObjectRef",
-    "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__",
+    "alias_datajoint", "Instance", "Entry", "Ingest", "Compute", "AutoPopulate",
+    "ValidationResult", "ObjectRef", "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__",
 ]
 
 
