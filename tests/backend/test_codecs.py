@@ -150,3 +150,10 @@ def test_round_trip_law_holds_for_the_blob_codec():
     for i, value in enumerate(VALUES):
         assert equal(read_as(i), codec.decode(codec.encode(value)))
     assert json.loads(json.dumps(Point().encode((1, 2)))) == {"x": 1, "y": 2}
+
+
+def test_nan_given_to_a_blob_is_stored_as_a_value_not_null(Store):
+    # as in DataJoint: NaN means NULL for numeric columns only; a codec encodes it
+    Store.insert1({"id": 1, "value": float("nan")})
+    stored = (Store & {"id": 1}).fetch1("value")
+    assert isinstance(stored, float) and stored != stored

@@ -54,7 +54,7 @@ class NotDataJoint(TypeError):
     """A value DataJoint's blob format cannot hold as it is (see the module docstring)."""
 
 
-def pack(value: Any) -> bytes:
+def pack(value: Any, *, compress: bool = True) -> bytes:
     """DataJoint's blob of ``value``: header, value and, when it pays, ZL123 compression.
 
     Raises :class:`NotDataJoint` for a value (or a part) the format cannot hold, and
@@ -70,7 +70,7 @@ def pack(value: Any) -> bytes:
         ) from None
     plain = b"".join([DJ0 if packer.dj0 else MYM, *parts])
     del parts
-    return _compress_if_it_pays(plain)
+    return _compress_if_it_pays(plain) if compress else plain
 
 
 def _compress_if_it_pays(plain: bytes) -> bytes:
