@@ -181,7 +181,9 @@ def difference(actual: Any, expected: Any, where: str = "value") -> str | None:
         return None
     if isinstance(expected, float) and expected != expected:
         return None if actual != actual else f"{where}: {actual!r} instead of nan"
-    if isinstance(expected, (float, complex)) and repr(actual) != repr(expected):
+    if isinstance(expected, (float, complex)):  # repr: -0.0 and NaN parts compared too
+        if repr(actual) == repr(expected):
+            return None
         return f"{where}: {actual!r} instead of {expected!r}"
     if actual != expected:
         return f"{where}: {actual!r:.80} instead of {expected!r:.80}"

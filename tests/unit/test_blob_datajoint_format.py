@@ -92,14 +92,18 @@ def test_mym_is_kept_for_what_matlab_reads_and_dj0_marks_the_rest():
         assert encode(value).startswith(b"dj0\x00"), value
 
 
-def test_arrays_keep_fortran_layout_and_are_writeable():
+def test_arrays_keep_fortran_layout_and_come_back_read_only_as_in_datajoint():
     array = np.arange(24.0).reshape(2, 3, 4)
     data = encode(array)
     assert np.frombuffer(data, "<f8", 24, offset=len(data) - 192).tolist() == \
         array.ravel(order="F").tolist()
     back = decode(data)
-    back[0, 0, 0] = -1.0  # a fresh, writeable array
-    assert array[0, 0, 0] == 0.0
+    assert back.flags.f_contiguous and not back.flags.writeable  # a view of the bytes
+    with pytest.raises(ValueError, match="read-only"):
+        back[0, 0, 0] = -1.0
+    copy = np.array(back)
+    copy[0, 0, 0] = -1.0
+    assert array[0, 0, 0] == 0.0 and back[0, 0, 0] == 0.0
 
 
 # ---------------------------------------------------------------- hypothesis
