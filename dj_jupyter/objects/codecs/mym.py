@@ -54,7 +54,8 @@ import numpy as np
 
 from .blobformat import BlobFormatError
 
-__all__ = ["MatCell", "MatStruct", "MYM", "DJ0", "ZL123", "HEADERS", "TYPE_IDS", "unpack"]
+__all__ = ["MatCell", "MatStruct", "MYM", "DJ0", "ZL123", "HEADERS", "TYPE_IDS", "CHAR_TYPE",
+           "OBJECT_TYPE", "unpack"]
 
 MYM = b"mYm\x00"
 DJ0 = b"dj0\x00"
