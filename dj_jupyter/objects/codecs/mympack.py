@@ -167,9 +167,9 @@ class _Packer:
         return 17
 
     def datetime_(self, value: dt.date | dt.time, out: list) -> int:
-        date = value if type(value) is not dt.time else None
-        time = None if type(value) is dt.date else value
-        if isinstance(time, (dt.datetime, dt.time)) and time.tzinfo is not None:
+        date = value if isinstance(value, dt.date) else None
+        time = value if isinstance(value, (dt.datetime, dt.time)) else None
+        if time is not None and time.tzinfo is not None:
             raise NotDataJoint("a datetime or time with a time zone")
         day = -1 if date is None else (date.year * 100 + date.month) * 100 + date.day
         clock = -1 if time is None else (
@@ -246,8 +246,9 @@ class _Packer:
         dtype = array.dtype
         if not dtype.names:
             raise NotDataJoint("a structured array without fields")
+        fields: Any = dtype.fields or {}
         for name in dtype.names:
-            field = dtype.fields[name]
+            field = fields[name]
             if len(field) > 2 or field[0].subdtype is not None:
                 raise NotDataJoint(f"a structured array whose field {name!r} has a title "
                                    "or a sub-array")
@@ -303,7 +304,7 @@ _WRITERS: dict[type, _Writer] = {
 }
 
 # subclasses are written as their base type, checked in DataJoint's order
-_BASES: tuple[tuple[type, _Writer], ...] = (
+_BASES: tuple[tuple[Any, _Writer], ...] = (
     (bool, _Packer.bool_), (int, _Packer.int_), (complex, _Packer.complex_),
     (float, _Packer.float_), (collections.abc.Mapping, _Packer.dict_), (str, _Packer.str_),
     ((bytes, bytearray), _Packer.bytes_), (collections.abc.MutableSequence, _Packer.list_),
