@@ -444,13 +444,14 @@ def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
                      default: Any = MISSING) -> Callable[[list], list]:
     """A function checking a whole column of values for one attribute.
 
-    None and NaN (and, in a numeric attribute, an empty string, as DataJoint reads a blank
-    CSV field) become the attribute's default (NULL when nullable); a value
+    None and NaN (but a NaN given to json or a codec, where it is a value) and, in a numeric
+    attribute, an empty string (as DataJoint reads a blank CSV field) become the attribute's
+    default (NULL when nullable); a value
     that does not fit raises :class:`DataTypeError` naming table and attribute.
     """
     check = value_check(spec)
     canonical = _canonical_column_test(spec)
-    is_json = spec.name == "json"
+    is_json = spec.name == "json" or spec.is_codec  # NaN is a value there (as in DataJoint)
     family = core_of(spec)[0]
     blank_is_null = family in INT_RANGES or family in ("float32", "float64", "decimal")
 
