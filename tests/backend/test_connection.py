@@ -411,3 +411,14 @@ def test_postgresql_series_with_a_libpq_without_pipeline_mode(p, conn, backend, 
             _last_statements_in_series(p, conn, 1, 1)
         _last_statements_in_series(p, conn, 12, 1)
     assert sorted(k["subject_id"] for k in p.Subject.keys()) == [1, 2, 3, 10, 11, 12]
+
+
+def test_postgresql_compresses_large_values_with_lz4_where_the_server_has_it(conn, backend):
+    """Sessions prefer lz4 for TOAST (pglz spends ~60 ms per MiB of a <blob> it then stores
+    uncompressed); a server without lz4 keeps its default and still connects."""
+    if backend != "postgresql":
+        pytest.skip("TOAST compression is PostgreSQL's")
+    choices = conn.run("SELECT enumvals FROM pg_settings "
+                       "WHERE name = 'default_toast_compression'", fetch=True)[0][0][0]
+    chosen = conn.run("SHOW default_toast_compression", fetch=True)[0][0][0]
+    assert chosen == ("lz4" if "lz4" in choices else "pglz")

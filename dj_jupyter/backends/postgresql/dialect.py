@@ -169,13 +169,13 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
         return {"sslmode": "require" if use_tls else "disable"}
 
     def engine_options(self):
-        # lz4 for values the server compresses (TOAST, PostgreSQL >= 14): its default, pglz,
-        # spends ~60 ms on a 1 MiB <blob> of random floats that it then stores uncompressed
-        # anyway (DataJoint's blob header is mostly zero bytes, which keeps pglz trying)
-        return {"connect_args": {"options": "-c timezone=UTC -c default_toast_compression=lz4"},
-                "paramstyle": "format"}
+        return {"connect_args": {"options": "-c timezone=UTC"}, "paramstyle": "format"}
 
     def configure_engine(self, engine):
+        @sa.event.listens_for(engine, "connect")
+        def on_connect(dbapi_connection, _record):
+            _prefer_lz4(dbapi_connection)
+
         # psycopg deallocates a connection's prepared statements when it rolls back
         @sa.event.listens_for(engine, "rollback")
         def on_rollback(connection):
@@ -215,3 +215,18 @@ def _compile_modify_column_postgresql(element: ModifyColumn, compiler: Any, **kw
     if default is not None:
         actions.append(f"ALTER COLUMN {name} SET DEFAULT {default}")
     return f"ALTER TABLE {table} " + ", ".join(actions)
+
+
+def _prefer_lz4(dbapi_connection: Any) -> None:
+    """lz4 for the values the server compresses (TOAST), where the server has it (14 or later,
+    built with lz4): its default, pglz, spends ~60 ms on a 1 MiB ``<blob>`` of random floats
+    that it then stores uncompressed anyway (DataJoint's blob header is mostly zero bytes,
+    which keeps pglz trying). A server without lz4 keeps its default."""
+    if dbapi_connection.info.server_version < 140000:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET default_toast_compression = lz4")
+        dbapi_connection.commit()
+    except Exception:  # noqa: BLE001 - built without lz4: "invalid value for parameter"
+        dbapi_connection.rollback()
