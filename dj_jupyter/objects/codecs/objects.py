@@ -68,7 +68,7 @@ class ObjectRef:
 
     def __init__(self, meta: dict):
         self.path: str = meta["path"]
-        self.store: str = meta["store"]
+        self.store: str | None = meta.get("store")  # None: the default store
         self.size: int | None = meta.get("size")
         self.ext: str = meta.get("ext") or ""
         self.is_dir: bool = bool(meta.get("is_dir"))

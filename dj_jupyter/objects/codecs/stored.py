@@ -77,7 +77,7 @@ class HashCodec(Codec):
                 "size": len(data)}
 
     def decode(self, stored: Any, *, key: dict | None = None) -> bytes:
-        data = get_store(stored["store"]).get_bytes(stored["path"])
+        data = get_store(stored.get("store")).get_bytes(stored["path"])
         if content_hash(data) != stored["hash"]:
             raise DataJointError(f"object {stored['path']} in store {stored['store']!r} does "
                                  "not match its hash: it was changed outside dj_jupyter")
@@ -175,9 +175,8 @@ class NpyRef:
     """
 
     def __init__(self, meta: dict):
-
         self.path: str = meta["path"]
-        self.store: str = meta["store"]
+        self.store: str | None = meta.get("store")  # None: the default store
         self.dtype = dtype_of(meta["dtype"])
         self.shape: tuple[int, ...] = tuple(meta["shape"])
         self._array = None
