@@ -113,6 +113,28 @@ def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _version_method(value: Any) -> str:
+    """'code', 'git' or 'none' (None, as DataJoint's default, means 'none')."""
+    return "none" if value is None else _choice("code", "git", "none")(value)
+
+
+def _provenance_source(value: Any) -> dict:
+    """A JSON-serialisable mapping (JSON text from the environment)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError("must be JSON: a mapping such as {\"system\": \"PyRat\"}") from None
+    if not isinstance(value, Mapping):
+        raise ValueError("must be a mapping such as {'system': 'PyRat'}")
+    try:
+        json.dumps(dict(value), default=str)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"must be JSON-serialisable (it is stored with every row): "
+                         f"{error}") from None
+    return dict(value)
+
+
 def _log_level(value: Any) -> str:
     return _choice("debug", "info", "warning", "error", "critical")(value).upper()
 
@@ -327,7 +349,26 @@ SETTINGS: dict[str, Setting] = {
                                       "silence after which another host's reserved job is "
                                       "re-queued"),
     "jobs.allow_new_pk_fields_in_computed_tables": Setting(
-        False, _boolean, None, "allow Computed/Imported primary keys not from foreign keys"),
+        True, _boolean, "DJ_JOBS_ALLOW_NEW_PK_FIELDS_IN_COMPUTED_TABLES",
+        "accept Computed/Imported primary-key attributes not from foreign keys, as DataJoint "
+        "does (its default reads False but it never enforces the rule); False: refuse them"),
+    "jobs.keep_completed": Setting(False, _boolean, "DJ_JOBS_KEEP_COMPLETED",
+                                   "keep a 'success' job record per made key (False: a "
+                                   "finished job's record is removed, as in DataJoint)"),
+    "jobs.add_job_metadata": Setting(False, _boolean, "DJ_JOBS_ADD_JOB_METADATA",
+                                     "declare Computed/Imported tables with the hidden columns "
+                                     "_job_start_time, _job_duration, _job_version, which "
+                                     "populate fills per row"),
+    "jobs.version_method": Setting("code", _version_method, "DJ_JOBS_VERSION_METHOD",
+                                   "the code version recorded with jobs and rows: 'code' (a "
+                                   "hash of make plus the git commit), 'git' (the commit, as "
+                                   "DataJoint), 'none' (empty)"),
+    "provenance.capture": Setting(False, _boolean, "DJ_PROVENANCE_CAPTURE",
+                                  "declare Manual tables with the hidden _prov column and fill "
+                                  "it on insert (who, where, when, which make)"),
+    "provenance.source": Setting({}, _provenance_source, "DJ_PROVENANCE_SOURCE",
+                                 "the external system rows of this process come from, "
+                                 "recorded in _prov, e.g. {'system': 'PyRat'}"),
 }
 
 

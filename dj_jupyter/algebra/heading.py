@@ -183,6 +183,7 @@ class TableInfo:
     heading: Heading
     comment: str = ""
     foreign_keys: tuple[ForeignKey, ...] = ()
+    hidden: tuple[str, ...] = ()  # platform columns outside the heading (``_job_version``...)
 
     @property
     def full_name(self) -> str:

@@ -31,7 +31,8 @@ from .events import CatalogEvent
 if TYPE_CHECKING:
     from ..backends.connection import Connection
 
-__all__ = ["TablePlan", "plan_table", "create_table", "ResolvedParent"]
+__all__ = ["TablePlan", "plan_table", "create_table", "ResolvedParent", "JOB_METADATA",
+           "PROVENANCE", "JOB_METADATA_COLUMNS", "PROVENANCE_COLUMN"]
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,28 @@ class TablePlan:
     comment_rows: list[dict]
 
 
+#: Hidden per-row record of the make that wrote a row of a Computed/Imported table
+#: (``jobs.add_job_metadata``), named and typed as DataJoint 2.x declares them.
+JOB_METADATA_COLUMNS = ("_job_start_time", "_job_duration", "_job_version")
+JOB_METADATA = (
+    Column("_job_start_time", TypeSpec("datetime", (3,), "datetime(3)"), False, True, None,
+           "when computation began", None),
+    Column("_job_duration", TypeSpec("float32", (), "float32"), False, True, None,
+           "computation duration in seconds", None),
+    Column("_job_version", TypeSpec("varchar", (64,), "varchar(64)"), False, False,
+           Default(""), "code version", None),
+)
+#: Hidden provenance of a row entered into a Manual table (``provenance.capture``).
+PROVENANCE_COLUMN = "_prov"
+PROVENANCE = (Column(PROVENANCE_COLUMN, TypeSpec("json", (), "json"), False, True, None,
+                     "extrinsic provenance for a row that entered from outside", None),)
+
+
 def plan_table(connection: Connection, schema: str, name: str, definition: TableDefinition,
                parents: list[ResolvedParent], *, auto_populated: bool = False,
-               allow_new_pk: bool = False) -> TablePlan:
-    """Columns, constraints and metadata rows for a new table; no I/O."""
+               allow_new_pk: bool = False, hidden: tuple[Column, ...] = ()) -> TablePlan:
+    """Columns, constraints and metadata rows for a new table; no I/O. ``hidden``: platform
+    columns (e.g. :data:`JOB_METADATA`) added after the user's, invisible to queries."""
     dialect = connection.dialect
     limits.check_identifier(name, "table name")  # one rule on every backend
     columns, foreign_keys = _columns(schema, name, definition, parents)
@@ -78,7 +97,7 @@ def plan_table(connection: Connection, schema: str, name: str, definition: Table
         _check_key_from_parents(name, columns, foreign_keys)
     metadata = sa.MetaData()
     sa_schema, address = dialect.table_address(schema, name)
-    sa_columns = [_sa_column(dialect, schema, column) for column in columns]
+    sa_columns = [_sa_column(dialect, schema, column) for column in (*columns, *hidden)]
     if not any(c.in_key for c in columns):
         sa_columns.insert(0, sa.Column("_singleton", sa.Boolean(create_constraint=False),
                                        primary_key=True, server_default=sa.true()))

@@ -192,7 +192,8 @@ def load_schema(connection: Connection, schema: str) -> dict[str, TableInfo]:
                   if cols not in fk_index_sets and cols not in
                   {tuple(i["column_names"]) for i in indexes.get((sa_schema, address), [])})
         heading = Heading(tuple(ordered), index_specs)
-        tables[name] = TableInfo(schema, name, heading, table_comment, fks)
+        hidden = tuple(a.name for a in heading_attrs if a.is_hidden)
+        tables[name] = TableInfo(schema, name, heading, table_comment, fks, hidden)
     return tables
 
 

@@ -20,12 +20,13 @@ from ..backends.own_connections import routed
 from ..catalog import metadata as catalog
 from ..catalog import naming
 from ..catalog.catalog import catalog_of, graph_for
-from ..catalog.declare import ResolvedParent, create_table, plan_table
+from ..catalog.declare import JOB_METADATA, PROVENANCE, ResolvedParent, create_table, plan_table
 from ..catalog.events import CatalogEvent
 from ..catalog.naming import master_of_full_name
 from ..definition import limits
 from ..definition.parser import parse_definition
 from ..errors import DataJointError, DefinitionError, MissingTableError, TransactionError
+from ..populate.jobs import JobQueue, job_queue, job_table_name
 from ..settings import config
 from ..tables.cascade import ChangedSinceShown, drop_quick, prompting
 from ..tables.gc import collect
@@ -195,7 +196,8 @@ class Schema:
         plan = plan_table(
             connection, self.database, cls()._sql_name(), definition, parents,
             auto_populated=issubclass(cls, (Imported, Computed)),
-            allow_new_pk=config["jobs.allow_new_pk_fields_in_computed_tables"])
+            allow_new_pk=config["jobs.allow_new_pk_fields_in_computed_tables"],
+            hidden=_platform_columns(cls))
         create_table(connection, plan)
         logger.debug("declared %s", plan.name)
 
@@ -209,6 +211,17 @@ class Schema:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.list_tables())
+
+    @property
+    def jobs(self) -> list[JobQueue]:
+        """The job queues of this schema's Imported and Computed tables that have one (a queue
+        is made by ``Table.jobs`` or ``populate(reserve_jobs=True)``), as in DataJoint 2.x."""
+        name = self._require_active()
+        existing = set(catalog.table_names(self.connection, name))
+        return [job_queue(FreeTable(self.connection, f"{name}.{table}"))
+                for table in self.list_tables()
+                if naming.tier_of(table) in ("Imported", "Computed")
+                and job_table_name(table) in existing]
 
     def __contains__(self, name: str) -> bool:
         return self._table_name(name) in self.list_tables()
@@ -344,6 +357,16 @@ class Schema:
 
     def __repr__(self) -> str:
         return f"Schema({self.database!r})"
+
+
+def _platform_columns(cls: type) -> tuple:
+    """The hidden columns a new table gets: job metadata on Computed/Imported tables
+    (``jobs.add_job_metadata``), provenance on Manual ones (``provenance.capture``)."""
+    if issubclass(cls, (Imported, Computed)) and not issubclass(cls, Part):
+        return JOB_METADATA if config["jobs.add_job_metadata"] else ()
+    if issubclass(cls, Manual) and not issubclass(cls, (Lookup, Part)):
+        return PROVENANCE if config["provenance.capture"] else ()
+    return ()
 
 
 def _check_schema_name(name: str) -> None:

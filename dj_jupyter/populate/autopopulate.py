@@ -1,13 +1,20 @@
 """``populate``: run ``make(key)`` for every key of ``key_source`` not yet in the table.
 
-Each key runs in its own transaction, together with its job record, so the
+Each key runs in its own transaction, together with its job bookkeeping, so the
 rows of a ``make`` (master and parts) and the record of how they were made
-commit together or not at all. With ``reserve_jobs=True`` keys come from the
-table's job queue, reserved atomically, so any number of workers on any
-number of machines can share the work; ``processes=N`` and ``executor=`` start
-such workers. A tripartite ``make`` (``make_fetch``/``make_compute``/
-``make_insert``) computes outside any transaction and re-checks its inputs
-before inserting.
+commit together or not at all. Job records follow DataJoint 2.x: a made key's
+record is removed (kept as ``success`` with ``jobs.keep_completed``), a failed
+key's stays as ``error``; direct populate writes no record for a key that
+succeeds. Tables declared with ``jobs.add_job_metadata`` get each row's start
+time, duration and code version in hidden columns (see :mod:`.job_metadata`).
+A table may add key attributes of its own below its parents' (several rows per
+``make``): keys are compared on ``key_source``'s attributes.
+
+With ``reserve_jobs=True`` keys come from the table's job queue, reserved
+atomically, so any number of workers on any number of machines can share the
+work; ``processes=N`` and ``executor=`` start such workers. A tripartite
+``make`` (``make_fetch``/``make_compute``/``make_insert``) computes outside any
+transaction and re-checks its inputs before inserting.
 
 Long module: the make loop in its modes (direct, reserved, workers) shares the per-key
 transaction, events and interruption handling defined here.
@@ -16,7 +23,9 @@ transaction, events and interruption handling defined here.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
+import os
 import signal
 import threading
 import time
@@ -25,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..catalog.catalog import catalog_of
+from ..algebra.compiler import value_binder
 from ..catalog.events import PopulateEvent, listening, progress_display, publish
 from ..errors import DataJointError, DuplicateError, TransactionError
 from ..query.expression import QueryExpression
@@ -33,9 +42,11 @@ from ..settings import config
 from ..tables.insert_guard import populating
 from ..tables.table import FreeTable
 from .done_check import DoneCheck
-from .jobs import Heartbeat, JobQueue
-from .provenance import code_version
+from .job_metadata import JobMetadata, has_job_metadata, keys_of_other_versions
+from .jobs import Heartbeat, JobQueue, job_queue
+from .provenance import job_version
 from .result import PopulateInterrupted, PopulateResult
+from .upstream import Upstream
 from .workers import populate_in_workers
 
 if TYPE_CHECKING:
@@ -100,6 +111,17 @@ class AutoPopulate:
     # usable on the class too (``Computed.populate()``): wrapped by the tables' metaclass
     _class_level: ClassVar[tuple[str, ...]] = ("populate", "progress", "jobs", "key_source",
                                                "stale")
+    _upstream: Upstream | None = None  # set while make runs (see ``upstream``)
+
+    @property
+    def upstream(self) -> Upstream:
+        """Inside ``make``: ``self.upstream[Session]`` is ``Session`` restricted to the rows
+        the key being made depends on (any ancestor; see :mod:`.upstream`)."""
+        if self._upstream is None:
+            raise DataJointError(
+                "self.upstream is only available inside make(); outside it, restrict the "
+                "ancestor yourself, e.g. Session & key")
+        return self._upstream
 
     # -- what to compute ------------------------------------------------------------------
     @property
@@ -129,11 +151,12 @@ class AutoPopulate:
 
     @property
     def jobs(self) -> JobQueue:
-        """The job queue of this table (one object per connection, made on first use)."""
-        queues = catalog_of(self.connection).cache("job queues")
-        if self.full_name not in queues:
-            queues[self.full_name] = JobQueue(self)
-        return queues[self.full_name]
+        """The job queue of this table (one object per connection; its table is made on first
+        use)."""
+        queue = job_queue(self)
+        if not self.connection.in_transaction:
+            queue.info  # noqa: B018 - the queue table exists once asked for, as in DataJoint
+        return queue
 
     def progress(self, *restrictions: Any, display: bool = False) -> tuple[int, int]:
         """(remaining, total) keys, read from the database (other workers' work counts)."""
@@ -147,17 +170,23 @@ class AutoPopulate:
         return remaining, total
 
     def stale(self) -> QueryExpression:
-        """Keys whose rows were computed by a different version of ``make`` than now."""
-        jobs = self.jobs
-        current = code_version(type(self))
-        outdated = (jobs & {"status": "success"}) - {"version": current}
+        """Keys whose rows were computed by a different version of ``make`` than now.
+
+        Read from the hidden ``_job_version`` of each row when the table has it
+        (``jobs.add_job_metadata``), else from the ``success`` job records, which exist only
+        with ``jobs.keep_completed``: without either nothing is known, and nothing is stale.
+        """
+        current = job_version(type(self))
+        if has_job_metadata(self):
+            return self.proj() & keys_of_other_versions(self, current)
+        outdated = (self.jobs & {"status": "success"}) - {"version": current}
         return self.proj() & outdated.proj()
 
     # -- running ---------------------------------------------------------------------------------
     def populate(self, *restrictions: Any, suppress_errors: bool = False,
                  return_exception_objects: bool = False, reserve_jobs: bool = False,
                  max_calls: int | None = None, display_progress: bool | None = None,
-                 processes: int = 1, make_kwargs: dict | None = None,
+                 processes: int | None = 1, make_kwargs: dict | None = None,
                  priority: int | None = None, refresh: bool | None = None,
                  executor: Any = None, observers: Iterable[Callable] = (),
                  stop: Any = None) -> PopulateResult:
@@ -165,7 +194,8 @@ class AutoPopulate:
 
         ``reserve_jobs`` takes keys from the job queue (safe for many workers);
         ``processes=N`` or ``executor=`` (a ``concurrent.futures.Executor``, e.g. a Dask
-        client's) run that many workers; ``observers`` receive progress events.
+        client's) run that many workers (``processes=None``: one per CPU core, as in
+        DataJoint); ``observers`` receive progress events.
         ``display_progress``: None shows the populate panel in a notebook (with
         ``%load_ext dj_jupyter``) and nothing elsewhere; True also a tqdm bar in a terminal.
         ``stop`` (e.g. a ``threading.Event``): once set, the key being made finishes and the
@@ -174,6 +204,8 @@ class AutoPopulate:
         __tracebackhide__ = True  # IPython and pytest show the user's frames, not populate's
         if self.connection.in_transaction:
             raise TransactionError("populate runs its own transactions; call it outside one")
+        if processes is None:
+            processes = os.cpu_count() or 1
         if processes > 1 or executor is not None:
             return PopulateResult(populate_in_workers(
                 self, restrictions, processes=processes, executor=executor, max_calls=max_calls,
@@ -197,9 +229,10 @@ class _Runner:
         self.suppress_errors = suppress_errors
         self.return_exceptions = return_exceptions
         self.make_kwargs = make_kwargs
-        self.version = code_version(type(table))
+        self.version = job_version(type(table))
         self.jobs = table.jobs
         self.jobs.info  # noqa: B018 - create the queue table outside any transaction
+        self.failed_before: set[tuple] = set()  # job keys with an error record (direct mode)
         self.heartbeat = contextlib.nullcontext()
         self.stop: Any = None  # an Event-like object: set means stop after the current key
         self._tally: _Tally | None = None
@@ -209,7 +242,14 @@ class _Runner:
                                     or type(table).make is AutoPopulate.__dict__.get("make")):
             raise DataJointError(f"{type(table).__name__} has no make(self, key) method: define "
                                  "one that inserts the row for key")
-        self._done = DoneCheck(table, self.jobs.key_binders, CHECK_BATCH)
+        # Done means: some row has the key_source key (the table may add key attributes).
+        self.key_names = [n for n in table.key_source.heading.primary_key
+                          if n in table.heading.names]
+        heading, dialect = table.heading, self.connection.dialect
+        binders = [(n, f"key_{n}", value_binder(dialect, heading[n])) for n in self.key_names]
+        self._done = DoneCheck(table, binders, CHECK_BATCH,
+                               distinct=self.key_names != heading.primary_key)
+        self.metadata = JobMetadata(table, binders) if has_job_metadata(table) else None
 
     def _is_done(self, key: dict) -> bool:
         return bool(self._done([key]))
@@ -223,7 +263,7 @@ class _Runner:
         still caught: its insert fails as a duplicate, and :meth:`_make` then finds the key
         done and skips it.
         """
-        names = self.table.heading.primary_key
+        names = self.key_names
         position = 0
         while position < len(keys):
             batch = keys[position:position + self._done.batch]
@@ -243,6 +283,7 @@ class _Runner:
         todo = self.table._todo(restrictions)
         keys = todo.keys(order_by="KEY", limit=max_calls)
         tally = self._tally = _Tally(self.table.full_name, len(keys), observers)
+        self.failed_before = self._failed_job_keys()
         if tally.heard:
             tally.publish("started", extra={
                 "todo": len(keys) if max_calls is None else len(todo), "progress": tally})
@@ -293,6 +334,11 @@ class _Runner:
                     break
         return self._result(tally)
 
+    def _failed_job_keys(self) -> set[tuple]:
+        """Job keys with an error record: direct populate removes it when it makes the key."""
+        names = self.jobs.key
+        return {_key_tuple(k, names) for k in self.jobs._status("error").keys()}
+
     def _stopping(self, tally: _Tally) -> bool:
         """Whether ``stop`` was set: the loop ends before the next key."""
         if self.stop is not None and self.stop.is_set():
@@ -322,7 +368,7 @@ class _Runner:
         try:
             if reserved:
                 with self.heartbeat.working_on(key):
-                    made = self._make(key, started)
+                    made = self._make(key, started, reserved=True)
             else:
                 made = self._make(key, started)
         except KeyboardInterrupt:
@@ -343,7 +389,7 @@ class _Runner:
         tally.phase = ""
         tally.publish("key_done", key, duration=time.perf_counter() - started)
 
-    def _make(self, key: dict, started: float) -> bool:
+    def _make(self, key: dict, started: float, reserved: bool = False) -> bool:
         """Make one key in one transaction with its job record; False if it was done already.
 
         Whether the key is done was checked just before (see :meth:`_still_todo`; with
@@ -353,7 +399,17 @@ class _Runner:
         """
         __tracebackhide__ = True
         table = self.table
+        table._upstream = Upstream(table, key)
+        try:
+            return self._make_in_transaction(key, started, reserved)
+        finally:
+            table._upstream = None
+
+    def _make_in_transaction(self, key: dict, started: float, reserved: bool) -> bool:
+        __tracebackhide__ = True
+        table = self.table
         computed = None
+        began = dt.datetime.now()
         if self.tripartite:
             self._phase(key, "fetch")
             fetched = table.make_fetch(dict(key), **self.make_kwargs)
@@ -371,14 +427,24 @@ class _Runner:
                     table.make_insert(dict(key), *_as_tuple(computed))
                 else:
                     table.make(dict(key), **self.make_kwargs)
-                self.jobs.record_at_commit(key, "success", version=self.version,
-                                           duration=time.perf_counter() - started)
+                duration = time.perf_counter() - started
+                if self.metadata is not None:
+                    self.metadata.write(key, began, duration, self.version)
+                if self._has_job_record(key, reserved):
+                    self.jobs.close_at_commit(key, version=self.version, duration=duration)
         except DuplicateError:
             if not self._is_done(key):
                 raise
-            self.jobs.record(key, "success")  # made elsewhere: how, this queue cannot say
+            if self._has_job_record(key, reserved):
+                self.jobs.close(key)  # made elsewhere: how, this queue cannot say
             return False
         return True
+
+    def _has_job_record(self, key: dict, reserved: bool) -> bool:
+        """Whether making ``key`` changes the job queue: a reserved job, a key that failed
+        before, or (direct mode) ``jobs.keep_completed``, which keeps a success record."""
+        return reserved or config["jobs.keep_completed"] or bool(self.failed_before) and \
+            _key_tuple(key, self.jobs.key) in self.failed_before
 
     def _phase(self, key: dict, phase: str) -> None:
         """Tell observers which step of a tripartite make runs now."""

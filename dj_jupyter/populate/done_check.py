@@ -1,5 +1,8 @@
 """Which of the keys direct populate listed have been made since (by another worker).
 
+Keys are compared on ``key_source``'s attributes: a table that adds key attributes of its own
+(several rows per ``make``) has a key done when any row has its values.
+
 Direct populate lists its keys once and then makes them one after another; meanwhile other
 workers may make some of them. Before each batch it asks the table which keys of the batch
 have rows. A key this check misses is still caught later: its insert fails as a duplicate,
@@ -30,7 +33,8 @@ __all__ = ["DoneCheck"]
 class DoneCheck:
     """``check(keys)``: the keys among ``keys`` that have rows in ``table``, as tuples."""
 
-    def __init__(self, table: Table, key_binders: list[tuple[str, str, Any]], batch: int):
+    def __init__(self, table: Table, key_binders: list[tuple[str, str, Any]], batch: int,
+                 *, distinct: bool = False):
         connection = table.connection
         self._connection = connection
         self._binders = key_binders  # (attribute, parameter name, binder) of each key attribute
@@ -41,9 +45,10 @@ class DoneCheck:
         columns = [target.c[n] for n in names]
         limit = dialect.prepared_parameters_max
         self._in_batch = max(1, min(batch, limit // len(names) if limit else batch))
-        self._by_value = connection.prepare(_by_value(columns, self._in_batch))
+        by_value = _by_value(columns, self._in_batch)
+        self._by_value = connection.prepare(by_value.distinct() if distinct else by_value)
         self._range_rows = 2 * batch
-        self._by_range = connection.prepare(_by_range(columns[0], self._range_rows)) \
+        self._by_range = connection.prepare(_by_range(columns[0], self._range_rows, distinct)) \
             if len(names) == 1 else None
         #: Keys per check: a range takes any number, values as many as the driver prepares.
         self.batch = batch if self._by_range is not None else self._in_batch
@@ -86,7 +91,9 @@ def _by_value(columns: list[sa.Column], slots: int) -> sa.Select:
     return sa.select(*columns).where(condition)
 
 
-def _by_range(column: sa.Column, rows: int) -> sa.Select:
-    """The rows between two keys, at most ``rows`` of them."""
-    return sa.select(column).where(column >= sa.bindparam("low"),
-                                   column <= sa.bindparam("high")).limit(rows)
+def _by_range(column: sa.Column, rows: int, distinct: bool) -> sa.Select:
+    """The rows between two keys, at most ``rows`` of them (distinct keys when the table's
+    key has more attributes than the keys checked)."""
+    select = sa.select(column).where(column >= sa.bindparam("low"),
+                                     column <= sa.bindparam("high"))
+    return (select.distinct() if distinct else select).limit(rows)

@@ -189,6 +189,11 @@ class ErrorRows(QueryExpression):
         """Remove these job rows (so populate retries their keys), as in DataJoint."""
         return self.connection.execute(compile_delete(self.node, self.connection.dialect)).rowcount
 
+    def delete_quick(self, get_count: bool = False) -> int | None:
+        """:meth:`delete` (no prompt either way); the count with ``get_count``."""
+        count = self.delete()
+        return count if get_count else None
+
     def summary(self) -> str:
         """One line per group: ``6 × ValueError: unlucky #``."""
         return "\n".join(f"{g.count} \u00d7 {g.title}" for g in self.groups()) or "no errors"

@@ -3,9 +3,13 @@
 Long module: the queue's table, its reservation, heartbeat and re-queueing are one protocol
 over one table; split, each part would need the others' SQL.
 
-One row per key of an auto-populated table, with the provenance of how it was
-computed: start and completion time, duration, host, user, process, and the
-code version of ``make``. Reservation is one conditional UPDATE (``WHERE
+One row per job key of an auto-populated table (the target's primary-key attributes that come
+from its primary foreign keys, as in DataJoint: a table with key attributes of its own has one
+job per key of its parents). As in DataJoint 2.x a finished job's record is removed unless
+``jobs.keep_completed`` (then it stays as ``success`` with its completion time, duration, host,
+user, process and the code version of ``make``); failures stay as ``error``. Direct
+``populate`` (no ``reserve_jobs``) writes a record only when a key fails, and removes it when
+the key is made later. Reservation is one conditional UPDATE (``WHERE
 status='pending'``), so two workers can never take the same key. A worker
 keeps a heartbeat on its reserved job; a job whose worker died is re-queued
 (:meth:`JobQueue.requeue_orphans`):
@@ -39,6 +43,7 @@ from ..algebra.heading import Attribute, Heading, TableInfo
 from ..algebra.nodes import Restrict, TableNode, base_table
 from ..backends.connection import Connection
 from ..catalog import metadata as catalog
+from ..catalog.catalog import catalog_of
 from ..catalog.declare import create_table, plan_table
 from ..definition.model import AttributeSpec, Default, IndexSpec, TableDefinition, TypeSpec
 from ..errors import DataJointError
@@ -51,7 +56,7 @@ from .leases import hold, lease_folder, state
 if TYPE_CHECKING:
     from ..tables.table import Table
 
-__all__ = ["JobQueue", "STATUSES"]
+__all__ = ["JobQueue", "STATUSES", "job_key", "job_queue", "job_table_name"]
 
 STATUSES = ("pending", "reserved", "success", "error", "ignore")
 HOST = socket.gethostname()
@@ -84,6 +89,23 @@ def _job_attributes() -> tuple[AttributeSpec, ...]:
         AttributeSpec("version", _spec("varchar", "varchar(64)", (64,)), False,
                       default=Default("")),
     )
+
+
+def job_key(target: Table) -> list[str]:
+    """The job granularity: the target's key attributes inherited through primary foreign keys
+    (all of its key when none are, e.g. a key_source defined by hand)."""
+    inherited = {child for _, info in target.parents(primary=True, foreign_key_info=True)
+                 for child in info["attr_map"]}
+    key = target.heading.primary_key
+    return [n for n in key if n in inherited] or list(key)
+
+
+def job_queue(target: Table) -> JobQueue:
+    """The job queue of ``target`` (one object per connection and table, made on first use)."""
+    queues = catalog_of(target.connection).cache("job queues")
+    if target.full_name not in queues:
+        queues[target.full_name] = JobQueue(target)
+    return queues[target.full_name]
 
 
 def job_table_name(target_table: str) -> str:
@@ -136,7 +158,7 @@ class JobQueue(QueryExpression):
 
     def _definition(self) -> TableDefinition:
         heading = self.target.heading
-        key = tuple(AttributeSpec(n, heading[n].type, True) for n in heading.primary_key)
+        key = tuple(AttributeSpec(n, heading[n].type, True) for n in self.key)
         return TableDefinition(
             f"job queue of {self.target.table_name}", (*key, *_job_attributes()),
             (IndexSpec(("status", "priority", "scheduled_time")),))
@@ -159,8 +181,27 @@ class JobQueue(QueryExpression):
 
     @functools.cached_property
     def key(self) -> list[str]:
-        """The target's primary key (a queue object lives until the next DDL)."""
-        return self.target.heading.primary_key
+        """The job key, see :func:`job_key` (a queue object lives until the next DDL)."""
+        return job_key(self.target)
+
+    @property
+    def definition(self) -> str:
+        """The queue's definition, in the definition language (as DataJoint shows it)."""
+        heading = self.target.heading
+        lines = [f"# job queue of {self.target.full_name}"]
+        lines += [f"{n} : {heading[n].type.text}" for n in self.key]
+        lines.append("---")
+        lines += [f"{a.name}{_default_text(a)} : {a.type.text}" for a in _job_attributes()]
+        lines.append("INDEX (status, priority, scheduled_time)")
+        return "\n".join(lines) + "\n"
+
+    @property
+    def table_name(self) -> str:
+        return self.name
+
+    @property
+    def full_table_name(self) -> str:
+        return self.target._quoted(self.target.database, self.name)
 
     def _derive(self, node):
         return _derived(self.connection, node)
@@ -257,16 +298,18 @@ class JobQueue(QueryExpression):
             table.c.pid == sa.bindparam("pid"), table.c.host == sa.bindparam("host"),
         ).values(heartbeat=now)
         prepare = self.connection.prepare
+        remove = sa.delete(table).where(*self._key_terms())
         return {"reserve": prepare(reserve), "record": prepare(upsert),
-                "release": prepare(release), "repend": prepare(repend), "beat": prepare(beat)}
+                "release": prepare(release), "repend": prepare(repend), "beat": prepare(beat),
+                "remove": prepare(remove)}
 
     def _run(self, name: str, values: dict) -> int:
         return self.connection.run_prepared(self._prepared[name], values)[1]
 
     def reserve(self, key: dict, version: str = "") -> bool:
         """Take a pending job for this worker; False if another worker has it (atomic)."""
-        return self._run("reserve", {**self._key_values(key), "want_status": "pending",
-                                     "new_status": "reserved",
+        return self._run("reserve", {**self._key_values(self._job_of(key)),
+                                     "want_status": "pending", "new_status": "reserved",
                                      **self._worker_fields(version, lease=True)}) == 1
 
     def record(self, key: dict, status: str, *, duration: float | None = None,
@@ -288,6 +331,71 @@ class JobQueue(QueryExpression):
         return {**self._key_values(key), "new_status": status, "duration": duration,
                 "error_message": _truncate(error_message, 2047), "error_stack": error_stack,
                 **self._worker_fields(version)}
+
+    def close_at_commit(self, key: dict, *, duration: float | None = None,
+                        version: str = "") -> None:
+        """Finish a made key's job with the open transaction's COMMIT: its record becomes
+        ``success`` with ``jobs.keep_completed``, else it is removed (DataJoint 2.x)."""
+        if config["jobs.keep_completed"]:
+            self.record_at_commit(key, "success", duration=duration, version=version)
+        else:
+            self.connection.run_at_commit(self._prepared["remove"], self._key_values(key))
+
+    def close(self, key: dict, *, duration: float | None = None, version: str = "") -> None:
+        """:meth:`close_at_commit` at once (outside a make's transaction)."""
+        if config["jobs.keep_completed"]:
+            self.record(key, "success", duration=duration, version=version)
+        else:
+            self._run("remove", self._key_values(key))
+
+    # DataJoint's names for the job protocol
+    def complete(self, key: dict, duration: float | None = None) -> None:
+        """Mark a job done: removed, or kept as ``success`` with ``jobs.keep_completed``."""
+        self.close(self._job_of(key), duration=duration)
+
+    def error(self, key: dict, error_message: str, error_stack: str | None = None) -> None:
+        """Mark a job failed with its message (truncated to 2047 characters) and traceback."""
+        self.record(self._job_of(key), "error", error_message=error_message,
+                    error_stack=error_stack)
+
+    def _job_of(self, key: dict) -> dict:
+        missing = [n for n in self.key if n not in key]
+        if missing:
+            raise DataJointError(f"key {key} lacks {', '.join(missing)}: give the job key "
+                                 f"({', '.join(self.key)})")
+        return {n: key[n] for n in self.key}
+
+    def update1(self, row: dict) -> None:
+        """Change one job's non-key fields (e.g. ``{"n": 1, "priority": 1}``), as in DataJoint."""
+        job = self._job_of(row)
+        known = set(self.info.heading.names)
+        unknown = sorted(set(row) - known)
+        if unknown:
+            raise DataJointError(f"the job queue has no attribute {', '.join(unknown)}; its "
+                                 f"attributes are {', '.join(self.info.heading.names)}")
+        changes = {n: v for n, v in row.items() if n not in self.key}
+        if not changes:
+            raise DataJointError("update1 needs at least one non-key attribute to change")
+        table = self.sa_table
+        statement = sa.update(table).where(*[table.c[n] == v for n, v in job.items()]) \
+            .values(**changes)
+        if self.connection.execute(statement).rowcount != 1:
+            raise DataJointError(f"no job with key {job} to update; insert one with refresh()")
+
+    def delete_quick(self, get_count: bool = False) -> int | None:
+        """Remove every job row at once (no prompt: the queue is bookkeeping)."""
+        count = self.delete()
+        return count if get_count else None
+
+    def drop(self) -> None:
+        """Drop the queue table (the next populate or ``.jobs`` creates it again)."""
+        self.drop_quick()
+
+    def drop_quick(self) -> None:
+        table = self.sa_table
+        self.connection.execute(sa.schema.DropTable(table))
+        self._info = None
+        catalog_of(self.connection).cache("job queues").pop(self.target.full_name, None)
 
     def release(self, key: dict, *, pid: int | None = None, host: str = HOST) -> int:
         """Put a job reserved by this worker (or by ``pid`` on ``host``) back to pending."""
@@ -351,7 +459,8 @@ class JobQueue(QueryExpression):
     def _add_pending(self, source: QueryExpression, priority: int | None, delay: float) -> int:
         connection = self.connection
         dialect = connection.dialect
-        todo = source - QueryExpression(connection, self.node)
+        made = QueryExpression(connection, self.target.node).proj()
+        todo = source - made - QueryExpression(connection, self.node)
         sub = compile_select(todo.node, dialect, names=self.key).subquery("todo")
         chosen = config["jobs.default_priority"] if priority is None else priority
         status = sa.literal("pending", type_=self.sa_table.c.status.type)  # an enum on PostgreSQL
@@ -421,6 +530,11 @@ class JobRows(QueryExpression):
     def delete(self) -> int:
         """Remove these job rows (e.g. errors, so populate retries their keys)."""
         return self.connection.execute(compile_delete(self.node, self.connection.dialect)).rowcount
+
+    def delete_quick(self, get_count: bool = False) -> int | None:
+        """:meth:`delete` (no prompt either way); the count with ``get_count``."""
+        count = self.delete()
+        return count if get_count else None
 
 
 def _worker_lives(folder, host: str, pid: int, token: int, silent: bool) -> bool:
@@ -503,8 +617,21 @@ def _status_in(statuses: Iterable[str]):
     return disjunction(Equals("status", s) for s in statuses)
 
 
+def _default_text(attribute: AttributeSpec) -> str:
+    """``=null``, ``=5``, ``=""`` or ``=CURRENT_TIMESTAMP(3)`` as a definition writes it."""
+    if attribute.nullable:
+        return "=null"
+    default = attribute.default
+    if default is None:
+        return ""
+    if default.is_expression or default.value.lstrip("-").isdigit():
+        return f"={default.value}"
+    return f'="{default.value}"'
+
+
 def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 14] + "...(truncated)"
+    """At most ``limit`` characters, ending ``...truncated`` when cut (as DataJoint)."""
+    return text if len(text) <= limit else text[: limit - 12] + "...truncated"
 
 
 @functools.lru_cache(maxsize=1)

@@ -3,7 +3,9 @@
 The version combines a hash of the source of ``make`` (or of the tripartite
 ``make_fetch``/``make_compute``/``make_insert``) with the dj_jupyter version,
 and the git commit of the file defining it when there is one. Editing ``make``
-changes the version, so ``Table.stale()`` can list the keys to recompute.
+changes the version, so ``Table.stale()`` can list the keys to recompute. Setting
+``jobs.version_method`` to ``git`` records only the commit (DataJoint's choice), ``none``
+nothing.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import os
 import subprocess
 from pathlib import Path
 
+from ..settings import config
 from ..version import __version__
 
-__all__ = ["code_version", "MAKE_METHODS"]
+__all__ = ["code_version", "job_version", "MAKE_METHODS"]
 
 MAKE_METHODS = ("make", "make_fetch", "make_compute", "make_insert")
 
@@ -33,6 +37,18 @@ def code_version(cls: type) -> str:
     version = digest.hexdigest()[:16]
     commit = _git_commit(inspect.getsourcefile(cls) if _has_file(cls) else None)
     return f"{version}+{commit}" if commit else version
+
+
+def job_version(cls: type) -> str:
+    """The version recorded for ``cls``'s jobs and rows, as ``jobs.version_method`` says:
+    ``code`` (:func:`code_version`), ``git`` (the commit, as DataJoint) or ``none`` ("")."""
+    method = config["jobs.version_method"]
+    if method == "code":
+        return code_version(cls)
+    if method == "git":
+        return _git_commit(inspect.getsourcefile(cls) if _has_file(cls)
+                           else os.path.join(os.getcwd(), "-"))
+    return ""
 
 
 def _source(method) -> str:

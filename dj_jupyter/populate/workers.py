@@ -113,7 +113,7 @@ def populate_in_workers(table, restrictions: tuple, *, processes: int, executor:
         executor = concurrent.futures.ProcessPoolExecutor(
             count, mp_context=multiprocessing.get_context("spawn"))
     observers = tuple(observers)
-    before = jobs.progress()["success"]
+    before = len(table._todo(restrictions))  # success records are removed: count rows
     started = time.perf_counter()
     publish(PopulateEvent("started", table.full_name, total=len(table._todo(restrictions))),
             observers)
@@ -123,7 +123,7 @@ def populate_in_workers(table, restrictions: tuple, *, processes: int, executor:
                    for i in range(count)]
         while not all(f.done() for f in futures):
             concurrent.futures.wait(futures, timeout=0.5)
-            done = jobs.progress()["success"] - before
+            done = before - len(table._todo(restrictions))
             publish(PopulateEvent("key_done", table.full_name, done=done,
                                   elapsed=time.perf_counter() - started), observers)
         results = [f.result() for f in futures]
