@@ -52,7 +52,9 @@ if ARGS["fill"]:
     Recording.insert([(i,) for i in range(ARGS["keys"])])
 if ARGS["work"]:
     Summary.populate(reserve_jobs=True)
-result = {"made": len(Summary()), "jobs": len(Summary.jobs)}
+result = {"made": len(Summary()), "jobs": len(Summary.jobs),
+          "open": {"pending": len(Summary.jobs.pending), "reserved": len(Summary.jobs.reserved),
+                   "error": len(Summary.jobs.errors)}}
 """
 
 
@@ -97,6 +99,7 @@ def test_two_libraries_share_one_queue(datajoint, conn, schema_name, tmp_path, d
     else:
         Recording, Summary = _declare_ours(conn, schema_name, log)
         Recording.insert([{"recording_id": i} for i in range(KEYS)])
+        assert len(Summary.jobs) == 0  # our queue table, made first: DataJoint's worker uses it
 
     theirs: dict = {}
     worker = threading.Thread(target=lambda: theirs.update(
@@ -120,4 +123,7 @@ def test_two_libraries_share_one_queue(datajoint, conn, schema_name, tmp_path, d
     # the queue is left consistent: nothing reserved, pending or failed
     assert len(Summary.jobs.reserved) == len(Summary.jobs.pending) == \
         len(Summary.jobs.errors) == 0
-    assert theirs == {"made": KEYS, "jobs": len(Summary.jobs)}
+    assert theirs["made"] <= KEYS  # what DataJoint saw when its worker ran out of keys
+    seen = _run_datajoint(datajoint, schema_name, log, fill=False, work=False)
+    assert seen == {"made": KEYS, "jobs": len(Summary.jobs),
+                    "open": {"pending": 0, "reserved": 0, "error": 0}}
