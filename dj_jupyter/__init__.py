@@ -12,6 +12,8 @@ first use of a name below (``dj.Schema``, ``dj.Manual``, ...).
 from __future__ import annotations
 
 import importlib
+import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 from . import errors
@@ -21,11 +23,15 @@ from .errors import (
     DuplicateError,
     IntegrityError,
     MissingAttributeError,
+    ThreadSafetyError,
     UnknownAttributeError,
 )
 from .query import presentation as _presentation
 from .settings import config
 from .version import __version__
+
+__author__ = "dj_jupyter contributors"
+logger = logging.getLogger("dj_jupyter")  # dj.logger, as in DataJoint: the package's logger
 
 _LAZY = {
     "conn": ".backends.connection",
@@ -52,18 +58,35 @@ _LAZY = {
     "Diagram": ".display.diagram.model",
     "preview": ".jupyter.preview",
     "PopulatePanel": ".jupyter.populate_panel",
+    "alias_datajoint": ".compat",
+    # DataJoint 2.x's other public names
+    "Instance": ".pipeline.instance",
+    "Entry": ".pipeline.tiers",
+    "Ingest": ".pipeline.tiers",
+    "Compute": ".pipeline.tiers",
+    "AutoPopulate": ".populate.autopopulate",
+    "ValidationResult": ".tables.insert",
+    "ObjectRef": ".objects.codecs.builtin",
+    "NpyRef": ".objects.codecs.builtin",
 }
+_SUBMODULES = {"cli": ".cli"}  # public modules loaded on first use: dj.cli
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
     "Table", "FreeTable", "Manual", "Lookup", "Imported", "Computed", "Part", "QueryExpression",
     "AndList", "Not", "Top", "U", "Codec", "get_codec", "list_codecs", "Diagram", "PopulatePanel",
     "preview", "errors", "DataJointError", "DuplicateError", "IntegrityError",
-    "MissingAttributeError", "UnknownAttributeError", "__version__",
+    "MissingAttributeError", "UnknownAttributeError", "__version__", "alias_datajoint",
+    "Instance", "Entry", "Ingest", "Compute", "AutoPopulate", "ValidationResult", "ObjectRef",
+    "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        value = importlib.import_module(_SUBMODULES[name], __name__)
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'dj_jupyter' has no attribute {name!r}")
@@ -78,14 +101,19 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from .backends.connection import Connection, conn
+    from .compat import alias_datajoint
     from .display.diagram.model import Diagram
     from .jupyter.populate_panel import PopulatePanel
     from .jupyter.preview import preview
     from .objects.codecs import Codec, get_codec, list_codecs
+    from .objects.codecs.builtin import NpyRef, ObjectRef
+    from .pipeline.instance import Instance
     from .pipeline.schema import Schema, VirtualModule, list_schemas, virtual_schema
-    from .pipeline.tiers import Computed, Imported, Lookup, Manual, Part
+    from .pipeline.tiers import Compute, Computed, Entry, Imported, Ingest, Lookup, Manual, Part
+    from .populate.autopopulate import AutoPopulate
     from .query.expression import QueryExpression, U
     from .query.operands import AndList, Not, Top
+    from .tables.insert import ValidationResult
     from .tables.table import FreeTable, Table
 
 
@@ -117,6 +145,12 @@ def _preview_html(query: Any) -> str:
 # the hooks of the layers below, which never import them.
 _diagram_bundle.use_widget(_diagram_widget)
 _presentation.use(text=_preview_text, html=_preview_html)
+
+if os.environ.get("DJ_ALIAS_DATAJOINT"):  # opt-in: `import datajoint` resolves to this package
+    from .compat import alias_datajoint, alias_requested
+
+    if alias_requested():
+        alias_datajoint()
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -19,7 +19,8 @@ message says what went wrong *and* how to fix it::
     ├── RestrictionError             a restriction cannot be applied
     ├── FetchError                   e.g. fetch1 on a result that is not one row
     ├── TransactionError             misuse of transactions (nesting, prompts inside)
-    └── PermissionDeniedError        e.g. direct insert into a Computed table
+    ├── PermissionDeniedError        e.g. direct insert into a Computed table
+    └── ThreadSafetyError            global state used where DJ_THREAD_SAFE forbids it
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "FetchError",
     "TransactionError",
     "PermissionDeniedError",
+    "ThreadSafetyError",
 ]
 
 
@@ -93,8 +95,15 @@ class IntegrityError(QueryError):
     """A foreign-key constraint would be violated."""
 
 
-class UnknownAttributeError(QueryError):
-    """A row or restriction names an attribute the table does not have."""
+class UnknownAttributeError(QueryError, KeyError):
+    """A row or restriction names an attribute the table does not have.
+
+    Also a ``KeyError``, as in DataJoint, so ``except KeyError`` written for it still works;
+    the message reads as a sentence (not quoted as a KeyError's key would be).
+    """
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
 
 
 class MissingAttributeError(QueryError):
@@ -119,3 +128,7 @@ class TransactionError(DataJointError):
 
 class PermissionDeniedError(DataJointError):
     """The operation is not allowed for this table (e.g. direct inserts)."""
+
+
+class ThreadSafetyError(DataJointError):
+    """Global state (``dj.conn()``) used while ``DJ_THREAD_SAFE`` asks for ``dj.Instance``."""

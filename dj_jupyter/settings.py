@@ -109,6 +109,13 @@ def _host(value: Any) -> str:
     return value
 
 
+def _tls(value: Any) -> bool | dict | None:
+    """``database.use_tls``: None (driver default), True/False, or the driver's TLS options."""
+    if value is None or value == "" or isinstance(value, Mapping):
+        return None if value in (None, "") else dict(value)
+    return _boolean(value)
+
+
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -314,6 +321,9 @@ SETTINGS: dict[str, Setting] = {
     "database.password": Setting(None, _optional_str, "DJ_PASS", "password (never printed)"),
     "database.name": Setting(None, _optional_str, "DJ_DATABASE_NAME",
                              "PostgreSQL database holding the schemas (default: the user name)"),
+    "database.use_tls": Setting(None, _tls, "DJ_USE_TLS",
+                                "TLS to the server: None (driver default), True, False, or a "
+                                "dict of the driver's TLS options"),
     "database.path": Setting("datajoint.db", str, "DJ_DATABASE_PATH",
                              "SQLite file, relative to the working directory"),
     "database.reconnect": Setting(True, _boolean, "DJ_RECONNECT",
@@ -486,10 +496,16 @@ class Config:
         checked = {key: self._validated(key, value) for key, value in _flatten(changes).items()}
         saved = dict(self._runtime)
         self._runtime.update(checked)
+        self._split_host_port()
         try:
             yield self
         finally:
             self._runtime = saved
+
+    def is_set(self, key: str) -> bool:
+        """Whether ``key`` was given (at run time, in a file or the environment), not defaulted."""
+        self._known(key)
+        return key in self._runtime or key in self._loaded
 
     def reset(self) -> None:
         """Forget run-time assignments (file and environment values stay)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,13 +26,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import ConnectionError_, LostConnectionError, TransactionError
+from ..errors import (
+    ConnectionError_,
+    LostConnectionError,
+    QueryError,
+    ThreadSafetyError,
+    TransactionError,
+)
 from ..settings import config
 from .dialect import Dialect, ErrorKind
 from .dialects import dialect_for
-from .urls import as_url, url_from_config
+from .urls import as_url, backend_of_call, url_from_config
 
-__all__ = ["Connection", "conn", "set_default"]
+__all__ = ["Connection", "QueryResult", "conn", "set_default", "thread_safe_mode"]
 
 @dataclass(frozen=True)
 class Prepared:
@@ -46,6 +53,40 @@ class Prepared:
         if not defaults:
             return [values[n] for n in self.names]
         return [values[n] if n in values else defaults[n] for n in self.names]
+
+
+class QueryResult:
+    """The rows of :meth:`Connection.query`, read like a DB-API cursor (fetched already)."""
+
+    def __init__(self, names: list[str], rows: Sequence[Sequence[Any]], rowcount: int,
+                 as_dict: bool):
+        self.description = tuple((name,) + (None,) * 6 for name in names) or None
+        self.rowcount = rowcount
+        self._rows = [dict(zip(names, row)) for row in rows] if as_dict \
+            else [tuple(row) for row in rows]
+        self._next = 0
+
+    def fetchone(self) -> Any:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchmany(self, size: int = 1) -> list:
+        chunk = self._rows[self._next:self._next + size]
+        self._next += len(chunk)
+        return chunk
+
+    def fetchall(self) -> list:
+        rest = self._rows[self._next:]
+        self._next = len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+    def close(self) -> None:
+        self._next = len(self._rows)
 
 
 class _Transaction:
@@ -70,18 +111,33 @@ class Connection:
 
     ``Connection("postgresql://user:pw@host/db")`` takes a SQLAlchemy URL;
     ``Connection("host", user, password, backend="mysql")`` the DataJoint form;
-    ``Connection("pipeline.db")`` an SQLite file. The password is never shown.
+    ``Connection("pipeline.db")`` an SQLite file. ``Connection("host", user, password)``
+    honours ``database.backend`` (left at its default: MySQL, as in DataJoint) and is never
+    taken for an SQLite file. ``use_tls`` (default ``database.use_tls``): None for the driver's
+    default, True, False, or a dict of driver TLS options. The password is never shown.
     """
 
     def __init__(self, host: str | sa.URL, user: str | None = None, password: str | None = None,
                  port: int | None = None, *, backend: str | None = None,
-                 database_name: str | None = None):
+                 database_name: str | None = None, use_tls: bool | dict | None = None):
+        backend = backend_of_call(host, user, password, backend, config["database.backend"],
+                                  config.is_set("database.backend"))
+        if backend not in (None, "sqlite") and port is None and isinstance(host, str) \
+                and ":" not in host and config["database.port"] is not None \
+                and host == config["database.host"]:
+            port = config["database.port"]  # dj.config's port goes with dj.config's host
+        if database_name is None and backend == "postgresql":
+            database_name = config["database.name"]
         self.url = as_url(host, user, password, port, backend, database_name)
         sa_name = self.url.get_backend_name()
         self.dialect: Dialect = dialect_for(sa_name, fast_paths=config["database.fast_paths"])
         self.backend = self.dialect.name
-        self.engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool,
-                                       **self.dialect.engine_options())
+        options = self.dialect.engine_options()
+        tls = self.dialect.tls_options(config["database.use_tls"] if use_tls is None
+                                       else use_tls)
+        if tls:
+            options["connect_args"] = {**options.get("connect_args", {}), **tls}
+        self.engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool, **options)
         self.dialect.configure_engine(self.engine)
         sa.event.listen(self.engine, "before_execute", self._refuse_ddl_in_transaction)
         self._lock = threading.RLock()
@@ -404,6 +460,41 @@ class Connection:
 
         return self.call(work)
 
+    def query(self, sql: str, args: Sequence[Any] | dict = (), *,
+              as_dict: bool = False) -> QueryResult:
+        """Run raw, trusted SQL with bound ``args`` (DataJoint's ``connection.query``).
+
+        The SQL is the server's own dialect and its placeholders the driver's (``%s``; on
+        SQLite ``?``, and ``%s`` is accepted for it). Rows come back as tuples, or dicts with
+        ``as_dict``. Outside a transaction it commits on its own; a statement that changes the
+        schema is refused inside one, and makes the catalogue forget what it knew.
+        """
+        if not isinstance(sql, str) or not sql.strip():
+            raise QueryError("connection.query takes the SQL text as a non-empty string")
+        is_ddl = _is_ddl(sql)
+        if is_ddl and self._in_transaction:
+            raise TransactionError("a schema change (CREATE/DROP/ALTER) cannot run inside a "
+                                   "transaction: run it after the transaction ends")
+        sql = self.dialect.raw_sql(sql, bool(args))
+
+        def work(connection: sa.Connection) -> QueryResult:
+            cursor = connection.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute(sql, args if isinstance(args, dict) else tuple(args))
+                names = [d[0] for d in cursor.description] if cursor.description else []
+                rows = cursor.fetchall() if cursor.description else []
+                return QueryResult(names, rows, cursor.rowcount, as_dict)
+            finally:
+                cursor.close()
+
+        try:
+            return self.call(work)
+        except (sa.exc.DBAPIError, *self._driver_errors()) as error:
+            raise QueryError(f"the database refused the query: {error}") from error
+        finally:
+            if is_ddl:
+                self.invalidate_dependencies()
+
     def _cursor(self, connection: sa.Connection):
         """The driver cursor of :meth:`run`, made once per driver connection.
 
@@ -521,6 +612,11 @@ def _is_ddl(statement: Any) -> bool:
 _default: dict[str, Connection] = {}
 
 
+def thread_safe_mode() -> bool:
+    """Whether ``DJ_THREAD_SAFE`` (read when asked, as DataJoint does) forbids global state."""
+    return os.environ.get("DJ_THREAD_SAFE", "").strip().lower() in ("1", "true", "yes")
+
+
 def set_default(connection: Connection) -> None:
     """Make ``connection`` the one ``dj.conn()`` returns (workers, the CLI, tests)."""
     old = _default.get("connection")
@@ -530,15 +626,26 @@ def set_default(connection: Connection) -> None:
 
 
 def conn(host: str | None = None, user: str | None = None, password: str | None = None, *,
-         reset: bool = False) -> Connection:
-    """The default connection, built from ``dj.config`` (or the arguments) on first use."""
+         reset: bool = False, use_tls: bool | dict | None = None) -> Connection:
+    """The default connection, built from ``dj.config`` (or the arguments) on first use.
+
+    ``host`` may carry the port (``"db.example.org:3306"``), as in DataJoint. With the
+    environment variable ``DJ_THREAD_SAFE=1`` the shared default is refused: each thread or
+    tenant makes its own ``dj.Instance``.
+    """
+    if thread_safe_mode():
+        raise ThreadSafetyError(
+            "DJ_THREAD_SAFE is set, so the shared default connection (dj.conn()) is off: make "
+            "one per tenant with dj.Instance(host, user, password) and use instance.Schema(...)")
     if reset or "connection" not in _default:
         old = _default.pop("connection", None)
         if old is not None:
             old.close()
         overrides = {k: v for k, v in (("database.host", host), ("database.user", user),
-                                        ("database.password", password)) if v is not None}
+                                        ("database.password", password),
+                                        ("database.use_tls", use_tls)) if v is not None}
         with config.override(overrides):
             url = url_from_config(config)
-        _default["connection"] = Connection(url)
+            tls = config["database.use_tls"]
+        _default["connection"] = Connection(url, use_tls=tls)
     return _default["connection"]

@@ -316,6 +316,17 @@ class Dialect:
     def engine_options(self) -> dict[str, Any]:
         return {}
 
+    def raw_sql(self, sql: str, has_args: bool) -> str:
+        """User SQL for ``Connection.query`` as the driver takes it (placeholders)."""
+        return sql
+
+    def tls_options(self, use_tls: bool | dict | None) -> dict[str, Any]:
+        """Driver connect arguments for ``database.use_tls`` (None: the driver's default).
+
+        An embedded database has no network: every value is accepted and means nothing.
+        """
+        return {}
+
     def configure_engine(self, engine: sa.Engine) -> None:
         """Per-connection set-up (SQLite pragmas and transaction control)."""
 

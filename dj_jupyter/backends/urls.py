@@ -11,7 +11,9 @@ import sqlalchemy as sa
 
 from ..errors import ConfigError
 
-__all__ = ["as_url", "url_from_config"]
+__all__ = ["as_url", "url_from_config", "backend_of_call"]
+
+DATAJOINT_DEFAULT_BACKEND = "mysql"  # what DataJoint 2.x connects to when nothing says otherwise
 
 _DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "sqlite": "sqlite"}
 
@@ -27,6 +29,36 @@ def url_from_config(config: Any) -> sa.URL:
         _DRIVERS[backend], username=user, password=config["database.password"],
         host=config["database.host"], port=config["database.port"], database=database,
     )
+
+
+def backend_of_call(target: Any, user: str | None, password: str | None, backend: str | None,
+                    configured: str, configured_explicitly: bool) -> str | None:
+    """The backend ``dj.Connection(target, user, password)`` means when no URL says it.
+
+    A host with credentials is DataJoint's server form: it honours ``database.backend`` and is
+    never taken for an SQLite file named after the host. Left at its default, the backend of
+    that form is DataJoint's own default, MySQL. Without credentials a name is an SQLite
+    file, unless ``database.backend`` was set to a server and the name is not a file path.
+    """
+    if backend is not None or not isinstance(target, str) or "://" in target:
+        return backend
+    server_form = user is not None or password is not None
+    if configured != "sqlite":
+        return configured if server_form or not _looks_like_file(target) else backend
+    if not server_form:
+        return backend
+    if configured_explicitly:
+        raise ConfigError(
+            f"dj.Connection({target!r}, user, password) names a database server, but "
+            "dj.config['database.backend'] is 'sqlite'; set it to 'mysql' or 'postgresql' "
+            "(or pass backend=...), or give an SQLite file without a user: "
+            + _SQLITE_PATH_EXAMPLE)
+    return DATAJOINT_DEFAULT_BACKEND
+
+
+def _looks_like_file(target: str) -> bool:
+    return target == ":memory:" or "/" in target or "\\" in target \
+        or target.lower().endswith((".db", ".sqlite", ".sqlite3", ".db3"))
 
 
 _SQLITE_PATH_EXAMPLE = "e.g. dj.Connection('pipeline.db') or dj.Connection('sqlite:///pipeline.db')"
@@ -63,7 +95,7 @@ def as_url(target: str | sa.URL, user: str | None, password: str | None,
                           "e.g. 'db.example.org:3306'")
     return sa.URL.create(
         _DRIVERS[backend], username=user or getpass.getuser(), password=password, host=host,
-        port=port or (int(host_port) if host_port else None),
+        port=int(host_port) if host_port else port,  # the host's own port wins, as in DataJoint
         database=database or ((user or getpass.getuser()) if backend == "postgresql" else None),
     )
 

@@ -8,7 +8,7 @@ from ..errors import DataJointError, RestrictionError
 from ..populate.autopopulate import AutoPopulate
 from ..tables.table import Table
 
-__all__ = ["Manual", "Lookup", "Imported", "Computed", "Part"]
+__all__ = ["Manual", "Lookup", "Imported", "Computed", "Part", "Entry", "Ingest", "Compute"]
 
 
 class Manual(Table):
@@ -63,3 +63,9 @@ class Part(Table):
             raise RestrictionError(f"{type(self).__name__} is a part table: drop its master "
                                    f"{self.master.__name__}, or pass part_integrity='ignore'")
         super().drop(prompt=prompt, part_integrity=part_integrity)
+
+
+# DataJoint 2.x's other names of the tiers
+Entry = Manual
+Ingest = Imported
+Compute = Computed

@@ -22,6 +22,7 @@ from ..backends.dialect import ErrorKind
 from ..catalog.catalog import catalog_of
 from ..catalog.declare import python_default
 from ..errors import (
+    DataJointError,
     DataTypeError,
     DuplicateError,
     IntegrityError,
@@ -35,7 +36,8 @@ from ..objects.stores import journal
 if TYPE_CHECKING:
     from .table import Table
 
-__all__ = ["insert_rows", "to_columns", "insert_query", "check_row"]
+__all__ = ["insert_rows", "to_columns", "insert_query", "check_row", "ValidationResult",
+           "validate_rows"]
 
 
 def to_columns(rows: Any, table: Table) -> tuple[list[str], list[list]]:
@@ -201,6 +203,65 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
                 raise translate_error(table, error) from None
             raise
     return len(data)
+
+
+@dataclass
+class ValidationResult:
+    """What ``Table.validate(rows)`` found: true when every row would insert.
+
+    ``errors`` holds ``(row_index, attribute or None, message)``; foreign keys, unique
+    indexes and store objects are checked only by the insert itself.
+    """
+
+    is_valid: bool
+    errors: list = field(default_factory=list)
+    rows_checked: int = 0
+
+    def __bool__(self) -> bool:
+        return self.is_valid
+
+    def summary(self) -> str:
+        if self.is_valid:
+            return f"Validation passed: {self.rows_checked} rows checked"
+        lines = [f"Validation failed: {len(self.errors)} error(s) in {self.rows_checked} rows"]
+        for row, name, message in self.errors[:10]:
+            where = f" in field '{name}'" if name else ""
+            lines.append(f"  Row {row}{where}: {message}")
+        if len(self.errors) > 10:
+            lines.append(f"  ... and {len(self.errors) - 10} more errors")
+        return "\n".join(lines)
+
+    def raise_if_invalid(self) -> None:
+        if not self.is_valid:
+            raise DataTypeError(self.summary())
+
+
+def validate_rows(table: Table, rows: Any, *, ignore_extra_fields: bool = False
+                  ) -> ValidationResult:
+    """Check each row as ``insert`` would, writing nothing (store values are not encoded)."""
+    rows = _row_sequence(rows) if not _is_dataframe(rows) and not _is_structured_array(rows) \
+        else rows
+    if _is_dataframe(rows):
+        rows = rows.to_dict("records")
+    elif _is_structured_array(rows):
+        rows = list(rows)
+    errors: list = []
+    connection = table.connection
+    for index, row in enumerate(rows):
+        try:
+            names, columns = to_columns([row], table)
+            plan = _plan(table, connection, tuple(names), ignore_extra_fields)
+        except DataJointError as error:
+            errors.append((index, None, str(error)))
+            continue
+        for column in plan.columns:
+            if column.in_store:
+                continue
+            try:
+                column.validator()(columns[plan.positions[column.position]], None)
+            except DataJointError as error:
+                errors.append((index, column.name, str(error)))
+    return ValidationResult(not errors, errors, len(rows))
 
 
 def _failed_part_way(table: Table, connection, count: int, error: BaseException,

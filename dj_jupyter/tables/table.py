@@ -23,7 +23,15 @@ from ..objects.stores import journal
 from ..query.expression import QueryExpression
 from . import alter as table_alter
 from . import cascade, staged
-from .insert import check_row, default_value, insert_query, insert_rows, translate_error
+from .insert import (
+    ValidationResult,
+    check_row,
+    default_value,
+    insert_query,
+    insert_rows,
+    translate_error,
+    validate_rows,
+)
 from .insert_guard import is_populating
 
 if TYPE_CHECKING:
@@ -41,7 +49,7 @@ _CLASS_LEVEL = (
     "to_arrays", "keys", "fetch1", "fetch", "head",
     "tail", "heading", "primary_key", "full_table_name", "table_name", "database", "connection",
     "info", "is_declared", "full_name", "make_sql", "node", "master", "alter",
-    "staged_insert1",
+    "staged_insert1", "validate",
 )
 
 
@@ -205,6 +213,14 @@ class Table(QueryExpression, metaclass=_TableMeta):
             return
         insert_rows(self, source, replace=replace, skip_duplicates=skip_duplicates,
                     ignore_extra_fields=ignore_extra_fields, chunk_size=chunk_size)
+
+    def validate(self, rows: Any, *, ignore_extra_fields: bool = False) -> ValidationResult:
+        """Check rows as :meth:`insert` would, inserting nothing (DataJoint's ``validate``).
+
+        The result is true when every row passes; ``.errors`` lists ``(row, attribute,
+        message)``, ``.summary()`` says it in words, ``.raise_if_invalid()`` raises.
+        """
+        return validate_rows(self, rows, ignore_extra_fields=ignore_extra_fields)
 
     def insert1(self, row: Any, **kwargs: Any) -> None:
         """Insert one row (a dict or a record)."""

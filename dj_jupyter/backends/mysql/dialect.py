@@ -144,6 +144,15 @@ class MySQLDialect(ServerSchemas, Dialect):
         }
         return kinds.get(code, ErrorKind.OTHER)
 
+    def tls_options(self, use_tls):
+        # PyMySQL: a non-empty ``ssl`` dict turns TLS on (no CA given: encrypted, unverified,
+        # as DataJoint's use_tls=True); ``ssl_disabled`` turns it off; a dict is passed as is.
+        if use_tls is None:
+            return {}
+        if isinstance(use_tls, dict):
+            return {"ssl": dict(use_tls) or {"check_hostname": False}}
+        return {"ssl": {"check_hostname": False}} if use_tls else {"ssl_disabled": True}
+
     def engine_options(self):
         from pymysql.constants import CLIENT
 

@@ -159,6 +159,14 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
         return sa.func.localtimestamp() + sa.func.make_interval(
             0, 0, 0, 0, 0, 0, sa.cast(float(seconds), sa.Double()))
 
+    def tls_options(self, use_tls):
+        # libpq: sslmode=require encrypts without verifying; a dict gives libpq's ssl* keys.
+        if use_tls is None:
+            return {}
+        if isinstance(use_tls, dict):
+            return {"sslmode": "require", **use_tls}
+        return {"sslmode": "require" if use_tls else "disable"}
+
     def engine_options(self):
         return {"connect_args": {"options": "-c timezone=UTC"}, "paramstyle": "format"}
 

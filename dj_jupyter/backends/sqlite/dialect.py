@@ -16,6 +16,12 @@ __all__ = ['SQLiteDialect']
 class SQLiteDialect(Dialect):
     worker_leases = True
 
+    def raw_sql(self, sql: str, has_args: bool) -> str:
+        # DataJoint's SQL uses %s; sqlite3 takes ?. Only when nothing else marks a parameter.
+        if has_args and "%s" in sql and "?" not in sql:
+            return sql.replace("%s", "?")
+        return sql
+
     def engine_options(self) -> dict[str, Any]:
         return {"connect_args": {"timeout": 60, "check_same_thread": False}}
 
