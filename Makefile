@@ -17,7 +17,8 @@ LABEXT_SOURCES := $(wildcard $(LABEXT)/src/*.ts $(LABEXT)/style/*) $(LABEXT)/pac
 LABEXT_SHARE := $(VENV)/share/jupyter/labextensions/dj-jupyter-labext
 LABEXT_LINK := $(VENV)/.labextension-linked
 
-.PHONY: setup system-packages lab test labextension check-labextension test-labextension
+.PHONY: setup system-packages lab test labextension check-labextension test-labextension \
+  datajoint-venv
 
 setup: $(VENV)/.installed labextension
 
@@ -68,6 +69,18 @@ check-labextension: labextension
 	  grep -q "dj-jupyter-labext.*enabled.*OK" || \
 	  { echo "error: dj-jupyter-labext is not installed and enabled" >&2; exit 1; }
 
+# DataJoint 2.3.5 from PyPI in a venv of its own, for the cross-library tests (tests/interop):
+# test-only, never a dependency of the package; made again only when this Makefile changes.
+DATAJOINT_VENV := .venv-datajoint
+DATAJOINT_PACKAGES := datajoint==2.3.5 pymysql psycopg2-binary
+
+datajoint-venv: $(DATAJOINT_VENV)/.installed
+
+$(DATAJOINT_VENV)/.installed: Makefile
+	[ -x $(DATAJOINT_VENV)/bin/python ] || python3 -m venv $(DATAJOINT_VENV)
+	$(DATAJOINT_VENV)/bin/python -m pip install -q --disable-pip-version-check $(DATAJOINT_PACKAGES)
+	touch $@
+
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks \
 	  --LabApp.default_url=/lab/tree/01-getting-started.ipynb \
@@ -77,7 +90,7 @@ lab: setup
 # then pytest; pytest exits with 5 when it collected nothing: a failure too. Last, the backend
 # suite once more on the servers with the fast paths off (dj.config["database.fast_paths"]),
 # so that the plain path stays correct (SQLite has no fast paths).
-test: setup check-labextension test-labextension
+test: setup check-labextension test-labextension datajoint-venv
 	$(VENV)/bin/ruff check dj_jupyter tests benchmarks
 	$(VENV)/bin/mypy
 	@rc=0; $(PYTHON) -m pytest -p no:cacheprovider tests/ $(PYTEST_ARGS) || rc=$$?; \

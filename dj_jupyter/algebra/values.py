@@ -388,12 +388,13 @@ def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
                      default: Any = MISSING) -> Callable[[list], list]:
     """A function checking a whole column of values for one attribute.
 
-    None and NaN become the attribute's default (NULL when nullable); a value
+    None and NaN (but a NaN given to json or a codec) become the attribute's default (NULL
+    when nullable); a value
     that does not fit raises :class:`DataTypeError` naming table and attribute.
     """
     check = value_check(spec)
     canonical = _canonical_column_test(spec)
-    is_json = spec.name == "json"
+    is_json = spec.name == "json" or spec.is_codec  # NaN is a value there (as in DataJoint)
 
     def null_value(position: int) -> Any:
         if nullable:

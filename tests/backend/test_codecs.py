@@ -75,6 +75,13 @@ VALUES = [
     uuid.UUID("12345678-1234-5678-1234-567812345678"), decimal.Decimal("1.10"), 3 + 4j,
     "", "ünïcødé", b"", 2**80, np.float32(1.25),
 ]
+# what <blob> gives back where it differs from what was written: DataJoint's format (written
+# by default, read so by DataJoint too) keeps a unicode array as an array of str objects
+READ_AS = {3: np.array(["a", "βγ"], dtype=object)}
+
+
+def read_as(index: int) -> object:
+    return READ_AS.get(index, VALUES[index])
 
 
 def equal(a, b) -> bool:
@@ -88,8 +95,8 @@ def equal(a, b) -> bool:
 def test_blob_round_trips_every_kind_of_value(Store):
     Store.insert([{"id": i, "value": v} for i, v in enumerate(VALUES)])
     fetched = {r["id"]: r["value"] for r in Store.to_dicts()}
-    for i, value in enumerate(VALUES):
-        assert equal(value, fetched[i]), (i, value, fetched[i])
+    for i in range(len(VALUES)):
+        assert equal(read_as(i), fetched[i]), (i, read_as(i), fetched[i])
     frame = Store.to_pandas()
     assert equal(VALUES[0], frame.loc[0, "value"])
     assert (Store & {"id": 1}).fetch1("value").shape == (50, 7)
@@ -140,6 +147,13 @@ def test_unknown_codecs_and_bad_codec_definitions(schema):
 
 def test_round_trip_law_holds_for_the_blob_codec():
     codec = dj.get_codec("blob")
-    for value in VALUES:
-        assert equal(value, codec.decode(codec.encode(value)))
+    for i, value in enumerate(VALUES):
+        assert equal(read_as(i), codec.decode(codec.encode(value)))
     assert json.loads(json.dumps(Point().encode((1, 2)))) == {"x": 1, "y": 2}
+
+
+def test_nan_given_to_a_blob_is_stored_as_a_value_not_null(Store):
+    # as in DataJoint: NaN means NULL for numeric columns only; a codec encodes it
+    Store.insert1({"id": 1, "value": float("nan")})
+    stored = (Store & {"id": 1}).fetch1("value")
+    assert isinstance(stored, float) and stored != stored

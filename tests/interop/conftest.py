@@ -40,7 +40,8 @@ _PRELUDE = '''\
 import json, os, sys, warnings
 warnings.simplefilter("ignore")
 sys.path.insert(0, os.environ["DJ_INTEROP_DIR"])
-ARGS = json.loads(os.environ["DJ_INTEROP_ARGS"])
+with open(os.environ["DJ_INTEROP_ARGS"]) as _args:
+    ARGS = json.load(_args)
 import logging
 logging.getLogger("datajoint").setLevel(logging.ERROR)
 import datajoint as dj
@@ -99,7 +100,7 @@ class DataJointRunner:
     """Runs scripts with DataJoint, connected to one server (see the module docstring)."""
 
     python: Path
-    server: servers.Server
+    server: servers.Server | None  # None: scripts that need no database
     workdir: Path
 
     def run(self, script: str, **args: Any) -> Any:
@@ -109,18 +110,19 @@ class DataJointRunner:
         path.write_text(source)
         result_path = self.workdir / "result.json"
         result_path.unlink(missing_ok=True)
+        args_path = self.workdir / "args.json"
+        args_path.write_text(json.dumps(args))
         env = _clean_env() | {
-            "DJ_HOST": self.server.host,
-            "DJ_PORT": str(self.server.port),
-            "DJ_USER": self.server.user,
-            "DJ_PASS": self.server.password,
-            "DJ_BACKEND": self.server.backend,
             "DJ_INTEROP_DIR": str(INTEROP),
-            "DJ_INTEROP_ARGS": json.dumps(args),
+            "DJ_INTEROP_ARGS": str(args_path),
             "DJ_INTEROP_RESULT": str(result_path),
         }
-        if self.server.database:
-            env["DJ_DATABASE_NAME"] = self.server.database
+        if self.server is not None:
+            env |= {"DJ_HOST": self.server.host, "DJ_PORT": str(self.server.port),
+                    "DJ_USER": self.server.user, "DJ_PASS": self.server.password,
+                    "DJ_BACKEND": self.server.backend}
+            if self.server.database:
+                env["DJ_DATABASE_NAME"] = self.server.database
         done = subprocess.run([str(self.python), str(path)], cwd=self.workdir, env=env,
                               capture_output=True, text=True, timeout=SCRIPT_TIMEOUT)
         if done.returncode != 0:
@@ -151,6 +153,14 @@ def datajoint(datajoint_venv: Path, db_url: str, server: servers.Server,
     workdir = tmp_path / "datajoint"
     workdir.mkdir()
     return DataJointRunner(datajoint_venv, server, workdir)
+
+
+@pytest.fixture
+def datajoint_offline(datajoint_venv: Path, tmp_path: Path) -> DataJointRunner:
+    """A runner of DataJoint scripts that use no database (e.g. ``datajoint.blob.pack``)."""
+    workdir = tmp_path / "datajoint"
+    workdir.mkdir()
+    return DataJointRunner(datajoint_venv, None, workdir)
 
 
 @pytest.fixture

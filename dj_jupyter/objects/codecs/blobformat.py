@@ -79,7 +79,9 @@ Conversions to know about:
   when the array is C-contiguous.
 
 Other formats: :data:`DECODERS` maps a 4-byte header to its decoder, so a later
-version (or DataJoint's legacy blobs) can be added without touching :func:`decode`.
+version can be added without touching :func:`decode`. DataJoint's own formats (``mYm``,
+``dj0``), which ``<blob>`` writes by default, live in :mod:`.mym` and :mod:`.mympack`;
+:mod:`.blob` chooses between them and this format.
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
+from ...errors import DataJointError
 
 __all__ = ["encode", "decode", "BlobFormatError", "MAGIC", "DECODERS"]
 
@@ -115,7 +119,7 @@ _SAMPLE_COUNT = 2
 _MAX_NDIM = 64
 
 
-class BlobFormatError(ValueError):
+class BlobFormatError(DataJointError, ValueError):
     """The bytes are not a blob that can be decoded: corrupt, truncated or of an unknown format."""
 
 
@@ -482,11 +486,8 @@ def _decompress(body: memoryview) -> memoryview:
 DECODERS: dict[bytes, Callable[[memoryview], Any]] = {MAGIC: _decode_v1}
 """Header (4 bytes) -> decoder of the whole blob (header included). Add formats here."""
 
-_KNOWN_BUT_UNSUPPORTED = {
-    b"mYm\x00": "DataJoint's MATLAB-compatible blob (mYm)",
-    b"dj0\x00": "DataJoint's Python blob (dj0)",
-    b"ZL12": "DataJoint's compressed blob (ZL123)",
-}
+# DataJoint's own headers: read by .blob, which hands only the rest to this module
+_DATAJOINT_HEADERS = (b"mYm\x00", b"dj0\x00", b"ZL12")
 
 
 def decode(data: bytes | bytearray | memoryview) -> Any:
@@ -521,13 +522,14 @@ def decode(data: bytes | bytearray | memoryview) -> Any:
 
 def _unknown_header_message(header: bytes) -> str:
     if len(header) < len(MAGIC):
-        return f"not a blob: {len(header)} byte(s), too short for a format header"
-    for prefix, description in _KNOWN_BUT_UNSUPPORTED.items():
-        if header.startswith(prefix):
-            return (f"blob format {header!r} ({description}) is not supported yet; "
-                    f"this version reads {', '.join(map(repr, DECODERS))}")
-    return (f"not a blob: unknown format header {header!r} "
-            f"(expected one of {', '.join(map(repr, DECODERS))})")
+        return (f"not a blob: {len(header)} byte(s), too short for a format header; the "
+                "column holds bytes that no version of DataJoint or dj_jupyter wrote")
+    if header in _DATAJOINT_HEADERS:
+        return (f"blob format {header!r} is DataJoint's: read it with "
+                "dj_jupyter.objects.codecs.blob.decode, which reads every format")
+    return (f"not a blob: unknown format header {header!r} (dj_jupyter reads DataJoint's "
+            f"mYm, dj0 and ZL123 and its own {', '.join(map(repr, DECODERS))}); if a newer "
+            "version wrote it, upgrade dj_jupyter, else the bytes are corrupt")
 
 
 def _need(data: memoryview, pos: int, count: int, what: str) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Codec
-from .blobformat import decode, encode
+from .blob import decode, encode
 from .objects import FilepathCodec, ObjectCodec, ObjectRef
 from .stored import AttachCodec, HashCodec, NpyCodec, NpyRef
 from .zarr import ZarrCodec
@@ -25,8 +25,10 @@ __all__ = ["BlobCodec", "HashCodec", "AttachCodec", "NpyCodec", "NpyRef", "Objec
 class BlobCodec(Codec):
     """``<blob>``: numpy arrays, scalars, strings, bytes, containers, dates, UUIDs, ...
 
-    Law: ``decode(encode(x)) == x`` (arrays keep dtype and shape). Large values are
-    compressed only when that saves space.
+    Written in DataJoint's format (the same bytes as DataJoint's ``pack``), so DataJoint
+    reads it; read back as DataJoint reads it (a numpy scalar as a 0-d array, a unicode
+    array as an object array, ...). Values that format cannot hold go to dj_jupyter's own
+    format (see :mod:`.blob`). Large values are compressed only when that saves space.
     """
 
     name = "blob"

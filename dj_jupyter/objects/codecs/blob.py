@@ -1,0 +1,58 @@
+"""The bytes of a ``<blob>``: DataJoint's format by default, dj_jupyter's ``djb`` where it must.
+
+:func:`encode` writes DataJoint's format (:mod:`.mympack`), so DataJoint reads every ``<blob>``
+dj_jupyter writes and a ``<blob@>`` of either library has the same content hash; a value that
+format cannot hold as it is (a time-zone aware datetime, a timedelta, a float16 array, ...;
+listed in :mod:`.mympack`) goes to dj_jupyter's own ``djb`` format (:mod:`.blobformat`), which
+DataJoint cannot read. :func:`decode` reads both, and DataJoint's compressed form, by their
+header; anything else raises :class:`BlobFormatError` (a ``DataJointError``).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any
+
+from . import blobformat, mym
+from .blobformat import BlobFormatError
+from .mympack import NotDataJoint, pack
+
+__all__ = ["encode", "decode", "BlobFormatError"]
+
+
+def encode(value: Any) -> bytes:
+    """The blob bytes of ``value``: DataJoint's format if it holds the value, else ``djb``.
+
+    Raises ``TypeError`` for a value (or a part) neither format can store, and ``ValueError``
+    for a structure nested too deeply or holding a reference cycle.
+    """
+    try:
+        return pack(value)
+    except NotDataJoint:
+        return blobformat.encode(value)
+
+
+def decode(data: bytes | bytearray | memoryview) -> Any:
+    """The value of blob bytes written by dj_jupyter or DataJoint (any version of either)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"decode expects bytes, got {type(data).__name__}")
+    view = memoryview(data)
+    if view.ndim != 1 or view.format != "B":
+        try:
+            view = view.cast("B")
+        except TypeError as exc:
+            raise BlobFormatError(f"cannot read the blob's buffer as bytes: {exc}") from None
+    header = bytes(view[:len(mym.ZL123)])
+    if not header.startswith((mym.MYM, mym.DJ0, mym.ZL123)):
+        return blobformat.decode(view)
+    try:
+        return mym.unpack(view)
+    except BlobFormatError:
+        raise
+    except RecursionError:
+        raise BlobFormatError("corrupt blob: values are nested too deeply") from None
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError, struct.error,
+            zlib.error, MemoryError) as exc:
+        # every check in mym should have fired first; this net keeps the promise anyway
+        raise BlobFormatError(f"corrupt blob: {type(exc).__name__}: {exc}") from None
