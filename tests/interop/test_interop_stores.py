@@ -36,7 +36,7 @@ FILE_CONTENT = b"a file placed in the store by hand"
 
 # attribute -> type, as both libraries write it (the store named explicitly: see above)
 COLUMNS = {"h": "<hash@main>", "a": "<attach@main>", "n": "<npy@main>", "o": "<object@main>",
-           "f": "<filepath@main>"}  # TODO-BLOB "b": "<blob@main>"
+           "f": "<filepath@main>", "b": "<blob@main>"}
 DATAJOINT_CANNOT_WRITE = {"mysql": {"a", "b"}, "postgresql": set()}
 
 
