@@ -68,6 +68,8 @@ _LAZY = {
     "ValidationResult": ".tables.insert",
     "ObjectRef": ".objects.codecs.builtin",
     "NpyRef": ".objects.codecs.builtin",
+    "take_home": ".pipeline.take_home",
+    "open_home": ".pipeline.take_home",
 }
 _SUBMODULES = {"cli": ".cli"}  # public modules loaded on first use: dj.cli
 
@@ -78,7 +80,7 @@ __all__ = [
     "preview", "errors", "DataJointError", "DuplicateError", "IntegrityError",
     "MissingAttributeError", "UnknownAttributeError", "__version__", "alias_datajoint",
     "Instance", "Entry", "Ingest", "Compute", "AutoPopulate", "ValidationResult", "ObjectRef",
-    "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__",
+    "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__", "take_home", "open_home",
 ]
 
 
@@ -109,6 +111,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .objects.codecs.builtin import NpyRef, ObjectRef
     from .pipeline.instance import Instance
     from .pipeline.schema import Schema, VirtualModule, list_schemas, virtual_schema
+    from .pipeline.take_home import open_home, take_home
     from .pipeline.tiers import Compute, Computed, Entry, Imported, Ingest, Lookup, Manual, Part
     from .populate.autopopulate import AutoPopulate
     from .query.expression import QueryExpression, U

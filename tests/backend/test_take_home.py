@@ -1,0 +1,127 @@
+"""``dj.take_home``: one subject's part of a pipeline, copied into SQLite with its objects,
+opened with the server's connection closed and its store moved away, and worked on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dj_jupyter as dj
+
+
+def _pipeline(schema: dj.Schema):
+    @schema
+    class Species(dj.Lookup):
+        definition = "species: varchar(20)\n---\nlatin: varchar(40)\n"
+        contents = [("mouse", "mus musculus"), ("rat", "rattus norvegicus")]
+
+    @schema
+    class Subject(dj.Manual):
+        definition = "subject: varchar(8)\n---\n-> Species\n"
+
+    @schema
+    class Session(dj.Manual):
+        definition = "-> Subject\nsession: int32\n---\nmovie: <npy@>\nnote: <blob>\n"
+
+    @schema
+    class Trace(dj.Computed):
+        definition = "-> Session\n---\nmean: float64\nraw: <object@>\n"
+
+        class Cell(dj.Part):
+            definition = "-> master\ncell: int16\n---\nvalues: <blob@>\n"
+
+        def make(self, key):
+            movie = (Session & key).fetch1("movie")
+            self.insert1(dict(key, mean=float(np.asarray(movie).mean()),
+                              raw=f"{key['subject']}/{key['session']}".encode()))
+            self.Cell.insert([dict(key, cell=i, values=np.arange(i + 1) * key["session"])
+                              for i in range(2)])
+
+    return Species, Subject, Session, Trace
+
+
+def _fill(Subject, Session, Trace) -> None:
+    Subject.insert([{"subject": "m1", "species": "mouse"}, {"subject": "r1", "species": "rat"}])
+    Session.insert([{"subject": s, "session": i, "movie": np.full((2, 3), i, float),
+                     "note": {"session": i, "subject": s}}
+                    for s in ("m1", "r1") for i in range(3)])
+    Trace.populate()
+
+
+def _readable(rows: list[dict]) -> list[dict]:
+    """Rows with stored objects read out (arrays as lists, files as bytes)."""
+    out = []
+    for row in rows:
+        item = {}
+        for name, value in row.items():
+            if isinstance(value, dj.NpyRef) or isinstance(value, np.ndarray):
+                value = np.asarray(value).tolist()
+            elif isinstance(value, dj.ObjectRef):
+                value = value.read()
+            item[name] = value
+        out.append(item)
+    return out
+
+
+@pytest.fixture
+def server_store(tmp_path: Path):
+    spec = {"default": "main", "main": {"protocol": "file",
+                                        "location": str(tmp_path / "server_store")}}
+    with dj.config.override(stores=spec):
+        yield tmp_path / "server_store"
+
+
+def test_take_one_subject_home(conn, schema, server_store, tmp_path):
+    Species, Subject, Session, Trace = _pipeline(schema)
+    _fill(Subject, Session, Trace)
+    mine = {"subject": "m1"}
+    expected = {
+        "species": Species.to_dicts(order_by="species")[:1],  # only the one m1 references
+        "subject": (Subject & mine).to_dicts(),
+        "session": _readable((Session & mine).to_dicts(order_by="session")),
+        "trace": _readable((Trace & mine).to_dicts(order_by="session")),
+        "cell": _readable((Trace.Cell & mine).to_dicts(order_by=("session", "cell"))),
+    }
+    copy = dj.take_home(Session & mine, tmp_path / "home" / "m1.db", downstream=True)
+    assert copy.rows == {Trace.Cell.full_name: 6, Trace.full_name: 3, Session.full_name: 3,
+                         Subject.full_name: 1, Species.full_name: 1}
+    conn.close()
+    server_store.rename(tmp_path / "moved_away")  # the copy must not need the server's objects
+
+    home = dj.open_home(tmp_path / "home" / "m1.db")
+    try:
+        module = dj.virtual_schema(schema.database, connection=home)
+        assert module.Species.to_dicts() == expected["species"]
+        assert module.Subject.to_dicts() == expected["subject"]
+        assert _readable(module.Session.to_dicts(order_by="session")) == expected["session"]
+        assert _readable(module.Trace.to_dicts(order_by="session")) == expected["trace"]
+        assert _readable(module.Trace.Cell.to_dicts(order_by=("session", "cell"))) == \
+            expected["cell"]
+
+        # work at home: a new computed table downstream of the copy
+        at_home = dj.Schema(schema.database, connection=home)
+
+        @at_home
+        class Summary(dj.Computed):
+            definition = "-> module.Trace\n---\ncells: int32\n"
+
+            def make(self, key):
+                self.insert1(dict(key, cells=len(module.Trace.Cell & key)))
+
+        Summary.populate()
+        assert Summary.to_dicts(order_by="session") == \
+            [{"subject": "m1", "session": i, "cells": 2} for i in range(3)]
+    finally:
+        home.close()
+
+
+def test_take_home_refuses_an_existing_file(conn, schema, server_store, tmp_path):
+    Species, Subject, Session, Trace = _pipeline(schema)
+    target = tmp_path / "taken.db"
+    target.write_bytes(b"")
+    with pytest.raises(dj.DataJointError, match="exists already"):
+        dj.take_home(Subject, target)
+    with pytest.raises(dj.DataJointError, match="tables or restrictions"):
+        dj.take_home("Subject", tmp_path / "other.db")
