@@ -70,6 +70,7 @@ _LAZY = {
     "NpyRef": ".objects.codecs.builtin",
     "take_home": ".pipeline.take_home",
     "open_home": ".pipeline.take_home",
+    "push_home": ".pipeline.take_home",
 }
 _SUBMODULES = {"cli": ".cli"}  # public modules loaded on first use: dj.cli
 
@@ -81,6 +82,7 @@ __all__ = [
     "MissingAttributeError", "UnknownAttributeError", "__version__", "alias_datajoint",
     "Instance", "Entry", "Ingest", "Compute", "AutoPopulate", "ValidationResult", "ObjectRef",
     "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__", "take_home", "open_home",
+    "push_home",
 ]
 
 
@@ -111,7 +113,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .objects.codecs.builtin import NpyRef, ObjectRef
     from .pipeline.instance import Instance
     from .pipeline.schema import Schema, VirtualModule, list_schemas, virtual_schema
-    from .pipeline.take_home import open_home, take_home
+    from .pipeline.take_home import open_home, push_home, take_home
     from .pipeline.tiers import Compute, Computed, Entry, Imported, Ingest, Lookup, Manual, Part
     from .populate.autopopulate import AutoPopulate
     from .query.expression import QueryExpression, U

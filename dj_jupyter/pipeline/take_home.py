@@ -35,7 +35,7 @@ from ..settings import config
 from ..tables.table import FreeTable
 from .schema import Schema
 
-__all__ = ["take_home", "open_home", "HomeCopy"]
+__all__ = ["take_home", "open_home", "push_home", "HomeCopy"]
 
 KEY_CHUNK = 500  # parent keys per restriction when following foreign keys upstream
 
@@ -72,8 +72,8 @@ def take_home(queries: Any, path: str | Path, *, downstream: bool = False) -> Ho
     try:
         for name in graph.names:
             if name in rows:
-                _declare_at_home(server, home, graph, name)
-                _insert_at_home(home, name, rows[name])
+                _declare_at(server, home, name)
+                _insert_at(home, name, rows[name])
     finally:
         home.close()
     objects = _copy_objects(server, rows, stores_folder(path))
@@ -93,6 +93,64 @@ def open_home(path: str | Path) -> Connection:
         stores[name] = {"protocol": "file", "location": str(stores_folder(path) / name)}
     config["stores"] = stores
     return Connection(f"sqlite:///{path}")
+
+
+def push_home(queries: Any, path: str | Path, connection: Connection) -> dict[str, int]:
+    """Send rows made at home back to the server ``connection``: the rows of ``queries`` (home
+    tables or restrictions of them, on the connection :func:`open_home` gave) that the server
+    lacks, with their objects, into the stores ``dj.config["stores"]`` names for the server.
+    A table the server lacks is declared there first. Returns the rows sent per table."""
+    path = Path(path).expanduser().resolve()
+    seeds = _seeds(queries)
+    home = seeds[0].connection
+    folder = stores_folder(path)
+    graph = catalog_of(home).dependencies
+    order = [n for n in graph.names if any(_base_name(s) == n for s in seeds)]
+    sent: dict[str, int] = {}
+    for name in order:
+        if not _exists_at(connection, name):
+            _declare_at(home, connection, name)
+        rows = [row for seed in seeds if _base_name(seed) == name
+                for row in _stored_rows(home, seed)]
+        rows = _missing_at(connection, name, rows)
+        _push_objects(home, name, rows, folder)
+        with connection.transaction:
+            _insert_at(connection, name, rows)
+        sent[name] = len(rows)
+    return sent
+
+
+def _exists_at(connection: Connection, name: str) -> bool:
+    schema, _, table = name.partition(".")
+    return catalog_of(connection).table_info(schema, table) is not None
+
+
+def _missing_at(connection: Connection, name: str, rows: list[dict]) -> list[dict]:
+    """The rows whose primary key the table ``name`` on ``connection`` does not have yet."""
+    table = FreeTable(connection, name)
+    key = table.heading.primary_key
+    there: set[tuple] = set()
+    for start in range(0, len(rows), KEY_CHUNK):
+        chunk = [{k: row[k] for k in key} for row in rows[start:start + KEY_CHUNK]]
+        there |= {tuple(found[k] for k in key)
+                  for found in _stored_rows(connection, (table & chunk).proj())}
+    return [row for row in rows if tuple(row[k] for k in key) not in there]
+
+
+def _push_objects(home: Connection, name: str, rows: list[dict], folder: Path) -> None:
+    heading = FreeTable(home, name).heading
+    for attribute in heading.attributes_:
+        if not attribute.type.is_codec:
+            continue
+        for row in rows:
+            for store_name, path in _objects_of(attribute.type, row[attribute.name]):
+                store = get_store(store_name)
+                local = folder / store.name / path.rstrip("/")
+                files = sorted(p for p in local.rglob("*") if p.is_file()) \
+                    if local.is_dir() else [local]
+                for file in files:
+                    relative = file.relative_to(folder / store.name).as_posix()
+                    store.put_file(relative, file)
 
 
 def _manifest(path: Path) -> Path:
@@ -192,8 +250,9 @@ def _stored_rows(server: Connection, expression: Any) -> list[dict]:
     return result
 
 
-def _declare_at_home(server: Connection, home: Connection, graph: Any, name: str) -> None:
-    table = FreeTable(server, name)
+def _declare_at(source: Connection, target: Connection, name: str) -> None:
+    """Declare the table ``name`` of ``source`` on ``target`` (its parents are there)."""
+    table = FreeTable(source, name)
     definition = stored_definition(table)
     info = table.info
     emitted: list[Any] = []  # the foreign keys in the order stored_definition emits them
@@ -202,20 +261,21 @@ def _declare_at_home(server: Connection, home: Connection, graph: Any, name: str
                       if attribute.name in fk.child_attributes), None)
         if owner is not None and all(owner is not e for e in emitted):
             emitted.append(owner)
-    parents = [ResolvedParent(spec, FreeTable(home, fk.parent).info)
+    parents = [ResolvedParent(spec, FreeTable(target, fk.parent).info)
                for spec, fk in zip(definition.foreign_keys, emitted)]
     tier = naming.tier_of(info.name)
-    plan = plan_table(home, info.schema, info.name, definition, parents,
+    plan = plan_table(target, info.schema, info.name, definition, parents,
                       auto_populated=tier in ("Imported", "Computed"), allow_new_pk=True)
-    _ensure_schema(home, info.schema)
-    create_table(home, plan)
+    _ensure_schema(target, info.schema)
+    create_table(target, plan)
 
 
 def _ensure_schema(home: Connection, schema: str) -> None:
     Schema(schema, connection=home)
 
 
-def _insert_at_home(home: Connection, name: str, rows: list[dict]) -> None:
+def _insert_at(home: Connection, name: str, rows: list[dict]) -> None:
+    """Insert rows as stored (no codec runs) into the table ``name`` of ``home``."""
     if not rows:
         return
     table = FreeTable(home, name)

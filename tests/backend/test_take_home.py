@@ -84,6 +84,7 @@ def test_take_one_subject_home(conn, schema, server_store, tmp_path):
         "trace": _readable((Trace & mine).to_dicts(order_by="session")),
         "cell": _readable((Trace.Cell & mine).to_dicts(order_by=("session", "cell"))),
     }
+    server_spec = dict(dj.config["stores"])
     copy = dj.take_home(Session & mine, tmp_path / "home" / "m1.db", downstream=True)
     assert copy.rows == {Trace.Cell.full_name: 6, Trace.full_name: 3, Session.full_name: 3,
                          Subject.full_name: 1, Species.full_name: 1}
@@ -100,19 +101,42 @@ def test_take_one_subject_home(conn, schema, server_store, tmp_path):
         assert _readable(module.Trace.Cell.to_dicts(order_by=("session", "cell"))) == \
             expected["cell"]
 
-        # work at home: a new computed table downstream of the copy
+        # work at home: the same classes on the copy, and a new computed table below them
         at_home = dj.Schema(schema.database, connection=home)
+        _species, _subject, HomeSession, HomeTrace = _pipeline(at_home)
 
         @at_home
         class Summary(dj.Computed):
-            definition = "-> module.Trace\n---\ncells: int32\n"
+            definition = "-> HomeTrace\n---\ncells: int32\n"
 
             def make(self, key):
-                self.insert1(dict(key, cells=len(module.Trace.Cell & key)))
+                self.insert1(dict(key, cells=len(HomeTrace.Cell & key)))
 
         Summary.populate()
         assert Summary.to_dicts(order_by="session") == \
             [{"subject": "m1", "session": i, "cells": 2} for i in range(3)]
+        # and the trace of a session recorded at home
+        HomeSession.insert1({"subject": "m1", "session": 7, "movie": np.ones((2, 2)),
+                             "note": "home"})
+        HomeTrace.populate()
+        Summary.populate()
+
+        # push the new rows back: the server gets them and their objects, nothing else
+        (tmp_path / "moved_away").rename(server_store)
+        server = dj.Connection(conn.url)
+        with dj.config.override(stores=server_spec):
+            sent = dj.push_home([HomeSession, HomeTrace, HomeTrace.Cell, Summary],
+                                tmp_path / "home" / "m1.db", server)
+            assert sent == {Session.full_name: 1, Trace.full_name: 1, Trace.Cell.full_name: 2,
+                            Summary.full_name: 4}
+            back = dj.virtual_schema(schema.database, connection=server)
+            new = {"subject": "m1", "session": 7}
+            assert _readable((back.Trace & new).to_dicts()) == \
+                [{"subject": "m1", "session": 7, "mean": 1.0, "raw": b"m1/7"}]
+            assert _readable((back.Trace.Cell & new).to_dicts(order_by="cell"))[1]["values"] == \
+                [0, 7]
+            assert len(back.Summary()) == 4 and len(back.Session()) == 7
+        server.close()
     finally:
         home.close()
 
