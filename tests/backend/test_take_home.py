@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import dj_jupyter as dj
 
@@ -149,3 +151,31 @@ def test_take_home_refuses_an_existing_file(conn, schema, server_store, tmp_path
         dj.take_home(Subject, target)
     with pytest.raises(dj.DataJointError, match="tables or restrictions"):
         dj.take_home("Subject", tmp_path / "other.db")
+
+
+def test_any_choice_of_subjects_comes_home_whole(conn, schema, server_store, tmp_path):
+    """For any set of subjects: the copy holds exactly their sessions, every trace and cell
+    computed from them, and exactly the subjects and species those rows reference."""
+    Species, Subject, Session, Trace = _pipeline(schema)
+    Subject.insert([{"subject": f"s{i}", "species": ("mouse", "rat")[i % 2]} for i in range(5)])
+    Session.insert([{"subject": f"s{i}", "session": j, "movie": np.zeros(2), "note": j}
+                    for i in range(4) for j in range(i % 3)])  # s0, s3: none; s4: none
+    Trace.populate()
+    copies = iter(range(1000))
+
+    @settings(max_examples=8, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.sets(st.sampled_from([f"s{i}" for i in range(5)])))
+    def check(chosen):
+        restriction = [{"subject": s} for s in sorted(chosen)]
+        path = tmp_path / f"copy{next(copies)}.db"
+        copy = dj.take_home(Session & restriction, path, downstream=True)
+        sessions = Session & restriction
+        subjects = Subject & sessions.proj()
+        expected = {Session.full_name: len(sessions), Subject.full_name: len(subjects),
+                    Species.full_name: len(Species & subjects.proj("species")),
+                    Trace.full_name: len(Trace & restriction),
+                    Trace.Cell.full_name: len(Trace.Cell & restriction)}
+        assert {n: copy.rows.get(n, 0) for n in expected} == expected
+
+    check()
