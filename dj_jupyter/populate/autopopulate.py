@@ -40,6 +40,7 @@ from ..errors import DataJointError, DuplicateError, TransactionError
 from ..query.expression import QueryExpression
 from ..settings import config
 from ..tables.insert_guard import populating
+from ..tables.row_provenance import ingesting
 from ..tables.table import FreeTable
 from .done_check import DoneCheck
 from .job_metadata import JobMetadata, has_job_metadata, keys_of_other_versions
@@ -233,6 +234,7 @@ class _Runner:
         self.jobs = table.jobs
         self.jobs.info  # noqa: B018 - create the queue table outside any transaction
         self.failed_before: set[tuple] = set()  # job keys with an error record (direct mode)
+        self.provenance = config["provenance.capture"]  # rows into Manual tables say who made them
         self.heartbeat = contextlib.nullcontext()
         self.stop: Any = None  # an Event-like object: set means stop after the current key
         self._tally: _Tally | None = None
@@ -400,8 +402,11 @@ class _Runner:
         __tracebackhide__ = True
         table = self.table
         table._upstream = Upstream(table, key)
+        recorded = ingesting(table.full_name, key, self.version) if self.provenance \
+            else contextlib.nullcontext()
         try:
-            return self._make_in_transaction(key, started, reserved)
+            with recorded:
+                return self._make_in_transaction(key, started, reserved)
         finally:
             table._upstream = None
 

@@ -69,8 +69,9 @@ class Upstream:
         if not matches:
             shown = getattr(item, "__name__", item)
             raise DataJointError(
-                f"{shown} is not upstream of {type(self._table).__name__}: self.upstream holds "
-                "the table's ancestors only; query other tables directly")
+                f"{shown} is not in this trace: it is not upstream of "
+                f"{type(self._table).__name__}, and self.upstream holds the table's ancestors "
+                "only; query other tables directly")
         return matches[0]
 
     def _restriction(self, name: str) -> Any:

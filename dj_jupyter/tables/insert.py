@@ -20,7 +20,8 @@ from ..algebra.compiler import compile_select
 from ..algebra.values import MISSING, column_validator
 from ..backends.dialect import ErrorKind
 from ..catalog.catalog import catalog_of
-from ..catalog.declare import python_default
+from ..catalog.declare import PROVENANCE_COLUMN, python_default
+from ..definition.model import TypeSpec
 from ..errors import (
     DataJointError,
     DataTypeError,
@@ -32,12 +33,15 @@ from ..errors import (
 )
 from ..objects.codecs import storage_spec, uses_store
 from ..objects.stores import journal
+from .row_provenance import captures, payload
 
 if TYPE_CHECKING:
     from .table import Table
 
 __all__ = ["insert_rows", "to_columns", "insert_query", "check_row", "ValidationResult",
            "validate_rows"]
+
+PROVENANCE_SPEC = TypeSpec("json", (), "json")
 
 
 def to_columns(rows: Any, table: Table) -> tuple[list[str], list[list]]:
@@ -175,7 +179,7 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
     names, columns = to_columns(rows, table)
     if not names and not columns:
         return 0
-    plan = _plan(table, connection, tuple(names), ignore_extra_fields)
+    plan = _plan(table, connection, tuple(names), ignore_extra_fields, captures(table))
     columns = [columns[i] for i in plan.positions]
     # Objects are written while store values are encoded, so those columns go last (after
     # every other value is known to be valid); the journal removes the objects the rows own
@@ -188,6 +192,10 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
                 if column.in_store else None
             checked[column.name] = column.validator()(values, keys)
         bound = [_bound(checked[column.name], column.bind) for column in plan.in_order]
+        if plan.hidden:  # provenance.capture: the same record for every row of this insert
+            record = payload(table)
+            bind = connection.dialect.binder(PROVENANCE_SPEC)
+            bound.append([None if record is None else bind(record)] * len(bound[0]))
         bulk = bool(bound) and len(bound[0]) >= BULK_ROWS \
             and connection.dialect.bulk_loads(plan.stored_types)
         sql, order, copying = plan.statement(table, replace, skip_duplicates, bulk)
@@ -309,6 +317,7 @@ class _InsertPlan:
     in_order: list[_PlannedColumn]  # in ``kept`` order
     uses_store: bool
     stored_types: tuple  # of the kept columns, as the database stores them (codecs resolved)
+    hidden: tuple[str, ...] = ()  # platform columns filled by the insert itself (``_prov``)
     statements: dict = field(default_factory=dict)  # by (replace, skip_duplicates, bulk)
 
     def statement(self, table: Table, replace: bool, skip_duplicates: bool,
@@ -317,23 +326,25 @@ class _InsertPlan:
         flags = (replace, skip_duplicates, bulk)
         made = self.statements.get(flags)
         if made is None:
-            made = self.statements[flags] = _build_statement(table, self.kept, *flags)
+            made = self.statements[flags] = _build_statement(table, [*self.kept, *self.hidden],
+                                                             *flags)
         return made
 
 
-def _plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields: bool
-          ) -> _InsertPlan:
+def _plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields: bool,
+          provenance: bool = False) -> _InsertPlan:
     """The plan for rows with these names, cached per connection (DDL clears the cache)."""
-    key = ("insert plan", table.full_name, names, ignore_extra_fields)
+    key = ("insert plan", table.full_name, names, ignore_extra_fields, provenance)
     cache = catalog_of(connection).cache("statements")
     plan = cache.get(key)
     if plan is None:
-        plan = cache[key] = _build_plan(table, connection, names, ignore_extra_fields)
+        plan = cache[key] = _build_plan(table, connection, names, ignore_extra_fields,
+                                        provenance)
     return plan
 
 
-def _build_plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields: bool
-                ) -> _InsertPlan:
+def _build_plan(table: Table, connection, names: tuple[str, ...], ignore_extra_fields: bool,
+                provenance: bool = False) -> _InsertPlan:
 
     heading = table.heading
     kept = _select_names(table, list(names), ignore_extra_fields)
@@ -348,7 +359,9 @@ def _build_plan(table: Table, connection, names: tuple[str, ...], ignore_extra_f
     return _InsertPlan(names, kept, [names.index(n) for n in kept],
                        sorted(planned, key=lambda c: c.in_store), planned,
                        any(c.in_store for c in planned),
-                       tuple(storage_spec(heading[n].type) for n in kept))
+                       tuple(storage_spec(heading[n].type) for n in kept)
+                       + ((PROVENANCE_SPEC,) if provenance else ()),
+                       hidden=(PROVENANCE_COLUMN,) if provenance else ())
 
 
 def _validator_factory(label: str, attribute) -> Callable[[], Callable[..., list]]:

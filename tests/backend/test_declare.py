@@ -175,10 +175,11 @@ def test_table_comment_and_defaults(schema):
     assert row == {"subject_id": 7, "species": "rat", "name": "anon", "weight": None}
 
 
-def test_computed_with_own_primary_key_is_refused(schema):
+def test_computed_with_own_primary_key_is_refused_when_strict(schema):
     p = pipeline.lab(schema)  # noqa: F841 - named in the definitions
 
-    with pytest.raises(DefinitionError, match="allow_new_pk_fields_in_computed_tables"):
+    with dj.config.override({"jobs.allow_new_pk_fields_in_computed_tables": False}), \
+            pytest.raises(DefinitionError, match="allow_new_pk_fields_in_computed_tables"):
         @schema
         class Bad(dj.Computed):
             definition = """

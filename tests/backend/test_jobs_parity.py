@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dj_jupyter as dj
+from dj_jupyter.definition.model import TypeSpec
 from dj_jupyter.errors import DataJointError, DefinitionError
+from dj_jupyter.objects.codecs import storage_spec
 from dj_jupyter.populate.provenance import job_version
 
 
@@ -383,9 +385,81 @@ def test_upstream_gives_make_the_ancestor_rows_of_its_key(schema):
         Response().upstream  # noqa: B018
 
     def peek(self, key):
+        with pytest.raises(DataJointError, match="not in this trace"):
+            self.upstream[lab["Other"].full_table_name]  # the string form too
         self.upstream[lab["Other"]]
 
     Response.make = peek
     (Response & {"subject": 1}).delete()
-    with pytest.raises(DataJointError, match="not upstream"):
+    with pytest.raises(DataJointError, match="not in this trace"):
         Response.populate()
+
+
+# --- entry provenance (provenance.capture) ------------------------------------------------------
+
+
+def read_prov(conn, table) -> list:
+    """The hidden ``_prov`` of every row, decoded."""
+    sa_schema, address = conn.dialect.table_address(table.database, table.table_name)
+    target = sa.table(address, sa.column("_prov"), schema=sa_schema)
+    decode = conn.dialect.decoder(storage_spec(TypeSpec("json", (), "json")))
+    values = [row[0] for row in conn.fetch_all(sa.select(target.c._prov))]
+    return [v if v is None or decode is None else decode(v) for v in values]
+
+
+def test_provenance_capture_records_where_manual_rows_came_from(schema, conn):
+    source = {"system": "PyRat", "endpoint": "https://pyrat.example.org"}
+    with dj.config.override({"provenance.capture": True, "provenance.source": source}):
+        tables = declare_neurons(schema)
+        Session = tables["Session"]
+        assert "_prov" not in Session.heading.names
+        Session.insert([{"session": s, "count": 2} for s in range(80)])  # the bulk path too
+        records = read_prov(conn, Session)
+    assert len(records) == 80 and all(r is not None for r in records)
+    assert {r["source"]["system"] for r in records} == {"PyRat"}
+    assert all(r["time"] and r["agent"]["user"] for r in records)
+    assert "context" not in records[0]
+    Session.insert1({"session": 100, "count": 1})  # capture off now: nothing recorded
+    assert read_prov(conn, Session).count(None) == 1
+
+
+def test_provenance_of_rows_a_make_inserts_names_the_make(schema, conn):
+    with dj.config.override({"provenance.capture": True}):
+        tables = declare_neurons(schema)
+        Session = tables["Session"]
+
+        @schema
+        class Log(dj.Manual):
+            definition = """
+            entry: int32
+            """
+
+        @schema
+        class Ingest(dj.Imported):
+            definition = """
+            -> Session
+            ---
+            done: bool
+            """
+
+            def make(self, key):
+                Log.insert1({"entry": key["session"]})  # fan-out: rows without a foreign key
+                self.insert1({**key, "done": True})
+
+        Session.insert1({"session": 7, "count": 1})
+        Ingest.populate()
+        (record,) = read_prov(conn, Log)
+    assert record["context"]["table"] == Ingest.full_name
+    assert record["context"]["key"] == {"session": 7}
+    assert record["version"] == job_version(Ingest)
+
+
+def test_tables_declared_without_capture_get_no_column(schema, conn):
+    tables = declare_neurons(schema)
+    sa_schema, address = conn.dialect.table_address(tables["Session"].database,
+                                                   tables["Session"].table_name)
+    names = {c["name"] for c in sa.inspect(conn.engine).get_columns(address, schema=sa_schema)}
+    assert "_prov" not in names
+    with dj.config.override({"provenance.capture": True}):
+        tables["Session"].insert1({"session": 1, "count": 1})
+    assert len(tables["Session"]) == 1

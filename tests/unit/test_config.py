@@ -23,7 +23,9 @@ def test_defaults():
     assert config["database.backend"] == "sqlite"
     assert config["safemode"] is True
     assert config.database.host == "localhost"
-    assert config["jobs.allow_new_pk_fields_in_computed_tables"] is False
+    assert config["jobs.allow_new_pk_fields_in_computed_tables"] is True  # DataJoint's effect
+    assert config["jobs.keep_completed"] is False and config["jobs.add_job_metadata"] is False
+    assert config["provenance.capture"] is False and config["provenance.source"] == {}
     assert "database.password" in config
     assert set(config) >= {"database.host", "database.user", "safemode", "loglevel"}
 

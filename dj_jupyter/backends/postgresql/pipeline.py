@@ -141,11 +141,24 @@ def _flush(pgconn: Any) -> None:
         select.select([], [pgconn.socket], [])
 
 
+def _wait_for_result(pgconn: Any) -> None:
+    """Wait, without holding the GIL, until ``get_result`` would not block.
+
+    libpq's ``PQgetResult`` blocks inside the driver while holding the GIL: if the server
+    waits for another thread of this process (e.g. a heartbeat's row lock, whose COMMIT needs
+    the GIL), both would wait forever. ``select`` releases the GIL while it waits.
+    """
+    while pgconn.is_busy():
+        select.select([pgconn.socket], [], [])
+        pgconn.consume_input()
+
+
 def _results_until_sync(pgconn: Any) -> list:
     """Every result up to the pipeline's Sync (libpq ends each statement's with a None)."""
     results = []
     finished_one = False
     while True:
+        _wait_for_result(pgconn)
         result = pgconn.get_result()
         if result is None:
             if finished_one:  # two Nones in a row: nothing more will come
