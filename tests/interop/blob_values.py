@@ -161,8 +161,8 @@ def difference(actual: Any, expected: Any, where: str = "value") -> str | None:
     """Where ``actual`` differs from ``expected`` (None if they are the same)."""
     if type(actual).__name__ != type(expected).__name__:
         return f"{where}: {type(actual).__name__} instead of {type(expected).__name__}"
-    if isinstance(expected, np.ndarray):
-        return _array_difference(actual, expected, where)
+    if isinstance(expected, (np.ndarray, np.generic)):  # numpy scalars: as 0-d arrays
+        return _array_difference(np.asarray(actual), np.asarray(expected), where)
     if isinstance(expected, (list, tuple)):
         if len(actual) != len(expected):
             return f"{where}: length {len(actual)} instead of {len(expected)}"
@@ -181,7 +181,9 @@ def difference(actual: Any, expected: Any, where: str = "value") -> str | None:
         return None
     if isinstance(expected, float) and expected != expected:
         return None if actual != actual else f"{where}: {actual!r} instead of nan"
-    if isinstance(expected, (float, complex)) and repr(actual) != repr(expected):
+    if isinstance(expected, (float, complex)):  # repr: -0.0 and NaN parts compared too
+        if repr(actual) == repr(expected):
+            return None
         return f"{where}: {actual!r} instead of {expected!r}"
     if actual != expected:
         return f"{where}: {actual!r:.80} instead of {expected!r:.80}"

@@ -155,12 +155,11 @@ def datajoint(datajoint_venv: Path, db_url: str, server: servers.Server,
     return DataJointRunner(datajoint_venv, server, workdir)
 
 
-@pytest.fixture
-def datajoint_offline(datajoint_venv: Path, tmp_path: Path) -> DataJointRunner:
+@pytest.fixture(scope="module")
+def datajoint_offline(datajoint_venv: Path,
+                      tmp_path_factory: pytest.TempPathFactory) -> DataJointRunner:
     """A runner of DataJoint scripts that use no database (e.g. ``datajoint.blob.pack``)."""
-    workdir = tmp_path / "datajoint"
-    workdir.mkdir()
-    return DataJointRunner(datajoint_venv, None, workdir)
+    return DataJointRunner(datajoint_venv, None, tmp_path_factory.mktemp("datajoint"))
 
 
 @pytest.fixture

@@ -75,12 +75,18 @@ DATAJOINT_READS = DECLARE + """
 """
 
 
+@pytest.fixture(scope="module")
+def packed_by_datajoint(datajoint_offline) -> dict[str, dict[str, str]]:
+    """Per catalogue name: DataJoint's ``pack`` of the value, compressed and plain (hex)."""
+    return datajoint_offline.run(PACK_EVERY_VALUE)
+
+
 def _mismatches(found: dict[str, str | None]) -> dict[str, str]:
     return {name: problem for name, problem in found.items() if problem}
 
 
-def test_the_bytes_are_datajoints(datajoint_offline):
-    theirs = datajoint_offline.run(PACK_EVERY_VALUE)
+def test_the_bytes_are_datajoints(packed_by_datajoint):
+    theirs = packed_by_datajoint
     assert set(theirs) == set(CATALOG)
     differ = {}
     for name, (value, _) in CATALOG.items():
@@ -97,8 +103,8 @@ def test_the_bytes_are_datajoints(datajoint_offline):
     assert len(compressed) >= 3  # compression is compared too, not only plain blobs
 
 
-def test_dj_jupyter_reads_what_datajoint_packs(datajoint_offline):
-    theirs = datajoint_offline.run(PACK_EVERY_VALUE)
+def test_dj_jupyter_reads_what_datajoint_packs(packed_by_datajoint):
+    theirs = packed_by_datajoint
     found = {}
     for name, (_, expected) in CATALOG.items():
         for form in ("packed", "plain"):

@@ -33,8 +33,9 @@ arrays (type 5; DataJoint writes unicode arrays so too) hold one item per elemen
 arrays (type 4) hold UTF-16 code units. ``mYm`` is the MATLAB subset: DataJoint marks a blob
 ``dj0`` when it uses anything else (Python values, 0-d arrays, datetime64, object arrays).
 
-What comes back is what DataJoint returns: a numpy scalar is written as a 0-d array, and a 0-d
-numeric array reads as a numpy scalar; unicode arrays read as object arrays of str; ``"F"``
+What comes back is what DataJoint returns: numeric arrays are read-only views of the fetched
+bytes (``np.array(x)`` makes a copy to change); a numpy scalar is written as a 0-d array, and a
+0-d numeric array reads as a numpy scalar; unicode arrays read as object arrays of str; ``"F"``
 arrays read as ``np.recarray``; MATLAB structs and cells as :class:`MatStruct` /
 :class:`MatCell` (which write back as such). Only where DataJoint's reader breaks (an object
 array whose elements are equal-shaped arrays, characters beyond U+00FF) this reader returns
@@ -53,7 +54,8 @@ import numpy as np
 
 from .blobformat import BlobFormatError
 
-__all__ = ["MatCell", "MatStruct", "MYM", "DJ0", "ZL123", "HEADERS", "TYPE_IDS", "unpack"]
+__all__ = ["MatCell", "MatStruct", "MYM", "DJ0", "ZL123", "HEADERS", "TYPE_IDS", "CHAR_TYPE",
+           "OBJECT_TYPE", "unpack"]
 
 MYM = b"mYm\x00"
 DJ0 = b"dj0\x00"
@@ -295,8 +297,11 @@ class _Reader:
         return real.reshape(shape, order="F")
 
     def numbers(self, dtype: np.dtype, size: int) -> np.ndarray:
-        raw = self.take(size * dtype.itemsize, f"an array of {size} {dtype}")
-        return np.frombuffer(raw, dtype).copy()
+        """A read-only view of the blob's bytes, as in DataJoint: a copy would cost more than
+        the database's own read of them (benchmarks/objects.py, ``blob read``)."""
+        start = self.pos
+        self.take(size * dtype.itemsize, f"an array of {size} {dtype}")
+        return np.frombuffer(self.data, dtype, count=size, offset=start)
 
     def objects(self, shape: tuple[int, ...], size: int) -> np.ndarray:
         if size > len(self.data) - self.pos:

@@ -10,7 +10,7 @@ Two deliberate differences, both read by DataJoint alike:
   ~10 MB/s: the cost that made DataJoint's write slow). Where both compress, the bytes agree.
 * values DataJoint would store wrongly or not at all raise :class:`NotDataJoint` (a
   ``TypeError``), and :mod:`.blob` stores them in dj_jupyter's own format instead: time-zone
-  aware datetimes and times (DataJoint drops the zone), ``fold=1``, timedelta, numpy dtypes
+  aware datetimes and times (DataJoint drops the zone), timedelta, numpy dtypes
   outside DataJoint's table (float16, longdouble, timedelta64, bytes and void arrays,
   big-endian data), structured arrays with sub-array or titled fields, str with lone
   surrogates, ints over 65535 bytes, masked arrays and other ndarray subclasses.
@@ -169,8 +169,8 @@ class _Packer:
     def datetime_(self, value: dt.date | dt.time, out: list) -> int:
         date = value if type(value) is not dt.time else None
         time = None if type(value) is dt.date else value
-        if isinstance(time, (dt.datetime, dt.time)) and (time.tzinfo is not None or time.fold):
-            raise NotDataJoint("a datetime or time with a time zone or fold=1")
+        if isinstance(time, (dt.datetime, dt.time)) and time.tzinfo is not None:
+            raise NotDataJoint("a datetime or time with a time zone")
         day = -1 if date is None else (date.year * 100 + date.month) * 100 + date.day
         clock = -1 if time is None else (
             ((time.hour * 100 + time.minute) * 100 + time.second) * 1_000_000 + time.microsecond)
