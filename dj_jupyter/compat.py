@@ -42,7 +42,7 @@ SUBMODULES: dict[str, str] = {
     "datajoint.settings": "dj_jupyter.settings",
     "datajoint.version": "dj_jupyter.version",
     "datajoint.connection": "dj_jupyter.backends.connection",
-    "datajoint.instance": "dj_jupyter.backends.connection",
+    "datajoint.instance": "dj_jupyter.pipeline.instance",
     "datajoint.table": "dj_jupyter.tables.table",
     "datajoint.user_tables": "dj_jupyter.pipeline.tiers",
     "datajoint.schemas": "dj_jupyter.pipeline.schema",

@@ -5,6 +5,7 @@ message says what went wrong *and* how to fix it::
 
     DataJointError
     ├── ConfigError                  bad configuration key or value
+    │   └── ConfigFileNotFoundError  config.load() of a missing file (also a FileNotFoundError)
     ├── ConnectionError_             cannot reach / lost the database
     │   └── LostConnectionError      connection dropped (inside a transaction)
     ├── DefinitionError              a table definition cannot be parsed or declared
@@ -29,6 +30,7 @@ from __future__ import annotations
 __all__ = [
     "DataJointError",
     "ConfigError",
+    "ConfigFileNotFoundError",
     "ConnectionError_",
     "LostConnectionError",
     "DefinitionError",
@@ -55,6 +57,13 @@ class DataJointError(Exception):
 
 class ConfigError(DataJointError):
     """A configuration key is unknown or its value is invalid."""
+
+
+class ConfigFileNotFoundError(ConfigError, FileNotFoundError):
+    """``config.load(path)`` of a missing file (a FileNotFoundError, as in DataJoint)."""
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
 
 
 class ConnectionError_(DataJointError):

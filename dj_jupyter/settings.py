@@ -2,8 +2,10 @@
 
 Precedence, highest first: values assigned at run time, environment variables,
 the nearest ``datajoint.json`` (searched from the working directory upwards,
-stopping at a ``.git`` folder), then the defaults below. Every key is validated
-when it is set; unknown keys are refused with the list of known ones.
+stopping at a ``.git`` folder), then the defaults below. ``config.load(file)`` later
+replaces the run-time values of the keys it holds (the environment still wins), as in
+DataJoint. Every key is validated when it is set; unknown keys are refused with the list of
+known ones.
 
 Long module: the table of documented settings is most of it, and each setting's validator
 sits beside it.
@@ -25,9 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, ConfigFileNotFoundError
 
-__all__ = ["Config", "config", "SECRET_KEYS"]
+__all__ = [
+    "SecretValue", "Config", "config", "SECRET_KEYS"]
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 SECRET_KEYS = frozenset({"database.password"})
@@ -116,6 +119,14 @@ def _tls(value: Any) -> bool | dict | None:
     return _boolean(value)
 
 
+def _optional_path(value: Any) -> Path | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise ValueError("must be a folder path or None")
+    return Path(value)
+
+
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -155,12 +166,15 @@ def _positive_int(value: Any) -> int:
 
 LAYOUT_KEYS = {"subfolding", "partition_pattern", "token_length", "hash_prefix",
                "schema_prefix", "filepath_prefix"}
+# "stage": a local staging folder in DataJoint's store specs; accepted so that DataJoint
+# configurations load, and unused (DataJoint 2.x does not use it either).
+LEGACY_STORE_KEYS = {"stage"}
 STORE_KEYS = {
-    "file": {"protocol", "location"} | LAYOUT_KEYS,
+    "file": {"protocol", "location"} | LAYOUT_KEYS | LEGACY_STORE_KEYS,
     "s3": {"protocol", "location", "bucket", "endpoint", "access_key", "secret_key", "secure",
-           "options"} | LAYOUT_KEYS,
+           "options"} | LAYOUT_KEYS | LEGACY_STORE_KEYS,
 }
-OTHER_STORE_KEYS = {"protocol", "location", "options"} | LAYOUT_KEYS
+OTHER_STORE_KEYS = {"protocol", "location", "options"} | LAYOUT_KEYS | LEGACY_STORE_KEYS
 STORE_SECRETS = frozenset({"access_key", "secret_key", "token", "account_key",
                            "connection_string", "password"})
 SECRETS_FOLDERS = (Path("/run/secrets/datajoint"),)  # besides .secrets/ next to datajoint.json
@@ -338,6 +352,9 @@ SETTINGS: dict[str, Setting] = {
     "loglevel": Setting("INFO", _log_level, "DJ_LOG_LEVEL",
                         "log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)"),
     "download_path": Setting(".", str, "DJ_DOWNLOAD_PATH", "where attachments are written"),
+    "query_cache": Setting(None, _optional_path, None,
+                           "folder of DataJoint's query cache (a Path or None; kept for "
+                           "DataJoint configurations, no query is cached)"),
     "display.limit": Setting(12, _positive_int, None, "rows shown in previews"),
     "display.width": Setting(14, _positive_int, None, "column width of the text preview"),
     "display.show_tuple_count": Setting(True, _boolean, None, "show the total row count"),
@@ -382,6 +399,36 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+class SecretValue:
+    """A secret read as ``dj.config.database.password``: masked when shown, like DataJoint's
+    ``SecretStr``; ``get_secret_value()`` gives it (``dj.config["database.password"]`` too)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretStr('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SecretValue):
+            return other._value == self._value
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
 class _Section:
     """Attribute view of one dotted prefix, e.g. ``config.database``."""
 
@@ -390,7 +437,9 @@ class _Section:
         object.__setattr__(self, "_prefix", prefix)
 
     def __getattr__(self, name: str) -> Any:
-        return self._owner[f"{self._prefix}.{name}"]
+        key = f"{self._prefix}.{name}"
+        value = self._owner[key]
+        return SecretValue(value) if key in SECRET_KEYS and value is not None else value
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._owner[f"{self._prefix}.{name}"] = value
@@ -431,6 +480,11 @@ class Config:
         if key == "database.host":
             self._split_host_port()
 
+    def __delitem__(self, key: str) -> None:
+        """Back to the default value (as DataJoint's ``del dj.config[key]``)."""
+        self._known(key)
+        self._runtime[key] = SETTINGS[key].default
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
@@ -461,9 +515,19 @@ class Config:
         self._runtime.update(checked)
         self._split_host_port()
 
-    def load(self, path: str | Path) -> None:
-        """Read settings from a ``datajoint.json`` file (nested or dotted keys)."""
+    def load(self, path: str | Path, *, environ: Mapping[str, str] | None = None) -> None:
+        """Read settings from a ``datajoint.json`` file (nested or dotted keys).
+
+        As in DataJoint: the file's values replace those set before at run time, an
+        environment variable still wins over the file, ``.secrets/database.user`` and
+        ``.secrets/database.password`` next to the file are read, and a missing file raises
+        :class:`~dj_jupyter.errors.ConfigFileNotFoundError` (a ``FileNotFoundError``).
+        """
         path = Path(path)
+        environ = os.environ if environ is None else environ
+        if not path.exists():
+            raise ConfigFileNotFoundError(f"config file not found: {path}; create one with "
+                                          "dj.config.save_template(path)")
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError) as error:  # ValueError: bad JSON or bad UTF-8
@@ -471,12 +535,41 @@ class Config:
         if not isinstance(data, Mapping):
             raise ConfigError(f"config file {path} holds a JSON {type(data).__name__}; it must "
                               'hold one object, e.g. {"database": {"backend": "sqlite"}}')
+        flat = {**_flatten(data), **_secret_files(path.parent / ".secrets")}
         checked = {key: self._validated(key, value, source=str(path))
-                   for key, value in _flatten(data).items()}
+                   for key, value in flat.items()}
         for key, value in checked.items():  # all or nothing: a bad key leaves none loaded
+            if SETTINGS[key].env and SETTINGS[key].env in environ:
+                continue  # the environment wins over the file
             self._loaded[key] = value
+            self._runtime.pop(key, None)
         self.source = path
         self._split_host_port()
+
+    def save_template(self, path: str | Path = "datajoint.json", minimal: bool = True,
+                      create_secrets_dir: bool = True) -> Path:
+        """Write a starting ``datajoint.json`` for a database server (never credentials).
+
+        ``minimal``: host and port only; else every group with example stores. With
+        ``create_secrets_dir``, ``.secrets/`` next to it gets placeholder files for the user
+        and password and a ``.gitignore`` that keeps them out of git. Refuses to overwrite.
+        """
+        path = Path(path)
+        if path.exists():
+            raise FileExistsError(f"File already exists: {path}. Remove it first or choose a "
+                                  "different path.")
+        template = dict(TEMPLATE_MINIMAL if minimal else TEMPLATE_FULL)
+        path.write_text(json.dumps(template, indent=2) + "\n")
+        if create_secrets_dir:
+            secrets = path.parent / ".secrets"
+            secrets.mkdir(exist_ok=True)
+            for name, placeholder in (("database.user", "your_username"),
+                                      ("database.password", "your_password")):
+                if not (secrets / name).exists():
+                    (secrets / name).write_text(placeholder)
+            if not (secrets / ".gitignore").exists():
+                (secrets / ".gitignore").write_text("# Never commit secrets\n*\n!.gitignore\n")
+        return path.absolute()
 
     def save(self, path: str | Path = "datajoint.json") -> None:
         """Write the non-default, non-secret settings to a JSON file."""
@@ -543,6 +636,36 @@ class Config:
 
     def __repr__(self) -> str:
         return "dj.config(\n" + "".join(f"  {k}={self._shown(k)},\n" for k in SETTINGS) + ")"
+
+
+TEMPLATE_MINIMAL = {"database": {"backend": "mysql", "host": "localhost", "port": 3306}}
+TEMPLATE_FULL = {
+    "database": {"backend": "mysql", "host": "localhost", "port": 3306, "reconnect": True,
+                 "use_tls": None},
+    "display": {"limit": 12, "width": 14, "show_tuple_count": True},
+    "stores": {
+        "default": "main",
+        "filepath_default": "raw_data",
+        "main": {"protocol": "file", "location": "/data/my-project/main",
+                 "partition_pattern": None, "token_length": 8, "subfolding": None},
+        "raw_data": {"protocol": "file", "location": "/data/my-project/raw"},
+    },
+    "loglevel": "INFO",
+    "safemode": True,
+    "query_cache": None,
+    "download_path": ".",
+}
+SECRET_FILES = ("database.user", "database.password")
+
+
+def _secret_files(folder: Path) -> dict[str, str]:
+    """``database.user`` / ``database.password`` from files of those names in ``folder``."""
+    found = {}
+    for name in SECRET_FILES:
+        candidate = folder / name
+        if candidate.is_file():
+            found[name] = candidate.read_text().strip()
+    return found
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

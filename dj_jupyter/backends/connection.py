@@ -123,9 +123,8 @@ class Connection:
         backend = backend_of_call(host, user, password, backend, config["database.backend"],
                                   config.is_set("database.backend"))
         if backend not in (None, "sqlite") and port is None and isinstance(host, str) \
-                and ":" not in host and config["database.port"] is not None \
-                and host == config["database.host"]:
-            port = config["database.port"]  # dj.config's port goes with dj.config's host
+                and ":" not in host:
+            port = config["database.port"]  # as in DataJoint: a host without its port
         if database_name is None and backend == "postgresql":
             database_name = config["database.name"]
         self.url = as_url(host, user, password, port, backend, database_name)
@@ -644,6 +643,10 @@ def conn(host: str | None = None, user: str | None = None, password: str | None 
         overrides = {k: v for k, v in (("database.host", host), ("database.user", user),
                                         ("database.password", password),
                                         ("database.use_tls", use_tls)) if v is not None}
+        if user is not None or password is not None:  # DataJoint's server form, as Connection
+            overrides["database.backend"] = backend_of_call(
+                host or config["database.host"], user, password, None,
+                config["database.backend"], config.is_set("database.backend"))
         with config.override(overrides):
             url = url_from_config(config)
             tls = config["database.use_tls"]

@@ -282,10 +282,12 @@ class Dialect:
         """Whether :meth:`bulk_insert` pays for columns stored as these types."""
         return True
 
-    def insert_skipping_duplicates(self, table: sa.Table) -> sa.Insert:
+    def insert_skipping_duplicates(self, table: sa.Table,
+                                   key: Sequence[str] | None = None) -> sa.Insert:
+        """INSERT skipping rows whose ``key`` exists (other unique clashes raise; no key: all)."""
         from sqlalchemy.dialects import sqlite
 
-        return sqlite.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=key and list(key))
 
     def insert_replacing(self, table: sa.Table, key: Sequence[str],
                          columns: Sequence[str]) -> sa.Insert:
@@ -317,14 +319,13 @@ class Dialect:
         return {}
 
     def raw_sql(self, sql: str, has_args: bool) -> str:
-        """User SQL for ``Connection.query`` as the driver takes it (placeholders)."""
-        return sql
+        return sql  # user SQL for Connection.query, placeholders as the driver takes them
+
+    def auto_increment_type(self, sa_type: Any) -> Any:
+        return sa_type  # the column type of an ``auto_increment`` key
 
     def tls_options(self, use_tls: bool | dict | None) -> dict[str, Any]:
-        """Driver connect arguments for ``database.use_tls`` (None: the driver's default).
-
-        An embedded database has no network: every value is accepted and means nothing.
-        """
+        """Driver connect arguments for ``database.use_tls`` (embedded: no network, none)."""
         return {}
 
     def configure_engine(self, engine: sa.Engine) -> None:

@@ -21,7 +21,7 @@ from ..algebra.heading import TableInfo
 from ..algebra.values import value_check
 from ..definition import limits
 from ..definition.model import AttributeSpec, Default, ForeignKeySpec, TableDefinition, TypeSpec
-from ..definition.types import is_blob_like
+from ..definition.types import is_auto_increment, is_blob_like
 from ..errors import DefinitionError
 from ..objects.codecs import storage_spec
 from . import metadata as catalog
@@ -174,15 +174,20 @@ def _check_key_from_parents(name: str, columns: list[Column], foreign_keys: list
 
 
 def _marker(column: Column) -> str:
-    return catalog.make_marker(column.type.text, column.comment) if not column.type.is_native \
-        else column.comment
+    """The stored comment: core and codec types (and auto_increment) carry their type."""
+    if column.type.is_native and not is_auto_increment(column.type):
+        return column.comment
+    return catalog.make_marker(column.type.text, column.comment)
 
 
 def _sa_column(dialect, schema: str, column: Column) -> sa.Column:
     sa_type = dialect.sa_type(storage_spec(column.type), schema)
+    if is_auto_increment(column.type):
+        sa_type = dialect.auto_increment_type(sa_type)
     return sa.Column(
         column.name, sa_type, primary_key=column.in_key, nullable=column.nullable,
-        autoincrement=False, server_default=_server_default(dialect, column),
+        autoincrement=is_auto_increment(column.type),
+        server_default=_server_default(dialect, column),
         comment=_marker(column) if dialect.keeps_comments else None,
     )
 

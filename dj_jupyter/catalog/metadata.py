@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from ..algebra.heading import Attribute, ForeignKey, Heading, TableInfo
 from ..definition.model import Default, IndexSpec, TypeSpec
-from ..definition.types import parse_type
+from ..definition.types import is_auto_increment, parse_type
 
 if TYPE_CHECKING:
     from ..backends.connection import Connection
@@ -227,7 +227,9 @@ def _attribute(column: dict, in_key: bool, schema: str, table: str, lineage: dic
     else:
         spec = _infer_type(column["type"], sql_type)
     nullable = bool(column.get("nullable")) and not in_key
-    default = None if nullable else parse_server_default(column.get("default"))
+    # an auto_increment column's server default is the server's counter (nextval, ...)
+    default = None if nullable or is_auto_increment(spec) \
+        else parse_server_default(column.get("default"))
     return Attribute(
         name=column["name"], type=spec, in_key=in_key, nullable=nullable, default=default,
         comment=comment, lineage=lineage.get((table, column["name"])), sql_type=sql_type,

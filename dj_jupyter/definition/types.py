@@ -19,6 +19,7 @@ from dj_jupyter.errors import DefinitionError
 
 __all__ = [
     "CORE_TYPES",
+    "is_auto_increment",
     "core_of",
     "is_blob_like",
     "parse_type",
@@ -37,7 +38,9 @@ _PLAIN_CORE = frozenset(
 _BLOB_LIKE = frozenset(("json", "bytes", "codec", "text"))
 _SIGNED_INTS = ("int8", "int16", "int32", "int64")
 
-_CODEC = re.compile(r"<(?P<name>[a-z][a-z0-9_]*)(?P<at>@(?P<store>[a-z][a-z0-9_]*)?)?>")
+# store names as DataJoint writes them: letters, digits, '_' and '-' (``<npy@repo-s3>``)
+_CODEC = re.compile(
+    r"<(?P<name>[a-z][a-z0-9_]*)(?P<at>@(?P<store>[A-Za-z][A-Za-z0-9_-]*)?)?>")
 _TYPE = re.compile(
     r"(?P<name>[A-Za-z][A-Za-z0-9_]*)\s*(?:\((?P<args>.*)\))?\s*(?P<rest>.*)", re.DOTALL
 )
@@ -108,8 +111,8 @@ def _parse_codec(source: str) -> TypeSpec:
     match = _CODEC.fullmatch(source)
     if not match:
         raise ValueError(
-            f"invalid codec type {source!r}: write {_CODEC_SYNTAX} with lower-case names "
-            "(letters, digits, underscores), e.g. <blob> or <blob@cold>"
+            f"invalid codec type {source!r}: write {_CODEC_SYNTAX}: a lower-case codec name "
+            "and a store name of letters, digits, '_' or '-', e.g. <blob> or <npy@repo-s3>"
         )
     store = match.group("store") or ("" if match.group("at") else None)
     return TypeSpec("codec", (match.group("name"), store), source)
@@ -121,6 +124,11 @@ def _parse_codec(source: str) -> TypeSpec:
 def _parse_core(name: str, args: str | None, rest: str) -> TypeSpec:
     if rest == "unsigned" and name in _SIGNED_INTS:
         raise ValueError(_unsigned_message(name))
+    if rest == "unsigned" and name == "decimal":  # MySQL's, as DataJoint passes it through
+        core = _CORE_WITH_ARGS[name](args).text
+        warnings.warn(f"native type {core} unsigned is not portable; use {core} (unsigned is "
+                      "not enforced)", UserWarning, stacklevel=4)
+        return TypeSpec("native", (core,), f"{core} unsigned")
     if rest:
         raise ValueError(f"unexpected {rest!r} after {name}")
     if name in _PLAIN_CORE:
@@ -256,12 +264,15 @@ def _parse_native(source: str, name: str, args: str | None, rest: str) -> TypeSp
     if name in _NATIVE_INTS:
         core, text = _native_int(name, args, rest)
     else:
-        if rest and not (name == "double" and rest == "precision"):
+        unsigned_float = rest == "unsigned" and name in ("float", "double", "real")
+        if rest and not (name == "double" and rest == "precision") and not unsigned_float:
             raise ValueError(f"unexpected {rest!r} after {name}")
         if name in _NATIVE_FIXED and args is None:
             core, text = _NATIVE_FIXED[name][0], f"{name} {rest}".strip()
         else:
             core, text = _native_with_args(source, name, args)
+        if unsigned_float and not text.endswith("unsigned"):
+            text += " unsigned"
     suggestion = _NATIVE_FIXED.get(name, (core, core))[1]
     warnings.warn(
         f"native type {text} is not portable; use {suggestion}", UserWarning, stacklevel=3
@@ -269,13 +280,23 @@ def _parse_native(source: str, name: str, args: str | None, rest: str) -> TypeSp
     return TypeSpec("native", (core,), text)
 
 
+AUTO_INCREMENT = "auto_increment"
+
+
 def _native_int(name: str, args: str | None, rest: str) -> tuple[str, str]:
     if args is not None:  # a display width such as int(11) means nothing to us
         _integers(args, 1, f"{name} or {name}(width)")
-    if rest not in ("", "unsigned"):
-        raise ValueError(f"unexpected {rest!r} after {name}: only 'unsigned' may follow it")
+    if rest not in ("", "unsigned", AUTO_INCREMENT, f"unsigned {AUTO_INCREMENT}"):
+        raise ValueError(f"unexpected {rest!r} after {name}: only 'unsigned' and then "
+                         f"'{AUTO_INCREMENT}' may follow it")
     signed, unsigned = _NATIVE_INTS[name]
-    return (unsigned if rest else signed), f"{name} {rest}".strip()
+    return (unsigned if rest.startswith("unsigned") else signed), f"{name} {rest}".strip()
+
+
+def is_auto_increment(spec: TypeSpec) -> bool:
+    """Whether the database numbers this integer itself (MySQL-style ``int auto_increment``,
+    accepted as DataJoint 2.x accepts it: a native integer type only)."""
+    return spec.is_native and spec.text.endswith(AUTO_INCREMENT)
 
 
 def _native_with_args(source: str, name: str, args: str | None) -> tuple[str, str]:

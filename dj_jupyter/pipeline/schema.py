@@ -372,9 +372,9 @@ def _platform_columns(cls: type) -> tuple:
 def _check_schema_name(name: str) -> None:
     import re
 
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", name or ""):
-        raise DataJointError(f"schema name {name!r} is not valid: use lowercase letters, digits "
-                             "and underscores, starting with a letter")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name or ""):
+        raise DataJointError(f"schema name {name!r} is not valid: use letters, digits and "
+                             "underscores, starting with a letter")
     limits.check_identifier(name, "schema name")
 
 

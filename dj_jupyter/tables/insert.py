@@ -22,6 +22,7 @@ from ..backends.dialect import ErrorKind
 from ..catalog.catalog import catalog_of
 from ..catalog.declare import PROVENANCE_COLUMN, python_default
 from ..definition.model import TypeSpec
+from ..definition.types import is_auto_increment
 from ..errors import (
     DataJointError,
     DataTypeError,
@@ -163,7 +164,8 @@ def _select_names(table: Table, names: list[str], ignore_extra_fields: bool) -> 
             f"table has {', '.join(heading.names)}. Pass ignore_extra_fields=True to drop them.")
     kept = [n for n in names if n in heading]
     missing = [a.name for a in heading.attributes.values()
-               if a.name not in kept and (a.in_key or (not a.nullable and a.default is None))]
+               if a.name not in kept and not is_auto_increment(a.type)
+               and (a.in_key or (not a.nullable and a.default is None))]
     if missing:
         raise MissingAttributeError(
             f"{table.full_table_name}: rows lack {', '.join(map(repr, missing))}, which "
@@ -428,7 +430,7 @@ def _build_statement(table: Table, names: list[str], replace: bool, skip_duplica
     if replace:
         statement = dialect.insert_replacing(target, key, names)
     elif skip_duplicates:
-        statement = dialect.insert_skipping_duplicates(target)
+        statement = dialect.insert_skipping_duplicates(target, key)
     else:
         statement = sa.insert(target)
     statement = statement.values({n: sa.bindparam(n) for n in names})
@@ -447,7 +449,8 @@ def insert_query(table: Table, query, *, skip_duplicates: bool = False,
     target = sa.Table(address, sa.MetaData(),
                       *[sa.Column(n, sa.types.NULLTYPE, primary_key=n in table.primary_key)
                         for n in names], schema=sa_schema)
-    insert = dialect.insert_skipping_duplicates(target) if skip_duplicates else sa.insert(target)
+    insert = dialect.insert_skipping_duplicates(target, table.primary_key) if skip_duplicates \
+        else sa.insert(target)
     select = compile_select(query.node, dialect, names=names)
     try:
         table.connection.execute(dialect.insert_from_select(insert, names, select))

@@ -76,7 +76,7 @@ def test_codecs(text, codec, store):
     assert spec.is_codec and not spec.is_native
 
 
-@pytest.mark.parametrize("bad", ["<Blob>", "<blob@Cold>", "<>", "<blob", "<1blob>", "<blob@@>",
+@pytest.mark.parametrize("bad", ["<Blob>", "<blob@-cold>", "<>", "<blob", "<1blob>", "<blob@@>",
                                  "<blob cold>", "<blob@cold@x>"])
 def test_malformed_codecs_explain_the_syntax(bad):
     with pytest.raises(DefinitionError, match="<codec>, <codec@> or <codec@store>"):

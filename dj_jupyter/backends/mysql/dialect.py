@@ -109,7 +109,9 @@ class MySQLDialect(ServerSchemas, Dialect):
     def insert_from_select(self, insert, names, select):
         return insert.from_select(list(names), select)
 
-    def insert_skipping_duplicates(self, table):
+    def insert_skipping_duplicates(self, table, key=None):
+        # MySQL cannot aim ON DUPLICATE KEY at one index: a clash on another unique index is
+        # skipped too, as in DataJoint on MySQL.
         stmt = mysql.insert(table)
         first = next(iter(table.primary_key.columns))
         # `pk = pk`: a no-op. Assigning the inserted value instead would rewrite the primary

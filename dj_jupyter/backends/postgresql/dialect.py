@@ -105,8 +105,9 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
     def insert_from_select(self, insert, names, select):
         return insert.from_select(list(names), select)
 
-    def insert_skipping_duplicates(self, table):
-        return postgresql.insert(table).on_conflict_do_nothing()
+    def insert_skipping_duplicates(self, table, key=None):
+        stmt = postgresql.insert(table)
+        return stmt.on_conflict_do_nothing(index_elements=list(key) if key else None)
 
     def insert_replacing(self, table, key, columns):
         stmt = postgresql.insert(table)

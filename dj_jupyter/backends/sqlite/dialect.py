@@ -16,6 +16,9 @@ __all__ = ['SQLiteDialect']
 class SQLiteDialect(Dialect):
     worker_leases = True
 
+    def auto_increment_type(self, sa_type: Any) -> Any:
+        return sa.Integer()  # only an INTEGER key is numbered by SQLite (the rowid)
+
     def raw_sql(self, sql: str, has_args: bool) -> str:
         # DataJoint's SQL uses %s; sqlite3 takes ?. Only when nothing else marks a parameter.
         if has_args and "%s" in sql and "?" not in sql:

@@ -18,7 +18,7 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ...errors import DataJointError
+from ...errors import DataJointError, IntegrityError
 from ..stores import get_store, record_write, stores_config
 from .base import Codec, store_only_dtype
 from .stored import row_key, schema_of
@@ -156,6 +156,30 @@ class ObjectRef:
 
     def exists(self) -> bool:
         return self._store().exists(self.path)
+
+    def verify(self) -> bool:
+        """True when the stored file (or folder) matches this reference's size and item
+        count; else :class:`~dj_jupyter.errors.IntegrityError` says what differs."""
+        store = self._store()
+        if not self.is_dir:
+            if not store.exists(self.path):
+                raise IntegrityError(f"file {self.path!r} is missing from store {self.store!r}")
+            if self.size is not None and store.size(self.path) != self.size:
+                raise IntegrityError(f"size mismatch for {self.path!r} in store {self.store!r}: "
+                                     f"expected {self.size}, found {store.size(self.path)}")
+            return True
+        prefix = self.path.rstrip("/") + "/"
+        items = [item for item in store.list(self.path) if item.path.startswith(prefix)]
+        if not items:
+            raise IntegrityError(f"folder {self.path!r} is missing from store {self.store!r}")
+        if self.item_count is not None and len(items) != self.item_count:
+            raise IntegrityError(f"folder {self.path!r} holds {len(items)} files, expected "
+                                 f"{self.item_count}")
+        total = sum(item.size for item in items)
+        if self.size is not None and total != self.size:
+            raise IntegrityError(f"size mismatch for folder {self.path!r}: expected "
+                                 f"{self.size} bytes, found {total}")
+        return True
 
     def download(self, dest: str | Path, subpath: str | None = None) -> Path:
         """Copy the file or folder to ``dest`` (into it, when ``dest`` is a folder that
