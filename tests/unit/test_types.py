@@ -180,7 +180,7 @@ def test_unsigned_core_types_do_not_exist(text, fix):
         ("int32(4)", "int32 takes no parameters: write int32"),
         ("json(2)", "json takes no parameters"),
         ("bool unsigned", "unexpected 'unsigned' after bool"),
-        ("int unsigned zerofill", "only 'unsigned' may follow it"),
+        ("int unsigned zerofill", "only 'unsigned' and then 'auto_increment' may follow it"),
         ("text(20)", "text takes no parameters"),
         ("double foo", "unexpected 'foo' after double"),
     ],
