@@ -30,7 +30,8 @@ from typing import Any
 from .errors import ConfigError, ConfigFileNotFoundError
 
 __all__ = [
-    "SecretValue", "Config", "config", "SECRET_KEYS"]
+    "SecretValue", "Config", "config", "SECRET_KEYS", "CONFIG_FILENAME", "SECRETS_DIRNAME",
+    "find_config_file", "find_secrets_dir", "read_secret_file"]
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 SECRET_KEYS = frozenset({"database.password"})
@@ -684,10 +685,31 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def find_config_file(start: Path) -> Path | None:
-    """The nearest ``datajoint.json`` from ``start`` upwards, stopping at a repository root."""
+CONFIG_FILENAME = "datajoint.json"
+SECRETS_DIRNAME = ".secrets"
+
+
+def find_secrets_dir(config_path: Path | None = None) -> Path | None:
+    """``.secrets/`` next to ``config_path`` if it exists, else ``/run/secrets/datajoint``
+    if that exists (as DataJoint looks for them)."""
+    if config_path is not None and (Path(config_path).parent / SECRETS_DIRNAME).is_dir():
+        return Path(config_path).parent / SECRETS_DIRNAME
+    return next((folder for folder in SECRETS_FOLDERS if folder.is_dir()), None)
+
+
+def read_secret_file(secrets_dir: Path | None, name: str) -> str | None:
+    """The stripped content of the secret file ``name`` (e.g. ``database.password``)."""
+    if secrets_dir is None or not (Path(secrets_dir) / name).is_file():
+        return None
+    return (Path(secrets_dir) / name).read_text().strip()
+
+
+def find_config_file(start: Path | None = None) -> Path | None:
+    """The nearest ``datajoint.json`` from ``start`` (default: the working directory) upwards,
+    stopping at a repository root."""
+    start = (start or Path.cwd()).resolve()
     for folder in (start, *start.parents):
-        candidate = folder / "datajoint.json"
+        candidate = folder / CONFIG_FILENAME
         if candidate.is_file():
             return candidate
         if (folder / ".git").exists() or (folder / ".hg").exists():

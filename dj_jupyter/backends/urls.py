@@ -24,7 +24,8 @@ def url_from_config(config: Any) -> sa.URL:
     if backend == "sqlite":
         return sa.URL.create("sqlite", database=config["database.path"])
     user = config["database.user"] or getpass.getuser()
-    database = config["database.name"] or (user if backend == "postgresql" else None)
+    # database.name names the PostgreSQL database; MySQL has none to select (DataJoint too)
+    database = (config["database.name"] or user) if backend == "postgresql" else None
     return sa.URL.create(
         _DRIVERS[backend], username=user, password=config["database.password"],
         host=config["database.host"], port=config["database.port"], database=database,

@@ -366,3 +366,15 @@ def test_conn_with_credentials_is_the_server_form(tmp_path, monkeypatch, no_defa
     with pytest.raises(ConnectionError_, match="mysql"):
         dj.conn(host=f"127.0.0.1:{port}", user="alice", password="pw", reset=True)
     assert os.listdir(tmp_path) == []
+
+
+def test_database_name_is_ignored_on_mysql(on_server, no_default_connection):
+    """database.name selects the PostgreSQL database; MySQL has none (as in DataJoint)."""
+    backend, server = on_server
+    settings_ = {"database.backend": backend, "database.host": server.host,
+                 "database.port": server.port, "database.user": server.user,
+                 "database.password": server.password,
+                 "database.name": server.database or "no_such_db_for_mysql"}
+    with dj.config.override(settings_):
+        shared = dj.conn(reset=True)
+    assert shared.query("SELECT 1").fetchone() == (1,)

@@ -144,3 +144,22 @@ def test_a_datajoint_store_spec_with_stage_is_accepted(tmp_path):
 def test_module_config_has_the_new_keys():
     for key in ("database.use_tls", "query_cache"):
         assert key in dj.config
+
+
+def test_config_file_and_secret_helpers(tmp_path, monkeypatch):
+    from dj_jupyter import settings as module
+
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "sub").mkdir()
+    (project / module.CONFIG_FILENAME).write_text("{}")
+    assert module.find_config_file(project / "sub") == project / "datajoint.json"
+    monkeypatch.chdir(project / "sub")
+    assert module.find_config_file() == project / "datajoint.json"
+    secrets = project / module.SECRETS_DIRNAME
+    secrets.mkdir()
+    (secrets / "database.user").write_text(" alice\n")
+    assert module.find_secrets_dir(project / "datajoint.json") == secrets
+    assert module.read_secret_file(secrets, "database.user") == "alice"
+    assert module.read_secret_file(secrets, "database.password") is None
+    assert module.read_secret_file(None, "database.user") is None
