@@ -152,12 +152,10 @@ class AutoPopulate:
 
     @property
     def jobs(self) -> JobQueue:
-        """The job queue of this table (one object per connection; its table is made on first
-        use)."""
-        queue = job_queue(self)
-        if not self.connection.in_transaction:
-            queue.info  # noqa: B018 - the queue table exists once asked for, as in DataJoint
-        return queue
+        """The job queue of this table (one object per connection; its table is made when first
+        read or written, not on attribute access: creating it is DDL, which a populate panel
+        or pipeline view running meanwhile would see as a catalogue change)."""
+        return job_queue(self)
 
     def progress(self, *restrictions: Any, display: bool = False) -> tuple[int, int]:
         """(remaining, total) keys, read from the database (other workers' work counts)."""
