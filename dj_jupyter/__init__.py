@@ -69,6 +69,9 @@ _LAZY = {
     "ValidationResult": ".tables.insert",
     "ObjectRef": ".objects.codecs.builtin",
     "NpyRef": ".objects.codecs.builtin",
+    "take_home": ".pipeline.take_home",
+    "open_home": ".pipeline.take_home",
+    "push_home": ".pipeline.take_home",
 }
 _SUBMODULES = {"cli": ".cli"}  # public modules loaded on first use: dj.cli
 
@@ -80,6 +83,7 @@ __all__ = [
     "MissingAttributeError", "UnknownAttributeError", "__version__", "export_module",
     "alias_datajoint", "Instance", "Entry", "Ingest", "Compute", "AutoPopulate",
     "ValidationResult", "ObjectRef", "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__",
+    "take_home", "open_home", "push_home",
 ]
 
 
@@ -110,6 +114,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .objects.codecs.builtin import NpyRef, ObjectRef
     from .pipeline.instance import Instance
     from .pipeline.schema import Schema, VirtualModule, list_schemas, virtual_schema
+    from .pipeline.take_home import open_home, push_home, take_home
     from .pipeline.tiers import Compute, Computed, Entry, Imported, Ingest, Lookup, Manual, Part
     from .populate.autopopulate import AutoPopulate
     from .populate.export import export_module

@@ -50,6 +50,7 @@ SUBMODULES: dict[str, str] = {
     "datajoint.autopopulate": "dj_jupyter.populate.autopopulate",
     "datajoint.jobs": "dj_jupyter.populate.jobs",
     "datajoint.codecs": "dj_jupyter.objects.codecs",
+    "datajoint.builtin_codecs": "dj_jupyter.objects.codecs.builtin_codecs",
     "datajoint.diagram": "dj_jupyter.display.diagram.model",
     "datajoint.cli": "dj_jupyter.cli",
 }

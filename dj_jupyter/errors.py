@@ -9,7 +9,8 @@ message says what went wrong *and* how to fix it::
     ├── ConnectionError_             cannot reach / lost the database
     │   └── LostConnectionError      connection dropped (inside a transaction)
     ├── DefinitionError              a table definition cannot be parsed or declared
-    │   └── NotAlterableError        a change ALTER cannot make (drop and re-declare)
+    │   ├── NotAlterableError        a change ALTER cannot make (drop and re-declare)
+    │   └── CodecPluginError         an installed codec plugin failed to load
     ├── MissingTableError            a table is used but not declared
     ├── QueryError                   the database refused a query
     │   ├── DuplicateError           a primary key / unique value exists already
@@ -34,6 +35,7 @@ __all__ = [
     "LostConnectionError",
     "DefinitionError",
     "NotAlterableError",
+    "CodecPluginError",
     "MissingTableError",
     "QueryError",
     "DuplicateError",
@@ -86,6 +88,10 @@ class DefinitionError(DataJointError):
 
 class NotAlterableError(DefinitionError):
     """The new definition changes what ALTER cannot change; drop and re-declare instead."""
+
+
+class CodecPluginError(DefinitionError):
+    """An installed codec plugin failed to load (the message names its package)."""
 
 
 class MissingTableError(DataJointError):

@@ -42,9 +42,11 @@ from ..algebra.conditions import Equals, Exists, disjunction, negation
 from ..algebra.heading import Attribute, Heading, TableInfo
 from ..algebra.nodes import Restrict, TableNode, base_table
 from ..backends.connection import Connection
+from ..backends.ddl import AddColumn
 from ..catalog import metadata as catalog
 from ..catalog.catalog import catalog_of
 from ..catalog.declare import create_table, plan_table
+from ..catalog.events import CatalogEvent
 from ..definition.model import AttributeSpec, Default, IndexSpec, TableDefinition, TypeSpec
 from ..errors import DataJointError
 from ..objects.codecs import storage_spec
@@ -131,6 +133,22 @@ def _is_zombie(pid: int) -> bool:
         return False
 
 
+def _adopt(connection: Connection, plan: Any) -> None:
+    """Give a queue DataJoint declared the ``heartbeat`` column our workers keep (nullable:
+    DataJoint's workers never see it), so both libraries' workers share one queue."""
+    sa_schema, address = connection.dialect.table_address(plan.schema, plan.name)
+    columns = connection.call(lambda sa_connection: [
+        column["name"] for column in sa.inspect(sa_connection).get_columns(address, sa_schema)])
+    if not columns or "heartbeat" in columns:
+        return
+    if connection.in_transaction:
+        raise DataJointError("the job queue is adopted by populate or .jobs outside a "
+                             "transaction; access Table.jobs once before")
+    column = plan.table.c["heartbeat"]
+    connection.call(lambda sa_connection: sa_connection.execute(AddColumn(column)))
+    catalog_of(connection).changed(CatalogEvent("alter", plan.schema, plan.name))
+
+
 class JobQueue(QueryExpression):
     """The job queue of one auto-populated table; also a query over its rows."""
 
@@ -172,6 +190,8 @@ class JobQueue(QueryExpression):
                 raise DataJointError("the job queue is created by populate or .jobs outside a "
                                      "transaction; access Table.jobs once before")
             create_table(connection, plan)
+        else:
+            _adopt(connection, plan)
         self._sa_table = plan.table
         lineage = self.target.heading.lineages  # the queue's keys are the target's keys
         attributes = tuple(Attribute(c.name, c.type, c.in_key, c.nullable, c.default, c.comment,
@@ -501,14 +521,15 @@ class JobQueue(QueryExpression):
         names = [*self.key, "host", "pid", "connection_id"]
         silent = sa.or_(table.c.heartbeat.is_(None),
                         table.c.heartbeat < dialect.seconds_from_now(-heartbeat_timeout))
-        statement = sa.select(*[table.c[n] for n in names], silent.label("silent")).where(
+        statement = sa.select(*[table.c[n] for n in names], silent.label("silent"),
+                              table.c.heartbeat.is_(None).label("beatless")).where(
             table.c.status == "reserved")
         folder = self._lease_folder
         count = 0
         for row in self.connection.fetch_all(statement):
             key = self._keys([row[:len(self.key)]])[0]
-            host, pid, token, is_silent = row[len(self.key):]
-            if _worker_lives(folder, host, pid, token, bool(is_silent)):
+            host, pid, token, is_silent, beatless = row[len(self.key):]
+            if _worker_lives(folder, host, pid, token, bool(is_silent), bool(beatless)):
                 continue
             count += self.release(key, pid=pid, host=host)
         return count
@@ -537,14 +558,20 @@ class JobRows(QueryExpression):
         return count if get_count else None
 
 
-def _worker_lives(folder, host: str, pid: int, token: int, silent: bool) -> bool:
-    """Whether the worker that reserved a job still runs (see ``requeue_orphans``)."""
-    lease = state(folder, token) if folder is not None and token else None
+def _worker_lives(folder, host: str, pid: int, token: int, silent: bool,
+                  beatless: bool = False) -> bool:
+    """Whether the worker that reserved a job still runs (see ``requeue_orphans``).
+
+    A job reserved with no heartbeat at all was taken by a worker that keeps none —
+    DataJoint's, sharing the queue: it counts as gone only when it ran on this host and its
+    process has ended (DataJoint's own ``jobs.refresh(orphan_timeout=...)`` handles the rest).
+    """
+    lease = state(folder, token) if folder is not None and token and not beatless else None
     if lease is not None:
         return lease
     if host == HOST and not _process_alive(pid):
         return False
-    return not silent
+    return beatless or not silent
 
 
 def _derived(connection, node) -> QueryExpression:

@@ -11,11 +11,13 @@ from .base import (
            decoder_for,
            encoder_for,
            get_codec,
+           is_codec_registered,
            list_codecs,
            referenced_paths,
            storage_spec,
+           unregister_codec,
            uses_store,
 )
 
 __all__ = ["Codec", "get_codec", "list_codecs", "storage_spec", "encoder_for", "decoder_for",
-           "uses_store", "referenced_paths"]
+           "uses_store", "referenced_paths", "is_codec_registered", "unregister_codec"]

@@ -11,33 +11,44 @@ round-trip law ``decode(encode(x)) == x`` holds for every built-in codec.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ...definition.model import TypeSpec
 from ...definition.types import parse_type
-from ...errors import DataTypeError, DefinitionError
+from ...errors import CodecPluginError, DataTypeError, DefinitionError
 
 __all__ = ["Codec", "get_codec", "list_codecs", "storage_spec", "encoder_for", "decoder_for",
-           "uses_store", "referenced_paths"]
+           "uses_store", "referenced_paths", "is_codec_registered", "unregister_codec",
+           "rescan_plugins", "PLUGIN_GROUPS"]
 
 _REGISTRY: dict[str, type[Codec]] = {}
 
+# Entry-point groups of codec plugins: ours, DataJoint 2.x's, and its legacy one.
+PLUGIN_GROUPS = ("dj_jupyter.codecs", "datajoint.codecs", "datajoint.types")
+
 
 class Codec:
-    """Base class of codecs; subclasses register themselves by their ``name``."""
+    """Base class of codecs; subclasses register themselves by their ``name``.
+
+    ``replaceable`` marks a built-in that DataJoint itself lacks (``<zarr@>``): a codec
+    plugin of that name, written for DataJoint, takes its place.
+    """
 
     name: ClassVar[str] = ""
+    replaceable: ClassVar[bool] = False
 
     def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not register:
+        if not register or (not cls.name and _is_abstract(cls)):
             return
         if not cls.name or not cls.name.isidentifier() or cls.name != cls.name.lower():
             raise DefinitionError(f"codec {cls.__name__} needs a lower-case name, e.g. "
                                   "name = 'mycodec'")
         existing = _REGISTRY.get(cls.name)
-        if existing is not None and existing.__qualname__ != cls.__qualname__:
+        if existing is not None and existing.__qualname__ != cls.__qualname__ and \
+                not existing.replaceable:
             raise DefinitionError(f"a codec named {cls.name!r} exists already "
                                   f"({existing.__module__}.{existing.__qualname__}); choose "
                                   "another name")
@@ -63,34 +74,78 @@ class Codec:
             return [(stored["store"], stored["path"])]
         return []
 
+    @staticmethod
+    def _codec_config(key: dict | None = None, context: dict | None = None) -> Any:
+        """The configuration a DataJoint 2.x codec threads into its helpers: ``None`` here,
+        where the helpers read ``dj.config`` (one configuration per process)."""
+        if context and context.get("config") is not None:
+            return context["config"]
+        return (key or {}).get("_config")
+
     def __repr__(self) -> str:
         return f"<codec {self.name}>"
 
 
-def _load_entry_points() -> None:
-    from importlib.metadata import entry_points
-
-    for group in ("dj_jupyter.codecs", "datajoint.codecs"):
-        for entry in entry_points(group=group):
-            try:
-                entry.load()
-            except Exception as error:  # noqa: BLE001 - one broken plugin must not stop us
-                import logging
-
-                logging.getLogger("dj_jupyter").warning("codec plugin %s failed: %s",
-                                                        entry.name, error)
+def _is_abstract(cls: type) -> bool:
+    return bool(getattr(cls, "__abstractmethods__", None))
 
 
 @functools.lru_cache(maxsize=1)
-def _registry() -> dict[str, type[Codec]]:
-    _load_entry_points()
-    return _REGISTRY
+def _plugin_entries() -> tuple[Any, ...]:
+    from importlib.metadata import entry_points
+
+    return tuple(entry for group in PLUGIN_GROUPS for entry in entry_points(group=group))
+
+
+_LOADED_PLUGINS: set[str] = set()
+
+
+def rescan_plugins() -> None:
+    """Look for installed codec plugins again (after installing one into a running process)."""
+    _plugin_entries.cache_clear()
+
+
+def _load_plugins() -> None:
+    """Load every installed codec plugin once. One that fails is an error naming it: no
+    other codec answers in its place."""
+    for entry in _plugin_entries():
+        label = f"{entry.group}:{entry.name}"
+        if label in _LOADED_PLUGINS:
+            continue
+        try:
+            loaded = entry.load()
+        except Exception as error:  # noqa: BLE001 - any failure names the plugin
+            package = getattr(entry.dist, "name", None) or entry.value.split(":")[0]
+            hint = ("it is written for DataJoint: call dj_jupyter.alias_datajoint() (or set "
+                    "DJ_ALIAS_DATAJOINT=1) before using it" if _missing_datajoint(error) else
+                    "install what it needs or uninstall the package")
+            raise CodecPluginError(
+                f"codec plugin {entry.name!r} ({entry.value}, package {package!r}, entry "
+                f"point group {entry.group!r}) failed to load: {type(error).__name__}: "
+                f"{error}; {hint}. No other codec is used in its place") from error
+        if isinstance(loaded, type) and issubclass(loaded, Codec) and loaded.name and \
+                _REGISTRY.get(loaded.name) is not loaded:
+            _REGISTRY[loaded.name] = loaded  # a class registered under another base first
+        _LOADED_PLUGINS.add(label)
+
+
+def _missing_datajoint(error: BaseException | None) -> bool:
+    """Whether the import of ``datajoint`` failed (also when re-raised, as plugins do)."""
+    seen = 0
+    while error is not None and seen < 8:
+        if isinstance(error, ImportError) and (error.name or "").split(".")[0] == "datajoint":
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 def get_codec(name: str) -> Codec:
-    """The registered codec called ``name``."""
-    registry = _registry()
-    codec = registry.get(name) or _REGISTRY.get(name)
+    """The registered codec called ``name`` (an installed plugin of that name loaded first)."""
+    name = name.strip("<>").split("@", 1)[0]
+    codec = _REGISTRY.get(name)
+    if codec is None or codec.replaceable:
+        _load_plugins()
+        codec = _REGISTRY.get(name)
     if codec is None:
         known = ", ".join(f"<{n}>" for n in sorted(_REGISTRY)) or "none"
         raise DefinitionError(f"unknown codec <{name}>; registered codecs: {known}. Define it "
@@ -99,7 +154,32 @@ def get_codec(name: str) -> Codec:
 
 
 def list_codecs() -> list[str]:
-    return sorted(_registry())
+    _load_plugins()
+    return sorted(_REGISTRY)
+
+
+def is_codec_registered(name: str) -> bool:
+    """Whether a codec ``name`` (``<name@store>`` accepted) is known, plugins included."""
+    name = name.strip("<>").split("@", 1)[0]
+    if name not in _REGISTRY:
+        _load_plugins()
+    return name in _REGISTRY
+
+
+def unregister_codec(name: str) -> None:
+    """Forget the codec ``name`` (tests; a table using it can no longer be read)."""
+    if _REGISTRY.pop(name.strip("<>").split("@", 1)[0], None) is None:
+        raise DefinitionError(f"no codec named <{name}> is registered")
+
+
+def _accepts(function: Callable[..., Any], name: str) -> bool:
+    """Whether ``function`` takes the keyword ``name`` (DataJoint codecs written before
+    ``context`` existed do not)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 def _chain(spec: TypeSpec) -> tuple[list[tuple[Codec, str | None]], TypeSpec]:
@@ -118,6 +198,16 @@ def _chain(spec: TypeSpec) -> tuple[list[tuple[Codec, str | None]], TypeSpec]:
             text = text[:-1] + f"@{store}>"  # the store travels inward
         spec = parse_type(text)
     return chain, spec
+
+
+def _context_for(method: Callable[..., Any], key: dict | None) -> dict:
+    """``context=`` for a codec method that declares it (DataJoint 2.3.4's keyword): the
+    row's schema, table and field; no per-connection config (``config`` is None)."""
+    if not _accepts(method, "context"):
+        return {}
+    key = key or {}
+    return {"context": {"schema": key.get("_schema"), "table": key.get("_table"),
+                        "field": key.get("_field"), "config": None}}
 
 
 def storage_spec(spec: TypeSpec) -> TypeSpec:
@@ -151,7 +241,8 @@ def encoder_for(spec: TypeSpec) -> Callable[..., Any]:
         for codec, store in chain:
             try:
                 codec.validate(value)
-                value = codec.encode(value, key=key, store_name=store)
+                value = codec.encode(value, key=key, store_name=store,
+                                     **_context_for(codec.encode, key))
             except (TypeError, ValueError) as problem:
                 raise DataTypeError(f"<{codec.name}> cannot store {type(value).__name__}: "
                                     f"{problem}") from None
@@ -173,7 +264,7 @@ def decoder_for(dialect: Any, spec: TypeSpec) -> Callable[[Any], Any] | None:
         if base is not None:
             value = base(value)
         for codec, _store in reversed(chain):
-            value = codec.decode(value, key=None)
+            value = codec.decode(value, key=None, **_context_for(codec.decode, None))
         return value
 
     return decode

@@ -68,7 +68,7 @@ class ObjectRef:
 
     def __init__(self, meta: dict):
         self.path: str = meta["path"]
-        self.store: str = meta["store"]
+        self.store: str | None = meta.get("store")  # None: the default store
         self.size: int | None = meta.get("size")
         self.ext: str = meta.get("ext") or ""
         self.is_dir: bool = bool(meta.get("is_dir"))
@@ -238,9 +238,9 @@ class ObjectCodec(Codec):
             ext = normal_extension(value[0])
             data = value[1].read() if hasattr(value[1], "read") else bytes(value[1])
         else:
-            ext, data = "", bytes(value)
+            ext, data = None, bytes(value)  # no extension: null in the row, as DataJoint
         store = get_store(store_name)
-        path = store.layout.object_path(row, ext)
+        path = store.layout.object_path(row, ext or "")
         if local is not None and local.is_dir():
             record_write(store, path + "/")  # first: a partial copy is removed too
             size = count = 0

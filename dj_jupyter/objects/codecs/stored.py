@@ -77,7 +77,7 @@ class HashCodec(Codec):
                 "size": len(data)}
 
     def decode(self, stored: Any, *, key: dict | None = None) -> bytes:
-        data = get_store(stored["store"]).get_bytes(stored["path"])
+        data = get_store(stored.get("store")).get_bytes(stored["path"])
         if content_hash(data) != stored["hash"]:
             raise DataJointError(f"object {stored['path']} in store {stored['store']!r} does "
                                  "not match its hash: it was changed outside dj_jupyter")
@@ -140,11 +140,28 @@ class NpyCodec(Codec):
         path = store.layout.object_path(row, ".npy")
         record_write(store, path)  # first: a partial write is removed too
         store.put_npy(path, value)
-        return {"path": path, "store": store.name, "dtype": value.dtype.str,
+        return {"path": path, "store": store.name, "dtype": dtype_text(value.dtype),
                 "shape": list(value.shape)}
 
     def decode(self, stored: Any, *, key: dict | None = None) -> NpyRef:
         return NpyRef(stored)
+
+
+def dtype_text(dtype: Any) -> str:
+    """A dtype as the row describes it, as DataJoint does: ``str(dtype)`` (``"float64"``,
+    ``">i4"``, ``"[('x', '<f4'), ('n', '<i8')]"`` for a structured one)."""
+    return str(dtype)
+
+
+def dtype_of(text: str) -> Any:
+    """The dtype a row's description names (:func:`dtype_text`, or our earlier ``dtype.str``)."""
+    import ast
+
+    import numpy as np
+
+    if text.startswith("["):  # a structured dtype: its fields as a Python literal
+        return np.dtype([tuple(field) for field in ast.literal_eval(text)])
+    return np.dtype(text)
 
 
 class NpyRef:
@@ -158,11 +175,9 @@ class NpyRef:
     """
 
     def __init__(self, meta: dict):
-        import numpy as np
-
         self.path: str = meta["path"]
-        self.store: str = meta["store"]
-        self.dtype = np.dtype(meta["dtype"])
+        self.store: str | None = meta.get("store")  # None: the default store
+        self.dtype = dtype_of(meta["dtype"])
         self.shape: tuple[int, ...] = tuple(meta["shape"])
         self._array = None
         self._layout: tuple[int, bool] | None = None

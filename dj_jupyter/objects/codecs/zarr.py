@@ -102,6 +102,7 @@ class ZarrCodec(Codec):
     """``<zarr@store>``: an array, DataArray or Dataset as a Zarr store owned by the row."""
 
     name = "zarr"
+    replaceable = True  # DataJoint has no <zarr@>: a DataJoint zarr codec plugin takes its place
 
     def get_dtype(self, is_store: bool) -> str:
         dtype = store_only_dtype(self.name, "keeps arrays in", is_store)
