@@ -63,7 +63,7 @@ class ArraySource:
     dims: list[str]
     coords: dict[str, list] = field(default_factory=dict)
     name: str = ""
-    store: str = ""
+    store: str | None = None  # None: the default store
 
     @property
     def ndim(self) -> int:

@@ -71,7 +71,7 @@ def image_cell(meta: dict) -> dict | None:
 def _cached_cell(store_name: str, path: str, size: int | None, stamp: str) -> dict | None:
     store = get_store(store_name)
     small = size is not None and size <= THUMB_SOURCE_BYTES
-    data = read_range(store, path, 0, size if small else HEADER_BYTES)
+    data = read_range(store, path, 0, size if small and size is not None else HEADER_BYTES)
     found = image_header(data)
     if found is None:
         return None
@@ -95,7 +95,7 @@ def _thumbnail(data: bytes) -> str | None:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
-def image_array(store_name: str, path: str) -> np.ndarray:
+def image_array(store_name: str | None, path: str) -> np.ndarray:
     """The decoded image as an array, (height, width) or (height, width, channel)."""
     try:
         from PIL import Image

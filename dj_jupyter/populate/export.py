@@ -208,7 +208,7 @@ def _text_literal(text: str) -> str:
     return f'"""{text}"""'
 
 
-def _synthesized(cls: type, indent: str = "") -> str:
+def _synthesized(cls: Any, indent: str = "") -> str:
     """A code-less class (and its parts) from its definition (and a Lookup's contents)."""
     inner = indent + "    "
     lines = [f"{indent}class {cls.__name__}(dj.{cls._tier}):",
@@ -240,7 +240,7 @@ def _free_names(source: str) -> set[str]:
     return used - defined - set(dir(builtins))
 
 
-def _parent_names(cls: type) -> set[str]:
+def _parent_names(cls: Any) -> set[str]:
     """Names the definitions' ``->`` lines refer to (``-> Subject``, ``-> other.Session``)."""
     texts = [cls.definition or ""] + [value.definition or "" for value in cls.__dict__.values()
                                       if isinstance(value, type) and hasattr(value, "definition")]

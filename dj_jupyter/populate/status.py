@@ -130,7 +130,8 @@ class StatusReader:
         target = FreeTable(self.connection, name)
         source = (key_source if key_source is not None else natural_key_source(target)).proj()
         done = source & target.proj()
-        columns = [compile_count(source.node, dialect).scalar_subquery(),
+        columns: list[sa.ColumnElement] = [
+                   compile_count(source.node, dialect).scalar_subquery(),
                    compile_count(done.node, dialect).scalar_subquery()]
         if name in self._job_tables:
             queue = self._queues.get(name)

@@ -31,7 +31,7 @@ class Upstream:
         self._key = dict(key)
         self._seed = table.full_name
         self._members: set[str] | None = None
-        self._views: dict[str, QueryExpression] = {}
+        self._views: dict[str, list] = {}  # table name -> its restriction (a list: OR)
 
     @property
     def tables(self) -> list[str]:

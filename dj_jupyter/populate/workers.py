@@ -72,7 +72,7 @@ def class_address(cls: type) -> str:
     return f"{module}:{cls.__qualname__}"
 
 
-def worker_target(cls: type) -> tuple[str, str | None]:
+def worker_target(cls: Any) -> tuple[str, str | None]:
     """(``module:Class`` for workers, the module's source if it must be shipped): a class of
     a notebook goes with the source of its schema's module (see :mod:`.export`)."""
     address = class_address(cls)
@@ -118,6 +118,8 @@ def _import_file(path: str) -> Any:
     if known is not None and getattr(known, "__file__", None) == str(file):
         return known
     spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{file} cannot be imported as a module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:

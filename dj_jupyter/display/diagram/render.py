@@ -52,7 +52,7 @@ def shown(diagram: Diagram) -> tuple[list[DiagramNode], list[DiagramEdge]]:
     """The nodes and edges to draw: folded tables (``collapse()``) as one node per schema,
     a cascade's or trace's row counts in the labels."""
     all_nodes = diagram.nodes
-    folded = defaultdict(int)
+    folded: defaultdict[str, int] = defaultdict(int)
     for node in all_nodes:
         if node.folded:
             folded[node.schema] += 1

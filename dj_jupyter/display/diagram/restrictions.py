@@ -33,7 +33,8 @@ def as_query(source: Any) -> QueryExpression:
     return source
 
 
-def _full_name(query: QueryExpression) -> str:
+def _full_name(query: Any) -> str:
+    """The full name of the table a (restricted) table query reads."""
     return getattr(query, "table", query).full_name
 
 
