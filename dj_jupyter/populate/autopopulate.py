@@ -241,8 +241,8 @@ class _Runner:
         self._tally: _Tally | None = None
         self.tripartite = all(hasattr(table, n)
                               for n in ("make_fetch", "make_compute", "make_insert"))
-        if not self.tripartite and (not hasattr(table, "make")
-                                    or type(table).make is AutoPopulate.__dict__.get("make")):
+        self.make = _make_method(table)
+        if not self.tripartite and self.make is None:
             raise DataJointError(f"{type(table).__name__} has no make(self, key) method: define "
                                  "one that inserts the row for key")
         # Done means: some row has the key_source key (the table may add key attributes).
@@ -432,7 +432,7 @@ class _Runner:
                             "make_compute ran; nothing was inserted — populate again")
                     table.make_insert(dict(key), *_as_tuple(computed))
                 else:
-                    table.make(dict(key), **self.make_kwargs)
+                    self.make(dict(key), **self.make_kwargs)
                 duration = time.perf_counter() - started
                 if self.metadata is not None:
                     self.metadata.write(key, began, duration, self.version)
@@ -509,6 +509,16 @@ class _Sweep:
         """Re-queue now; the number of jobs re-queued."""
         self.last = time.monotonic()
         return self.jobs.requeue_orphans(self.heartbeat_timeout)
+
+
+def _make_method(table: Any) -> Callable | None:
+    """The table's ``make``; DataJoint's older name for it, ``_make_tuples``, wins where both
+    exist, as in DataJoint (older pipelines and DataJoint's own test schemas use it)."""
+    legacy = getattr(table, "_make_tuples", None)
+    if legacy is not None:
+        return legacy
+    own = getattr(type(table), "make", None)
+    return None if own is None or own is AutoPopulate.__dict__.get("make") else table.make
 
 
 def _key_tuple(key: dict, names: list[str]) -> tuple:

@@ -58,9 +58,12 @@ from .leases import hold, lease_folder, state
 if TYPE_CHECKING:
     from ..tables.table import Table
 
-__all__ = ["JobQueue", "STATUSES", "job_key", "job_queue", "job_table_name"]
+__all__ = ["JobQueue", "STATUSES", "ERROR_MESSAGE_LENGTH", "TRUNCATION_APPENDIX", "job_key",
+           "job_queue", "job_table_name"]
 
 STATUSES = ("pending", "reserved", "success", "error", "ignore")
+ERROR_MESSAGE_LENGTH = 2047  # the error_message column's width, as DataJoint's
+TRUNCATION_APPENDIX = "...truncated"  # ends a message cut to fit
 HOST = socket.gethostname()
 
 
@@ -81,7 +84,8 @@ def _job_attributes() -> tuple[AttributeSpec, ...]:
         AttributeSpec("heartbeat", stamp, False, nullable=True),
         AttributeSpec("completed_time", stamp, False, nullable=True),
         AttributeSpec("duration", _spec("float64", "float64"), False, nullable=True),
-        AttributeSpec("error_message", _spec("varchar", "varchar(2047)", (2047,)), False,
+        AttributeSpec("error_message", _spec("varchar", f"varchar({ERROR_MESSAGE_LENGTH})",
+                                            (ERROR_MESSAGE_LENGTH,)), False,
                       default=Default("")),
         AttributeSpec("error_stack", _spec("native", "text", ("text",)), False, nullable=True),
         AttributeSpec("user", _spec("varchar", "varchar(255)", (255,)), False, default=Default("")),
@@ -349,7 +353,8 @@ class JobQueue(QueryExpression):
     def _record_values(self, key: dict, status: str, duration: float | None, version: str,
                        error_message: str, error_stack: str | None) -> dict:
         return {**self._key_values(key), "new_status": status, "duration": duration,
-                "error_message": _truncate(error_message, 2047), "error_stack": error_stack,
+                "error_message": _truncate(error_message, ERROR_MESSAGE_LENGTH),
+                "error_stack": error_stack,
                 **self._worker_fields(version)}
 
     def close_at_commit(self, key: dict, *, duration: float | None = None,
@@ -658,7 +663,9 @@ def _default_text(attribute: AttributeSpec) -> str:
 
 def _truncate(text: str, limit: int) -> str:
     """At most ``limit`` characters, ending ``...truncated`` when cut (as DataJoint)."""
-    return text if len(text) <= limit else text[: limit - 12] + "...truncated"
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(TRUNCATION_APPENDIX)] + TRUNCATION_APPENDIX
 
 
 @functools.lru_cache(maxsize=1)

@@ -22,7 +22,7 @@ from ..version import __version__
 
 __all__ = ["code_version", "job_version", "MAKE_METHODS"]
 
-MAKE_METHODS = ("make", "make_fetch", "make_compute", "make_insert")
+MAKE_METHODS = ("make", "_make_tuples", "make_fetch", "make_compute", "make_insert")
 
 
 def code_version(cls: type) -> str:

@@ -463,3 +463,52 @@ def test_tables_declared_without_capture_get_no_column(schema, conn):
     with dj.config.override({"provenance.capture": True}):
         tables["Session"].insert1({"session": 1, "count": 1})
     assert len(tables["Session"]) == 1
+
+
+def test_the_legacy_make_tuples_is_the_make_as_in_datajoint(schema):
+    """Older pipelines (and DataJoint's own test schemas) name make ``_make_tuples``; it is
+    called, and wins over ``make`` where a class has both, as in DataJoint."""
+
+    @schema
+    class Number(dj.Lookup):
+        definition = "n: int32"
+        contents = [(i,) for i in range(4)]
+
+    @schema
+    class Square(dj.Computed):
+        definition = """
+        -> Number
+        ---
+        square: int64
+        """
+
+        def _make_tuples(self, key):
+            self.insert1({**key, "square": key["n"] ** 2})
+
+        def make(self, key):  # never called: _make_tuples wins
+            raise AssertionError("make was called instead of _make_tuples")
+
+    Square.populate()
+    assert sorted(Square.to_arrays("square")) == [0, 1, 4, 9]
+
+
+def test_error_messages_are_cut_as_datajoint_cuts_them(schema):
+    from dj_jupyter.populate.jobs import ERROR_MESSAGE_LENGTH, TRUNCATION_APPENDIX
+
+    @schema
+    class Number(dj.Lookup):
+        definition = "n: int32"
+        contents = [(1,)]
+
+    @schema
+    class Loud(dj.Computed):
+        definition = """
+        -> Number
+        """
+
+        def make(self, key):
+            raise ValueError("x" * 5000)
+
+    Loud.populate(suppress_errors=True)
+    (message,) = Loud.jobs.errors.to_arrays("error_message")
+    assert len(message) == ERROR_MESSAGE_LENGTH and message.endswith(TRUNCATION_APPENDIX)
