@@ -63,10 +63,11 @@ $(LABEXT_LINK): $(VENV)/.installed | $(LABEXT_BUILT)
 test-labextension: $(LABEXT)/node_modules/.package-lock.json
 	cd $(LABEXT) && npm test --silent
 
-# CI: the extension is installed and enabled in the venv's JupyterLab.
+# CI: the extension is installed and enabled in the venv's JupyterLab. (The listing is printed
+# as it is; `tee /dev/stderr` would reopen a log file that stderr goes to, and empty it.)
 check-labextension: labextension
-	$(VENV)/bin/jupyter labextension list 2>&1 | tee /dev/stderr | \
-	  grep -q "dj-jupyter-labext.*enabled.*OK" || \
+	@listed=$$($(VENV)/bin/jupyter labextension list 2>&1); echo "$$listed"; \
+	  grep -q "dj-jupyter-labext.*enabled.*OK" <<<"$$listed" || \
 	  { echo "error: dj-jupyter-labext is not installed and enabled" >&2; exit 1; }
 
 # The documentation site (mkdocs.yml): README, tutorials executed with their pictures, the
