@@ -218,7 +218,8 @@ def _as_text(value: Any) -> str:
     if isinstance(value, Integral):
         return str(int(value))
     if isinstance(value, (Real, decimal.Decimal)):
-        if not math.isfinite(float(value)):
+        if not (value.is_finite() if isinstance(value, decimal.Decimal)
+                else math.isfinite(float(value))):  # float() of a signalling NaN raises
             raise BadValue(f"expected a string, got {value!r}; NaN and infinity have no text "
                            "form that every backend reads back")
         return str(value)  # the shortest text that reads back as the same number

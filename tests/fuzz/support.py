@@ -113,9 +113,39 @@ def is_null(value: Any) -> bool:
                              and value != value)
 
 
+def number_text(value: str) -> decimal.Decimal:
+    """A number written as text ("12", " 1.5e3 "), which DataJoint lets the server parse."""
+    try:
+        number = decimal.Decimal(value.strip())
+    except decimal.InvalidOperation:
+        raise Refused from None
+    if not number.is_finite():
+        raise Refused
+    return number
+
+
+def is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def as_text(value: Any) -> str:
+    """A number in a string column is its text (5 -> "5"), as DataJoint stores it; a bool or
+    anything else that is not a string is refused."""
+    if isinstance(value, str):
+        return value
+    if is_bool(value):
+        raise Refused
+    if isinstance(value, Integral):
+        return str(int(value))
+    if isinstance(value, decimal.Decimal) and value.is_finite() or \
+            isinstance(value, Real) and math.isfinite(float(value)):
+        return str(value)
+    raise Refused
+
+
 def plain_text(value: Any, limit: int | None) -> str:
-    if not isinstance(value, str) or (limit is not None and len(value) > limit) \
-            or "\x00" in value:
+    value = as_text(value)
+    if (limit is not None and len(value) > limit) or "\x00" in value:
         raise Refused
     try:
         value.encode("utf-8")
@@ -125,7 +155,12 @@ def plain_text(value: Any, limit: int | None) -> str:
 
 
 def integer(value: Any, bits: int) -> int:
-    if isinstance(value, Integral):
+    if isinstance(value, str):
+        value = number_text(value)
+    if is_bool(value) or isinstance(value, Integral):
+        number = int(value)  # True is 1, as DataJoint stores it
+    elif isinstance(value, decimal.Decimal) and value.is_finite() \
+            and value == value.to_integral_value():
         number = int(value)
     elif isinstance(value, Real) and math.isfinite(value) and float(value).is_integer():
         number = int(value)
@@ -144,6 +179,8 @@ def floating32(value: Any) -> float:
 
 
 def floating(value: Any, limit: float) -> float:
+    if isinstance(value, str):
+        value = number_text(value)
     if isinstance(value, bool) or not isinstance(value, (Real, decimal.Decimal)):
         raise Refused
     try:
@@ -227,6 +264,8 @@ def boolean(value: Any) -> bool:
     raise Refused
 
 
+NUMERIC = frozenset({"i8", "i64", "f64", "f32", "dec"})
+
 # attribute -> (declared type, reference model of the stored value)
 MODEL: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "i8": ("int8", lambda v: integer(v, 8)),
@@ -245,6 +284,8 @@ def expected(attribute: str, value: Any) -> Any:
     """The value the row must hold, or raise Refused (NULL for None and NaN)."""
     if attribute != "doc" and is_null(value) or value is None:
         return None
+    if attribute in NUMERIC and isinstance(value, str) and not value.strip():
+        return None  # a blank in a numeric column is NULL, as DataJoint reads a blank CSV field
     return MODEL[attribute][1](value)
 
 

@@ -42,7 +42,8 @@ def test_settings_are_stored_right_or_refused(backend, key, value):
         again[key] = stored  # what was stored is itself a valid value, stored unchanged
         assert repr(again[key]) == repr(stored)
         if key != "stores":
-            assert type(stored) in (type(SETTINGS[key].default), type(None), str, int, float)
+            plain = (type(SETTINGS[key].default), type(None), str, int, float, bool)
+            assert type(stored) in plain or isinstance(stored, Path)  # query_cache: a Path
 
     judge(backend, "settings", assign, on_success=succeed, counts=lambda: snapshot(config))
 
