@@ -56,8 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scaleout", action="store_true",
                         help="also compare populate(processes=2) with one process (SQLite, "
                              "CPU-bound make of 50 ms)")
-    parser.add_argument("--scaleout-keys", type=int, default=60,
-                        help="keys for --scaleout (60)")
+    parser.add_argument("--scaleout-keys", type=int, default=200,
+                        help="keys for --scaleout (200: the workers' start is ~0.6 s)")
     parser.add_argument("--objects", action="store_true",
                         help="also run the object-store benchmark (<npy@>, <blob>, <zarr@>)")
     parser.add_argument("--objects-count", type=int, default=100,
