@@ -20,6 +20,7 @@ from typing import Any
 from ..algebra.compiler import compile_delete
 from ..algebra.nodes import base_table
 from ..errors import DataJointError
+from ..objects.codecs import blob
 from ..query.expression import QueryExpression
 from .result import error_kind
 
@@ -137,10 +138,20 @@ def group_errors(rows: Iterable[dict], key_names: list[str]) -> list[ErrorGroup]
         group = groups.get((kind, pattern))
         if group is None:
             groups[(kind, pattern)] = ErrorGroup(kind, pattern, message, [key],
-                                                 row.get("error_stack"))
+                                                 _stack_text(row.get("error_stack")))
         else:
             group.keys.append(key)
     return sorted(groups.values(), key=lambda g: (-g.count, g.kind, g.pattern))
+
+
+def _stack_text(stack: Any) -> str | None:
+    """A traceback as text; a queue DataJoint declared keeps it as a ``<blob>``."""
+    if isinstance(stack, (bytes, bytearray, memoryview)):
+        try:
+            return str(blob.decode(bytes(stack)))
+        except DataJointError:
+            return bytes(stack).decode(errors="replace")
+    return stack
 
 
 class ErrorRows(QueryExpression):

@@ -49,7 +49,7 @@ from ..catalog.declare import create_table, plan_table
 from ..catalog.events import CatalogEvent
 from ..definition.model import AttributeSpec, Default, IndexSpec, TableDefinition, TypeSpec
 from ..errors import DataJointError
-from ..objects.codecs import storage_spec
+from ..objects.codecs import blob, storage_spec
 from ..query.expression import QueryExpression, U
 from ..settings import config
 from .job_errors import ErrorRows
@@ -137,20 +137,32 @@ def _is_zombie(pid: int) -> bool:
         return False
 
 
-def _adopt(connection: Connection, plan: Any) -> None:
+def _adopt(connection: Connection, plan: Any) -> bool:
     """Give a queue DataJoint declared the ``heartbeat`` column our workers keep (nullable:
-    DataJoint's workers never see it), so both libraries' workers share one queue."""
+    DataJoint's workers never see it), so both libraries' workers share one queue. Returns
+    whether the queue keeps ``error_stack`` as a blob (DataJoint's ``<blob>``), not text."""
     sa_schema, address = connection.dialect.table_address(plan.schema, plan.name)
-    columns = connection.call(lambda sa_connection: [
-        column["name"] for column in sa.inspect(sa_connection).get_columns(address, sa_schema)])
+    columns = connection.call(lambda sa_connection: {
+        column["name"]: column["type"]
+        for column in sa.inspect(sa_connection).get_columns(address, sa_schema)})
+    blob_stack = _holds_bytes(columns.get("error_stack"))
     if not columns or "heartbeat" in columns:
-        return
+        return blob_stack
     if connection.in_transaction:
         raise DataJointError("the job queue is adopted by populate or .jobs outside a "
                              "transaction; access Table.jobs once before")
     column = plan.table.c["heartbeat"]
     connection.call(lambda sa_connection: sa_connection.execute(AddColumn(column)))
     catalog_of(connection).changed(CatalogEvent("alter", plan.schema, plan.name))
+    return blob_stack
+
+
+def _holds_bytes(column_type: Any) -> bool:
+    """Whether a reflected column type stores bytes (LONGBLOB, bytea, BLOB)."""
+    try:
+        return column_type is not None and column_type.python_type is bytes
+    except NotImplementedError:
+        return False
 
 
 class JobQueue(QueryExpression):
@@ -160,6 +172,7 @@ class JobQueue(QueryExpression):
         self.target = target
         self.name = job_table_name(target.table_name)
         self._info = None
+        self._blob_stack = False  # error_stack is DataJoint's <blob> (a queue it declared)
         super().__init__(target.connection, None)  # type: ignore[arg-type]
 
     # -- the table ---------------------------------------------------------------------
@@ -195,7 +208,7 @@ class JobQueue(QueryExpression):
                                      "transaction; access Table.jobs once before")
             create_table(connection, plan)
         else:
-            _adopt(connection, plan)
+            self._blob_stack = _adopt(connection, plan)
         self._sa_table = plan.table
         lineage = self.target.heading.lineages  # the queue's keys are the target's keys
         attributes = tuple(Attribute(c.name, c.type, c.in_key, c.nullable, c.default, c.comment,
@@ -309,7 +322,11 @@ class JobQueue(QueryExpression):
              "status": sa.bindparam("new_status", type_=table.c.status.type),
              "completed_time": now, "duration": sa.bindparam("duration"),
              "error_message": sa.bindparam("error_message"),
-             "error_stack": sa.bindparam("error_stack"), "heartbeat": sa.null(), **worker})
+             "error_stack": sa.bindparam("error_stack", type_=sa.LargeBinary() if
+                                         self._blob_stack else table.c.error_stack.type),
+             "heartbeat": sa.null(),
+             # inserted, never updated: DataJoint's queue declares it with no default
+             "priority": sa.bindparam("priority"), **worker})
         release = sa.update(table).where(
             *self._key_terms(), table.c.status == status,
             table.c.pid == sa.bindparam("pid"), table.c.host == sa.bindparam("host"),
@@ -354,8 +371,9 @@ class JobQueue(QueryExpression):
                        error_message: str, error_stack: str | None) -> dict:
         return {**self._key_values(key), "new_status": status, "duration": duration,
                 "error_message": _truncate(error_message, ERROR_MESSAGE_LENGTH),
-                "error_stack": error_stack,
-                **self._worker_fields(version)}
+                "error_stack": blob.encode(error_stack) if self._blob_stack and
+                error_stack is not None else error_stack,
+                "priority": config["jobs.default_priority"], **self._worker_fields(version)}
 
     def close_at_commit(self, key: dict, *, duration: float | None = None,
                         version: str = "") -> None:

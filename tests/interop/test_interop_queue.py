@@ -127,3 +127,56 @@ def test_two_libraries_share_one_queue(datajoint, conn, schema_name, tmp_path, d
     seen = _run_datajoint(datajoint, schema_name, log, fill=False, work=False)
     assert seen == {"made": KEYS, "jobs": len(Summary.jobs),
                     "open": {"pending": 0, "reserved": 0, "error": 0}}
+
+
+_DATAJOINT_READS_ERRORS = """
+schema = dj.Schema(ARGS["schema"])
+
+@schema
+class Recording(dj.Manual):
+    definition = ARGS["source"]
+
+@schema
+class Summary(dj.Computed):
+    definition = ARGS["target"]
+
+    def make(self, key):
+        raise ValueError(f"datajoint cannot make {key['recording_id']}")
+
+if ARGS["fill"]:
+    Recording.insert([(i,) for i in range(3)])
+    Summary.jobs.refresh()
+errors = Summary.jobs.errors.to_dicts(order_by="recording_id")
+result = [{"key": e["recording_id"], "message": e["error_message"],
+           "stack": str(e["error_stack"])} for e in errors]
+"""
+
+
+def test_datajoint_reads_the_failures_our_worker_records_in_its_queue(datajoint, conn,
+                                                                       schema_name, tmp_path):
+    """A queue DataJoint declared keeps tracebacks as ``<blob>``: our worker's failures are
+    written in DataJoint's blob format there (DataJoint reads them), and read back as text."""
+    datajoint.run(_DATAJOINT_READS_ERRORS, schema=schema_name, source=SOURCE, target=TARGET,
+                  fill=True)
+    schema = dj.Schema(schema_name, connection=conn)
+
+    @schema
+    class Recording(dj.Manual):
+        definition = SOURCE
+
+    @schema
+    class Summary(dj.Computed):
+        definition = TARGET
+
+        def make(self, key):
+            raise ValueError(f"dj_jupyter cannot make {key['recording_id']}")
+
+    Summary.populate(reserve_jobs=True, suppress_errors=True)
+    seen = datajoint.run(_DATAJOINT_READS_ERRORS, schema=schema_name, source=SOURCE,
+                         target=TARGET, fill=False)
+    assert [e["key"] for e in seen] == [0, 1, 2]
+    for error in seen:
+        assert error["message"] == f"ValueError: dj_jupyter cannot make {error['key']}"
+        assert "Traceback" in error["stack"] and "dj_jupyter cannot make" in error["stack"]
+    (group,) = Summary.jobs.errors.groups()
+    assert "dj_jupyter cannot make" in group.stack
