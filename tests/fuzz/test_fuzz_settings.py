@@ -42,7 +42,7 @@ def test_settings_are_stored_right_or_refused(backend, key, value):
         again[key] = stored  # what was stored is itself a valid value, stored unchanged
         assert repr(again[key]) == repr(stored)
         if key != "stores":
-            plain = (type(SETTINGS[key].default), type(None), str, int, float, bool)
+            plain = (type(SETTINGS[key].default), type(None), str, int, float, bool, dict)
             assert type(stored) in plain or isinstance(stored, Path)  # query_cache: a Path
 
     judge(backend, "settings", assign, on_success=succeed, counts=lambda: snapshot(config))
