@@ -131,7 +131,27 @@ class _TableMeta(type):
         return item in cls()
 
 
-class Table(QueryExpression, metaclass=_TableMeta):
+class _Deletable:
+    """Deleting the rows of a stored table or of a restriction of one (``Table`` and
+    ``_Restricted`` alike): the cascade, its preview, and the quick delete."""
+
+    def delete(self, transaction: bool = True, prompt: bool | None = None,
+               part_integrity: str = "enforce") -> int:
+        """Delete these rows and, in one transaction, every row that depends on them."""
+        return cascade.delete(self, transaction=transaction, prompt=prompt,
+                              part_integrity=part_integrity)
+
+    def delete_preview(self, part_integrity: str = "enforce") -> dict[str, int]:
+        """Rows per table that :meth:`delete` would remove; removes nothing."""
+        return dict(cascade.plan_delete(self, part_integrity).counts)
+
+    def delete_quick(self, get_count: bool = False) -> int | None:
+        """Delete these rows only (no cascade, no prompt); dependents make it fail."""
+        count = cascade.delete_quick(self)
+        return count if get_count else None
+
+
+class Table(_Deletable, QueryExpression, metaclass=_TableMeta):
     """Base class of stored tables; subclass a tier (``dj.Manual`` etc.), not this."""
 
     definition: ClassVar[str] = ""
@@ -305,22 +325,7 @@ class Table(QueryExpression, metaclass=_TableMeta):
             except (sa.exc.DBAPIError, *self.connection._driver_errors()) as error:
                 raise translate_error(self, error) from None
 
-    # -- removing ------------------------------------------------------------------------------
-    def delete(self, transaction: bool = True, prompt: bool | None = None,
-               part_integrity: str = "enforce") -> int:
-        """Delete these rows and, in one transaction, every row that depends on them."""
-        return cascade.delete(self, transaction=transaction, prompt=prompt,
-                              part_integrity=part_integrity)
-
-    def delete_preview(self, part_integrity: str = "enforce") -> dict[str, int]:
-        """Rows per table that :meth:`delete` would remove; removes nothing."""
-        return dict(cascade.plan_delete(self, part_integrity).counts)
-
-    def delete_quick(self, get_count: bool = False) -> int | None:
-        """Delete these rows only (no cascade, no prompt); dependents make it fail."""
-        count = cascade.delete_quick(self)
-        return count if get_count else None
-
+    # -- removing: delete, delete_preview and delete_quick from _Deletable --------------------
     def drop(self, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
         """Drop this table and every table depending on it, after showing what goes."""
         names = graph_for(self.connection, [self.full_name]).descendants([self.full_name])
@@ -406,7 +411,7 @@ def _announce_dropped(connection: Connection, names: list[str]) -> None:
             catalog.changed(CatalogEvent("drop", schema, table))
 
 
-class _Restricted(QueryExpression):
+class _Restricted(_Deletable, QueryExpression):
     """A restriction of a stored table: still deletable, still knows its table."""
 
     def __init__(self, table: Table, node: Node):
@@ -417,18 +422,6 @@ class _Restricted(QueryExpression):
         if base_table(node) is not None:
             return _Restricted(self._table, node)
         return QueryExpression(self.connection, node)
-
-    def delete(self, transaction: bool = True, prompt: bool | None = None,
-               part_integrity: str = "enforce") -> int:
-        return cascade.delete(self, transaction=transaction, prompt=prompt,
-                              part_integrity=part_integrity)
-
-    def delete_preview(self, part_integrity: str = "enforce") -> dict[str, int]:
-        return dict(cascade.plan_delete(self, part_integrity).counts)
-
-    def delete_quick(self, get_count: bool = False) -> int | None:
-        count = cascade.delete_quick(self)
-        return count if get_count else None
 
     @property
     def table(self) -> Table:
