@@ -142,6 +142,10 @@ class Connection:
         self.dialect.configure_engine(self.engine)
         sa.event.listen(self.engine, "before_execute", self._refuse_ddl_in_transaction)
         self._lock = threading.RLock()
+        # Statements run through this connection that may have changed rows (inserts,
+        # deletes, updates, raw SQL without a result): displays compare it to know that
+        # what they counted is stale. Changes by other connections are not seen here.
+        self.write_count = 0
         self._sa: sa.Connection | None = None
         self._run_cursor: tuple[Any, Any] | None = None  # (driver connection, its cursor)
         self._in_transaction = False
@@ -400,6 +404,7 @@ class Connection:
 
     def cancel_transaction(self) -> None:
         self._require_transaction()
+        self.write_count += 1  # rows written in it are gone again
         self._last = None
         self._staged = None
         self._chained = False
@@ -468,6 +473,8 @@ class Connection:
 
         In a staged transaction (see :meth:`staged_transaction`) a write is kept for the
         commit and None returned."""
+        if isinstance(statement, sa.sql.dml.UpdateBase):
+            self.write_count += 1
         if self._staged is not None:
             if isinstance(statement, sa.sql.dml.UpdateBase):
                 sql, compiled = self.compile(statement)
@@ -518,6 +525,8 @@ class Connection:
         write is kept for the commit (rowcount -1); ``translate`` then turns its driver error
         into the error the caller would have raised.
         """
+        if not fetch:
+            self.write_count += 1
         if self._staged is not None:
             if not fetch and self._stage(sql, rows, many, translate):
                 return None, -1, []
@@ -566,6 +575,8 @@ class Connection:
                 cursor.execute(sql, args if isinstance(args, dict) else tuple(args))
                 names = [d[0] for d in cursor.description] if cursor.description else []
                 rows = cursor.fetchall() if cursor.description else []
+                if not cursor.description:  # no result: it may have changed rows
+                    self.write_count += 1
                 return QueryResult(names, rows, cursor.rowcount, as_dict)
             finally:
                 cursor.close()
@@ -591,6 +602,7 @@ class Connection:
 
     def copy_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Stream rows through a COPY ... FROM STDIN statement (PostgreSQL bulk load)."""
+        self.write_count += 1
 
         def work(connection: sa.Connection) -> None:
             cursor = connection.connection.dbapi_connection.cursor()

@@ -6,7 +6,10 @@ or transfers a blob; array columns (``<blob>``, ``<npy@>``, ``<zarr@>``, ``<obje
 summary per cell from their stored metadata (:mod:`.cells`). Sorting and paging go through
 the query API (the compiler binds everything); ties are broken by the primary key so that
 pages partition the result. A page in key order starts by keyset, not OFFSET (:mod:`.seek`):
-given the page on screen (``near``), the next, previous, last or any page costs an index seek.
+given the page on screen (``near``), the next, previous, last or any page costs an index seek,
+and position anchors (``anchors``) make a jump to any depth skip fewer than K/2 rows.
+``count=False`` leaves the row count to the caller (``total`` None, ``more`` from one extra
+row), so that a display's first page never waits for ``count(*)`` (:mod:`.pager`).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from typing import Any
 from ..errors import RestrictionError
 from ..query.fetch import rows
 from .cells import array_columns, summarize
-from .seek import Cursor, cursor_of, seek
+from .seek import Anchors, Cursor, cursor_of, seek
 
-__all__ = ["Page", "page_of", "badge_for", "display_text", "cell_value", "MAX_CELL"]
+__all__ = ["Page", "page_of", "badge_for", "display_text", "cell_value", "display_order",
+           "MAX_CELL"]
 
 MAX_CELL = 200  # characters of a value shown in a cell; longer text ends with "…"
 NULL_FLAG = "dj_sort_is_null_"  # the computed column that orders NULLs alike everywhere
@@ -27,7 +31,8 @@ NULL_FLAG = "dj_sort_is_null_"  # the computed column that orders NULLs alike ev
 
 @dataclass(frozen=True)
 class Page:
-    """Rows ``offset`` … ``offset + len(rows)`` of ``total``, as display strings."""
+    """Rows ``offset`` … ``offset + len(rows)`` of ``total`` (None: not counted yet), as
+    display strings."""
 
     names: list[str]
     key: list[str]
@@ -36,7 +41,7 @@ class Page:
     badges: dict[str, str]
     rows: list[list[str]]
     offset: int
-    total: int
+    total: int | None
     limit: int = 25
     order_by: str | None = None
     descending: bool = False
@@ -44,10 +49,13 @@ class Page:
     summaries: dict[str, list[dict | None]] = field(default_factory=dict)
     # where the page is, for keyset paging to its neighbours (kernel side only)
     cursor: Cursor | None = field(default=None, compare=False, repr=False)
+    following: bool = False  # whether rows follow, when ``total`` is not known
 
     @property
     def more(self) -> bool:
         """Whether rows follow this page."""
+        if self.total is None:
+            return self.following
         return self.offset + len(self.rows) < self.total
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,41 +76,51 @@ def badge_for(attribute: Any) -> str | None:
 
 def page_of(query: Any, *, offset: int = 0, limit: int = 25, order_by: str | None = None,
             descending: bool = False, near: Page | None = None,
-            known_total: int | None = None) -> Page:
+            known_total: int | None = None, anchors: Anchors | None = None,
+            count: bool = True) -> Page:
     """The page of ``query`` starting at row ``offset``, sorted by ``order_by`` (else the key).
 
     ``near`` is the page on screen, from which the keyset seek starts; ``known_total`` is
-    the row count it showed (not counted again unless the page contradicts it).
+    the row count it showed (not counted again unless the page contradicts it); ``anchors``
+    are position anchors of the same order. All three must describe the rows as they are.
+    ``count=False``: an unknown total stays None (unless the page shows the last row).
     """
     _check_window(offset, limit)
     heading = query.heading
     badges = {n: b for n in heading.names if (b := badge_for(heading[n])) is not None}
-    order = _ordering(heading, badges, order_by, descending)
     fetched = [n for n in heading.names if n not in badges]
-    if order and order_by is not None and heading[order_by].nullable:
-        query, order = _nulls_as_smallest(query, order, descending)
+    query, order = display_order(query, order_by, descending)
     cursor = near.cursor if near is not None else None
-    window, skip = seek(query, order, offset, cursor, known_total)
-    values, count = _fetch(window, fetched, order, skip, limit)
-    if offset == 0 and count < limit:
-        total = count
-    elif known_total is not None and count and (count == limit or offset + count == known_total):
-        total = known_total
-    else:
-        total = len(query)
-        if count == 0 and offset >= total > 0:  # past the end (e.g. rows were deleted)
-            offset = (total - 1) // limit * limit
-            window, skip = seek(query, order, offset, None, total)
-            values, count = _fetch(window, fetched, order, skip, limit)
+    window, skip = seek(query, order, offset, cursor, known_total, anchors)
+    following = False
+    if known_total is None and not count and fetched:
+        values, found = _fetch(window, fetched, order, skip, limit + 1)
+        following = found > limit
+        values, found = {n: v[:limit] for n, v in values.items()}, min(found, limit)
+        total = None if following or (found == 0 and offset > 0) else offset + found
+        count = total is None and not following  # past the end: count, show the last page
+    if known_total is not None or count or not fetched:
+        values, found = _fetch(window, fetched, order, skip, limit)
+        if offset == 0 and found < limit:
+            total = found
+        elif known_total is not None and found and (found == limit
+                                                    or offset + found == known_total):
+            total = known_total
+        else:
+            total = len(query)
+            if found == 0 and offset >= total > 0:  # past the end (e.g. rows were deleted)
+                offset = (total - 1) // limit * limit
+                window, skip = seek(query, order, offset, None, total, anchors)
+                values, found = _fetch(window, fetched, order, skip, limit)
     rows = [[badges[n] if n in badges else display_text(values[n][i]) for n in heading.names]
-            for i in range(count)]
-    summaries = summarize(window, array_columns(heading), order, skip, limit) if count else {}
+            for i in range(found)]
+    summaries = summarize(window, array_columns(heading), order, skip, limit) if found else {}
     return Page(names=heading.names, key=heading.primary_key,
                 types={n: _type_text(heading[n]) for n in heading.names},
                 comments={n: heading[n].comment for n in heading.names},
                 badges=badges, rows=rows, offset=offset, total=total, limit=limit,
                 order_by=order_by, descending=bool(descending), summaries=summaries,
-                cursor=cursor_of(heading, order, offset, values))
+                cursor=cursor_of(heading, order, offset, values), following=following)
 
 
 def cell_value(query: Any, page: Page, row: int, column: str) -> Any:
@@ -113,15 +131,24 @@ def cell_value(query: Any, page: Page, row: int, column: str) -> Any:
         raise RestrictionError(f"the result has no column {column!r}")
     if not 0 <= row < len(page.rows):
         raise RestrictionError(f"row {row} is not on the page (it has {len(page.rows)} rows)")
-    badges = {n: b for n in heading.names if (b := badge_for(heading[n])) is not None}
-    order = _ordering(heading, badges, page.order_by, page.descending)
-    if order and page.order_by is not None and heading[page.order_by].nullable:
-        query, order = _nulls_as_smallest(query, order, page.descending)
+    query, order = display_order(query, page.order_by, page.descending)
     window, skip = seek(query, order, page.offset, page.cursor)
     _, columns = rows(window, [column], order_by=order, limit=1, offset=skip + row or None)
     if not columns[0]:
         raise RestrictionError("the row is gone (the table changed); refresh the table")
     return columns[0][0]
+
+
+def display_order(query: Any, order_by: str | None, descending: bool
+                  ) -> tuple[Any, list[str] | None]:
+    """The query a display pages through (NULLs sorted alike on every backend) and its
+    order: ``order_by`` (else the primary key), ties broken by the primary key."""
+    heading = query.heading
+    badges = {n: b for n in heading.names if (b := badge_for(heading[n])) is not None}
+    order = _ordering(heading, badges, order_by, descending)
+    if order and order_by is not None and heading[order_by].nullable:
+        query, order = _nulls_as_smallest(query, order, descending)
+    return query, order
 
 
 def display_text(value: Any) -> str:
