@@ -54,7 +54,7 @@ def note(page: Page) -> str:
     if page.more or page.offset:
         start = f"first {shown}" if page.offset == 0 else \
             f"rows {page.offset + 1:,}–{page.offset + shown:,}"
-        return f"{start} of {total:,} rows"
+        return f"{start} of {total:,} rows" if total is not None else f"{start} rows"
     return f"{total:,} row" + ("" if total == 1 else "s")
 
 

@@ -10,6 +10,8 @@ from .page import Page, page_of
 __all__ = ["take_preview"]
 
 
-def take_preview(query: Any, limit: int | None = None) -> Page:
-    """The first page of ``query`` in key order (``display.limit`` rows unless ``limit``)."""
-    return page_of(query, limit=limit or config["display.limit"])
+def take_preview(query: Any, limit: int | None = None, *, count: bool = True) -> Page:
+    """The first page of ``query`` in key order (``display.limit`` rows unless ``limit``);
+    ``count=False`` leaves the total unknown when rows follow (a display that counts in the
+    background: its first paint never waits for ``count(*)``)."""
+    return page_of(query, limit=limit or config["display.limit"], count=count)

@@ -33,7 +33,7 @@ def page_text(page: Page) -> str:
     lines += [line(row) for row in page.rows]
     if page.more:
         lines.append("   ...")
-    if config["display.show_tuple_count"]:
+    if config["display.show_tuple_count"] and page.total is not None:
         lines.append(f" (Total: {page.total})")
     return "\n".join(lines) + "\n"
 

@@ -71,7 +71,7 @@ def table_mimebundle(query: QueryExpression) -> tuple[dict, dict] | None:
     the plain reprs explain the problem.
     """
     try:
-        page = take_preview(query)
+        page = take_preview(query, count=False)  # the widget counts in the background
     except Exception:  # noqa: BLE001 - a display must not raise; the reprs report it
         return None
     data: dict[str, Any] = {"text/plain": page_text(page), "text/html": page_html(page)}

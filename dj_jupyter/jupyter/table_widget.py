@@ -2,7 +2,10 @@
 
 The widget's state holds one page (``Page.to_dict()``). Paging and sorting in the browser
 call the ``_page`` command, which runs :func:`~dj_jupyter.display.page.page_of` and returns
-only the requested page; the query itself never leaves the kernel. The drawing is
+only the requested page; the query itself never leaves the kernel. The first page is shown
+without counting the rows: a :class:`~dj_jupyter.display.pager.Pager` counts them and reads
+position anchors in the background, and the count reaches the browser in the ``total``
+trait ("page 1 of …" until then). The drawing is
 ``static/table.js``; styles are ``display/table.css`` plus ``static/table.css``.
 
 Array cells show shape, dtype and size (``Page.summaries``); clicking one calls ``_cell_open``,
@@ -12,6 +15,7 @@ preview (``static/preview.js``) below the table, its frames served by ``_cell_fr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -22,6 +26,7 @@ from anywidget.experimental import command
 
 from ..display.html import page_html, rows_css
 from ..display.page import Page, cell_value, page_of
+from ..display.pager import Pager
 from ..display.text import page_text
 from ..errors import DataJointError
 from ..settings import config
@@ -53,20 +58,30 @@ class TableWidget(anywidget.AnyWidget):
     page = traitlets.Dict().tag(sync=True)
     page_sizes = traitlets.List(traitlets.Int()).tag(sync=True)
     preview_esm = traitlets.Unicode("").tag(sync=True)  # loaded by the browser on a click
+    total = traitlets.Int(None, allow_none=True).tag(sync=True)  # the row count, once counted
 
     def __init__(self, query: Any, *, limit: int | None = None, page: Page | None = None,
                  **kwargs: Any):
-        first = page or page_of(query, limit=limit or config["display.limit"])
+        first = page or page_of(query, limit=limit or config["display.limit"], count=False)
         sizes = sorted({first.limit, *PAGE_SIZES})
-        super().__init__(page=first.to_dict(), page_sizes=sizes,
+        super().__init__(page=first.to_dict(), page_sizes=sizes, total=first.total,
                          preview_esm=preview_esm() if first.summaries else "", **kwargs)
         self._query = query
-        self.current = first
         self.cell_preview: PreviewSession | None = None
+        self.pager = Pager(query, page=first, on_total=self._counted)
 
     @property
     def query(self) -> Any:
         return self._query
+
+    @property
+    def current(self) -> Page:
+        """The page on screen."""
+        return self.pager.current
+
+    def _counted(self, total: int) -> None:
+        """The row count arrived (from the pager's survey thread): send it to the browser."""
+        self.total = total
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
         """The widget view plus the current page as HTML and text, which a saved notebook,
@@ -75,13 +90,16 @@ class TableWidget(anywidget.AnyWidget):
         if shown is None:
             return None
         data, metadata = shown if isinstance(shown, tuple) else (shown, {})
-        return {**data, "text/html": page_html(self.current),
-                "text/plain": page_text(self.current)}, metadata
+        page = self.current
+        if page.total is None and self.pager.total is not None:  # counted by now
+            page = replace(page, total=self.pager.total)
+        return {**data, "text/html": page_html(page), "text/plain": page_text(page)}, metadata
 
     def __repr__(self) -> str:
         page = self.current
         return (f"dj table: rows {page.offset + 1 if page.rows else 0}-"
-                f"{page.offset + len(page.rows)} of {page.total}")
+                f"{page.offset + len(page.rows)} of "
+                f"{'…' if page.total is None else page.total}")
 
     def fetch_page(self, **request: Any) -> Page:
         """The page the browser asks for (offset, limit, order_by, descending), remembered."""
@@ -89,17 +107,16 @@ class TableWidget(anywidget.AnyWidget):
         if unknown:
             raise DataJointError(f"page request has unknown field(s) {sorted(unknown)}; "
                                  f"use {sorted(_REQUEST_FIELDS)}")
-        current = self.current  # where the keyset seek starts; its row count is kept
-        self.current = page_of(self._query, **request, near=current, known_total=current.total)
-        return self.current
+        page = self.pager.page(**request)
+        self.total = self.pager.total
+        return page
 
     def refresh(self) -> TableWidget:
-        """Fetch the current view again (e.g. after inserts) and send it to the browser."""
-        current = self.current
-        self.current = page_of(self._query, offset=current.offset, limit=current.limit,
-                               order_by=current.order_by, descending=current.descending,
-                               near=current)
-        self.page = self.current.to_dict()
+        """Fetch the current view again (e.g. after changes by another session), count the
+        rows again, and send it to the browser."""
+        self.total = None
+        self.page = self.pager.refresh().to_dict()
+        self.total = self.pager.total
         return self
 
     @command

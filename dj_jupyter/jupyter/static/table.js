@@ -3,7 +3,10 @@
 // Model trait `page` holds the page shown first (names, key, types, comments, badges, rows,
 // offset, limit, total, order_by, descending); `page_sizes` the choices of rows per page.
 // Every other page is asked of the kernel with the `_page` command, which answers with the
-// same shape (or {error}). Only that page crosses the wire.
+// same shape (or {error}). Only that page crosses the wire. The first page comes before the
+// row count (total null, `following` says whether rows follow); the count arrives later in
+// the `total` trait, and fills "rows 1–25 of …" and "page 1 of …". The page box jumps to
+// any page (the kernel seeks from its position anchors).
 // Array cells (page.summaries) show shape, dtype, size and a sparkline or thumbnail; a click
 // calls `_cell_open` and mounts the array preview (trait `preview_esm`, loaded once) below
 // the table, its frames and statistics served by `_cell_frame` / `_cell_stats`.
@@ -24,14 +27,24 @@ function count(n) {
 }
 
 export function pageInfo(page) {
-  if (!page.total) return "no rows";
+  if (page.total === 0 || (page.total == null && !page.rows.length)) return "no rows";
   const first = page.offset + 1;
   const last = page.offset + page.rows.length;
-  return `rows ${count(first)}\u2013${count(last)} of ${count(page.total)}`;
+  const of = page.total == null ? "\u2026" : count(page.total);
+  return `rows ${count(first)}\u2013${count(last)} of ${of}`;
 }
 
 export function lastOffset(page) {
   return page.total > 0 ? Math.floor((page.total - 1) / page.limit) * page.limit : 0;
+}
+
+export function pageCount(page) {
+  return page.total == null ? null : Math.max(1, Math.ceil(page.total / page.limit));
+}
+
+export function hasMore(page) {
+  if (page.total == null) return Boolean(page.following);
+  return page.offset + page.rows.length < page.total;
 }
 
 function tooltip(page, name) {
@@ -150,7 +163,14 @@ function render({ model, el, experimental }) {
   const prev = button(bar, "dj-page-prev", "\u2039", "previous page");
   const info = element("span", "dj-page-info", bar);
   const next = button(bar, "dj-page-next", "\u203A", "next page");
+  const jumpLabel = element("label", "dj-page-jump-label", null, "page ");
+  const jump = element("input", "dj-page-jump", jumpLabel);
+  jump.type = "number";
+  jump.min = "1";
+  jump.title = "go to page (press Enter)";
+  const pages = element("span", "dj-page-count", jumpLabel);
   const last = button(bar, "dj-page-last", "\u00BB", "last page");
+  bar.appendChild(jumpLabel);
   const sizeLabel = element("label", "dj-page-size-label", bar, "rows per page ");
   const size = element("select", "dj-page-size", sizeLabel);
   const error = element("div", "dj-error", root);
@@ -203,9 +223,7 @@ function render({ model, el, experimental }) {
     const table = element("table", "dj-rows", scroller);
     drawHeader(table, page, sort);
     drawBody(table, page, openCell);
-    info.textContent = pageInfo(page);
-    first.disabled = prev.disabled = page.offset <= 0;
-    next.disabled = last.disabled = page.offset + page.rows.length >= page.total;
+    drawPosition();
     const sizes = [...new Set([...(model.get("page_sizes") || []), page.limit])].sort((a, b) => a - b);
     size.replaceChildren(...sizes.map((n) => {
       const option = element("option", "", null, String(n));
@@ -213,6 +231,25 @@ function render({ model, el, experimental }) {
       option.selected = n === page.limit;
       return option;
     }));
+  }
+
+  function drawPosition() {
+    if (page.total == null && model.get("total") != null) page = { ...page, total: model.get("total") };
+    info.textContent = pageInfo(page);
+    first.disabled = prev.disabled = page.offset <= 0;
+    next.disabled = !hasMore(page);
+    last.disabled = page.total == null || !hasMore(page);
+    const total = pageCount(page);
+    jump.value = String(Math.floor(page.offset / page.limit) + 1);
+    if (total != null) jump.max = String(total);
+    pages.textContent = ` of ${total == null ? "\u2026" : count(total)}`;
+  }
+
+  function goTo(number) {
+    const total = pageCount(page);
+    let wanted = Math.max(1, Math.floor(Number(number)) || 1);
+    if (total != null) wanted = Math.min(wanted, total);
+    request({ offset: (wanted - 1) * page.limit });
   }
 
   async function request(changes) {
@@ -251,10 +288,19 @@ function render({ model, el, experimental }) {
     const limit = Number(size.value);
     request({ limit, offset: Math.floor(page.offset / limit) * limit });
   });
+  jump.addEventListener("change", () => goTo(jump.value));
   const onPage = () => draw(model.get("page"));
+  const onTotal = () => {
+    page = { ...page, total: model.get("total") ?? page.total };
+    drawPosition();
+  };
   model.on("change:page", onPage);
+  model.on("change:total", onTotal);
   draw(page);
-  return () => model.off("change:page", onPage);
+  return () => {
+    model.off("change:page", onPage);
+    model.off("change:total", onTotal);
+  };
 }
 
 export default { render };
