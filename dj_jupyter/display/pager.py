@@ -50,13 +50,14 @@ class Pager:
 
     @property
     def total(self) -> int | None:
-        """The row count, once counted (None before)."""
-        return self._total
+        """The row count, once counted (None before, and after a write made it stale)."""
+        return self._total if self._writes() == self._stamp else None
 
     @property
     def anchors(self) -> Anchors | None:
-        """The position anchors of the shown order read so far (None before the first)."""
-        return self._anchors
+        """The position anchors of the shown order read so far (None before the first, and
+        after a write made them stale)."""
+        return self._anchors if self._writes() == self._stamp else None
 
     def page(self, *, offset: int = 0, limit: int | None = None, order_by: str | None = None,
              descending: bool = False) -> Page:
