@@ -1,5 +1,6 @@
-"""Paged table displays on a large table: the 25-row page at the first, middle and last
-position, by keyset (``display/seek.py``) against a growing OFFSET, measured in the same run.
+"""Paged table displays on a large table: the 25-row page at the first, 10 %, middle, 90 % and
+last position, by keyset (``display/seek.py``) with and without position anchors, against a
+growing OFFSET measured in the same run; the row count, the anchors' build and the first paint.
 
 The table ``event`` has a composite primary key (``session``, ``event``: 10,000 events per
 session) and a float value; its rows are generated in the database (a recursive CTE, or
@@ -7,13 +8,21 @@ session) and a float value; its rows are generated in the database (a recursive 
 ``page_of`` (the database's work plus decoding 25 rows):
 
 * offset    baseline: the rows of the page read with ``ORDER BY key LIMIT 25 OFFSET n``
-            (what the widget did before)
+            (what the widget did before keyset paging)
 * next      the page reached from the page before it (the cursor on screen: a keyset seek)
 * previous  the page reached from the page after it
-* jump      the page reached from nowhere ("page N of M"): its first row is found by skipping
-            rows over the primary key alone (from the nearer end), then a keyset seek
+* jump      the page reached from nowhere ("page N of M") without anchors: its first row is
+            found by skipping rows over the primary key alone (from the nearer end)
+* anchored  the same jump with the position anchors (every ``ANCHOR_EVERY`` rows): a skip of
+            fewer than ``ANCHOR_EVERY / 2`` keys from the nearest anchor, then a keyset seek
 
-The row count (``len``, once per display; the widget keeps it between pages) is shown apart.
+Once per display (shown apart, ``-`` position):
+
+* first paint       ``page_of(count=False)``: the first page as a display shows it, no count
+* count             ``len(table)``: ``count(*)`` of the table (the display's background count)
+* count, DISTINCT   ``len(table.proj())``: the count as it was compiled for every query before
+                    (``count(*)`` of ``SELECT DISTINCT key``), the count's baseline
+* anchors build     ``build_anchors``: the walk that reads every anchor (background, once)
 
     python -m benchmarks.paging --rows 10000000 --backends sqlite
     python -m benchmarks.paging --rows 1000000 --backends postgresql mysql
@@ -61,7 +70,8 @@ def bench_backend(target: Target, rows: int, repeat: int,
                   log: Callable[[str], None] = print) -> list[tuple[str, str, float]]:
     """(position, way, ms) for one backend."""
     import dj_jupyter as dj
-    from dj_jupyter.display.page import page_of
+    from dj_jupyter.display.page import display_order, page_of
+    from dj_jupyter.display.seek import build_anchors
 
     schema_name = "bench_" + uuid.uuid4().hex[:8]
     connection = dj.Connection(target.dj_target)
@@ -80,11 +90,21 @@ def bench_backend(target: Target, rows: int, repeat: int,
 
     table = Event()
     results: list[tuple[str, str, float]] = []
-    results.append(("-", "count (len, once)", 1000 * best_of(repeat, lambda: len(table))))
+    results.append(("-", "first paint", 1000 * best_of(
+        repeat, lambda: page_of(table, limit=PAGE, count=False))))
+    results.append(("-", "count", 1000 * best_of(repeat, lambda: len(table))))
+    results.append(("-", "count, DISTINCT", 1000 * best_of(
+        min(repeat, 2), lambda: len(table.proj()))))
+    order = display_order(table, None, False)[1]
+    started = time.perf_counter()
+    anchors = build_anchors(table, order)
+    results.append(("-", f"anchors build ({len(anchors.keys):,})",
+                    1000 * (time.perf_counter() - started)))
     total = len(table)
     last = (total - 1) // PAGE * PAGE
-    for position, offset in (("first", 0), ("middle", total // 2 // PAGE * PAGE),
-                             ("last", last)):
+    positions = [("first", 0)] + [(f"{p} %", total * p // 100 // PAGE * PAGE + 7 * PAGE)
+                                  for p in (10, 50, 90)] + [("last", last)]
+    for position, offset in positions:
         before = page_of(table, offset=max(offset - PAGE, 0), limit=PAGE, known_total=total)
         after = page_of(table, offset=min(offset + PAGE, last), limit=PAGE, known_total=total)
         expected = page_of(table, offset=offset, limit=PAGE, known_total=total).rows
@@ -95,6 +115,8 @@ def bench_backend(target: Target, rows: int, repeat: int,
             "previous": lambda o=offset, a=after: page_of(table, offset=o, limit=PAGE, near=a,
                                                          known_total=total),
             "jump": lambda o=offset: page_of(table, offset=o, limit=PAGE, known_total=total),
+            "anchored": lambda o=offset: page_of(table, offset=o, limit=PAGE, known_total=total,
+                                                 anchors=anchors),
         }
         for way, run in ways.items():
             if way != "offset" and run().rows != expected:
@@ -118,10 +140,10 @@ def main(argv: list[str] | None = None) -> None:
                 baseline = {pos: ms for pos, way, ms in results if way == "offset"}
                 print(f"\n{target.backend}, {args.rows:,} rows, {PAGE}-row pages, "
                       f"best of {args.repeat} (ms)")
-                print(f"{'position':<8} {'way':<18} {'ms':>9} {'vs offset':>10}")
+                print(f"{'position':<8} {'way':<24} {'ms':>9} {'vs offset':>10}")
                 for position, way, ms in results:
                     ratio = f"{ms / baseline[position]:.3f}" if position in baseline else ""
-                    print(f"{position:<8} {way:<18} {ms:>9.2f} {ratio:>10}")
+                    print(f"{position:<8} {way:<24} {ms:>9.2f} {ratio:>10}")
         finally:
             for target in targets:
                 target.stop()
