@@ -23,10 +23,10 @@ from ..objects.codecs.objects import ObjectRef
 from ..objects.codecs.stored import NpyRef
 from ..query.fetch import raw_rows
 from .arrays import colorize, human_bytes, png_bytes, robust_range
-from .images import image_cell, is_image
+from .images import attachment_cell, image_cell, is_image
 
 __all__ = ["array_columns", "summarize", "value_summary", "ARRAY_CODECS", "SMALL_BYTES",
-           "LENGTH_PREFIX", "sparkline_svg"]
+           "LENGTH_PREFIX", "sparkline_svg", "stored_meta"]
 
 ARRAY_CODECS = ("blob", "npy", "zarr", "object", "filepath")
 SMALL_BYTES = 4096  # arrays this small get a sparkline or thumbnail
@@ -36,8 +36,10 @@ LENGTH_PREFIX = "dj_len_"  # computed columns: byte length of an in-table blob
 
 
 def array_columns(heading: Any) -> list[str]:
-    """The columns whose values may be arrays (shown as array cells)."""
-    return [n for n in heading.names if heading[n].codec in ARRAY_CODECS]
+    """The columns whose values may be arrays or images (shown as array cells): stored
+    ``<attach@>`` files too (an image among them gets a thumbnail)."""
+    return [n for n in heading.names if heading[n].codec in ARRAY_CODECS
+            or (heading[n].codec == "attach" and heading[n].store is not None)]
 
 
 def summarize(query: Any, names: list[str], order: list[str] | None, offset: int,
@@ -85,6 +87,11 @@ def value_summary(value: Any) -> dict | None:
     return None
 
 
+def stored_meta(value: Any) -> dict | None:
+    """A stored column's raw value (JSON text, bytes or a dict) as its metadata dict."""
+    return _json(value)
+
+
 def _json(value: Any) -> dict | None:
     if value is None:
         return None
@@ -119,6 +126,8 @@ def _stored_cell(codec: str, meta: dict | None) -> dict | None:
             named = "×".join(f"{d}={n}" for d, n in zip(names, shape)) or _shape_text(shape)
             text = f"{named} {np.dtype(meta['dtype']) if meta.get('dtype') else ''}".strip()
         return _cell("zarr", text, meta.get("nbytes"), True)
+    if codec == "attach":
+        return _attachment_cell(meta)
     if codec in ("object", "filepath"):
         path = str(meta.get("path", "")).rstrip("/")
         if not meta.get("is_dir") and is_image(path):
@@ -141,6 +150,20 @@ def _image_cell(codec: str, meta: dict) -> dict:
                      False)
     cell = _cell(codec, image["text"], meta.get("size"), True)
     cell["thumb"] = image["thumb"]
+    return cell
+
+
+def _attachment_cell(meta: dict) -> dict:
+    """An ``<attach@>`` file: its name, and for a PNG/JPEG its size in pixels and thumbnail."""
+    try:
+        found = attachment_cell(meta)
+    except (OSError, ValueError):  # an unreadable store leaves the size alone
+        found = None
+    if found is None:
+        return _cell("attach", "file", meta.get("size"), False)
+    cell = _cell("attach", found["text"], meta.get("size"), found["image"])
+    cell["thumb"] = found["thumb"]
+    cell["name"] = found["name"]
     return cell
 
 

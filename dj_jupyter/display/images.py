@@ -1,5 +1,8 @@
-"""Image files in a store (``<object@>``, ``<filepath@>`` holding a PNG or JPEG) as table cells
-and previews: their size from the file's header, a thumbnail from the file itself.
+"""Image files in a store (``<object@>``, ``<filepath@>`` or ``<attach@>`` holding a PNG or JPEG)
+as table cells and previews: their size from the file's header, a thumbnail from the file itself.
+
+An ``<attach@>`` object is the file's name, a NUL byte, then the file: its cell reads the first
+``NAME_BYTES`` for the name, and only when the name is an image's the header or the file.
 
 What a cell reads is bounded: the first ``HEADER_BYTES`` give the width and height; only a
 file of at most ``THUMB_SOURCE_BYTES`` is read whole to draw a thumbnail. Both are cached
@@ -20,13 +23,14 @@ import numpy as np
 from ..objects.codecs.npyslice import read_range
 from ..objects.stores import get_store
 
-__all__ = ["IMAGE_EXTS", "HEADER_BYTES", "THUMB_SOURCE_BYTES", "is_image", "image_header",
-           "image_cell", "image_array"]
+__all__ = ["IMAGE_EXTS", "HEADER_BYTES", "THUMB_SOURCE_BYTES", "NAME_BYTES", "is_image",
+           "image_header", "image_cell", "image_array", "attachment_cell", "attachment_image"]
 
 IMAGE_EXTS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
 HEADER_BYTES = 64 * 1024
 THUMB_SOURCE_BYTES = 1024 * 1024  # files up to this size are read whole for a thumbnail
 THUMB_PIXELS = 48
+NAME_BYTES = 512  # the start of an <attach@> object read for the file's name (and more)
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
@@ -78,6 +82,54 @@ def _cached_cell(store_name: str, path: str, size: int | None, stamp: str) -> di
     width, height, kind = found
     return {"text": f"image {width}×{height} {kind}",
             "thumb": _thumbnail(data) if small else None}
+
+
+def attachment_cell(meta: dict) -> dict | None:
+    """``{"name", "text", "thumb", "image"}`` for a stored ``<attach@>`` file (``<hash>``
+    metadata: store, path, size): an image's size in pixels and thumbnail, or the file's
+    name and type; None when the object is not an attachment."""
+    size = meta.get("size")
+    return _cached_attachment(str(meta["store"]), str(meta["path"]),
+                              None if size is None else int(size))
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_attachment(store_name: str, path: str, size: int | None) -> dict | None:
+    """(The path holds the content's hash: one entry per content, never stale.)"""
+    store = get_store(store_name)
+    head = read_range(store, path, 0, NAME_BYTES if size is None else min(size, NAME_BYTES))
+    raw_name, found, rest = head.partition(b"\0")
+    if not found:
+        return None
+    name = raw_name.decode("utf-8", errors="replace")
+    start = len(raw_name) + 1
+    described = {"name": name, "text": f"file {_ext(name) or name}".strip(), "thumb": None,
+                 "image": False}
+    if not is_image(name):
+        return described
+    length = None if size is None else size - start
+    small = length is not None and length <= THUMB_SOURCE_BYTES
+    wanted = length if small and length is not None else HEADER_BYTES
+    data = rest if len(rest) >= wanted else read_range(store, path, start, start + wanted)
+    header = image_header(data)
+    if header is None:
+        return described
+    width, height, kind = header
+    return {**described, "text": f"image {width}×{height} {kind}", "image": True,
+            "thumb": _thumbnail(data) if small else None}
+
+
+def attachment_image(meta: dict) -> tuple[str, np.ndarray]:
+    """The file name and decoded image of a stored ``<attach@>`` PNG/JPEG (for the preview)."""
+    try:
+        from PIL import Image
+    except ImportError as error:
+        raise ImportError("previewing an image needs Pillow: pip install "
+                          "'dj-jupyter[notebook]'") from error
+    data = get_store(meta.get("store")).get_bytes(meta["path"])
+    raw_name, _, content = data.partition(b"\0")
+    with Image.open(io.BytesIO(content)) as image:
+        return raw_name.decode("utf-8", errors="replace"), np.asarray(image)
 
 
 def _thumbnail(data: bytes) -> str | None:

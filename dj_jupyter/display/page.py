@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..errors import RestrictionError
-from ..query.fetch import rows
+from ..query.fetch import raw_rows, rows
 from .cells import array_columns, summarize
 from .seek import Anchors, Cursor, cursor_of, seek
 
@@ -123,9 +123,10 @@ def page_of(query: Any, *, offset: int = 0, limit: int = 25, order_by: str | Non
                 cursor=cursor_of(heading, order, offset, values), following=following)
 
 
-def cell_value(query: Any, page: Page, row: int, column: str) -> Any:
-    """The value (decoded, e.g. a lazy NpyRef) of one cell of ``page``: the row at position
-    ``row`` of the page, fetched again in the page's order."""
+def cell_value(query: Any, page: Page, row: int, column: str, *, raw: bool = False) -> Any:
+    """The value (decoded, e.g. a lazy NpyRef; with ``raw`` as stored, e.g. an object's
+    metadata) of one cell of ``page``: the row at position ``row`` of the page, fetched
+    again in the page's order."""
     heading = query.heading
     if column not in heading:
         raise RestrictionError(f"the result has no column {column!r}")
@@ -133,7 +134,11 @@ def cell_value(query: Any, page: Page, row: int, column: str) -> Any:
         raise RestrictionError(f"row {row} is not on the page (it has {len(page.rows)} rows)")
     query, order = display_order(query, page.order_by, page.descending)
     window, skip = seek(query, order, page.offset, page.cursor)
-    _, columns = rows(window, [column], order_by=order, limit=1, offset=skip + row or None)
+    if raw:
+        found = raw_rows(window, [column], order_by=order, limit=1, offset=skip + row or None)
+        columns = [[found[0][0]] if found else []]
+    else:
+        _, columns = rows(window, [column], order_by=order, limit=1, offset=skip + row or None)
     if not columns[0]:
         raise RestrictionError("the row is gone (the table changed); refresh the table")
     return columns[0][0]

@@ -24,7 +24,9 @@ import anywidget
 import traitlets
 from anywidget.experimental import command
 
+from ..display.cells import stored_meta
 from ..display.html import page_html, rows_css
+from ..display.images import attachment_image
 from ..display.page import Page, cell_value, page_of
 from ..display.pager import Pager
 from ..display.text import page_text
@@ -134,11 +136,16 @@ class TableWidget(anywidget.AnyWidget):
         """Start previewing the array in ``column`` of row ``row`` of the current page."""
         if column not in self.current.summaries:
             raise DataJointError(f"column {column!r} holds no arrays to preview")
-        value = cell_value(self._query, self.current, row, column)
+        attachment = self._query.heading[column].codec == "attach"
+        value = cell_value(self._query, self.current, row, column, raw=attachment)
         if value is None:
             raise DataJointError(f"{column} is NULL in this row")
         position = self.current.offset + row + 1
-        self.cell_preview = PreviewSession(value, title=f"{column}, row {position}")
+        title = f"{column}, row {position}"
+        if attachment:  # an image file: decoded from the store, not downloaded
+            name, value = attachment_image(stored_meta(value))
+            title = f"{name} ({title})"
+        self.cell_preview = PreviewSession(value, title=title)
         return self.cell_preview
 
     @command

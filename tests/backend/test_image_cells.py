@@ -111,3 +111,62 @@ def test_a_filepath_image_shows_as_an_image_cell(schema, store):
     assert cell["text"] == "image 20×12 png" and cell["thumb"] and cell["previewable"]
     source = as_source(cell_value(Scan, page, 0, "file"))
     assert source.shape == (12, 20)
+
+
+@pytest.fixture
+def attachments(schema, store, tmp_path):
+    @schema
+    class Scan(dj.Manual):
+        definition = """
+        scan: int32
+        ---
+        file: <attach@>
+        """
+
+    rng = np.random.default_rng(5)
+    small = (np.add.outer(np.arange(18), np.arange(26)) * 5 % 256).astype(np.uint8)
+    large = rng.integers(0, 256, size=(900, 1200, 3), dtype=np.uint8)  # noise: > 1 MiB
+    files = {"retina.png": _encoded(small, "PNG"), "field.jpg": _encoded(large, "JPEG",
+                                                                        quality=98),
+             "notes.txt": b"not a picture\n" * 1000}
+    assert len(files["field.jpg"]) > images.THUMB_SOURCE_BYTES
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    Scan.insert([{"scan": i, "file": str(tmp_path / name)} for i, name in enumerate(files)])
+    images._cached_attachment.cache_clear()
+    return Scan, small, files
+
+
+def test_attach_images_show_size_and_thumbnail_with_bounded_reads(attachments, store):
+    Scan, small, files = attachments
+    with bytes_read(store) as first:
+        page = page_of(Scan)
+    png, jpeg, text = page.summaries["file"]
+    assert png["kind"] == "attach" and png["text"] == "image 26×18 png" and png["previewable"]
+    assert png["thumb"].startswith("data:image/png;base64,") and png["name"] == "retina.png"
+    assert jpeg["text"] == "image 1200×900 jpeg" and jpeg["thumb"] is None  # too large
+    assert text["text"] == "file .txt" and not text["previewable"] and text["thumb"] is None
+    if store.protocol != "file":  # S3 counts the store alone: names, headers, the small PNG
+        assert first.bytes <= images.HEADER_BYTES + 3 * images.NAME_BYTES + \
+            2 * len(files["retina.png"])
+    assert first.bytes < len(files["field.jpg"]) / 4
+    hits = images._cached_attachment.cache_info().hits
+    page_of(Scan)
+    assert images._cached_attachment.cache_info().hits == hits + 3  # by content: cached
+
+
+def test_an_attach_image_opens_in_the_preview(attachments):
+    Scan, small, _ = attachments
+    page = page_of(Scan)
+    raw = cell_value(Scan, page, 0, "file", raw=True)
+    name, array = images.attachment_image(_meta_of(raw))
+    assert name == "retina.png"
+    np.testing.assert_array_equal(array, small)
+    source = as_source(array)
+    meta, data = frame_payload(source, [0, 1], [0, 0])
+    frame = np.frombuffer(data, np.float32).reshape(meta["height"], meta["width"])
+    np.testing.assert_array_equal(frame, small.astype(np.float32))
+
+
+def _meta_of(value) -> dict:
+    return json.loads(value) if isinstance(value, (str, bytes)) else dict(value)
