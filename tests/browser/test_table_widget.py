@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 SHOW_SUBJECTS = "%load_ext dj_jupyter\ndj.config['display.limit'] = 10\nSubject()"
 
 
-def _rows_from(count: int, last: int, total: int = 35) -> str:
+def _rows_from(count: int | str, last: int | str, total: int | str = 35) -> str:
     return f"rows {count}\u2013{last} of {total}"
 
 
@@ -53,4 +53,37 @@ def test_paged_table_turns_pages_and_sorts(lab: Lab) -> None:
     expect(name).to_have_attribute("aria-sort", "ascending")
     expect(rows.first.locator("td").nth(1)).to_have_text("s000")
     lab.screenshot("sorted-by-name", widget)
+    assert lab.page_errors == []
+
+
+LARGE = 100_000
+
+
+def test_paged_table_jumps_to_a_middle_page_of_a_large_table(lab: Lab) -> None:
+    """The page box jumps to page 5,001 of 10,000 (the kernel seeks from its position
+    anchors); the rows shown are the rows at that place, and the count fills in by itself."""
+    lab.open(lab.write_notebook("large", [PIPELINE, SUBJECTS.format(count=LARGE),
+                                          SHOW_SUBJECTS]))
+    lab.run_all()
+    widget = lab.page.locator(".dj-table-widget")
+    expect(widget).to_have_count(1)
+    info = widget.locator(".dj-page-info")
+    pages = widget.locator(".dj-page-count")
+    rows = widget.locator("table.dj-rows tbody tr")
+    expect(info).to_have_text(_rows_from(1, 10, "100,000"), timeout=60_000)  # counted
+    expect(pages).to_have_text(" of 10,000")
+    jump = widget.locator(".dj-page-jump")
+    jump.fill("5001")
+    jump.press("Enter")
+    expect(info).to_have_text(_rows_from("50,001", "50,010", "100,000"))
+    expect(rows).to_have_count(10)
+    ids = [rows.nth(i).locator("td").first.inner_text() for i in range(10)]
+    names = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(10)]
+    assert ids == [str(50_000 + i) for i in range(10)]
+    assert names == [f"s{50_000 + i:03d}" for i in range(10)]
+    expect(jump).to_have_value("5001")
+    lab.screenshot("middle-page-of-100000", widget)
+    widget.locator(".dj-page-next").click()  # and on from there, by keyset
+    expect(info).to_have_text(_rows_from("50,011", "50,020", "100,000"))
+    expect(rows.first.locator("td").first).to_have_text("50010")
     assert lab.page_errors == []

@@ -249,7 +249,8 @@ function render({ model, el, experimental }) {
     const total = pageCount(page);
     let wanted = Math.max(1, Math.floor(Number(number)) || 1);
     if (total != null) wanted = Math.min(wanted, total);
-    request({ offset: (wanted - 1) * page.limit });
+    const offset = (wanted - 1) * page.limit;
+    if (offset !== page.offset || String(wanted) !== jump.value) request({ offset });
   }
 
   async function request(changes) {
@@ -287,6 +288,13 @@ function render({ model, el, experimental }) {
   size.addEventListener("change", () => {
     const limit = Number(size.value);
     request({ limit, offset: Math.floor(page.offset / limit) * limit });
+  });
+  jump.addEventListener("keydown", (event) => {
+    event.stopPropagation(); // typed digits and Enter are not notebook shortcuts
+    if (event.key === "Enter") {
+      event.preventDefault();
+      goTo(jump.value);
+    }
   });
   jump.addEventListener("change", () => goTo(jump.value));
   const onPage = () => draw(model.get("page"));
