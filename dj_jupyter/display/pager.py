@@ -149,5 +149,7 @@ class Pager:
                         and self._writes() == stamp \
                         and self._survey is threading.current_thread():
                     self._anchors = anchors
-        except Exception:  # noqa: BLE001 - pages stay exact without a count or anchors
-            logger.exception("counting the rows of a table display failed")
+        except Exception as error:  # noqa: BLE001 - pages stay exact without count/anchors
+            logger.warning("a table display could not count its rows or read its position "
+                           "anchors (%s: %s); its pages stay exact, jumps slower",
+                           type(error).__name__, error)

@@ -124,3 +124,39 @@ def test_table_cell_opens_a_preview(scans, monkeypatch):
     assert "NULL" in answer["error"]
     answer, _ = command(widget, monkeypatch, "_cell_open", {"row": 0, "column": "scan"})
     assert "no arrays" in answer["error"]
+
+
+def test_an_attach_image_cell_opens_a_preview(tmp_path, monkeypatch):
+    Image = pytest.importorskip("PIL.Image")
+    picture = (np.add.outer(np.arange(20), np.arange(30)) * 4 % 256).astype(np.uint8)
+    Image.fromarray(picture).save(tmp_path / "retina.png")
+    (tmp_path / "notes.txt").write_text("not a picture")
+    connection = dj.Connection(f"sqlite:///{tmp_path / 'lab.db'}")
+    spec = {"protocol": "file", "location": str(tmp_path / "objects")}
+    try:
+        with dj.config.override({"stores": {"default": "main", "main": spec}}):
+            schema = dj.Schema("attached", connection=connection)
+
+            @schema
+            class Scan(dj.Manual):
+                definition = """
+                scan: int32
+                ---
+                file: <attach@>
+                """
+
+            Scan.insert([{"scan": 0, "file": str(tmp_path / "retina.png")},
+                         {"scan": 1, "file": str(tmp_path / "notes.txt")}])
+            widget = TableWidget(Scan())
+            image, text = widget.get_state()["page"]["summaries"]["file"]
+            assert image["text"] == "image 30×20 png" and image["thumb"] and image["previewable"]
+            assert text["text"] == "file .txt" and not text["previewable"]
+            opening, _ = command(widget, monkeypatch, "_cell_open", {"row": 0, "column": "file"})
+            assert opening["meta"]["shape"] == [20, 30]
+            assert opening["title"] == "retina.png (file, row 1)"
+            _, buffers = command(widget, monkeypatch, "_cell_frame", {"axes": [0, 1],
+                                                                      "at": [0, 0]})
+            got = np.frombuffer(bytes(buffers[0]), np.float32).reshape(20, 30)
+            np.testing.assert_array_equal(got, picture.astype(np.float32))
+    finally:
+        connection.close()
