@@ -11,7 +11,7 @@ import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..algebra.compiler import compile_update
-from ..algebra.nodes import Node, TableNode, base_table
+from ..algebra.nodes import Node, TableNode, selected_table
 from ..algebra.values import column_validator
 from ..catalog import naming
 from ..catalog.catalog import catalog_of, graph_for
@@ -419,13 +419,18 @@ class _Restricted(_Deletable, QueryExpression):
         self._table = table
 
     def _derive(self, node: Node) -> QueryExpression:
-        if base_table(node) is not None:
+        if selected_table(node) is not None:  # restrictions and dj.Top: still rows of the table
             return _Restricted(self._table, node)
         return QueryExpression(self.connection, node)
 
     @property
     def table(self) -> Table:
         return self._table
+
+    @property
+    def full_table_name(self) -> str:
+        """The restricted table's quoted name (a restriction still reads one table)."""
+        return self._table.full_table_name
 
     def drop(self, *args: Any, **kwargs: Any) -> None:
         raise RestrictionError("a restricted table cannot be dropped; drop the table itself")
