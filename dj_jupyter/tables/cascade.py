@@ -446,7 +446,7 @@ def drop_quick(table: Table) -> None:
     target = sa.Table(address, sa.MetaData(), schema=sa_schema)
     forget = forget_table(connection, table.database, table.table_name)
     try:
-        connection.call(lambda c: (forget(c), target.drop(c)))
+        connection.call(lambda c: (forget(c), dialect.drop_table(c, target)))
     except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
         raise IntegrityError(f"cannot drop {table.full_name}: {getattr(error, 'orig', error)}. "
                              "Drop the tables that depend on it first (use drop()).") from None

@@ -290,3 +290,67 @@ def test_the_preview_is_what_a_delete_removes_and_masters_stay_whole(schema, lin
     assert {n: before[n] - after[n] for n in before} == {n: shown.get(n, 0) for n in before}
     remaining = set(Master.to_arrays("master_id").tolist())
     assert remaining == ({1, 2, 3, 4} - hit if integrity == "cascade" else {1, 2, 3, 4})
+
+
+# -- dropping one table keeps what other tables share ---------------------------------------
+def _enum_types(connection, schema_name: str) -> list[str]:
+    """The schema's PostgreSQL enum types (other backends keep enums in the column)."""
+    if connection.adapter.backend != "postgresql":
+        return []
+    rows = connection.query(
+        "SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n "
+        "ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND n.nspname = %s",
+        args=(schema_name,)).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_drop_keeps_a_shared_enum_and_its_last_column_takes_it(schema, backend):
+    @schema
+    class Animal(dj.Manual):
+        definition = """
+        animal_id : int32
+        ---
+        species : enum('mouse', 'rat')
+        """
+
+    @schema
+    class Cage(dj.Manual):
+        definition = """
+        cage_id : int32
+        ---
+        species : enum('mouse', 'rat')
+        """
+
+    Animal.insert([{"animal_id": 1, "species": "mouse"}, {"animal_id": 2, "species": "rat"}])
+    Cage.insert1({"cage_id": 1, "species": "rat"})
+    connection = schema.connection
+    shared = _enum_types(connection, schema.database)
+    assert len(shared) == (1 if backend == "postgresql" else 0)
+    Cage().drop_quick()
+    assert _enum_types(connection, schema.database) == shared
+    assert Animal.to_dicts(order_by="animal_id") == [{"animal_id": 1, "species": "mouse"},
+                                                     {"animal_id": 2, "species": "rat"}]
+    Animal.insert1({"animal_id": 3, "species": "rat"})  # the column still checks its values
+    with pytest.raises(DataJointError):
+        Animal.insert1({"animal_id": 4, "species": "cat"})
+    Animal().drop_quick()
+    assert _enum_types(connection, schema.database) == []
+
+
+def test_the_adapter_quotes_names_for_raw_sql(schema, backend):
+    @schema
+    class Animal(dj.Manual):
+        definition = """
+        animal_id : int32
+        ---
+        order : varchar(8)   # a reserved word as a column name
+        """
+
+    Animal.insert1({"animal_id": 1, "order": "first"})
+    adapter = schema.connection.adapter
+    assert adapter.backend == backend
+    column = adapter.quote_identifier("order")
+    assert column[0] == column[-1] and column[0] in "`\""
+    rows = schema.connection.query(
+        f"SELECT {column} FROM {Animal.full_table_name}").fetchall()
+    assert [tuple(row) for row in rows] == [("first",)]
