@@ -440,13 +440,34 @@ class _Restricted(_Deletable, QueryExpression):
 
 
 class FreeTable(Table):
-    """A table addressed by name (``schema.table``), without a user class."""
+    """A table addressed by name (``schema.table``), without a user class; with
+    :meth:`rows_of`, restricted (DataJoint's diagrams hand out restricted FreeTables)."""
+
+    _free_rows: Node | None = None
 
     def __init__(self, connection: Connection, full_name: str):
         schema, _, table = full_name.replace("`", "").replace('"', "").partition(".")
         self._free_connection = connection
         self._free_schema = schema
         self._free_table = table
+
+    def rows_of(self, query: QueryExpression) -> FreeTable:
+        """This table restricted as ``query`` (a restriction of this table) restricts it."""
+        if selected_table(query.node) is None or \
+                selected_table(query.node).info.full_name != self.full_name:
+            raise RestrictionError(f"rows_of takes a restriction of {self.full_name}")
+        restricted = FreeTable(self._free_connection, self.full_name)
+        restricted._free_rows = query.node
+        return restricted
+
+    @property
+    def node(self) -> Node:
+        return self._free_rows if self._free_rows is not None else self._table_node()
+
+    def drop(self, *args: Any, **kwargs: Any) -> None:
+        if self._free_rows is not None:
+            raise RestrictionError("a restricted table cannot be dropped; drop the table itself")
+        super().drop(*args, **kwargs)
 
     @classmethod
     def _is_bound(cls) -> bool:

@@ -354,3 +354,18 @@ def test_the_adapter_quotes_names_for_raw_sql(schema, backend):
     rows = schema.connection.query(
         f"SELECT {column} FROM {Animal.full_table_name}").fetchall()
     assert [tuple(row) for row in rows] == [("first",)]
+
+
+def test_a_diagram_hands_out_restricted_free_tables(schema):
+    Item, Child = items(schema)
+    trace = dj.Diagram.trace(Child & {"item_id": 1})
+    for key in (Item, Item.full_table_name, Item().full_name):
+        parent = trace[key]
+        assert isinstance(parent, dj.FreeTable) and len(parent) == 1
+        assert parent.to_arrays("item_id").tolist() == [1]
+    with pytest.raises(DataJointError, match="cannot be dropped"):
+        trace[Item].drop(prompt=False)
+    cascade = dj.Diagram.cascade(Item & "item_id < 2")
+    assert [len(t) for t in cascade] == [2, 2]
+    assert (cascade[Child] & {"item_id": 0}).delete(prompt=False) == 1  # a restriction of it
+    assert len(Item()) == 5 and len(Child()) == 4

@@ -427,17 +427,16 @@ class Diagram:
 
     def __getitem__(self, table: Any) -> Any:
         """A shown table by class, instance or name (``schema.table`` or its quoted
-        ``full_table_name``), restricted as this diagram restricts it. A trace holds only the
-        seed and its ancestors (not the parts of an ancestor master)."""
+        ``full_table_name``), as a ``FreeTable`` restricted as this diagram restricts it. A
+        trace holds only the seed and its ancestors (not the parts of an ancestor master)."""
         name = _unquoted(table) if isinstance(table, str) else _full_name(table)
         if self._mode == "trace" and name not in self._restrictions:
             raise DataJointError(f"table {name} is not in this trace's subgraph (not the seed "
                                  "or an ancestor of it)")
         if name not in self.node_names:
             raise DataJointError(f"table {name} is not in this diagram")
-        if name in self._restrictions:
-            return self._restrictions[name]
-        return FreeTable(self._require_connection(), name)
+        table = FreeTable(self._require_connection(), name)
+        return table.rows_of(self._restrictions[name]) if name in self._restrictions else table
 
     def prune(self) -> Diagram:
         """This diagram without its tables that have no rows (no restricted rows in a
