@@ -17,7 +17,7 @@ from .conditions import Condition
 from .heading import Attribute, Heading, TableInfo
 
 __all__ = ["Node", "TableNode", "Restrict", "Project", "Join", "Aggregate", "Union", "Distinct",
-           "Top", "COMPUTED", "base_table", "determines"]
+           "Top", "COMPUTED", "base_table", "selected_table", "determines"]
 
 COMPUTED = TypeSpec("computed", (), "computed")
 
@@ -221,5 +221,13 @@ class Top(Node):
 def base_table(node: Node) -> TableNode | None:
     """The stored table under restrictions only (what delete and update act on)."""
     while isinstance(node, Restrict):
+        node = node.source
+    return node if isinstance(node, TableNode) else None
+
+
+def selected_table(node: Node) -> TableNode | None:
+    """The stored table under restrictions and ``dj.Top`` selections: the node picks rows
+    of that one table (a delete can act on them once the selected keys are read)."""
+    while isinstance(node, (Restrict, Top)):
         node = node.source
     return node if isinstance(node, TableNode) else None

@@ -38,7 +38,7 @@ from .dialect import Dialect, ErrorKind
 from .dialects import dialect_for
 from .urls import as_url, backend_of_call, url_from_config
 
-__all__ = ["Connection", "QueryResult", "conn", "set_default", "thread_safe_mode"]
+__all__ = ["Connection", "QueryResult", "SqlNames", "conn", "set_default", "thread_safe_mode"]
 
 @dataclass(frozen=True)
 class Prepared:
@@ -87,6 +87,15 @@ class QueryResult:
 
     def close(self) -> None:
         self._next = len(self._rows)
+
+
+@dataclass(frozen=True)
+class SqlNames:
+    """``connection.adapter`` as DataJoint 2.x code reads it to write SQL for
+    :meth:`Connection.query`: the backend's name and how it quotes an identifier."""
+
+    backend: str
+    quote_identifier: Callable[[str], str]
 
 
 class _Transaction:
@@ -189,6 +198,12 @@ class Connection:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    @property
+    def adapter(self) -> SqlNames:
+        """The backend name and identifier quoting, for raw SQL (DataJoint's
+        ``connection.adapter.quote_identifier``)."""
+        return SqlNames(self.backend, self.engine.dialect.identifier_preparer.quote_identifier)
 
     @property
     def is_connected(self) -> bool:

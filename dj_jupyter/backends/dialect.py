@@ -149,6 +149,10 @@ class Dialect:
     def drop_schema_ddl(self, schema: str) -> list[sa.schema.ExecutableDDLElement]:
         return []
 
+    def drop_table(self, connection: sa.Connection, target: sa.Table) -> None:
+        """DROP TABLE ``target``, and what only it used (PostgreSQL: its enum types)."""
+        target.drop(connection)
+
     def referencing_schemas(self, schema: str) -> sa.TextClause | None:
         """A query for the schemas whose foreign keys refer to ``schema``'s tables, or None
         where every schema must be read (SQLite: one file, schemas are name prefixes)."""

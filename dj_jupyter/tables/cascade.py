@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from ..algebra.compiler import compile_delete
 from ..algebra.conditions import Exists
-from ..algebra.nodes import base_table
+from ..algebra.nodes import base_table, selected_table
 from ..catalog.catalog import catalog_of, graph_for
 from ..catalog.declare import forget_table
 from ..catalog.events import CatalogEvent
@@ -39,11 +39,13 @@ from ..errors import DataJointError, IntegrityError, RestrictionError, Transacti
 from ..query.expression import QueryExpression
 from ..settings import config
 from .gc import referenced_objects, remove_objects
+from .upward import master_rows
 
 if TYPE_CHECKING:
     from .table import Table
 
-__all__ = ["confirm", "prompting", "DeletePlan", "plan_delete", "delete", "delete_quick", "drop",
+__all__ = ["confirm", "prompting", "DeletePlan", "plan_delete", "as_restriction",
+           "check_part_integrity", "PartIntegrityError", "delete", "delete_quick", "drop",
            "drop_quick", "drop_as_shown", "drop_preview", "ChangedSinceShown", "Confirmation",
            "set_confirm", "ask"]
 
@@ -80,35 +82,90 @@ def _root_name(query: Any) -> str:
     return table.full_name
 
 
+class PartIntegrityError(RestrictionError, ValueError):
+    """An unknown ``part_integrity`` value (a ValueError too, as in DataJoint)."""
+
+
+def check_part_integrity(part_integrity: str, action: str = "delete") -> None:
+    """Refuse an unknown ``part_integrity`` before anything is read or written."""
+    allowed = PART_INTEGRITY if action == "delete" else PART_INTEGRITY[:2]
+    if part_integrity not in allowed:
+        raise PartIntegrityError(
+            f"part_integrity must be one of {', '.join(map(repr, allowed))} for {action}, "
+            f"got {part_integrity!r}"
+            + (" ('cascade' re-derives rows: it applies to delete only)" if action == "drop"
+               else ""))
+
+
+def as_restriction(query: Any) -> Any:
+    """``query`` as a restriction of its stored table. A ``dj.Top`` selects rows by order and
+    count, which a DELETE cannot express on every backend: its primary keys are read first and
+    the table is restricted to them (none selected: nothing matches)."""
+    if base_table(query.node) is not None:
+        return query
+    if selected_table(query.node) is None or not hasattr(query, "table"):
+        raise RestrictionError(
+            "only a table or a restriction of a table (also with dj.Top) can be deleted from; "
+            "restrict the table itself, e.g. Session & (query).proj()")
+    return query.table.restrict(query.keys(), semantic_check=False)
+
+
 def plan_delete(query: Any, part_integrity: str = "enforce") -> DeletePlan:
-    """The rows a delete of ``query`` would remove, per table; nothing is removed."""
-    if part_integrity not in PART_INTEGRITY:
-        raise RestrictionError(f"part_integrity must be one of {', '.join(PART_INTEGRITY)}")
-    if base_table(query.node) is None:
-        raise RestrictionError("only a table or a restriction of a table can be deleted from")
+    """The rows a delete of ``query`` would remove, per table; nothing is removed.
+
+    Deleted part rows need their master rows to go too (``part_integrity='enforce'`` refuses
+    otherwise, ``'cascade'`` adds those master rows and so all their parts; ``'ignore'`` lets
+    the parts go alone). Which master rows a part row belongs to follows the part's foreign
+    keys up to the master, through other parts and renames (:func:`.upward.master_rows`).
+    """
+    check_part_integrity(part_integrity)
+    query = as_restriction(query)
     connection = query.connection
     roots: dict[str, list[QueryExpression]] = {_root_name(query): [query]}
     while True:
         plan = _propagate(connection, roots)
-        missing_masters = _orphaned_parts(connection, plan)
-        if not missing_masters:
-            return plan
         if part_integrity == "ignore":
             return plan
+        missing = _masters_left_behind(query, plan, part_integrity == "cascade")
+        if not missing:
+            return plan
         if part_integrity == "enforce":
-            part, master = missing_masters[0]
+            part, master, _ = missing[0]
             raise DataJointError(
-                f"deleting rows of part table {part} would leave their master rows in {master} "
-                "incomplete. Delete from the master instead, or pass part_integrity='cascade' "
-                "(also delete those masters) or part_integrity='ignore'.")
-        for part, master in missing_masters:
-            restricted_part = plan.queries[part]
-            # Materialise the master keys: deleting the parts first (children before
-            # parents) would otherwise empty a restriction that refers to those parts.
-            master_table = _free(query, master)
-            master_keys = (master_table & restricted_part.proj()).keys()
-            master_query = master_table & master_keys
-            roots.setdefault(master, []).append(master_query)
+                f"deleting rows of part table {part} before its master {master}: their master "
+                "rows would stay incomplete. Delete from the master instead, or pass "
+                "part_integrity='cascade' (also delete those masters) or "
+                "part_integrity='ignore'.")
+        for _, master, keys in missing:
+            # keys read now: deleting the parts first (children before parents) would
+            # otherwise empty a restriction that refers to those parts
+            roots.setdefault(master, []).append(
+                _free(query, master).restrict(keys, semantic_check=False))
+
+
+def _masters_left_behind(origin: Any, plan: DeletePlan, lifting: bool
+                         ) -> list[tuple[str, str, list[dict]]]:
+    """(part, master, master keys) where rows of the part go but the master rows they belong
+    to do not. ``lifting`` (part_integrity='cascade'): every restricted part counts, also one
+    with no rows, so its master joins the plan (with no rows) as DataJoint's does."""
+    graph = graph_for(origin.connection, list(plan.queries))
+    found = []
+    for name, query in plan.queries.items():
+        master = master_of_full_name(name)
+        if not master or master not in graph.tables or not (plan.counts[name] or lifting):
+            continue
+        belonging = master_rows(name, query, graph)
+        if belonging is None:  # no foreign key leads from the part to its master
+            continue
+        if master in plan.queries:
+            belonging = belonging - plan.queries[master].proj()
+        elif not lifting:
+            found.append((name, master, []))
+            continue
+        keys = belonging.keys()
+        if keys or (lifting and master not in plan.queries):
+            found.append((name, master, keys))
+    return found
 
 
 def _propagate(connection, roots: dict[str, list[QueryExpression]]) -> DeletePlan:
@@ -136,16 +193,6 @@ def _propagate(connection, roots: dict[str, list[QueryExpression]]) -> DeletePla
 def _same_rows(query: QueryExpression):
     """A restriction of table T as a condition on T: rows whose key is among the query's."""
     return Exists(query.node, tuple(query.heading.primary_key))
-
-
-def _orphaned_parts(connection, plan: DeletePlan) -> list[tuple[str, str]]:
-    """(part, master) pairs where part rows go but the master loses no rows."""
-    problems = []
-    for name, count in plan.counts.items():
-        master = master_of_full_name(name)
-        if count and master and not plan.counts.get(master):
-            problems.append((name, master))
-    return problems
 
 
 class ChangedSinceShown(DataJointError):
@@ -307,8 +354,7 @@ def _changed(name: str, shown: int, now: int) -> ChangedSinceShown:
 
 def delete_quick(query: Any) -> int:
     """Delete only ``query``'s rows (no cascade); dependent rows make it fail."""
-    if base_table(query.node) is None:
-        raise RestrictionError("only a table or a restriction of a table can be deleted from")
+    query = as_restriction(query)
     statement = compile_delete(query.node, query.connection.dialect)
     try:
         return query.connection.execute(statement).rowcount
@@ -324,6 +370,7 @@ def drop(table: Table, *, prompt: bool | None = None, part_integrity: str = "enf
     With a prompt, the tables and row counts are read again after the answer: if another
     session changed them meanwhile, nothing is dropped (:class:`ChangedSinceShown`).
     """
+    check_part_integrity(part_integrity, "drop")
     connection = table.connection
     if connection.in_transaction:
         raise TransactionError("tables cannot be dropped inside a transaction")
@@ -373,6 +420,7 @@ def _drop_tables(origin: Any, names: list[str]) -> None:
 
 def drop_preview(table: Table, part_integrity: str = "enforce") -> dict[str, int]:
     """Rows per table (parents first) that dropping ``table`` removes; drops nothing."""
+    check_part_integrity(part_integrity, "drop")
     return _drop_plan(table, part_integrity)
 
 
@@ -398,7 +446,7 @@ def drop_quick(table: Table) -> None:
     target = sa.Table(address, sa.MetaData(), schema=sa_schema)
     forget = forget_table(connection, table.database, table.table_name)
     try:
-        connection.call(lambda c: (forget(c), target.drop(c)))
+        connection.call(lambda c: (forget(c), dialect.drop_table(c, target)))
     except (sa.exc.DBAPIError, *connection._driver_errors()) as error:
         raise IntegrityError(f"cannot drop {table.full_name}: {getattr(error, 'orig', error)}. "
                              "Drop the tables that depend on it first (use drop()).") from None

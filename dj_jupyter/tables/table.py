@@ -11,7 +11,7 @@ import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..algebra.compiler import compile_update
-from ..algebra.nodes import Node, TableNode, base_table
+from ..algebra.nodes import Node, TableNode, selected_table
 from ..algebra.values import column_validator
 from ..catalog import naming
 from ..catalog.catalog import catalog_of, graph_for
@@ -419,13 +419,18 @@ class _Restricted(_Deletable, QueryExpression):
         self._table = table
 
     def _derive(self, node: Node) -> QueryExpression:
-        if base_table(node) is not None:
+        if selected_table(node) is not None:  # restrictions and dj.Top: still rows of the table
             return _Restricted(self._table, node)
         return QueryExpression(self.connection, node)
 
     @property
     def table(self) -> Table:
         return self._table
+
+    @property
+    def full_table_name(self) -> str:
+        """The restricted table's quoted name (a restriction still reads one table)."""
+        return self._table.full_table_name
 
     def drop(self, *args: Any, **kwargs: Any) -> None:
         raise RestrictionError("a restricted table cannot be dropped; drop the table itself")
@@ -435,13 +440,34 @@ class _Restricted(_Deletable, QueryExpression):
 
 
 class FreeTable(Table):
-    """A table addressed by name (``schema.table``), without a user class."""
+    """A table addressed by name (``schema.table``), without a user class; with
+    :meth:`rows_of`, restricted (DataJoint's diagrams hand out restricted FreeTables)."""
+
+    _free_rows: Node | None = None
 
     def __init__(self, connection: Connection, full_name: str):
         schema, _, table = full_name.replace("`", "").replace('"', "").partition(".")
         self._free_connection = connection
         self._free_schema = schema
         self._free_table = table
+
+    def rows_of(self, query: QueryExpression) -> FreeTable:
+        """This table restricted as ``query`` (a restriction of this table) restricts it."""
+        if selected_table(query.node) is None or \
+                selected_table(query.node).info.full_name != self.full_name:
+            raise RestrictionError(f"rows_of takes a restriction of {self.full_name}")
+        restricted = FreeTable(self._free_connection, self.full_name)
+        restricted._free_rows = query.node
+        return restricted
+
+    @property
+    def node(self) -> Node:
+        return self._free_rows if self._free_rows is not None else self._table_node()
+
+    def drop(self, *args: Any, **kwargs: Any) -> None:
+        if self._free_rows is not None:
+            raise RestrictionError("a restricted table cannot be dropped; drop the table itself")
+        super().drop(*args, **kwargs)
 
     @classmethod
     def _is_bound(cls) -> bool:

@@ -17,12 +17,39 @@ from ..dialect import Dialect, ErrorKind, ServerSchemas, dump_json, enum_type_na
 __all__ = ['PostgreSQLDialect']
 
 
+# the enum types of a table's columns, and whether any column of any table still uses one
+_ENUMS_OF_TABLE = sa.text(
+    "SELECT DISTINCT t.typname FROM pg_catalog.pg_attribute a "
+    "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid AND t.typnamespace = n.oid "
+    "WHERE n.nspname = :schema AND c.relname = :table AND t.typtype = 'e' "
+    "AND a.attnum > 0 AND NOT a.attisdropped")
+_ENUM_IN_USE = sa.text(
+    "SELECT 1 FROM pg_catalog.pg_attribute a "
+    "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+    "WHERE n.nspname = :schema AND t.typname = :name AND a.attnum > 0 "
+    "AND NOT a.attisdropped LIMIT 1")
+
+
 class PostgreSQLDialect(ServerSchemas, Dialect):
     name = "postgresql"
     max_identifier = 63
 
     def drop_schema_ddl(self, schema):
         return [sa.schema.DropSchema(schema, cascade=True, if_exists=True)]
+
+    def drop_table(self, connection, target):
+        """Also drop the enum types that only this table's columns used: an enum type is
+        named by its values and shared by every column of the schema with those values."""
+        names = {"schema": target.schema, "table": target.name}
+        enums = connection.execute(_ENUMS_OF_TABLE, names).scalars().all()
+        target.drop(connection)
+        for enum in enums:
+            if connection.execute(_ENUM_IN_USE, {"schema": target.schema,
+                                                 "name": enum}).first() is None:
+                postgresql.ENUM(name=enum, schema=target.schema).drop(connection)
 
     def referencing_schemas(self, schema):
         return sa.text(

@@ -289,7 +289,7 @@ class Diagram:
         return len(self.node_names)
 
     def __contains__(self, item: Any) -> bool:
-        name = item if isinstance(item, str) else _full_name(item)
+        name = _unquoted(item) if isinstance(item, str) else _full_name(item)
         return name in self.node_names
 
     @property
@@ -408,13 +408,14 @@ class Diagram:
 
     def counts(self) -> dict[str, int]:
         """Rows per restricted table of a :meth:`cascade`, :meth:`trace` or :meth:`restrict`
-        diagram, counted now."""
+        diagram, counted now, keyed by ``full_table_name`` (quoted, as in DataJoint)."""
         if not self._restrictions:
             raise DataJointError("counts() needs restrictions: make the diagram with "
                                  "Diagram.cascade(table_expr), Diagram.trace(table_expr) or "
                                  "diagram.restrict(table_expr)")
-        return {name: len(self._restrictions[name]) for name in self.node_names
-                if name in self._restrictions}
+        connection = self._require_connection()
+        return {FreeTable(connection, name).full_table_name: len(self._restrictions[name])
+                for name in self.node_names if name in self._restrictions}
 
     def __iter__(self) -> Iterator[Any]:
         """The shown tables, parents first, as ``FreeTable``s (restricted in a cascade or
@@ -425,14 +426,17 @@ class Diagram:
         return (self[name] for name in reversed(self.node_names))
 
     def __getitem__(self, table: Any) -> Any:
-        """A shown table by class, instance or ``schema.table`` name, restricted as this
-        diagram restricts it."""
-        name = table if isinstance(table, str) else _full_name(table)
+        """A shown table by class, instance or name (``schema.table`` or its quoted
+        ``full_table_name``), as a ``FreeTable`` restricted as this diagram restricts it. A
+        trace holds only the seed and its ancestors (not the parts of an ancestor master)."""
+        name = _unquoted(table) if isinstance(table, str) else _full_name(table)
+        if self._mode == "trace" and name not in self._restrictions:
+            raise DataJointError(f"table {name} is not in this trace's subgraph (not the seed "
+                                 "or an ancestor of it)")
         if name not in self.node_names:
             raise DataJointError(f"table {name} is not in this diagram")
-        if name in self._restrictions:
-            return self._restrictions[name]
-        return FreeTable(self._require_connection(), name)
+        table = FreeTable(self._require_connection(), name)
+        return table.rows_of(self._restrictions[name]) if name in self._restrictions else table
 
     def prune(self) -> Diagram:
         """This diagram without its tables that have no rows (no restricted rows in a
@@ -528,6 +532,11 @@ def _is_table(source: Any) -> bool:
 def _full_name(item: Any) -> str:
     item = item() if isinstance(item, type) else item
     return getattr(item, "table", item).full_name
+
+
+def _unquoted(name: str) -> str:
+    """``schema.table`` from itself or from a quoted ``full_table_name``."""
+    return name.replace("`", "").replace('"', "")
 
 
 def _remember_table(found: dict[str, str], value: Any, name: str) -> None:

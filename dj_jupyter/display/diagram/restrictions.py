@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import DataJointError
-from ...query.expression import QueryExpression, U
-from ...tables.cascade import plan_delete
+from ...query.expression import QueryExpression
+from ...tables.cascade import as_restriction, check_part_integrity, plan_delete
 from ...tables.table import FreeTable, Table
+from ...tables.upward import referenced_rows
 
 __all__ = ["as_query", "cascade_restrictions", "restrict_downstream", "trace_restrictions"]
 
@@ -24,9 +25,9 @@ def as_query(source: Any) -> QueryExpression:
     """A table class, table or restriction of a table, as a query of one stored table."""
     if isinstance(source, type) and issubclass(source, Table):
         source = source()
+    if isinstance(source, Table):
+        return source
     if not isinstance(source, QueryExpression) or not hasattr(source, "table"):
-        if isinstance(source, Table):
-            return source
         raise DataJointError(
             f"cannot trace or cascade from {type(source).__name__}: pass a table or a "
             "restriction of one, e.g. Session & {'subject': 1}")
@@ -41,38 +42,20 @@ def _full_name(query: Any) -> str:
 def cascade_restrictions(source: Any, part_integrity: str = "enforce"
                          ) -> tuple[dict[str, QueryExpression], dict[str, int]]:
     """Per table (parents first): the rows a delete of ``source`` would remove, and counts."""
+    check_part_integrity(part_integrity)
     plan = plan_delete(as_query(source), part_integrity)
     return dict(plan.queries), dict(plan.counts)
 
 
 def trace_restrictions(source: Any, graph: Any) -> dict[str, QueryExpression]:
     """The seed and each of its ancestors restricted to the rows the seed's rows reference
-    (``graph``: the diagram's snapshot of the foreign-key graph), children before parents."""
+    (``graph``: the diagram's snapshot of the foreign-key graph), children before parents.
+    A ``dj.Top`` seed starts from the rows it selects."""
     seed = as_query(source)
     name = _full_name(seed)
     if name not in graph.tables:
         raise DataJointError(f"table {name} is not declared in the database")
-    connection = seed.connection
-    referencing: dict[str, list[QueryExpression]] = {}
-    restricted: dict[str, QueryExpression] = {name: seed}
-    for table in reversed(graph.names):  # children before their parents
-        query = restricted.get(table)
-        if query is None and table in referencing:
-            query = restricted[table] = FreeTable(connection, table).restrict(
-                referencing.pop(table), semantic_check=False)
-        if query is None:
-            continue
-        for fk in graph.parents_of.get(table, []):
-            referencing.setdefault(fk.parent, []).append(_as_parent_rows(query, fk.attr_map))
-    return restricted
-
-
-def _as_parent_rows(query: QueryExpression, attr_map: tuple) -> QueryExpression:
-    """The distinct foreign-key values of ``query``, named as the parent names them."""
-    key = set(query.heading.primary_key)
-    same = [child for child, parent in attr_map if child == parent and child not in key]
-    renamed = {parent: child for child, parent in attr_map if child != parent}
-    return U(*[parent for _, parent in attr_map]) & query.proj(*same, **renamed)
+    return referenced_rows(name, as_restriction(seed), graph)
 
 
 def restrict_downstream(source: Any, graph: Any,
