@@ -25,7 +25,13 @@ from ..catalog.events import CatalogEvent
 from ..catalog.naming import master_of_full_name
 from ..definition import limits
 from ..definition.parser import parse_definition
-from ..errors import DataJointError, DefinitionError, MissingTableError, TransactionError
+from ..errors import (
+    DataJointError,
+    DefinitionError,
+    MissingDefinitionError,
+    MissingTableError,
+    TransactionError,
+)
 from ..populate.jobs import JobQueue, job_queue, job_table_name
 from ..settings import config
 from ..tables.cascade import ChangedSinceShown, drop_quick, prompting
@@ -188,8 +194,9 @@ class Schema:
             raise TransactionError("tables cannot be declared inside a transaction")
         limits.check_text(cls.definition or "", f"definition of {cls.__name__}")
         if not cls.definition or not cls.definition.strip():
-            raise DefinitionError(f"{cls.__name__} has no definition: give it a `definition` "
-                                  "string (see the definition language in the docs)")
+            raise MissingDefinitionError(f"{cls.__name__} has no definition: give it a "
+                                         "`definition` string (see the definition language "
+                                         "in the docs)")
         definition = parse_definition(cls.definition)
         parents = [ResolvedParent(spec, resolve_parent(spec, context).info)
                    for spec in definition.foreign_keys]
