@@ -41,6 +41,12 @@ class Attribute:
         return self.type.name
 
     @property
+    def original_type(self) -> str:
+        """The type as the definition spells it (``enum('a', 'b')``, ``int32``, ``<blob>``),
+        as DataJoint's ``original_type``; ``sql_type`` is what the database stores."""
+        return self.type.text
+
+    @property
     def numeric(self) -> bool:
         return self.family in _NUMERIC
 

@@ -286,8 +286,10 @@ class Schema:
         return len(rows)
 
     def make_classes(self, into: dict | None = None) -> dict[str, type]:
-        """Classes for this schema's tables (masters with their parts), e.g. into ``globals()``."""
-        namespace = into if into is not None else caller_namespace()
+        """Classes for this schema's tables (masters with their parts), put into ``into``,
+        else the schema's ``context``, else the caller's namespace (as in DataJoint)."""
+        namespace = into if into is not None else \
+            self.context if self.context is not None else caller_namespace()
         made = _make_classes(self)
         for name, cls in made.items():
             namespace.setdefault(name, cls)
@@ -315,6 +317,11 @@ class Schema:
         if self.connection.in_transaction:
             raise TransactionError(f"schema {name!r} cannot be dropped inside a transaction; "
                                    "commit or cancel the transaction first")
+        catalog_of(self.connection).changed()  # another session may have dropped tables
+        if not catalog.table_names(self.connection, name):
+            logger.info("Schema %r has no tables (or no longer exists): nothing to ask.", name)
+            self._drop_now(name, [])
+            return
         counts = self._drop_counts()
         if not prompting(prompt):
             self._drop_now(name, list(counts))
