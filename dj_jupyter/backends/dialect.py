@@ -388,6 +388,11 @@ class Dialect:
         """PostgreSQL does not index foreign-key columns by itself."""
         return False
 
+    def index_name(self, table: str, columns: Sequence[str], fallback: str) -> str:
+        """The name of a new index over ``columns`` of ``table`` (its name in the schema);
+        ``fallback`` is unique wherever index names must be (SQLite: in the whole file)."""
+        return fallback
+
 
     # -- altering a table (SQLite rebuilds it; the servers alter in place) ----------------
     @property

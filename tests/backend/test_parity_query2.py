@@ -392,3 +392,62 @@ def test_revoked_privileges_are_access_errors(backend, schema, Known):
     assert "refused" not in schema.list_tables()
     Known.insert1({"known_id": 2})
     assert len(Known()) == 2
+
+
+def test_postgresql_indexes_foreign_keys_under_datajoints_names(backend, schema):
+    """PostgreSQL indexes no foreign key by itself: a foreign key that no index leads with
+    gets one, named as DataJoint names it (``idx_<table>_<columns>``), so both read one
+    layout; a key the primary key or a declared index leads with gets none."""
+    if backend != "postgresql":
+        pytest.skip("MySQL indexes foreign keys itself; SQLite names indexes per file")
+
+    class Master(dj.Manual):
+        definition = """
+        master_id : int32
+        """
+
+    class Child(dj.Manual):
+        definition = """
+        child_id : int32
+        ---
+        -> Master
+        """
+
+    class Pair(dj.Manual):
+        definition = """
+        pair_id : int32
+        -> Master
+        """
+
+    class Leading(dj.Manual):
+        definition = """
+        -> Master
+        leading_id : int32
+        """
+
+    class Noted(dj.Manual):
+        definition = """
+        noted_id : int32
+        ---
+        -> Master
+        note : varchar(16)
+        index (master_id, note)
+        """
+
+    context = {c.__name__: c for c in (Master, Child, Pair, Leading, Noted)}
+    for cls in context.values():
+        schema(cls, context=context)
+
+    def indexes(cls) -> dict[str, str]:
+        rows = schema.connection.query(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s "
+            "AND tablename = %s AND indexname LIKE 'idx%%'", (schema.database, cls.table_name))
+        return dict(rows.fetchall())
+
+    assert set(indexes(Child)) == {"idx_child_master_id"}
+    assert set(indexes(Pair)) == {"idx_pair_master_id"}
+    assert indexes(Leading) == {}
+    assert set(indexes(Noted)) == {"idx_noted_master_id_note"}
+    Master.insert1({"master_id": 1})
+    Child.insert1({"child_id": 1, "master_id": 1})
+    assert len(Child * Master) == 1
