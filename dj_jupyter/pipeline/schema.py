@@ -36,7 +36,7 @@ from ..populate.jobs import JobQueue, job_queue, job_table_name
 from ..settings import config
 from ..tables.cascade import ChangedSinceShown, drop_quick, prompting
 from ..tables.gc import collect
-from ..tables.resolve import caller_namespace, resolve_parent
+from ..tables.resolve import caller_locals, caller_namespace, resolve_parent
 from ..tables.table import FreeTable, Table
 from .tiers import Computed, Imported, Lookup, Manual, Part
 
@@ -289,7 +289,7 @@ class Schema:
         """Classes for this schema's tables (masters with their parts), put into ``into``,
         else the schema's ``context``, else the caller's namespace (as in DataJoint)."""
         namespace = into if into is not None else \
-            self.context if self.context is not None else caller_namespace()
+            self.context if self.context is not None else caller_locals()
         made = _make_classes(self)
         for name, cls in made.items():
             namespace.setdefault(name, cls)

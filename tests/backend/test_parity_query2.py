@@ -316,6 +316,23 @@ def test_make_classes_fills_the_schema_context(schema, conn):
     assert len(namespace["Language"]()) == 2
 
 
+def _declare_language(schema) -> None:
+    class Language(dj.Lookup):
+        definition = """
+        language : varchar(16)
+        """
+        contents = [("Greek",)]
+
+    schema(Language, context={})
+
+
+def test_make_classes_without_a_namespace_fills_the_callers(schema, conn):
+    _declare_language(schema)
+    dj.Schema(schema.database, connection=conn).make_classes()
+    made = locals()["Language"]  # put into this function's namespace, as in DataJoint
+    assert issubclass(made, dj.Lookup) and len(made()) == 1
+
+
 def test_dropping_a_schema_another_session_dropped_does_nothing(schema, db_url):
     class Kept(dj.Manual):
         definition = """
