@@ -73,7 +73,7 @@ _LAZY = {
     "open_home": ".pipeline.take_home",
     "push_home": ".pipeline.take_home",
 }
-_SUBMODULES = {"cli": ".cli"}  # public modules loaded on first use: dj.cli
+_SUBMODULES = {"cli": ".cli", "utils": ".utils"}  # modules loaded on first use: dj.cli
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",

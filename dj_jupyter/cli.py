@@ -2,15 +2,71 @@
 
 ``dj-jupyter populate package.module:Table --reserve-jobs`` runs a populate
 worker; start it on any number of machines that reach the shared database.
+
+``dj.cli(args)`` (this module is callable, as DataJoint's ``dj.cli`` function is) and
+``python -m dj_jupyter.cli`` start DataJoint 2.x's interactive console: a Python prompt with
+``dj`` imported, the credentials given as options, and schemas loaded as virtual modules
+(``-s schema_name:alias``).
 """
 
 from __future__ import annotations
 
 import argparse
+import code
 import json
 import sys
+import types
 
-__all__ = ["main"]
+from .pipeline.schema import VirtualModule
+from .settings import config
+from .version import __version__
+
+__all__ = ["main", "cli"]
+
+
+def _console_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dj", description="DataJoint console: a Python prompt with dj_jupyter as `dj`.",
+        epilog="Example: dj -s my_lab:lab --host localhost:3306")
+    parser.add_argument("-V", "--version", action="version", version=f"{__package__} "
+                                                                     f"{__version__}")
+    parser.add_argument("-u", "--user", help="database user (default: dj.config)")
+    parser.add_argument("-p", "--password", help="database password (default: dj.config)")
+    parser.add_argument("--host", help="database host[:port] (default: dj.config)")
+    parser.add_argument("-s", "--schemas", nargs="+", metavar="SCHEMA:ALIAS", default=[],
+                        help="load existing schemas as virtual modules named ALIAS")
+    return parser
+
+
+def cli(args: list[str] | None = None) -> None:
+    """DataJoint's console: set the credentials given, load the schemas asked for, then
+    run an interactive prompt; ends with ``SystemExit`` (``-V`` and ``--help`` print and
+    exit at once, as argparse does)."""
+    parser = _console_parser()
+    options = parser.parse_args(args)
+    for key, value in (("user", options.user), ("password", options.password),
+                       ("host", options.host)):
+        if value:
+            config[f"database.{key}"] = value
+    modules: dict[str, VirtualModule] = {}
+    lines = [f"dj_jupyter {__version__} console (DataJoint 2.x API as `dj`)"]
+    for item in options.schemas:
+        schema_name, colon, alias = item.partition(":")
+        if not colon or not schema_name or not alias:
+            parser.error(f"schema {item!r}: write it as schema_name:alias")
+        modules[alias] = VirtualModule(alias, schema_name)
+        lines.append(f"  {alias} -> schema {schema_name}")
+    banner = "\n".join(lines)
+    code.interact(banner, local={"dj": sys.modules[__package__], **modules})
+    raise SystemExit
+
+
+class _CallableModule(types.ModuleType):
+    """``dj.cli(args)`` runs the console, as DataJoint's ``dj.cli`` function does, while
+    ``dj.cli`` stays this module (``dj.cli.main``)."""
+
+    def __call__(self, args: list[str] | None = None) -> None:
+        cli(args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,5 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if result["error_list"] else 0
 
 
+sys.modules[__name__].__class__ = _CallableModule
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m dj_jupyter.cli populate ...`: the worker; anything else: the console
+    sys.exit(main() if sys.argv[1:2] == ["populate"] else cli())

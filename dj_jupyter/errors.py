@@ -10,6 +10,7 @@ message says what went wrong *and* how to fix it::
     │   └── LostConnectionError      connection dropped (inside a transaction)
     ├── DefinitionError              a table definition cannot be parsed or declared
     │   ├── NotAlterableError        a change ALTER cannot make (drop and re-declare)
+    │   ├── MissingDefinitionError   a table class without a definition (a NotImplementedError)
     │   └── CodecPluginError         an installed codec plugin failed to load
     ├── MissingTableError            a table is used but not declared
     ├── QueryError                   the database refused a query
@@ -17,8 +18,10 @@ message says what went wrong *and* how to fix it::
     │   ├── IntegrityError           a foreign key would be violated
     │   ├── UnknownAttributeError    a row names an attribute the table lacks
     │   ├── MissingAttributeError    a row lacks a required attribute
-    │   └── DataTypeError            a value cannot be stored in its attribute
+    │   ├── DataTypeError            a value cannot be stored in its attribute
+    │   └── AccessError              the database user lacks a privilege
     ├── RestrictionError             a restriction cannot be applied
+    │   └── RestrictionTypeError     an argument of the wrong type (also a TypeError)
     ├── FetchError                   e.g. fetch1 on a result that is not one row
     ├── TransactionError             misuse of transactions (nesting, prompts inside)
     ├── PermissionDeniedError        e.g. direct insert into a Computed table
@@ -35,6 +38,7 @@ __all__ = [
     "LostConnectionError",
     "DefinitionError",
     "NotAlterableError",
+    "MissingDefinitionError",
     "CodecPluginError",
     "MissingTableError",
     "QueryError",
@@ -43,7 +47,9 @@ __all__ = [
     "UnknownAttributeError",
     "MissingAttributeError",
     "DataTypeError",
+    "AccessError",
     "RestrictionError",
+    "RestrictionTypeError",
     "FetchError",
     "TransactionError",
     "PermissionDeniedError",
@@ -90,6 +96,10 @@ class NotAlterableError(DefinitionError):
     """The new definition changes what ALTER cannot change; drop and re-declare instead."""
 
 
+class MissingDefinitionError(DefinitionError, NotImplementedError):
+    """A table class has no ``definition`` (also a ``NotImplementedError``, as in DataJoint)."""
+
+
 class CodecPluginError(DefinitionError):
     """An installed codec plugin failed to load (the message names its package)."""
 
@@ -129,8 +139,17 @@ class DataTypeError(QueryError):
     """A value cannot be stored in (or compared with) its attribute's type."""
 
 
+class AccessError(QueryError):
+    """The database refused a statement for lack of a privilege (e.g. CREATE on a schema)."""
+
+
 class RestrictionError(DataJointError):
     """A restriction operand cannot be applied to the expression."""
+
+
+class RestrictionTypeError(RestrictionError, TypeError):
+    """An argument of the wrong type, e.g. ``dj.Top(limit="1")`` (also a ``TypeError``, as in
+    DataJoint)."""
 
 
 class FetchError(DataJointError):

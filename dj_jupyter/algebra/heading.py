@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..definition.model import Default, IndexSpec, TypeSpec
+from ..definition.types import quote_string
 
 __all__ = ["Attribute", "Heading", "ForeignKey", "TableInfo"]
 
@@ -39,6 +40,14 @@ class Attribute:
             core = self.type.args[0] if self.type.args else "text"
             return core.split("(")[0]
         return self.type.name
+
+    @property
+    def original_type(self) -> str:
+        """The type as definitions spell it (``enum('a', 'b')``, ``int32``, ``<blob>``), as
+        DataJoint's ``original_type``; ``sql_type`` is what the database stores."""
+        if self.type.name == "enum":  # the canonical text has no spaces between the values
+            return "enum(" + ", ".join(quote_string(v, "'") for v in self.type.args) + ")"
+        return self.type.text
 
     @property
     def numeric(self) -> bool:

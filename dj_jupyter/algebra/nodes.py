@@ -110,9 +110,11 @@ class Join(Node):
     def __post_init__(self) -> None:
         if self.left_outer and not determines(self.left.heading, self.right.heading):
             raise RestrictionError(
-                "a left join (or extend) needs every primary-key attribute of the right operand "
-                f"({', '.join(self.right.heading.primary_key)}) in the left one, so that each "
-                "left row matches at most one right row")
+                "a left join (or extend) needs the left operand to determine the right one: "
+                "every primary-key attribute of the right operand "
+                f"({', '.join(self.right.heading.primary_key)}) must be in the left one, so "
+                "that each left row matches at most one right row; use an inner join, or "
+                "swap the operands")
 
     @property
     def common(self) -> tuple[str, ...]:
@@ -188,7 +190,10 @@ class Union(Node):
         a, b = self.left.heading, self.right.heading
         secondary = [replace(a[n], nullable=True) for n in a.secondary_attributes] + \
             [replace(b[n], nullable=True) for n in b.secondary_attributes]
-        return Heading((*(a[n] for n in a.primary_key), *secondary))
+        # a key attribute born in two places (a union of key-only operands) has no one lineage
+        key = [a[n] if a[n].lineage == b[n].lineage else replace(a[n], lineage=None)
+               for n in a.primary_key]
+        return Heading((*key, *secondary))
 
 
 @dataclass(frozen=True, eq=False)

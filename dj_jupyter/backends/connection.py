@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..errors import (
+    AccessError,
     ConnectionError_,
     LostConnectionError,
     QueryError,
@@ -111,6 +112,8 @@ class _Transaction:
         return self._connection
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None and self._connection.transaction_lost:
+            return  # its LostConnectionError was raised (and caught inside); nothing to commit
         if exc_type is None:
             self._connection.commit_transaction()
         elif self._connection.in_transaction:  # a lost connection has closed it already
@@ -143,8 +146,8 @@ class Connection:
         self.dialect: Dialect = dialect_for(sa_name, fast_paths=config["database.fast_paths"])
         self.backend = self.dialect.name
         options = self.dialect.engine_options()
-        tls = self.dialect.tls_options(config["database.use_tls"] if use_tls is None
-                                       else use_tls)
+        self._tls_input = config["database.use_tls"] if use_tls is None else use_tls
+        tls = self._tls = self.dialect.tls_options(self._tls_input)
         if tls:
             options["connect_args"] = {**options.get("connect_args", {}), **tls}
         self.engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool, **options)
@@ -158,6 +161,7 @@ class Connection:
         self._sa: sa.Connection | None = None
         self._run_cursor: tuple[Any, Any] | None = None  # (driver connection, its cursor)
         self._in_transaction = False
+        self.transaction_lost = False  # the open transaction died with its connection
         self._before_commit: list = []  # may raise: the transaction then rolls back
         self._after_commit: list = []
         self._after_rollback: list = []
@@ -206,6 +210,18 @@ class Connection:
         return SqlNames(self.backend, self.engine.dialect.identifier_preparer.quote_identifier)
 
     @property
+    def conn_info(self) -> dict[str, Any]:
+        """DataJoint's ``conn_info``: host, port, user and database it connects to, and TLS as
+        asked (``ssl_input``: ``use_tls`` as given; ``ssl``: the driver's TLS options, only when
+        TLS was asked for). Unlike DataJoint's, it never holds the password."""
+        info: dict[str, Any] = dict(host=self.url.host, port=self.url.port,
+                                    user=self.url.username, database_name=self.url.database,
+                                    ssl_input=self._tls_input)
+        if self._tls_input:
+            info["ssl"] = self._tls.get("ssl", dict(self._tls))
+        return info
+
+    @property
     def is_connected(self) -> bool:
         return self._sa is not None and not self._sa.closed
 
@@ -238,6 +254,7 @@ class Connection:
                 "a transaction is already open on this connection; nested transactions are not "
                 "supported — do the work inside the open one"
             )
+        self.transaction_lost = False
         if self._chained:  # the previous commit opened this one
             self._in_transaction = True
             return
@@ -635,11 +652,14 @@ class Connection:
         retried once on a fresh connection if the old one had dropped."""
         with self._lock:
             if self._in_transaction:
+                if self._sa is None or self._sa.closed or self._sa.invalidated:
+                    self._lose_transaction()  # e.g. close() inside the transaction
                 try:
                     return work(self._sa)
                 except (sa.exc.DBAPIError, *self._driver_errors()) as error:
                     if self._is_lost(error):
                         self._lose_transaction()
+                    self._raise_if_denied(error)
                     raise
             self._ensure_open()
             for attempt in (1, 2):
@@ -658,6 +678,7 @@ class Connection:
                     if self._is_lost(error) and attempt == 1:
                         self.reconnect()
                         continue
+                    self._raise_if_denied(error)
                     raise
                 except BaseException:
                     # Any other error (a value the driver cannot encode on a later row of an
@@ -665,6 +686,16 @@ class Connection:
                     # open implicit transaction, where the next statement would commit them.
                     self._roll_back_implicit()
                     raise
+
+    def _raise_if_denied(self, error: BaseException) -> None:
+        """A statement refused for lack of a privilege is an :class:`AccessError` wherever
+        it was sent from (creating a schema or a table, inserting, ...)."""
+        if self.dialect.classify(error) == ErrorKind.ACCESS_DENIED:
+            detail = str(getattr(error, "orig", error)).strip().splitlines()[0]
+            raise AccessError(
+                f"{self.backend}: user {self.url.username!r} lacks the privilege ({detail}). "
+                "Ask the database administrator to GRANT it, or work in a schema this user "
+                "may change (dj.list_schemas() lists those it can see).") from error
 
     def _roll_back_implicit(self) -> None:
         """Roll back the transaction :meth:`call` opened for one statement."""
@@ -675,6 +706,7 @@ class Connection:
     def _lose_transaction(self) -> None:
         """The connection dropped inside a transaction: the server has rolled it back."""
         self._in_transaction = self._chained = False
+        self.transaction_lost = True
         self._last = None
         self._doomed = None
         self._staged = None

@@ -44,6 +44,7 @@ class ErrorKind:
     BAD_VALUE = "bad_value"
     LOST_CONNECTION = "lost_connection"
     MISSING_TABLE = "missing_table"
+    ACCESS_DENIED = "access_denied"  # the user lacks a privilege
     OTHER = "other"
 
 
@@ -390,6 +391,11 @@ class Dialect:
     def fk_needs_index(self) -> bool:
         """PostgreSQL does not index foreign-key columns by itself."""
         return False
+
+    def index_name(self, table: str, columns: Sequence[str], fallback: str) -> str:
+        """The name of a new index over ``columns`` of ``table`` (its name in the schema);
+        ``fallback`` is unique wherever index names must be (SQLite: in the whole file)."""
+        return fallback
 
 
     # -- altering a table (SQLite rebuilds it; the servers alter in place) ----------------

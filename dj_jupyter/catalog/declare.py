@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +106,7 @@ def plan_table(connection: Connection, schema: str, name: str, definition: Table
     table = sa.Table(address, metadata, *sa_columns, *constraints, schema=sa_schema,
                      comment=(definition.comment or None) if dialect.keeps_comments else None,
                      **dialect.table_options())
-    _add_indexes(dialect, table, f"{schema}.{name}", definition, foreign_keys, columns)
+    _add_indexes(dialect, table, schema, name, definition, foreign_keys, columns)
     lineage_rows = [{"table_name": name, "attribute_name": c.name, "lineage": c.lineage}
                     for c in columns if c.lineage]
     comment_rows = [] if dialect.keeps_comments else (
@@ -246,27 +246,34 @@ def _fk_constraint(dialect, metadata: sa.MetaData, info: TableInfo, child_column
     return sa.ForeignKeyConstraint(child_columns, targets, onupdate="CASCADE", ondelete="RESTRICT")
 
 
-def _add_indexes(dialect, table: sa.Table, name: str, definition: TableDefinition,
-                 foreign_keys: list, columns: list[Column]) -> None:
+def _add_indexes(dialect, table: sa.Table, schema: str, name: str,
+                 definition: TableDefinition, foreign_keys: list, columns: list[Column]) -> None:
     known = {c.name for c in columns}
     key = [c.name for c in columns if c.in_key]
     covered = [tuple(key)]
-    for number, index in enumerate(definition.indexes):
-        missing = [a for a in index.attributes if a not in known]
+    used: set[str] = set()
+
+    def index(number: Any, attributes: Sequence[str], unique: bool) -> None:
+        fallback = _index_name(f"{schema}.{name}", number, unique)
+        chosen = dialect.index_name(name, attributes, fallback)
+        chosen = fallback if chosen in used else chosen
+        used.add(chosen)
+        sa.Index(chosen, *[table.c[a] for a in attributes], unique=unique)
+
+    for number, declared in enumerate(definition.indexes):
+        missing = [a for a in declared.attributes if a not in known]
         if missing:
             raise DefinitionError(f"index refers to unknown attribute(s) {', '.join(missing)}",
-                                  line=index.line)
-        sa.Index(_index_name(name, number, index.unique), *[table.c[a] for a in index.attributes],
-                 unique=index.unique)
-        covered.append(index.attributes)
+                                  line=declared.line)
+        index(number, declared.attributes, declared.unique)
+        covered.append(declared.attributes)
     for number, (spec, _info, child_columns) in enumerate(foreign_keys):
         if spec.unique:
-            sa.Index(_index_name(name, f"fk{number}", True), *[table.c[a] for a in child_columns],
-                     unique=True)
+            index(f"fk{number}", child_columns, True)
             covered.append(tuple(child_columns))
         elif dialect.fk_needs_index() and not any(
                 tuple(child_columns) == tuple(cover[:len(child_columns)]) for cover in covered):
-            sa.Index(_index_name(name, f"fk{number}", False), *[table.c[a] for a in child_columns])
+            index(f"fk{number}", child_columns, False)
 
 
 def _index_name(table: str, number: Any, unique: bool) -> str:

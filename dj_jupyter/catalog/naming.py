@@ -17,6 +17,7 @@ from dj_jupyter.errors import DataJointError, DefinitionError
 __all__ = [
     "MAX_TABLE_NAME",
     "TIER_PREFIXES",
+    "TIER_REGEXPS",
     "check_table_name_length",
     "class_name_of",
     "from_camel_case",
@@ -37,6 +38,15 @@ _TIER_PATTERNS = {
     for tier, prefix in TIER_PREFIXES.items()
 }
 _PART_PATTERN = re.compile(f"(?P<master>(?:__|_|#)?{_BASE})__(?P<base>{_BASE})")
+
+# DataJoint's ``Tier.tier_regexp``: the table names of each tier, as pattern text with the
+# tier's name as its group (a part's name is its master's, ``__``, and its own)
+TIER_REGEXPS = {
+    tier: f"(?P<{tier.lower()}>{re.escape(prefix)}{_BASE})"
+    for tier, prefix in TIER_PREFIXES.items()
+}
+TIER_REGEXPS["Part"] = (f"(?P<master>{'|'.join(TIER_REGEXPS.values())})"
+                        f"__(?P<part>{_BASE})")
 
 
 def from_camel_case(name: str) -> str:

@@ -25,12 +25,18 @@ from ..catalog.events import CatalogEvent
 from ..catalog.naming import master_of_full_name
 from ..definition import limits
 from ..definition.parser import parse_definition
-from ..errors import DataJointError, DefinitionError, MissingTableError, TransactionError
+from ..errors import (
+    DataJointError,
+    DefinitionError,
+    MissingDefinitionError,
+    MissingTableError,
+    TransactionError,
+)
 from ..populate.jobs import JobQueue, job_queue, job_table_name
 from ..settings import config
 from ..tables.cascade import ChangedSinceShown, drop_quick, prompting
 from ..tables.gc import collect
-from ..tables.resolve import caller_namespace, resolve_parent
+from ..tables.resolve import caller_locals, caller_namespace, resolve_parent
 from ..tables.table import FreeTable, Table
 from .tiers import Computed, Imported, Lookup, Manual, Part
 
@@ -188,8 +194,9 @@ class Schema:
             raise TransactionError("tables cannot be declared inside a transaction")
         limits.check_text(cls.definition or "", f"definition of {cls.__name__}")
         if not cls.definition or not cls.definition.strip():
-            raise DefinitionError(f"{cls.__name__} has no definition: give it a `definition` "
-                                  "string (see the definition language in the docs)")
+            raise MissingDefinitionError(f"{cls.__name__} has no definition: give it a "
+                                         "`definition` string (see the definition language "
+                                         "in the docs)")
         definition = parse_definition(cls.definition)
         parents = [ResolvedParent(spec, resolve_parent(spec, context).info)
                    for spec in definition.foreign_keys]
@@ -279,8 +286,10 @@ class Schema:
         return len(rows)
 
     def make_classes(self, into: dict | None = None) -> dict[str, type]:
-        """Classes for this schema's tables (masters with their parts), e.g. into ``globals()``."""
-        namespace = into if into is not None else caller_namespace()
+        """Classes for this schema's tables (masters with their parts), put into ``into``,
+        else the schema's ``context``, else the caller's namespace (as in DataJoint)."""
+        namespace = into if into is not None else \
+            self.context if self.context is not None else caller_locals()
         made = _make_classes(self)
         for name, cls in made.items():
             namespace.setdefault(name, cls)
@@ -308,6 +317,11 @@ class Schema:
         if self.connection.in_transaction:
             raise TransactionError(f"schema {name!r} cannot be dropped inside a transaction; "
                                    "commit or cancel the transaction first")
+        catalog_of(self.connection).changed()  # another session may have dropped tables
+        if not catalog.table_names(self.connection, name):
+            logger.info("Schema %r has no tables (or no longer exists): nothing to ask.", name)
+            self._drop_now(name, [])
+            return
         counts = self._drop_counts()
         if not prompting(prompt):
             self._drop_now(name, list(counts))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ..catalog.naming import TIER_REGEXPS
 from ..errors import DataJointError, RestrictionError
 from ..populate.autopopulate import AutoPopulate
 from ..tables.table import Table
@@ -15,12 +16,14 @@ class Manual(Table):
     """Rows entered by people or by scripts."""
 
     _tier = "Manual"
+    tier_regexp: ClassVar[str] = TIER_REGEXPS["Manual"]  # its table names, as in DataJoint
 
 
 class Lookup(Table):
     """Reference rows, often listed in ``contents`` and inserted when declared."""
 
     _tier = "Lookup"
+    tier_regexp: ClassVar[str] = TIER_REGEXPS["Lookup"]  # its table names, as in DataJoint
     contents: ClassVar[Any] = ()
 
 
@@ -28,6 +31,7 @@ class Imported(AutoPopulate, Table):
     """Rows made by ``make`` from data outside the database (filled by ``populate``)."""
 
     _tier = "Imported"
+    tier_regexp: ClassVar[str] = TIER_REGEXPS["Imported"]  # its table names, as in DataJoint
     _allow_insert = False
 
 
@@ -35,6 +39,7 @@ class Computed(AutoPopulate, Table):
     """Rows computed by ``make`` from other tables (filled by ``populate``)."""
 
     _tier = "Computed"
+    tier_regexp: ClassVar[str] = TIER_REGEXPS["Computed"]  # its table names, as in DataJoint
     _allow_insert = False
 
 
@@ -42,6 +47,7 @@ class Part(Table):
     """Rows belonging to one master row; declared as a class nested in the master."""
 
     _tier = "Part"
+    tier_regexp: ClassVar[str] = TIER_REGEXPS["Part"]  # its table names, as in DataJoint
 
     @property
     def master(self) -> type:

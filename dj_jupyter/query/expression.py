@@ -83,7 +83,8 @@ class QueryExpression:
         ``left=True`` keeps every row of this operand (NULLs where ``other`` has no match).
         """
         if isinstance(other, U):
-            raise RestrictionError("dj.U cannot be joined: use dj.U(...) & query or .aggr(...)")
+            raise RestrictionError("query * dj.U(...) is no longer supported (DataJoint 2.0): "
+                                   "use dj.U(...) & query, or dj.U(...).aggr(query, ...)")
         operand = _operand(other, "join")
         if semantic_check:
             check_lineage(_common(self.heading, operand.heading), self.heading, operand.heading)
@@ -100,9 +101,13 @@ class QueryExpression:
         return self.join(other, semantic_check=semantic_check, left=True)
 
     def __add__(self, other: Any) -> QueryExpression:
+        """The union. Operands with secondary attributes are matched on their key (an outer
+        union), which needs one lineage, as in a join; key-only operands are sets of values,
+        united whatever their lineage (the result's key then has none), as in DataJoint."""
         operand = _operand(other, "union")
         node = Union(self.node, operand.node)  # checks the keys and secondaries first
-        check_lineage(_common(self.heading, operand.heading), self.heading, operand.heading)
+        if self.heading.secondary_attributes or operand.heading.secondary_attributes:
+            check_lineage(_common(self.heading, operand.heading), self.heading, operand.heading)
         return QueryExpression(self.connection, node)
 
     def __xor__(self, other: Any):
@@ -316,10 +321,12 @@ class U:
                                    f"({', '.join(operand.heading.names)})")
 
     def __mul__(self, other: Any):
-        raise RestrictionError("dj.U cannot be joined: use dj.U(...) & query")
+        raise RestrictionError("dj.U(...) * query is no longer supported (DataJoint 2.0): "
+                               "use dj.U(...) & query")
 
     def __sub__(self, other: Any):
-        raise RestrictionError("dj.U cannot be subtracted from: use dj.U(...) & (query - other)")
+        raise RestrictionError("dj.U(...) - query would be an infinite set (every value not "
+                               "in query); use dj.U(...) & (other - query) instead")
 
     def __repr__(self) -> str:
         return f"dj.U({', '.join(map(repr, self.attributes))})"

@@ -29,7 +29,7 @@ from ..algebra.conditions import (
 )
 from ..algebra.heading import Heading
 from ..algebra.values import BadValue, value_check
-from ..errors import DataTypeError, RestrictionError
+from ..errors import DataTypeError, RestrictionError, RestrictionTypeError
 
 __all__ = ["AndList", "Not", "Top", "make_condition", "checked_count", "checked_order_by",
            "MAX_NESTING"]
@@ -66,7 +66,10 @@ def checked_count(value: Any, what: str) -> int | None:
     """A limit or offset: None or a non-negative whole number (numpy integers too)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise RestrictionTypeError(f"{what} takes a non-negative integer or None, not "
+                                   f"{value!r}")
+    if value < 0:
         raise RestrictionError(f"{what} takes a non-negative integer or None, not {value!r}")
     return int(value)
 
@@ -78,7 +81,7 @@ def checked_order_by(order_by: Any) -> Any:
         return None
     items = [order_by] if isinstance(order_by, str) else order_by
     if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
-        raise RestrictionError(
+        raise RestrictionTypeError(
             f"order_by takes an attribute name, 'name DESC', 'KEY' or a list of those, not "
             f"{order_by!r}")
     for item in items:

@@ -38,6 +38,7 @@ from ..catalog.naming import master_of_full_name
 from ..errors import DataJointError, IntegrityError, RestrictionError, TransactionError
 from ..query.expression import QueryExpression
 from ..settings import config
+from ..utils import user_choice
 from .gc import referenced_objects, remove_objects
 from .upward import master_rows
 
@@ -232,7 +233,7 @@ def terminal_confirm(request: Confirmation) -> bool:
     question = request.question
     print(request.text)
     try:
-        answer = input(f"{question} [yes/No]: ")
+        answer = user_choice(question, ("yes", "no"), default="no")
     except (EOFError, OSError, RuntimeError, NotImplementedError):
         # EOFError: stdin closed; OSError: stdin not readable (pytest, daemons); RuntimeError:
         # sys.stdin is None; NotImplementedError: IPython's StdinNotImplementedError
@@ -241,7 +242,7 @@ def terminal_confirm(request: Confirmation) -> bool:
             "on (no stdin: a script, CI, or a notebook front end without input). Look at what "
             "would go (e.g. delete_preview()), then pass prompt=False to confirm in code, or "
             "run it where you can answer (the notebook with input enabled).") from None
-    return answer.strip().lower() in ("y", "yes")
+    return answer == "yes"
 
 
 _hook: list[ConfirmHook] = [terminal_confirm]

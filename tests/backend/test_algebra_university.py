@@ -567,8 +567,9 @@ def test_union_errors(u):
         u.t.Student.proj() + u.t.Course.proj()
     with pytest.raises(DataJointError, match="secondary"):
         (u.t.Student & {"home_state": "CA"}) + (u.t.Student & {"home_state": "UT"})
-    with pytest.raises(DataJointError, match="lineage"):
-        u.t.Student.proj(x="student_id") + u.t.Instructor.proj(x="instructor")
+    with pytest.raises(DataJointError, match="lineage"):  # an outer union matches on the key
+        u.t.Student.proj("first", x="student_id") + u.t.Instructor.proj("hire_date",
+                                                                          x="instructor")
 
 
 # --- universal sets ----------------------------------------------------------------------------

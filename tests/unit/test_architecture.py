@@ -19,10 +19,11 @@ import dj_jupyter
 PACKAGE = Path(dj_jupyter.__file__).parent
 
 # lowest first; a module may import its own layer and the layers before it
-LAYERS = ("errors", "settings", "version", "definition", "backends", "objects", "algebra",
+LAYERS = ("errors", "settings", "version", "utils", "definition", "backends", "objects", "algebra",
           "catalog", "query", "tables", "populate", "pipeline", "display", "jupyter", "cli",
           "compat", "")
-BASE = {"errors": 0, "settings": 0, "version": 0}  # the foundation: one rank, below all layers
+# the foundation: one rank, below all layers
+BASE = {"errors": 0, "settings": 0, "version": 0, "utils": 0}
 NOTEBOOK_LIBRARIES = ("IPython", "ipywidgets", "anywidget", "traitlets", "ipykernel")
 
 

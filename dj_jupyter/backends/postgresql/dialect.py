@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 
+from ...definition.limits import MAX_IDENTIFIER
 from ..ddl import CopyFrom, ModifyColumn
 from ..dialect import Dialect, ErrorKind, ServerSchemas, dump_json, enum_type_name, stored_family
 
@@ -105,6 +106,12 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
     def fk_needs_index(self):
         return True
 
+    def index_name(self, table, columns, fallback):
+        # DataJoint's names, ``idx_<table>_<columns>`` (so both libraries read one layout),
+        # where PostgreSQL would not cut them short
+        name = f"idx_{table}_{'_'.join(columns)[:30]}"
+        return name if len(name.encode()) <= MAX_IDENTIFIER else fallback
+
     @property
     def alters_in_place(self):
         return True
@@ -152,6 +159,7 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
             "22003": ErrorKind.OUT_OF_RANGE,
             "22001": ErrorKind.OUT_OF_RANGE,
             "42P01": ErrorKind.MISSING_TABLE,
+            "42501": ErrorKind.ACCESS_DENIED,  # insufficient_privilege
         }
         if state in kinds:
             return kinds[state]
