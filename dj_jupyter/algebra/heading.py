@@ -41,6 +41,12 @@ class Attribute:
         return self.type.name
 
     @property
+    def original_type(self) -> str:
+        """The type as the definition wrote it (``uuid``, ``int32``, ``<blob>``), as in
+        DataJoint, whatever the backend stores it as."""
+        return self.type.text
+
+    @property
     def numeric(self) -> bool:
         return self.family in _NUMERIC
 

@@ -307,7 +307,7 @@ class _Runner:
         restriction = self._restriction(restrictions)
         tally = self._tally = _Tally(self.table.full_name, None, observers)
         if tally.heard:
-            pending = jobs.pending if restriction is None else jobs.pending & restriction.proj()
+            pending = jobs.pending & restriction.proj()
             tally.total = todo = len(pending)
             if max_calls is not None:
                 tally.total = min(todo, max_calls)
@@ -355,8 +355,11 @@ class _Runner:
             return contextlib.nullcontext()
         return self.connection.transactions_in_series()
 
-    def _restriction(self, restrictions: tuple) -> QueryExpression | None:
-        return self.table.restricted_source(restrictions) if restrictions else None
+    def _restriction(self, restrictions: tuple) -> QueryExpression:
+        """The keys a reserving worker may take: pending jobs whose key is (still) in the
+        restricted ``key_source`` (a job of a vanished key waits for ``jobs.refresh`` to
+        remove it; DataJoint would call ``make`` for it)."""
+        return self.table.restricted_source(restrictions)
 
     def _result(self, tally: _Tally) -> PopulateResult:
         return PopulateResult(success_count=tally.done, error_list=tally.errors,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 import subprocess
@@ -392,6 +393,12 @@ def test_refresh_adds_removes_and_repends(p):
         p.Src.insert([{"n": 6}, {"n": 7}])
         assert jobs.refresh()["added"] == 2
         (p.Src & "n >= 6").delete()
+        # pending jobs of vanished keys wait for jobs.stale_timeout (DataJoint 2.x)...
+        counts = jobs.refresh()
+        assert counts["removed"] == 0 and counts["added"] == 0
+        assert p.Sq.populate({"n": 6}, reserve_jobs=True)["success_count"] == 0  # ...unmade
+        for key in (jobs & "n >= 6").keys():
+            jobs.update1({**key, "created_time": datetime.datetime(2000, 1, 1)})
         counts = jobs.refresh()
         assert counts["removed"] == 2 and counts["added"] == 0
         assert sorted(jobs.pending.to_arrays("n").tolist()) == list(range(6))
