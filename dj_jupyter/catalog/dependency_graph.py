@@ -32,6 +32,7 @@ class DependencyGraph:
         self._graph: Dependencies | None = None
         self._generation = -1
         self._schemas: frozenset[str] = frozenset()
+        self._asked: frozenset[str] | None = None  # None: the activated schemas, when asked
         self._quoted: dict[str, str] = {}  # schema.table -> its full_table_name
         self._raw: dict[str, str] = {}  # full_table_name -> schema.table
 
@@ -41,7 +42,8 @@ class DependencyGraph:
         connection); with ``force=False`` only if it was not read since the last change."""
         if not force and self._is_current() and schema_names is None:
             return
-        names = frozenset(self._activated() if schema_names is None else schema_names)
+        self._asked = None if schema_names is None else frozenset(schema_names)
+        names = frozenset(self._activated()) if self._asked is None else self._asked
         catalog = self._catalog
         self._graph = Dependencies(catalog.connection, catalog.schema_tables, names,
                                    downstream=False)
@@ -85,7 +87,7 @@ class DependencyGraph:
 
     def _graph_now(self) -> Dependencies:
         if not self._is_current():
-            self.load(schema_names=self._schemas or None)
+            self.load(schema_names=self._asked)
         assert self._graph is not None
         return self._graph
 
