@@ -212,7 +212,7 @@ class AutoPopulate:
             return PopulateResult(populate_in_workers(
                 self, restrictions, processes=processes, executor=executor, max_calls=max_calls,
                 suppress_errors=suppress_errors, make_kwargs=make_kwargs, priority=priority,
-                observers=observers), table=type(self).__name__)
+                observers=observers, reserve_jobs=reserve_jobs), table=type(self).__name__)
         observers = (*observers, *_progress_observers(self, restrictions, display_progress))
         runner = _Runner(self, suppress_errors, return_exception_objects, make_kwargs or {})
         runner.stop = stop

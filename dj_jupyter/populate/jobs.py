@@ -583,6 +583,15 @@ class JobQueue(QueryExpression):
                     -stale_timeout)))
         return removed
 
+    def requeue(self, keys: QueryExpression, statuses: Iterable[str]) -> int:
+        """Jobs in ``statuses`` whose key is among ``keys``: pending again (one UPDATE)."""
+        table = self.sa_table
+        statement = sa.update(table).where(
+            table.c.status.in_(tuple(statuses)), self._in(keys),
+        ).values(status="pending", scheduled_time=self.connection.dialect.now(),
+                 reserved_time=None, heartbeat=None)
+        return self._count(statement)
+
     def _requeue_older(self, seconds: float) -> int:
         """Reserved jobs reserved longer than ``seconds`` ago: pending again (DataJoint's
         ``orphan_timeout``, whatever their worker's heartbeat says)."""

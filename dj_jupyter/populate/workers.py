@@ -203,13 +203,19 @@ def _worker_count(executor: Any) -> int:
 
 def populate_in_workers(table, restrictions: tuple, *, processes: int, executor: Any,
                         max_calls: int | None, suppress_errors: bool, make_kwargs: dict | None,
-                        priority: int | None, observers: Iterable) -> dict:
+                        priority: int | None, observers: Iterable,
+                        reserve_jobs: bool = True) -> dict:
+    """Run worker processes (or the executor's) on the job queue. Without ``reserve_jobs``
+    the keys are those direct populate would make: failed and ignored keys still to make are
+    queued again (with it, they wait, as a reserving worker leaves them)."""
     target, source = worker_target(type(table))
     spec = WorkerSpec(target, table.connection.url.render_as_string(hide_password=False),
                       tuple(restrictions), None, suppress_errors, make_kwargs, priority,
                       module_source=source)
     jobs = table.jobs
     jobs.refresh(*restrictions, priority=priority)
+    if not reserve_jobs:
+        jobs.requeue(table._todo(restrictions), ("error", "ignore"))
     count = processes if processes > 1 else _worker_count(executor)
     if max_calls is not None:
         spec = dataclasses.replace(spec, max_calls=-(-max_calls // count))

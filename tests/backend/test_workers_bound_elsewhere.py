@@ -52,3 +52,18 @@ def test_a_module_that_binds_its_own_classes_is_imported_as_it_is():
 
     assert bound_elsewhere(workers_pipeline.Work) == []
     assert worker_target(workers_pipeline.Work) == ("tests.backend.workers_pipeline:Work", None)
+
+
+def test_processes_without_reserve_jobs_make_what_direct_populate_makes(bound):
+    bound.Source.insert([{"n": n} for n in range(6)])
+    jobs = bound.Doubled.jobs
+    jobs.refresh()
+    assert jobs.reserve({"n": 0})
+    jobs.error({"n": 0}, "failed earlier")
+    jobs.ignore({"n": 1})
+    reserved = bound.Doubled.populate(processes=2, reserve_jobs=True)
+    assert reserved["success_count"] == 4  # a reserving worker leaves failed and ignored keys
+    (bound.Doubled & "n >= 2").delete()
+    direct = bound.Doubled.populate(processes=2)  # as populate() would: every key to make
+    assert direct == {"success_count": 6, "error_list": []}
+    assert len(bound.Doubled) == 6 and len(jobs) == 0
