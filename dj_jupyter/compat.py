@@ -33,6 +33,7 @@ __all__ = [
 
 ALIAS = "datajoint"
 ENV_VAR = "DJ_ALIAS_DATAJOINT"
+_SET_BY_US = "1 "  # the value alias_datajoint() sets for child processes (a user's is theirs)
 
 # DataJoint 2.x module -> the dj_jupyter module that answers for it. One list; extend it here
 # (codec plugins import e.g. ``datajoint.codecs`` and ``datajoint.builtin_codecs``).
@@ -104,7 +105,9 @@ def alias_datajoint() -> None:
     """Make ``import datajoint`` (and its public submodules) resolve to dj_jupyter.
 
     Idempotent. Raises :class:`DataJointError` if the real DataJoint is already imported in
-    this process: its classes are in use, and two libraries under one name would mix.
+    this process: its classes are in use, and two libraries under one name would mix. Sets
+    ``DJ_ALIAS_DATAJOINT=1`` too, so that the interpreters this process starts (populate
+    workers, ``processes=N``) alias as well and import the same pipeline modules the same way.
     """
     if is_aliased():
         return
@@ -116,12 +119,16 @@ def alias_datajoint() -> None:
             "imports datajoint, e.g. in a fresh kernel"
         )
     sys.meta_path.insert(0, _FINDER)
+    if not alias_requested():
+        os.environ[ENV_VAR] = _SET_BY_US
 
 
 def remove_alias() -> None:
     """Undo :func:`alias_datajoint`: forget the aliased modules; ``import datajoint`` is free."""
     while _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
+    if os.environ.get(ENV_VAR) == _SET_BY_US:
+        del os.environ[ENV_VAR]
     for name in [n for n in sys.modules if n == ALIAS or n.startswith(ALIAS + ".")]:
         if getattr(sys.modules[name], "__name__", "").startswith("dj_jupyter"):
             del sys.modules[name]

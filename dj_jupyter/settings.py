@@ -376,6 +376,9 @@ SETTINGS: dict[str, Setting] = {
     "jobs.heartbeat_timeout": Setting(30.0, _seconds(zero=True), "DJ_JOBS_HEARTBEAT_TIMEOUT",
                                       "silence after which another host's reserved job is "
                                       "re-queued"),
+    "jobs.stale_timeout": Setting(3600.0, _seconds(zero=True), "DJ_JOBS_STALE_TIMEOUT",
+                                  "jobs.refresh() removes waiting jobs older than this whose "
+                                  "key left key_source (0: never by age), as in DataJoint"),
     "populate.stage_writes": Setting(True, _boolean, "DJ_POPULATE_STAGE_WRITES",
                                      "on SQLite, a make's inserts wait for its end, so that "
                                      "makes of several workers compute at once"),

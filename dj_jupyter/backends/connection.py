@@ -22,13 +22,14 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
 from ..errors import (
     AccessError,
     ConnectionError_,
+    DataJointError,
     LostConnectionError,
     QueryError,
     ThreadSafetyError,
@@ -130,6 +131,10 @@ class Connection:
     taken for an SQLite file. ``use_tls`` (default ``database.use_tls``): None for the driver's
     default, True, False, or a dict of driver TLS options. The password is never shown.
     """
+
+    # Makes a connection's catalogue (set by dj_jupyter.catalog when it loads: the
+    # connection holds its catalogue and knows nothing of it; see ``dependencies``).
+    catalog_maker: ClassVar[Callable[[Connection], Any] | None] = None
 
     def __init__(self, host: str | sa.URL, user: str | None = None, password: str | None = None,
                  port: int | None = None, *, backend: str | None = None,
@@ -731,6 +736,18 @@ class Connection:
         """Drop the driver's prepared statements (their tables may have changed)."""
         if self._sa is not None and not self._sa.closed and not self._sa.invalidated:
             self.dialect.forget_prepared(self._sa.connection.dbapi_connection)
+
+    @property
+    def dependencies(self) -> Any:
+        """The foreign-key graph of the schemas activated on this connection, as DataJoint's
+        ``connection.dependencies``: ``load()``, ``parents``, ``children``, ``descendants``,
+        ``ancestors``, ``topo_sort`` (see ``dj_jupyter.catalog.dependency_graph``)."""
+        maker = type(self).catalog_maker
+        if self.catalog is None and maker is None:
+            raise DataJointError("no schema uses this connection yet, so it has no dependency "
+                                 "graph: make a dj.Schema(..., connection=connection) first")
+        catalog = self.catalog if self.catalog is not None else maker(self)
+        return catalog.dependency_graph
 
     def invalidate_dependencies(self) -> None:
         """Forget cached table metadata: the catalogue's ``changed()``, without an event."""

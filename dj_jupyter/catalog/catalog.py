@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..algebra.heading import TableInfo
+from ..backends.connection import Connection
 from . import metadata
 from .dependencies import Dependencies
+from .dependency_graph import DependencyGraph
 from .events import CatalogEvent, publish_catalog
-
-if TYPE_CHECKING:
-    from ..backends.connection import Connection
 
 __all__ = ["Catalog", "catalog_of", "graph_for"]
 
@@ -37,6 +36,7 @@ class Catalog:
         self._loading: dict[str, dict[str, TableInfo]] = {}
         self._dependencies: Dependencies | None = None
         self._caches: dict[str, dict] = {}
+        self.dependency_graph = DependencyGraph(self)  # connection.dependencies (DataJoint's)
 
     def table_info(self, schema: str, table: str) -> TableInfo | None:
         """What the database says about ``schema.table`` (cached), or None if it is missing."""
@@ -103,3 +103,7 @@ def catalog_of(connection: Connection) -> Catalog:
     if catalog is None:
         catalog = connection.catalog = Catalog(connection)
     return catalog
+
+
+# ``connection.dependencies`` asks for the catalogue through this (backends sit below us)
+Connection.catalog_maker = catalog_of

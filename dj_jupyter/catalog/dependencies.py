@@ -36,15 +36,18 @@ class Dependencies:
 
     def __init__(self, connection: Connection,
                  schema_tables: Callable[[str], dict[str, TableInfo]],
-                 schemas: Iterable[str] | None = None):
+                 schemas: Iterable[str] | None = None, *, downstream: bool = True):
         self.connection = connection
         self._schema_tables = schema_tables
         self.tables: dict[str, TableInfo] = {}
         if schemas is None:
             for schema in catalog.list_schemas(connection):
                 self._load(schema)
-        else:
+        elif downstream:
             self._load_downstream(schemas)
+        else:  # exactly these schemas (DataJoint's ``dependencies.load(schema_names=...)``)
+            for schema in dict.fromkeys(schemas):
+                self._load(schema)
         self.parents_of: dict[str, list[ForeignKey]] = {n: [] for n in self.tables}
         self.children_of: dict[str, list[ForeignKey]] = {n: [] for n in self.tables}
         for info in self.tables.values():

@@ -212,7 +212,7 @@ class AutoPopulate:
             return PopulateResult(populate_in_workers(
                 self, restrictions, processes=processes, executor=executor, max_calls=max_calls,
                 suppress_errors=suppress_errors, make_kwargs=make_kwargs, priority=priority,
-                observers=observers), table=type(self).__name__)
+                observers=observers, reserve_jobs=reserve_jobs), table=type(self).__name__)
         observers = (*observers, *_progress_observers(self, restrictions, display_progress))
         runner = _Runner(self, suppress_errors, return_exception_objects, make_kwargs or {})
         runner.stop = stop
@@ -307,7 +307,7 @@ class _Runner:
         restriction = self._restriction(restrictions)
         tally = self._tally = _Tally(self.table.full_name, None, observers)
         if tally.heard:
-            pending = jobs.pending if restriction is None else jobs.pending & restriction.proj()
+            pending = jobs.pending & restriction.proj()
             tally.total = todo = len(pending)
             if max_calls is not None:
                 tally.total = min(todo, max_calls)
@@ -355,8 +355,11 @@ class _Runner:
             return contextlib.nullcontext()
         return self.connection.transactions_in_series()
 
-    def _restriction(self, restrictions: tuple) -> QueryExpression | None:
-        return self.table.restricted_source(restrictions) if restrictions else None
+    def _restriction(self, restrictions: tuple) -> QueryExpression:
+        """The keys a reserving worker may take: pending jobs whose key is (still) in the
+        restricted ``key_source`` (a job of a vanished key waits for ``jobs.refresh`` to
+        remove it; DataJoint would call ``make`` for it)."""
+        return self.table.restricted_source(restrictions)
 
     def _result(self, tally: _Tally) -> PopulateResult:
         return PopulateResult(success_count=tally.done, error_list=tally.errors,
@@ -374,12 +377,12 @@ class _Runner:
                     made = self._make(key, started, reserved=True)
             else:
                 made = self._make(key, started)
-        except KeyboardInterrupt:
-            self._after_interrupt(key, reserved)
+        except KeyboardInterrupt as interrupt:
+            self._after_interrupt(key, reserved, interrupt, started)
             raise PopulateInterrupted(type(self.table).__name__, key, tally.done,
                                       len(tally.errors)) from None
-        except SystemExit:
-            self._after_interrupt(key, reserved)
+        except SystemExit as interrupt:
+            self._after_interrupt(key, reserved, interrupt, started)
             raise
         except Exception as error:  # noqa: BLE001 - recorded, then raised or returned
             self._after_error(key, error, started, tally)
@@ -475,21 +478,27 @@ class _Runner:
 
     def _after_error(self, key: dict, error: BaseException, started: float,
                      tally: _Tally) -> None:
-        message = f"{type(error).__name__}: {error}"
+        message = _error_message(error)
         logger.log(15, "%s %s failed: %s", type(self.table).__name__, key, message)
-        with contextlib.suppress(Exception):
-            self.jobs.record(key, "error", duration=time.perf_counter() - started,
-                             version=self.version, error_message=message,
-                             error_stack="".join(traceback.format_exception(error)))
+        self._record_error(key, error, started)
         tally.errors.append((key, error if self.return_exceptions else message))
         tally.key = None
         tally.phase = ""
         tally.publish("key_failed", key, error=message)
 
-    def _after_interrupt(self, key: dict, reserved: bool) -> None:
+    def _record_error(self, key: dict, error: BaseException, started: float) -> None:
         with contextlib.suppress(Exception):
-            if reserved:
-                self.jobs.release(key)
+            self.jobs.record(key, "error", duration=time.perf_counter() - started,
+                             version=self.version, error_message=_error_message(error),
+                             error_stack="".join(traceback.format_exception(error)))
+
+    def _after_interrupt(self, key: dict, reserved: bool, interrupt: BaseException,
+                         started: float) -> None:
+        """A reserved key whose make Ctrl-C or SIGTERM stopped (rolled back) becomes an
+        ``error`` job naming the signal, as in DataJoint 2.x: ``jobs.errors.retry()`` puts it
+        back. Direct populate keeps no record of it (its key is simply still to do)."""
+        if reserved:
+            self._record_error(key, interrupt, started)
 
 
 class _Sweep:
@@ -519,6 +528,12 @@ def _make_method(table: Any) -> Callable | None:
         return legacy
     own = getattr(type(table), "make", None)
     return None if own is None or own is AutoPopulate.__dict__.get("make") else table.make
+
+
+def _error_message(error: BaseException) -> str:
+    """``Type: message`` (just ``Type`` when the message is empty, e.g. ``KeyboardInterrupt``)."""
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _key_tuple(key: dict, names: list[str]) -> tuple:
@@ -561,7 +576,8 @@ def _announced_end(tally: _Tally) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _terminate_as_exit() -> Iterator[None]:
-    """SIGTERM ends the loop like Ctrl-C: the running key rolls back and is released."""
+    """SIGTERM ends the loop like Ctrl-C: the running key rolls back and (reserved) is
+    recorded as an error job; then the process exits as SIGTERM asks."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..algebra.compiler import Compiler, Flat, compile_delete, compile_select, value_binder
-from ..algebra.conditions import Equals, Exists, disjunction, negation
+from ..algebra.conditions import Equals, Exists, disjunction
 from ..algebra.heading import Attribute, Heading, TableInfo
-from ..algebra.nodes import Restrict, TableNode, base_table
+from ..algebra.nodes import TableNode, base_table
 from ..backends.connection import Connection
 from ..backends.ddl import AddColumn
 from ..catalog import metadata as catalog
@@ -53,6 +53,7 @@ from ..objects.codecs import blob, storage_spec
 from ..query.expression import QueryExpression, U
 from ..settings import config
 from .job_errors import ErrorRows
+from .key_source import natural_key_source
 from .leases import hold, lease_folder, state
 
 if TYPE_CHECKING:
@@ -109,9 +110,19 @@ def job_key(target: Table) -> list[str]:
 def job_queue(target: Table) -> JobQueue:
     """The job queue of ``target`` (one object per connection and table, made on first use)."""
     queues = catalog_of(target.connection).cache("job queues")
-    if target.full_name not in queues:
-        queues[target.full_name] = JobQueue(target)
-    return queues[target.full_name]
+    queue = queues.get(target.full_name)
+    if queue is None:
+        queue = queues[target.full_name] = JobQueue(target)
+    elif _knows_its_source(target) and not _knows_its_source(queue.target):
+        # made first for the table by name (``schema.jobs``): its class knows the key source
+        queue.target = target
+    return queue
+
+
+def _knows_its_source(table: Table) -> bool:
+    """Whether ``table`` is an auto-populated class (its own ``key_source``), not a table
+    reached by name (a ``FreeTable``, which takes the default key source)."""
+    return hasattr(table, "restricted_source")
 
 
 def job_table_name(target_table: str) -> str:
@@ -185,6 +196,16 @@ class JobQueue(QueryExpression):
         if self._info is None:
             self._info = self._declare()
         return self._info
+
+    @property
+    def is_declared(self) -> bool:
+        """Whether the queue's table exists (made by the first ``.jobs`` read or reserving
+        populate); asking does not make it."""
+        return self.name in catalog.table_names(self.connection, self.target.database)
+
+    def declare(self) -> None:
+        """Make the queue's table now, if it does not exist (as DataJoint's ``Job.declare``)."""
+        self.info  # noqa: B018 - declares on first use
 
     @property
     def sa_table(self) -> sa.Table:
@@ -483,21 +504,39 @@ class JobQueue(QueryExpression):
 
     # -- maintenance ----------------------------------------------------------------------------
     def refresh(self, *restrictions: Any, priority: int | None = None, delay: float = 0,
+                stale_timeout: float | None = None, orphan_timeout: float | None = None,
                 heartbeat_timeout: float | None = None) -> dict[str, int]:
-        """Bring the queue up to date with ``key_source``.
+        """Bring the queue up to date with ``key_source``, as DataJoint 2.x does.
 
-        Adds pending jobs for new keys, removes jobs (not reserved or ignored ones) whose key
-        left the key source, re-queues finished jobs whose rows were deleted, and re-queues
-        reserved jobs whose worker died. Returns the counts of each.
+        Adds pending jobs for the keys of ``key_source & restrictions`` not made and not
+        queued; re-queues ``success`` records whose row was deleted while the key is still in
+        ``key_source``; removes ``success``/``error`` records whose key has left both
+        ``key_source`` and the table, and waiting jobs (not reserved or ignored) older than
+        ``stale_timeout`` seconds (default ``jobs.stale_timeout``; 0: never by age) whose key
+        left ``key_source``. Cleanup judges against the whole ``key_source``, whatever the
+        restrictions, and is set-based (a fixed number of statements). Reserved jobs go back
+        to pending when their worker died (see :meth:`requeue_orphans`) or, with
+        ``orphan_timeout``, when reserved longer than that. Returns the counts of each.
         """
-        target = self.target
-        added = self._add_pending(target.restricted_source(restrictions), priority, delay)
-        removed = self._remove_departed(target.key_source.proj())
-        repended = self._repend_deleted()
+        source = self._source()
+        restricted = source.proj()
+        for restriction in restrictions:
+            restricted = restricted & restriction
+        added = self._add_pending(restricted, priority, delay)
+        repended = self._repend_deleted(source)
+        stale = config["jobs.stale_timeout"] if stale_timeout is None else stale_timeout
+        removed = self._remove_vanished(source, float(stale))
         timeout = config["jobs.heartbeat_timeout"] if heartbeat_timeout is None \
             else heartbeat_timeout
         orphaned = self.requeue_orphans(timeout)
+        if orphan_timeout is not None and orphan_timeout > 0:
+            orphaned += self._requeue_older(orphan_timeout)
         return {"added": added, "removed": removed, "re_pended": repended, "orphaned": orphaned}
+
+    def _source(self) -> QueryExpression:
+        """The target's ``key_source`` (its class's, or the natural one for a table by name)."""
+        target = self.target
+        return target.key_source if _knows_its_source(target) else natural_key_source(target)
 
     def _add_pending(self, source: QueryExpression, priority: int | None, delay: float) -> int:
         connection = self.connection
@@ -516,20 +555,57 @@ class JobQueue(QueryExpression):
         insert = insert.execution_options(preserve_rowcount=True)
         return max(connection.execute(insert).rowcount, 0)
 
-    def _remove_departed(self, source: QueryExpression) -> int:
-        departed = Restrict(self.node, negation(Exists(source.node, tuple(self.key))))
-        waiting = Restrict(departed, _status_in(("pending", "error", "success")))
-        return self.connection.execute(compile_delete(waiting, self.connection.dialect)).rowcount
+    def _made(self) -> QueryExpression:
+        return QueryExpression(self.connection, self.target.node)
 
-    def _repend_deleted(self) -> int:
-        target = QueryExpression(self.connection, self.target.node)
-        gone = Restrict(Restrict(self.node, _status_in(("success",))),
-                        negation(Exists(target.node, tuple(self.key))))
-        keys = QueryExpression(self.connection, gone).keys()
-        for key in keys:
-            self._run("repend", {**self._key_values(key), "want_status": "success",
-                                 "new_status": "pending"})
-        return len(keys)
+    def _repend_deleted(self, source: QueryExpression) -> int:
+        """``success`` records whose row is gone but whose key is still to make: pending
+        again (one UPDATE)."""
+        table = self.sa_table
+        statement = sa.update(table).where(
+            table.c.status == "success", self._in(source), sa.not_(self._in(self._made())),
+        ).values(status="pending", scheduled_time=self.connection.dialect.now(),
+                 reserved_time=None, completed_time=None, heartbeat=None)
+        return self._count(statement)
+
+    def _remove_vanished(self, source: QueryExpression, stale_timeout: float) -> int:
+        """Records of keys that left ``key_source``: results and failures at once when the
+        table has no row for them either; waiting jobs once older than ``stale_timeout``."""
+        table = self.sa_table
+        departed = sa.not_(self._in(source))
+        removed = self._count(sa.delete(table).where(
+            departed, table.c.status.in_(("success", "error")),
+            sa.not_(self._in(self._made()))))
+        if stale_timeout > 0:
+            removed += self._count(sa.delete(table).where(
+                departed, table.c.status.in_(("pending", "success", "error")),
+                table.c.created_time < self.connection.dialect.seconds_from_now(
+                    -stale_timeout)))
+        return removed
+
+    def requeue(self, keys: QueryExpression, statuses: Iterable[str]) -> int:
+        """Jobs in ``statuses`` whose key is among ``keys``: pending again (one UPDATE)."""
+        table = self.sa_table
+        statement = sa.update(table).where(
+            table.c.status.in_(tuple(statuses)), self._in(keys),
+        ).values(status="pending", scheduled_time=self.connection.dialect.now(),
+                 reserved_time=None, heartbeat=None)
+        return self._count(statement)
+
+    def _requeue_older(self, seconds: float) -> int:
+        """Reserved jobs reserved longer than ``seconds`` ago: pending again (DataJoint's
+        ``orphan_timeout``, whatever their worker's heartbeat says)."""
+        table = self.sa_table
+        statement = sa.update(table).where(
+            table.c.status == "reserved",
+            table.c.reserved_time < self.connection.dialect.seconds_from_now(-seconds),
+        ).values(status="pending", scheduled_time=self.connection.dialect.now(),
+                 reserved_time=None, heartbeat=None)
+        return self._count(statement)
+
+    def _count(self, statement: sa.Executable) -> int:
+        statement = statement.execution_options(preserve_rowcount=True)
+        return max(self.connection.execute(statement).rowcount, 0)
 
     def requeue_orphans(self, heartbeat_timeout: float) -> int:
         """Re-queue reserved jobs whose worker is gone; a live worker keeps its job.

@@ -31,6 +31,7 @@ from ..errors import DataJointError
 from ..query.expression import QueryExpression
 from ..tables.table import FreeTable
 from .jobs import JobQueue, job_table_name
+from .key_source import natural_key_source
 
 __all__ = ["STATEMENT_TABLES", "StatusReader", "TableStatus", "auto_tables", "natural_key_source"]
 
@@ -142,17 +143,3 @@ class StatusReader:
         else:
             columns += [sa.literal(0, sa.Integer)] * len(_JOB_STATUSES)
         return columns
-
-
-def natural_key_source(table: FreeTable) -> QueryExpression:
-    """The join of ``table``'s primary-key parents (renamed as its foreign keys rename)."""
-    dependencies = catalog_of(table.connection).dependencies
-    key = set(table.heading.primary_key)
-    source: QueryExpression | None = None
-    for fk in dependencies.parents_of.get(table.full_name, []):
-        if not set(fk.child_attributes) <= key:
-            continue
-        renames = {child: parent for child, parent in fk.attr_map if child != parent}
-        term = FreeTable(table.connection, fk.parent).proj(**renames)
-        source = term if source is None else source * term
-    return source if source is not None else table.proj()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
+import hashlib
 import importlib
 import importlib.util
 import multiprocessing
@@ -28,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from ..backends import connection as connections
+from ..catalog.catalog import catalog_of
 from ..catalog.events import PopulateEvent, publish
 from ..errors import DataJointError
+from ..tables.table import Table
 from .export import (
     defined_in_notebook,
     install_module,
@@ -41,7 +44,7 @@ from .export import (
 AUTO_POPULATED = ("Imported", "Computed")  # the tiers a worker can populate
 
 __all__ = ["WorkerSpec", "run_worker", "populate_in_workers", "class_address", "load_class",
-           "worker_target"]
+           "worker_target", "bound_elsewhere", "binding_source"]
 
 
 @dataclass(frozen=True)
@@ -74,12 +77,57 @@ def class_address(cls: type) -> str:
 
 def worker_target(cls: Any) -> tuple[str, str | None]:
     """(``module:Class`` for workers, the module's source if it must be shipped): a class of
-    a notebook goes with the source of its schema's module (see :mod:`.export`)."""
+    a notebook goes with the source of its schema's module (see :mod:`.export`); a class of a
+    module that a schema made elsewhere binds at run time goes with a module that imports it
+    and binds its classes as this process did (:func:`binding_source`)."""
     address = class_address(cls)
-    if not defined_in_notebook(cls):
+    if defined_in_notebook(cls):
+        source = module_source(cls._schema, namespace_of(cls))
+        return f"{notebook_module_name(cls._schema, source)}:{cls.__qualname__}", source
+    bound = bound_elsewhere(cls)
+    if not bound:
         return address, None
-    source = module_source(cls._schema, namespace_of(cls))
-    return f"{notebook_module_name(cls._schema, source)}:{cls.__qualname__}", source
+    source = binding_source(cls.__module__, bound)
+    digest = hashlib.sha1(source.encode()).hexdigest()[:12]
+    return f"dj_bound_{digest}:{cls.__qualname__}", source
+
+
+def bound_elsewhere(cls: Any) -> list[tuple[str, str]]:
+    """(schema name, class name) of the table classes of ``cls``'s module that this process
+    bound to a schema the module does not hold (``schema(Module.Table)`` called from
+    elsewhere, e.g. a test fixture): importing the module alone would leave them unbound.
+    Parents first; empty when the module binds its classes itself."""
+    module = sys.modules.get(cls.__module__)
+    if module is None:
+        return []
+    held = {id(value) for value in vars(module).values()}
+    found = [value for value in vars(module).values()
+             if isinstance(value, type) and issubclass(value, Table)
+             and value.__module__ == module.__name__ and value.__qualname__ == value.__name__
+             and getattr(value, "_schema", None) is not None
+             and value._schema.database is not None and id(value._schema) not in held]
+    if not any(value is cls for value in found):
+        return []
+    found = [value for value in found if value().is_declared]  # a worker never declares
+    order = {name: i for i, name in
+             enumerate(catalog_of(cls._schema.connection).dependencies.names)}
+    found.sort(key=lambda value: order.get(value.full_name, len(order)))
+    return [(value._schema.database, value.__name__) for value in found]
+
+
+def binding_source(module_name: str, bound: list[tuple[str, str]]) -> str:
+    """A module that imports ``module_name`` and binds its classes to their schemas, in
+    order (their tables exist: nothing is declared), then exposes them by name."""
+    schemas = {database: f"_schema{i}" for i, database in enumerate(dict.fromkeys(
+        database for database, _ in bound))}
+    lines = [f'"""{module_name}\'s table classes, bound as the process that started this '
+             'worker bound them."""', "import importlib", "", "import dj_jupyter as dj", "",
+             f"_module = importlib.import_module({module_name!r})"]
+    lines += [f"{variable} = dj.Schema({database!r}, vars(_module), create_tables=False)"
+              for database, variable in schemas.items()]
+    for database, name in bound:
+        lines += [f"{name} = {schemas[database]}(_module.{name})"]
+    return "\n".join(lines) + "\n"
 
 
 def load_class(address: str) -> type:
@@ -155,13 +203,19 @@ def _worker_count(executor: Any) -> int:
 
 def populate_in_workers(table, restrictions: tuple, *, processes: int, executor: Any,
                         max_calls: int | None, suppress_errors: bool, make_kwargs: dict | None,
-                        priority: int | None, observers: Iterable) -> dict:
+                        priority: int | None, observers: Iterable,
+                        reserve_jobs: bool = True) -> dict:
+    """Run worker processes (or the executor's) on the job queue. Without ``reserve_jobs``
+    the keys are those direct populate would make: failed and ignored keys still to make are
+    queued again (with it, they wait, as a reserving worker leaves them)."""
     target, source = worker_target(type(table))
     spec = WorkerSpec(target, table.connection.url.render_as_string(hide_password=False),
                       tuple(restrictions), None, suppress_errors, make_kwargs, priority,
                       module_source=source)
     jobs = table.jobs
     jobs.refresh(*restrictions, priority=priority)
+    if not reserve_jobs:
+        jobs.requeue(table._todo(restrictions), ("error", "ignore"))
     count = processes if processes > 1 else _worker_count(executor)
     if max_calls is not None:
         spec = dataclasses.replace(spec, max_calls=-(-max_calls // count))

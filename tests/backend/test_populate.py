@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 import subprocess
@@ -392,6 +393,12 @@ def test_refresh_adds_removes_and_repends(p):
         p.Src.insert([{"n": 6}, {"n": 7}])
         assert jobs.refresh()["added"] == 2
         (p.Src & "n >= 6").delete()
+        # pending jobs of vanished keys wait for jobs.stale_timeout (DataJoint 2.x)...
+        counts = jobs.refresh()
+        assert counts["removed"] == 0 and counts["added"] == 0
+        assert p.Sq.populate({"n": 6}, reserve_jobs=True)["success_count"] == 0  # ...unmade
+        for key in (jobs & "n >= 6").keys():
+            jobs.update1({**key, "created_time": datetime.datetime(2000, 1, 1)})
         counts = jobs.refresh()
         assert counts["removed"] == 2 and counts["added"] == 0
         assert sorted(jobs.pending.to_arrays("n").tolist()) == list(range(6))
@@ -585,15 +592,19 @@ def test_heartbeat_advances_while_make_runs(schema, conn2, schema_name):
 # --- interrupts ------------------------------------------------------------------------------
 
 
-def test_keyboard_interrupt_rolls_back_and_releases(p):
+def test_keyboard_interrupt_rolls_back_and_records_an_error_job(p):
     p.Sq.fail = {2: KeyboardInterrupt()}
     with pytest.raises(KeyboardInterrupt):
         p.Sq.populate(reserve_jobs=True, suppress_errors=True)
     assert not p.Sq & {"n": 2}
-    assert job(p, 2)["status"] == "pending"
+    assert job(p, 2)["status"] == "error"  # as in DataJoint 2.x
+    assert p.Sq.jobs.errors.fetch1("error_message") == "KeyboardInterrupt"
+    assert "KeyboardInterrupt" in p.Sq.jobs.errors.fetch1("error_stack")
     assert not p.Sq.jobs.reserved
     p.Sq.fail = {}
-    assert p.Sq.populate(reserve_jobs=True)["success_count"] == 4
+    assert p.Sq.populate(reserve_jobs=True)["success_count"] == 3  # the error job waits
+    p.Sq.jobs.errors.retry()
+    assert p.Sq.populate(reserve_jobs=True)["success_count"] == 1
 
 
 def test_keyboard_interrupt_direct_mode_leaves_no_row(p):

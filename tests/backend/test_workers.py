@@ -165,10 +165,10 @@ def test_exactly_once_when_a_worker_is_killed(workers: Workers, backend: str) ->
           f"committed {by_victim}, survivors {survivors}, finisher {finish['success_count']}")
 
 
-# -- 5. SIGTERM during make: rolled back, job back to pending ------------------------------------
+# -- 5. SIGTERM during make: rolled back, job recorded as an error (DataJoint 2.x) ---------------
 
 
-def test_sigterm_releases_the_job(workers: Workers) -> None:
+def test_sigterm_rolls_back_and_records_an_error_job(workers: Workers) -> None:
     keys = workers.fill(20)
     workers.Work.jobs.refresh()
     held = 5
@@ -186,12 +186,15 @@ def test_sigterm_releases_the_job(workers: Workers) -> None:
     assert "terminated" in err
     jobs = workers.Work.jobs
     assert len(jobs.reserved) == 0
-    assert len(jobs.pending & {"k": held}) == 1
+    failed = jobs.errors & {"k": held}
+    assert "SystemExit" in failed.fetch1("error_message")
     assert len(workers.Work & {"k": held}) == 0
     assert len(workers.MakeCall & {"k": held}) == 0
     assert len(workers.Work) == len(workers.MakeCall) == held  # keys before it committed
     result = workers.Work.populate(reserve_jobs=True)
-    assert result["success_count"] == len(keys) - held
+    assert result["success_count"] == len(keys) - held - 1  # the error job waits for retry
+    jobs.errors.retry()
+    assert workers.Work.populate(reserve_jobs=True)["success_count"] == 1
     workers.assert_exactly_once(keys)
     assert workers.attempts()[held] == 2
 

@@ -106,3 +106,25 @@ def test_the_runner_runs_code_with_the_alias(tmp_path: Path) -> None:
     assert out == "dj_jupyter dj_jupyter.errors ['a', 'b']"
     assert _python("-m", "dj_jupyter.compat", "-c", "import datajoint; print(datajoint.__name__)") \
         == "dj_jupyter"
+
+
+def test_processes_started_under_the_alias_alias_too() -> None:
+    """populate(processes=N) workers are fresh interpreters: they import the pipeline module
+    (``import datajoint``) after dj_jupyter, and must get dj_jupyter there as well."""
+    child = "import dj_jupyter, datajoint; print(datajoint.__name__)"
+    parent = ("import subprocess, sys; print(subprocess.run([sys.executable, '-c', "
+              f"{child!r}], capture_output=True, text=True).stdout.strip())")
+    assert _python("-m", "dj_jupyter.compat", "-c", parent) == "dj_jupyter"
+
+
+def test_removing_the_alias_unsets_only_the_variable_it_set(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(compat.ENV_VAR, raising=False)
+    compat.alias_datajoint()
+    assert compat.alias_requested()
+    compat.remove_alias()
+    assert compat.ENV_VAR not in os.environ
+    monkeypatch.setenv(compat.ENV_VAR, "yes")  # the user's own choice stays
+    compat.alias_datajoint()
+    compat.remove_alias()
+    assert os.environ[compat.ENV_VAR] == "yes"

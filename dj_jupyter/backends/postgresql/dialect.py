@@ -189,10 +189,12 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
         _pg_pipeline().commit_and_chain(cursor.connection)
 
     def now(self):
-        return sa.func.localtimestamp()
+        # the wall clock, not the transaction's start (localtimestamp): a job finished inside
+        # a make's transaction must not look finished when it was reserved
+        return sa.cast(sa.func.clock_timestamp(), sa.DateTime())
 
     def seconds_from_now(self, seconds):
-        return sa.func.localtimestamp() + sa.func.make_interval(
+        return self.now() + sa.func.make_interval(
             0, 0, 0, 0, 0, 0, sa.cast(float(seconds), sa.Double()))
 
     def tls_options(self, use_tls):
