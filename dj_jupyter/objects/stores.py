@@ -156,7 +156,7 @@ class Store:
         self.protocol = spec["protocol"]
         self._spec = dict(spec)
         self._fs = None
-        self._async_fs = None
+        self._async_fs: tuple[int, Any] | None = None
         self.layout = StoreLayout.from_spec(spec)
         location = str(spec.get("location", "")).strip("/") if self.protocol != "file" else ""
         if self.protocol == "file":
@@ -184,12 +184,13 @@ class Store:
         It reads an object with one GET: the store's ``fs`` first asks S3 for the size of
         every object it reads whole (a HEAD, to split reads over 50 MiB among connections),
         one more request per zarr chunk; and zarr, given ``fs``, makes a new client per open.
+        A forked worker makes its own (the client belongs to the parent's event loop).
         """
         if self.protocol != "s3":
             return None
-        if self._async_fs is None:
-            self._async_fs = self._make_fs(asynchronous=True, max_concurrency=1)
-        return self._async_fs
+        if self._async_fs is None or self._async_fs[0] != os.getpid():  # not a forked copy
+            self._async_fs = (os.getpid(), self._make_fs(asynchronous=True, max_concurrency=1))
+        return self._async_fs[1]
 
     def _make_fs(self, **extra: Any):
         import fsspec

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import multiprocessing
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,8 @@ import pytest
 
 import dj_jupyter as dj
 from dj_jupyter.display.arrays import as_source, frame_payload
-from dj_jupyter.objects.codecs.zarr import forget_opened
+from dj_jupyter.objects import stores as storage
+from dj_jupyter.objects.codecs.zarr import forget_opened, open_zarr
 
 from . import test_storage as _shared
 from .readcount import bytes_read
@@ -167,3 +169,32 @@ def test_zarr_format_2_written_by_others_is_read(schema, store, where):
     np.testing.assert_array_equal(_decoded(meta, data), stack[1])
     if where == "<zarr@>":  # a named DataArray written in place comes back as a Dataset
         np.testing.assert_array_equal(fetched["v2"].values, stack)
+
+
+def _frame_in_child(path: str, at: int) -> bytes:
+    """In a forked worker: the frame of the ``<zarr@>`` value at ``path`` (default store)."""
+    store = storage.get_store()
+    return frame_payload(as_source(open_zarr("dataarray", store, path)), [1, 2], [at, 0, 0])[1]
+
+
+def test_a_forked_worker_reads_with_its_own_client(schema, store):
+    """The kept metadata and the S3 client belong to a process (the client to its event
+    loop): a worker forked after the parent previewed a value reads it with its own."""
+    pytest.importorskip("xarray")
+
+    @schema
+    class Field(dj.Manual):
+        definition = """
+        f: int32
+        ---
+        data: <zarr@>
+        """
+
+    stack = np.random.default_rng(4).random((3, 40, 50), dtype=np.float32)
+    Field.insert1({"f": 1, "data": stack})
+    frame_payload(as_source((Field & {"f": 1}).fetch1("data")), [1, 2], [0, 0, 0])
+    folder = next(item.path for item in store.list() if ".zarr/" in item.path)
+    path = folder.split(".zarr/")[0] + ".zarr"
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        data = pool.apply(_frame_in_child, (path, 2))
+    np.testing.assert_array_equal(np.frombuffer(data, np.float32).reshape(40, 50), stack[2])

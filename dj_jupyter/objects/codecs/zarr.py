@@ -20,6 +20,7 @@ dj_jupyter never imports them.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import OrderedDict
 from typing import Any
 
@@ -107,7 +108,7 @@ def reading_store(store: Store, path: str) -> Any:
     return zarr.storage.FsspecStore.from_mapper(store.fsmap(path), read_only=True)
 
 
-_OPENED: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+_OPENED: OrderedDict[tuple[int, str, str, str], Any] = OrderedDict()
 OPENED_LIMIT = 64  # stores whose metadata is kept (a few KiB each)
 
 
@@ -120,7 +121,7 @@ def opened_metadata(store: Store, path: str) -> Any:
     from xarray.backends import ZarrStore
 
     _xarray()
-    key = (store.name, store.root, path)
+    key = (os.getpid(), store.name, store.root, path)  # a forked worker opens its own
     opened = _OPENED.get(key)
     if opened is None:
         target = reading_store(store, path)
