@@ -192,7 +192,7 @@ class Store:
             self._async_fs = (os.getpid(), self._make_fs(asynchronous=True, max_concurrency=1))
         return self._async_fs[1]
 
-    def _make_fs(self, **extra: Any):
+    def _make_fs(self, **overrides: Any):
         import fsspec
 
         spec = self._spec
@@ -211,7 +211,7 @@ class Store:
                     "s3", key=spec.get("access_key"), secret=spec.get("secret_key"),
                     anon=not spec.get("access_key"), client_kwargs=client,
                     use_listings_cache=False, skip_instance_cache=True,
-                    **{**spec.get("options", {}), **extra})
+                    **{**spec.get("options", {}), **overrides})
             return fsspec.filesystem(self.protocol, **spec.get("options", {}))
         except ImportError as error:
             extra = " (pip install 'dj-jupyter[s3]')" if self.protocol == "s3" else ""

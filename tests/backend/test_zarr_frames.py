@@ -198,3 +198,22 @@ def test_a_forked_worker_reads_with_its_own_client(schema, store):
     with multiprocessing.get_context("fork").Pool(1) as pool:
         data = pool.apply(_frame_in_child, (path, 2))
     np.testing.assert_array_equal(np.frombuffer(data, np.float32).reshape(40, 50), stack[2])
+
+
+def test_a_zarr_store_removed_outside_is_a_clear_error(schema, store):
+    pytest.importorskip("xarray")
+
+    @schema
+    class Field(dj.Manual):
+        definition = """
+        f: int32
+        ---
+        data: <zarr@>
+        """
+
+    Field.insert1({"f": 1, "data": np.zeros((2, 3), np.float32)})
+    folder = next(item.path for item in store.list() if ".zarr/" in item.path)
+    store.remove(folder.split(".zarr/")[0] + ".zarr/")
+    forget_opened()
+    with pytest.raises(dj.DataJointError, match="missing from store .* outside dj_jupyter"):
+        (Field & {"f": 1}).fetch1("data")

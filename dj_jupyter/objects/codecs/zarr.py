@@ -24,7 +24,7 @@ import os
 from collections import OrderedDict
 from typing import Any
 
-from ...errors import DefinitionError
+from ...errors import DataJointError, DefinitionError
 from ..stores import Store, get_store, record_write
 from .base import Codec, store_only_dtype
 from .objects import Prestored
@@ -127,8 +127,13 @@ def opened_metadata(store: Store, path: str) -> Any:
         target = reading_store(store, path)
         try:
             opened = ZarrStore.open_group(target, mode="r", consolidated=False, zarr_format=3)
-        except FileNotFoundError:  # no format 3 group: format 2, or missing (raised again)
-            opened = ZarrStore.open_group(target, mode="r", consolidated=False)
+        except FileNotFoundError:  # no format 3 group: format 2, or nothing there
+            try:
+                opened = ZarrStore.open_group(target, mode="r", consolidated=False)
+            except FileNotFoundError:
+                raise DataJointError(f"Zarr store {path!r} is missing from store "
+                                     f"{store.name!r} (or holds no Zarr group); it was removed "
+                                     "or changed outside dj_jupyter") from None
         _OPENED[key] = opened
         while len(_OPENED) > OPENED_LIMIT:
             _OPENED.popitem(last=False)
