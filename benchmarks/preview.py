@@ -17,8 +17,11 @@ Bytes read per frame are counted on the store (the process's read() bytes locall
 bodies on S3) and reported against the frame's bytes.
 
 A stack of noise as ``<zarr@>`` (``--zarr-gib``; chunks of a quarter frame, zarr's default
-compression, which noise defeats): first-frame payload (fetch, open, read), slider, and bytes
-read per frame: the frame's chunks (chunk rounding).
+compression, which noise defeats): first-frame payload (fetch, open, read; nothing kept from
+before), the value fetched again, slider, and bytes and S3 requests per frame: the frame's
+chunks (chunk rounding). Baseline: the same payload from ``xr.open_dataarray`` of the store's
+fsspec mapping (xarray and zarr's own way, which the codec took before; no database fetch),
+first frame and slider.
 
     python -m benchmarks.preview --gib 1 --s3-gib 0.25 --repeat 5
 """
@@ -38,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 import dj_jupyter as dj
-from dj_jupyter.display.arrays import as_source, frame_payload
+from dj_jupyter.display.arrays import ArraySource, as_source, frame_payload
 from dj_jupyter.objects import stores as storage
 from dj_jupyter.objects.codecs.stored import NpyRef
 from dj_jupyter.objects.codecs.zarr import forget_opened
@@ -195,6 +198,21 @@ def measure_zarr(spec: dict, frames: int, repeat: int, folder: Path) -> dict:
         moves = iter(range(1, 10**6))
         results["slider"] = _best(lambda: frame_payload(
             source, [1, 2], [next(moves) % frames, 0, 0]), repeat)
+        # baseline: the same payload through xarray's own opening of the store's fsspec
+        # mapping (what a user writes: xr.open_dataarray(mapper, engine="zarr"))
+        folder = next(item.path for item in store.list() if ".zarr/" in item.path)
+        mapper = store.fsmap(folder.split(".zarr/")[0] + ".zarr")
+
+        def plain() -> ArraySource:
+            return as_source(xr.open_dataarray(mapper, engine="zarr", chunks=None,
+                                               consolidated=False))
+
+        results["base_first"] = _best(lambda: frame_payload(plain(), [1, 2], [0, 0, 0]),
+                                      repeat)
+        opened = plain()
+        moves = iter(range(1, 10**6))
+        results["base_slider"] = _best(lambda: frame_payload(
+            opened, [1, 2], [next(moves) % frames, 0, 0]), repeat)
         with bytes_read(store) as count:
             first(frames - 2)
         results["first_count"] = count
@@ -217,9 +235,11 @@ def report_zarr(name: str, r: dict) -> str:
     return "\n".join([
         f"{name} <zarr@>: ({r['frames']}, {SIDE}, {SIDE}) float32 = {r['gib']:.2f} GiB, "
         f"chunks {ZARR_CHUNKS}",
-        f"  first frame payload (fetch + open + read) {_ms(r['first'])}",
+        f"  first frame payload (fetch + open + read) {_ms(r['first'])}   baseline "
+        f"{_ms(r['base_first'])}   ratio {r['base_first'][0] / r['first'][0]:.2f}",
         f"  fetched again (metadata kept) + frame     {_ms(r['again'])}",
-        f"  slider, next frame   {_ms(r['slider'])}",
+        f"  slider, next frame   {_ms(r['slider'])}   baseline {_ms(r['base_slider'])}   "
+        f"ratio {r['base_slider'][0] / r['slider'][0]:.2f}",
         f"  bytes read: first frame {first.bytes / FRAME_BYTES:.3f} × frame "
         f"({first.bytes:,} B{_requests(first)})",
         f"  bytes read: slider frame {slider.bytes / FRAME_BYTES:.3f} × frame "
