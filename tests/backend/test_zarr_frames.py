@@ -217,3 +217,30 @@ def test_a_zarr_store_removed_outside_is_a_clear_error(schema, store):
     forget_opened()
     with pytest.raises(dj.DataJointError, match="missing from store .* outside dj_jupyter"):
         (Field & {"f": 1}).fetch1("data")
+
+
+def test_a_filepath_zarr_rewritten_in_place_is_seen_anew(schema, store):
+    """Metadata is kept only for folders dj_jupyter writes (never rewritten); a ``.zarr``
+    folder a ``<filepath@>`` names is the user's: rewritten in place, its next preview shows
+    the new array."""
+    xr = pytest.importorskip("xarray")
+
+    @schema
+    class Recording(dj.Manual):
+        definition = """
+        r: int32
+        ---
+        data: <filepath@>
+        """
+
+    first = np.arange(2 * 4 * 5, dtype=np.float32).reshape(2, 4, 5)
+    xr.DataArray(first).to_zarr(store.fsmap("raw/run.zarr"), mode="w", consolidated=False)
+    Recording.insert1({"r": 1, "data": "raw/run.zarr"})
+    source = as_source((Recording & {"r": 1}).fetch1("data"))
+    assert source.shape == (2, 4, 5)
+    second = -np.arange(3 * 6 * 7, dtype=np.float32).reshape(3, 6, 7)
+    xr.DataArray(second).to_zarr(store.fsmap("raw/run.zarr"), mode="w", consolidated=False)
+    source = as_source((Recording & {"r": 1}).fetch1("data"))
+    assert source.shape == (3, 6, 7)
+    meta, data = frame_payload(source, [1, 2], [2, 0, 0])
+    np.testing.assert_array_equal(_decoded(meta, data), second[2])

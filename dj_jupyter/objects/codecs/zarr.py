@@ -113,11 +113,12 @@ OPENED_LIMIT = 64  # stores whose metadata is kept (a few KiB each)
 
 
 def opened_metadata(store: Store, path: str) -> Any:
-    """xarray's view of the Zarr store at ``path``, its metadata read once and kept: stored
-    values never change in place (every write goes to a fresh path), so fetching the value
-    again, or previewing it again, reads no metadata. Zarr format 3 (what ``<zarr@>``
-    writes) is asked for first, without probing for format 2 files; stores written by
-    others in format 2 are opened by detection."""
+    """xarray's view of the Zarr store at ``path``, its metadata read once and kept where
+    dj_jupyter writes: those values never change in place (every write goes to a fresh path),
+    so fetching the value again, or previewing it again, reads no metadata (a folder a
+    ``<filepath@>`` names is the user's, and opened afresh each time). Zarr format 3 (what
+    ``<zarr@>`` writes) is asked for first, without probing for format 2 files; stores
+    written by others in format 2 are opened by detection."""
     from xarray.backends import ZarrStore
 
     _xarray()
@@ -134,9 +135,10 @@ def opened_metadata(store: Store, path: str) -> Any:
                 raise DataJointError(f"Zarr store {path!r} is missing from store "
                                      f"{store.name!r} (or holds no Zarr group); it was removed "
                                      "or changed outside dj_jupyter") from None
-        _OPENED[key] = opened
-        while len(_OPENED) > OPENED_LIMIT:
-            _OPENED.popitem(last=False)
+        if store.layout.is_managed(path):  # a <filepath@> folder may be rewritten in place
+            _OPENED[key] = opened
+            while len(_OPENED) > OPENED_LIMIT:
+                _OPENED.popitem(last=False)
     else:
         _OPENED.move_to_end(key)
     return opened
