@@ -17,8 +17,11 @@ Bytes read per frame are counted on the store (the process's read() bytes locall
 bodies on S3) and reported against the frame's bytes.
 
 A stack of noise as ``<zarr@>`` (``--zarr-gib``; chunks of a quarter frame, zarr's default
-compression, which noise defeats): first-frame payload (fetch, open, read), slider, and bytes
-read per frame: the frame's chunks (chunk rounding).
+compression, which noise defeats): first-frame payload (fetch, open, read; nothing kept from
+before), the value fetched again, slider, and bytes and S3 requests per frame: the frame's
+chunks (chunk rounding). Baseline: the same payload from ``xr.open_dataarray`` of the store's
+fsspec mapping (xarray and zarr's own way, which the codec took before; no database fetch),
+first frame and slider.
 
     python -m benchmarks.preview --gib 1 --s3-gib 0.25 --repeat 5
 """
@@ -26,6 +29,7 @@ read per frame: the frame's chunks (chunk rounding).
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import tempfile
@@ -37,9 +41,10 @@ from pathlib import Path
 import numpy as np
 
 import dj_jupyter as dj
-from dj_jupyter.display.arrays import as_source, frame_payload
+from dj_jupyter.display.arrays import ArraySource, as_source, frame_payload
 from dj_jupyter.objects import stores as storage
 from dj_jupyter.objects.codecs.stored import NpyRef
+from dj_jupyter.objects.codecs.zarr import forget_opened
 from tests.backend.readcount import bytes_read
 
 SIDE = 2048
@@ -57,14 +62,25 @@ def _stack(frames: int) -> np.ndarray:
     return stack
 
 
-def _best(run: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Best and median seconds of ``repeat`` runs."""
-    times = []
+def _best(run: Callable[[], object], repeat: int) -> tuple[float, float, float]:
+    """Best and median seconds of ``repeat`` runs, and the median CPU seconds of the process
+    (all its threads: zarr's decoding threads, and moto's server, which runs in-process)."""
+    times, cpu = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         run()
         times.append(time.perf_counter() - started)
-    return min(times), statistics.median(times)
+        cpu.append(time.process_time() - started_cpu)
+    return min(times), statistics.median(times), statistics.median(cpu)
+
+
+def _ms(figures: tuple[float, ...]) -> str:
+    return (f"{figures[0] * 1000:7.1f} ms (median {figures[1] * 1000:.1f}, "
+            f"cpu {figures[2] * 1000:.1f})")
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{n:.2f}" for n in os.getloadavg())
 
 
 def _moto() -> tuple[str, object]:
@@ -169,43 +185,78 @@ def measure_zarr(spec: dict, frames: int, repeat: int, folder: Path) -> dict:
         del value
         store = storage.get_store()
         results = {"frames": frames, "gib": frames * FRAME_BYTES / 2**30}
-        results["first"] = _best(lambda: frame_payload(
-            as_source((Field & {"f": 1}).fetch1("stack")), [1, 2], [0, 0, 0]), repeat)
+
+        def first(at: int) -> None:  # nothing kept: the store's metadata is read again
+            forget_opened()
+            frame_payload(as_source((Field & {"f": 1}).fetch1("stack")), [1, 2], [at, 0, 0])
+
+        results["first"] = _best(lambda: first(0), repeat)
+        results["again"] = _best(lambda: frame_payload(  # fetched again: metadata kept
+            as_source((Field & {"f": 1}).fetch1("stack")), [1, 2], [1, 0, 0]), repeat)
         source = as_source((Field & {"f": 1}).fetch1("stack"))
         frame_payload(source, [1, 2], [0, 0, 0])
         moves = iter(range(1, 10**6))
         results["slider"] = _best(lambda: frame_payload(
             source, [1, 2], [next(moves) % frames, 0, 0]), repeat)
+        # baseline: the same payload through xarray's own opening of the store's fsspec
+        # mapping (what a user writes: xr.open_dataarray(mapper, engine="zarr"))
+        folder = next(item.path for item in store.list() if ".zarr/" in item.path)
+        mapper = store.fsmap(folder.split(".zarr/")[0] + ".zarr")
+
+        def plain() -> ArraySource:
+            return as_source(xr.open_dataarray(mapper, engine="zarr", chunks=None,
+                                               consolidated=False))
+
+        results["base_first"] = _best(lambda: frame_payload(plain(), [1, 2], [0, 0, 0]),
+                                      repeat)
+        opened = plain()
+        moves = iter(range(1, 10**6))
+        results["base_slider"] = _best(lambda: frame_payload(
+            opened, [1, 2], [next(moves) % frames, 0, 0]), repeat)
+        with bytes_read(store) as count:
+            first(frames - 2)
+        results["first_count"] = count
         with bytes_read(store) as count:
             frame_payload(source, [1, 2], [frames - 1, 0, 0])
         results["bytes_payload"] = count.bytes
-        results["requests"] = count.requests
+        results["slider_count"] = count
         return results
 
 
+def _requests(count: object) -> str:
+    calls = getattr(count, "calls", None)
+    if not calls:
+        return ""
+    return "; requests: " + ", ".join(f"{n} {op}" for op, n in sorted(calls.items()))
+
+
 def report_zarr(name: str, r: dict) -> str:
-    ms = lambda pair: f"{pair[0] * 1000:7.1f} ms (median {pair[1] * 1000:.1f})"  # noqa: E731
+    first, slider = r["first_count"], r["slider_count"]
     return "\n".join([
         f"{name} <zarr@>: ({r['frames']}, {SIDE}, {SIDE}) float32 = {r['gib']:.2f} GiB, "
         f"chunks {ZARR_CHUNKS}",
-        f"  first frame payload (fetch + open + read) {ms(r['first'])}",
-        f"  slider, next frame   {ms(r['slider'])}",
-        f"  bytes read: payload {r['bytes_payload'] / FRAME_BYTES:.3f} × frame "
-        f"({r['bytes_payload']:,} B" + (f", {r['requests']} GETs)" if r["requests"] else ")"),
+        f"  first frame payload (fetch + open + read) {_ms(r['first'])}   baseline "
+        f"{_ms(r['base_first'])}   ratio {r['base_first'][0] / r['first'][0]:.2f}",
+        f"  fetched again (metadata kept) + frame     {_ms(r['again'])}",
+        f"  slider, next frame   {_ms(r['slider'])}   baseline {_ms(r['base_slider'])}   "
+        f"ratio {r['base_slider'][0] / r['slider'][0]:.2f}",
+        f"  bytes read: first frame {first.bytes / FRAME_BYTES:.3f} × frame "
+        f"({first.bytes:,} B{_requests(first)})",
+        f"  bytes read: slider frame {slider.bytes / FRAME_BYTES:.3f} × frame "
+        f"({slider.bytes:,} B{_requests(slider)})",
     ])
 
 
 def report(name: str, r: dict) -> str:
-    ms = lambda pair: f"{pair[0] * 1000:7.1f} ms (median {pair[1] * 1000:.1f})"  # noqa: E731
     return "\n".join([
         f"{name}: ({r['frames']}, {SIDE}, {SIDE}) float32 = {r['gib']:.2f} GiB, "
         f"frame {FRAME_BYTES / 2**20:.0f} MiB",
-        f"  first frame payload  {ms(r['first'])}   baseline {ms(r['base_first'])}   "
+        f"  first frame payload  {_ms(r['first'])}   baseline {_ms(r['base_first'])}   "
         f"ratio {r['base_first'][0] / r['first'][0]:.2f}",
-        f"  slider, next frame   {ms(r['slider'])}",
+        f"  slider, next frame   {_ms(r['slider'])}",
         *([f"  (the mmap slice alone, without the payload's colour range: "
-           f"{ms(r['base_slice'])})"] if "base_slice" in r else []),
-        f"  full-res frame ref[t] {ms(r['full'])}   baseline {ms(r['base_full'])}   "
+           f"{_ms(r['base_slice'])})"] if "base_slice" in r else []),
+        f"  full-res frame ref[t] {_ms(r['full'])}   baseline {_ms(r['base_full'])}   "
         f"ratio {r['base_full'][0] / r['full'][0]:.2f}",
         f"  bytes read: payload {r['bytes_payload'] / FRAME_BYTES:.3f} × frame, "
         f"full frame {r['bytes_full'] / FRAME_BYTES:.3f} × frame",
@@ -220,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="<zarr@> stack size, local and S3 (0.25 GiB; 0 skips)")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
+    print(f"start: {_load()} on {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         frames = max(2, round(args.gib * 2**30 / FRAME_BYTES))
@@ -245,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(report_zarr("moto S3", zarr_s3), flush=True)
             finally:
                 server.stop()
+    print(f"end: {_load()}", flush=True)
     return 0
 
 

@@ -31,6 +31,7 @@ from ..errors import DataJointError
 from ..objects.codecs.npyslice import header_layout, read_range
 from ..objects.codecs.objects import ObjectRef
 from ..objects.codecs.stored import NpyRef
+from ..objects.codecs.zarr import open_zarr, reading_store
 from ..objects.stores import get_store
 from .images import image_array, is_image
 
@@ -150,18 +151,24 @@ def _object_source(ref: ObjectRef) -> ArraySource:
         return ArraySource(array, "ndarray", array.shape, array.dtype, dims,
                            name=path.rsplit("/", 1)[-1], store=ref.store)
     if path.endswith(".zarr"):
-        import xarray
-        import zarr
-
-        root = zarr.open(ref.fsmap, mode="r")
-        if isinstance(root, zarr.Array):  # a bare array (zarr.open_array), not a group
-            return ArraySource(root, "zarr", tuple(root.shape), np.dtype(root.dtype),
-                               _dims(root.ndim), name=path.rsplit("/", 1)[-1], store=ref.store)
-        opened = xarray.open_zarr(ref.fsmap, chunks=None, consolidated=False)
-        return _xarray_source(opened)
+        return _zarr_object_source(ref)
     raise PreviewError(f"object {ref.path!r} is not an array (.npy file, .zarr folder or "
                        "PNG/JPEG image); "
                        "read it with ref.read() or ref.open()")
+
+
+def _zarr_object_source(ref: ObjectRef) -> ArraySource:
+    """A ``.zarr`` object: a group (written by xarray or zarr) opened as an xarray Dataset,
+    its metadata kept as a ``<zarr@>`` value's is; a bare array (``zarr.open_array``) as is."""
+    import zarr
+
+    store = get_store(ref.store)
+    try:
+        return _xarray_source(open_zarr("dataset", store, ref.path))
+    except zarr.errors.ContainsArrayError:
+        root = zarr.open_array(reading_store(store, ref.path), mode="r")
+    return ArraySource(root, "zarr", tuple(root.shape), np.dtype(root.dtype), _dims(root.ndim),
+                       name=ref.path.rstrip("/").rsplit("/", 1)[-1], store=ref.store)
 
 
 def npy_ref_of(ref: ObjectRef) -> NpyRef:

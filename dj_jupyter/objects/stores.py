@@ -156,6 +156,7 @@ class Store:
         self.protocol = spec["protocol"]
         self._spec = dict(spec)
         self._fs = None
+        self._async_fs: tuple[int, Any] | None = None
         self.layout = StoreLayout.from_spec(spec)
         location = str(spec.get("location", "")).strip("/") if self.protocol != "file" else ""
         if self.protocol == "file":
@@ -175,7 +176,23 @@ class Store:
             self._fs = self._make_fs()
         return self._fs
 
-    def _make_fs(self):
+    @property
+    def async_fs(self):
+        """An asynchronous twin of :attr:`fs` for reading many small objects by key (zarr
+        chunks and metadata), made once per store; None except on S3.
+
+        It reads an object with one GET: the store's ``fs`` first asks S3 for the size of
+        every object it reads whole (a HEAD, to split reads over 50 MiB among connections),
+        one more request per zarr chunk; and zarr, given ``fs``, makes a new client per open.
+        A forked worker makes its own (the client belongs to the parent's event loop).
+        """
+        if self.protocol != "s3":
+            return None
+        if self._async_fs is None or self._async_fs[0] != os.getpid():  # not a forked copy
+            self._async_fs = (os.getpid(), self._make_fs(asynchronous=True, max_concurrency=1))
+        return self._async_fs[1]
+
+    def _make_fs(self, **overrides: Any):
         import fsspec
 
         spec = self._spec
@@ -194,7 +211,7 @@ class Store:
                     "s3", key=spec.get("access_key"), secret=spec.get("secret_key"),
                     anon=not spec.get("access_key"), client_kwargs=client,
                     use_listings_cache=False, skip_instance_cache=True,
-                    **spec.get("options", {}))
+                    **{**spec.get("options", {}), **overrides})
             return fsspec.filesystem(self.protocol, **spec.get("options", {}))
         except ImportError as error:
             extra = " (pip install 'dj-jupyter[s3]')" if self.protocol == "s3" else ""

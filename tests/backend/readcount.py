@@ -3,6 +3,7 @@ bytes S3 (moto) returned for a remote store. Shared by the slicing tests and ben
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 from collections.abc import Iterator
@@ -11,12 +12,14 @@ from typing import Any
 
 
 class ReadCount:
-    """Bytes read while the context was open (``.bytes``) and ranged requests (``.requests``,
-    remote stores only)."""
+    """Bytes read while the context was open (``.bytes``), ranged requests (``.requests``)
+    and every S3 request by operation (``.calls``, e.g. ``{"get_object": 4}``; remote stores
+    only)."""
 
     def __init__(self) -> None:
         self.bytes = 0
         self.requests = 0
+        self.calls: collections.Counter[str] = collections.Counter()
 
 
 def _rchar() -> int:
@@ -56,11 +59,20 @@ def bytes_read(store: Any) -> Iterator[ReadCount]:
                              **kwargs: Any) -> bytes:
         return add(await original_method(self, path, start=start, end=end, **kwargs))
 
+    original_call = kind._call_s3
+
+    async def counted_call(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            count.calls[method] += 1
+        return await original_call(self, method, *args, **kwargs)
+
     # the store's own instance, and the asynchronous copies of it (zarr makes one) too
     fs._cat_file = counted
     kind._cat_file = counted_method
+    kind._call_s3 = counted_call
     try:
         yield count
     finally:
         del fs._cat_file  # the instance attribute goes; the class method is back
         kind._cat_file = original_method
+        kind._call_s3 = original_call

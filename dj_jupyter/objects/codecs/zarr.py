@@ -20,15 +20,18 @@ dj_jupyter never imports them.
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections import OrderedDict
 from typing import Any
 
-from ...errors import DefinitionError
-from ..stores import get_store, record_write
+from ...errors import DataJointError, DefinitionError
+from ..stores import Store, get_store, record_write
 from .base import Codec, store_only_dtype
 from .objects import Prestored
 from .stored import row_key
 
-__all__ = ["ZarrCodec", "INSTALL_HINT"]
+__all__ = ["ZarrCodec", "INSTALL_HINT", "reading_store", "opened_metadata", "forget_opened",
+           "open_zarr"]
 
 INSTALL_HINT = "pip install 'dj-jupyter[zarr]'"
 KINDS = ("ndarray", "dataarray", "dataset")
@@ -90,12 +93,70 @@ def describe_stored(fsmap: Any) -> dict:
     return {"kind": "dataset", **_describe("dataset", dataset)}
 
 
-def open_zarr(kind: str, fsmap: Any) -> Any:
-    """Open a stored value lazily: metadata now, chunks when the data is used."""
+def reading_store(store: Store, path: str) -> Any:
+    """A read-only zarr store over the folder ``path`` of ``store``: zarr's own
+    ``LocalStore`` for a local folder, the store's asynchronous S3 twin (one GET per chunk,
+    one client per store), else zarr's view of the fsspec mapping."""
+    import zarr.storage
+
+    local = store.local_path(path)
+    if local is not None:
+        return zarr.storage.LocalStore(local, read_only=True)
+    if store.async_fs is not None:
+        return zarr.storage.FsspecStore(store.async_fs, path=store.full_path(path),
+                                        read_only=True)
+    return zarr.storage.FsspecStore.from_mapper(store.fsmap(path), read_only=True)
+
+
+_OPENED: OrderedDict[tuple[int, str, str, str], Any] = OrderedDict()
+OPENED_LIMIT = 64  # stores whose metadata is kept (a few KiB each)
+
+
+def opened_metadata(store: Store, path: str) -> Any:
+    """xarray's view of the Zarr store at ``path``, its metadata read once and kept where
+    dj_jupyter writes: those values never change in place (every write goes to a fresh path),
+    so fetching the value again, or previewing it again, reads no metadata (a folder a
+    ``<filepath@>`` names is the user's, and opened afresh each time). Zarr format 3 (what
+    ``<zarr@>`` writes) is asked for first, without probing for format 2 files; stores
+    written by others in format 2 are opened by detection."""
+    from xarray.backends import ZarrStore
+
+    _xarray()
+    key = (os.getpid(), store.name, store.root, path)  # a forked worker opens its own
+    opened = _OPENED.get(key)
+    if opened is None:
+        target = reading_store(store, path)
+        try:
+            opened = ZarrStore.open_group(target, mode="r", consolidated=False, zarr_format=3)
+        except FileNotFoundError:  # no format 3 group: format 2, or nothing there
+            try:
+                opened = ZarrStore.open_group(target, mode="r", consolidated=False)
+            except FileNotFoundError:
+                raise DataJointError(f"Zarr store {path!r} is missing from store "
+                                     f"{store.name!r} (or holds no Zarr group); it was removed "
+                                     "or changed outside dj_jupyter") from None
+        if store.layout.is_managed(path):  # a <filepath@> folder may be rewritten in place
+            _OPENED[key] = opened
+            while len(_OPENED) > OPENED_LIMIT:
+                _OPENED.popitem(last=False)
+    else:
+        _OPENED.move_to_end(key)
+    return opened
+
+
+def forget_opened() -> None:
+    """Drop the kept metadata (the next fetch of every value opens its store again)."""
+    _OPENED.clear()
+
+
+def open_zarr(kind: str, store: Store, path: str) -> Any:
+    """Open a stored value lazily: metadata now (or kept from before), chunks when the data
+    is used."""
     xr = _xarray()
+    opened = opened_metadata(store, path)
     if kind == "dataset":
-        return xr.open_zarr(fsmap, chunks=None, consolidated=False)
-    return xr.open_dataarray(fsmap, engine="zarr", chunks=None, consolidated=False)
+        return xr.open_dataset(opened, chunks=None)
+    return xr.open_dataarray(opened, chunks=None)
 
 
 class ZarrCodec(Codec):
@@ -135,7 +196,7 @@ class ZarrCodec(Codec):
     def decode(self, stored: Any, *, key: dict | None = None) -> Any:
         if stored.get("kind") not in KINDS:
             raise DefinitionError(f"stored <zarr@> value of unknown kind {stored.get('kind')!r}")
-        return open_zarr(stored["kind"], get_store(stored["store"]).fsmap(stored["path"]))
+        return open_zarr(stored["kind"], get_store(stored["store"]), stored["path"])
 
     def referenced_paths(self, stored: Any) -> list[tuple[str, str]]:
         return [(stored["store"], stored["path"].rstrip("/") + "/")]  # the whole folder
