@@ -27,7 +27,7 @@ from .errors import (
     UnknownAttributeError,
 )
 from .query import presentation as _presentation
-from .settings import config
+from .settings import global_config as config  # refused under DJ_THREAD_SAFE (dj.Instance)
 from .version import __version__
 
 __author__ = "dj_jupyter contributors"

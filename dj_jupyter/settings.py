@@ -19,6 +19,7 @@ in a ``repr``, a log line or an error message.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import os
@@ -27,11 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ConfigFileNotFoundError
+from .errors import ConfigError, ConfigFileNotFoundError, ThreadSafetyError
 
 __all__ = [
     "SecretValue", "Config", "config", "SECRET_KEYS", "CONFIG_FILENAME", "SECRETS_DIRNAME",
-    "find_config_file", "find_secrets_dir", "read_secret_file"]
+    "find_config_file", "find_secrets_dir", "read_secret_file", "DatabaseSettings",
+    "ENV_VAR_MAPPING", "DEFAULT_PORTS", "store_spec", "STORE_LAYOUT_DEFAULTS", "GlobalConfig",
+    "global_config", "thread_safe_mode"]
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 SECRET_KEYS = frozenset({"database.password"})
@@ -167,6 +170,10 @@ def _positive_int(value: Any) -> int:
 
 LAYOUT_KEYS = {"subfolding", "partition_pattern", "token_length", "hash_prefix",
                "schema_prefix", "filepath_prefix"}
+# what a store's layout is when its specification does not say (as DataJoint 2.x)
+STORE_LAYOUT_DEFAULTS = {"subfolding": None, "partition_pattern": None, "token_length": 8,
+                         "hash_prefix": "_hash", "schema_prefix": "_schema",
+                         "filepath_prefix": None}
 # "stage": a local staging folder in DataJoint's store specs; accepted so that DataJoint
 # configurations load, and unused (DataJoint 2.x does not use it either).
 LEGACY_STORE_KEYS = {"stage"}
@@ -237,7 +244,8 @@ def _check_layout(name: str, spec: dict) -> None:
             if first < second and (one == two or one.startswith(two + "/")
                                    or two.startswith(one + "/")):
                 raise ValueError(f"store {name!r}: {first} ({one!r}) and {second} ({two!r}) "
-                                 "overlap; give each its own folder")
+                                 "overlap; they are mutually exclusive: give each its own "
+                                 "folder")
 
 
 def secrets_folders() -> list[Path]:
@@ -291,30 +299,64 @@ def _stores(value: Any) -> dict:
             raise ValueError(f"{pointer!r} names store {stores[pointer]!r}, which is not "
                              f"configured (stores: {', '.join(names) or 'none'})")
     for name in names:
-        spec = stores[name]
-        if name == "gc_grace_seconds":
-            raise ValueError("gc_grace_seconds is a setting of its own: set "
-                             "dj.config['stores.gc_grace_seconds']")
-        if not isinstance(spec, Mapping) or "protocol" not in spec:
-            raise ValueError(f"store {name!r} must be a mapping with a 'protocol' (file, s3 or "
-                             "another fsspec protocol) and a 'location'")
-        protocol = str(spec["protocol"])
-        allowed = STORE_KEYS.get(protocol, OTHER_STORE_KEYS)
-        unknown = sorted(set(spec) - allowed)
-        if unknown:
-            raise ValueError(f"store {name!r}: unknown key(s) {', '.join(unknown)} for protocol "
-                             f"{protocol!r}; known keys: {', '.join(sorted(allowed))}"
-                             + ("; pass fsspec arguments in 'options'"
-                                if "options" in allowed else ""))
-        if protocol == "s3" and not spec.get("bucket"):
-            raise ValueError(f"store {name!r}: an s3 store needs a 'bucket'")
-        if protocol == "file" and not spec.get("location"):
-            raise ValueError(f"store {name!r}: a file store needs a 'location' (a folder)")
-        if "options" in spec and not isinstance(spec["options"], Mapping):
-            raise ValueError(f"store {name!r}: 'options' must be a mapping")
-        _check_layout(name, dict(spec))
-        stores[name] = dict(spec)
+        stores[name] = _checked_store(name, stores[name])
     return stores
+
+
+def _checked_store(name: str, spec: Any) -> dict:
+    """One store's specification, checked (ValueError names the key, never a value)."""
+    if name == "gc_grace_seconds":
+        raise ValueError("gc_grace_seconds is a setting of its own: set "
+                         "dj.config['stores.gc_grace_seconds']")
+    if not isinstance(spec, Mapping) or "protocol" not in spec:
+        raise ValueError(f"store {name!r} is missing its 'protocol': a store is a mapping with "
+                         "a 'protocol' (file, s3 or another fsspec protocol) and a 'location'")
+    protocol = str(spec["protocol"])
+    allowed = STORE_KEYS.get(protocol, OTHER_STORE_KEYS)
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise ValueError(f"store {name!r}: unknown key(s) {', '.join(unknown)} for protocol "
+                         f"{protocol!r}; known keys: {', '.join(sorted(allowed))}"
+                         + ("; pass fsspec arguments in 'options'"
+                            if "options" in allowed else ""))
+    if protocol == "s3" and not spec.get("bucket"):
+        raise ValueError(f"store {name!r} is missing 'bucket': an s3 store needs one")
+    if protocol == "file" and not spec.get("location"):
+        raise ValueError(f"store {name!r} is missing 'location': a file store needs a folder")
+    if "options" in spec and not isinstance(spec["options"], Mapping):
+        raise ValueError(f"store {name!r}: 'options' must be a mapping")
+    _check_layout(name, dict(spec))
+    return dict(spec)
+
+
+def store_spec(stores: Mapping[str, Any], store: str | None = None, *,
+               use_filepath_default: bool = False) -> dict:
+    """The checked specification of one configured store, its layout defaults filled in.
+
+    ``store=None`` means the store ``stores['default']`` names (``stores['filepath_default']``
+    with ``use_filepath_default``, for ``<filepath@>``). Raises :class:`ConfigError` naming
+    the fix when the store is not configured or its specification is incomplete.
+    """
+    if store is None:
+        pointer = "filepath_default" if use_filepath_default else "default"
+        if pointer not in stores:
+            raise ConfigError(f"stores.{pointer} is not configured; set "
+                              f"dj.config['stores']['{pointer}'] to a store name, or name the "
+                              f"store in the type (e.g. <blob@name>)")
+        store = stores[pointer]
+        if not isinstance(store, str):
+            raise ConfigError(f"stores.{pointer} must be a store name (a string), not "
+                              f"{type(store).__name__}")
+    names = [n for n in stores if n not in ("default", "filepath_default")]
+    if store not in names:
+        raise ConfigError(f"store {store!r} is not configured (stores: "
+                          f"{', '.join(names) or 'none'}); add it to dj.config['stores'], e.g. "
+                          f"{{'{store}': {{'protocol': 'file', 'location': '/path/to/folder'}}}}")
+    try:
+        spec = _checked_store(store, stores[store])
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return {**STORE_LAYOUT_DEFAULTS, **spec}
 
 
 
@@ -403,6 +445,70 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+ENV_VAR_MAPPING: dict[str, str] = {key: s.env for key, s in SETTINGS.items() if s.env}
+DEFAULT_PORTS = {"mysql": 3306, "postgresql": 5432}  # a server backend's port when none is set
+
+
+def _parsed(key: str, value: Any, source: str | None = None) -> Any:
+    """``value`` checked for the known setting ``key``; ConfigError (secrets masked) if not."""
+    try:
+        return SETTINGS[key].parse(value)
+    except (TypeError, ValueError, OverflowError) as error:
+        shown = "***" if key in SECRET_KEYS or key == "stores" else repr(value)
+        where = f" in {source}" if source else ""
+        raise ConfigError(f"invalid value {shown} for {key!r}{where}: {error}") from None
+
+
+class DatabaseSettings:
+    """The ``database.*`` settings on their own, from keyword values, the environment
+    (``DJ_HOST``, ``DJ_BACKEND``, ...) and the defaults, as DataJoint's ``DatabaseSettings``.
+
+    ``port`` left unset is the backend's default (3306, 5432; None for SQLite), decided once
+    when made: changing ``backend`` later keeps the port. Values are checked when set.
+    """
+
+    def __init__(self, *, environ: Mapping[str, str] | None = None, **values: Any):
+        environ = os.environ if environ is None else environ
+        unknown = sorted(set(values) - set(self._names()))
+        if unknown:
+            raise ConfigError(f"unknown database setting(s) {', '.join(unknown)}; known: "
+                              f"{', '.join(self._names())}")
+        found: dict[str, Any] = {}
+        for name in self._names():
+            setting = SETTINGS["database." + name]
+            if name in values:
+                found[name] = _parsed("database." + name, values[name])
+            elif setting.env and setting.env in environ:
+                found[name] = _parsed("database." + name, environ[setting.env], setting.env)
+            else:
+                found[name] = setting.default
+        if found["port"] is None:
+            found["port"] = DEFAULT_PORTS.get(found["backend"])
+        object.__setattr__(self, "_values", found)
+
+    @staticmethod
+    def _names() -> list[str]:
+        return [k.split(".", 1)[1] for k in SETTINGS if k.startswith("database.")]
+
+    def __getattr__(self, name: str) -> Any:
+        values = object.__getattribute__(self, "_values")
+        if name not in values:
+            raise AttributeError(f"no database setting {name!r}; known: "
+                                 f"{', '.join(self._names())}")
+        value = values[name]
+        return SecretValue(value) if name == "password" and value is not None else value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._values:
+            raise ConfigError(f"unknown database setting {name!r}; known: "
+                              f"{', '.join(self._names())}")
+        self._values[name] = _parsed("database." + name, value)
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k == "password" and v else v) for k, v in self._values.items()}
+        return f"DatabaseSettings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+
 class SecretValue:
     """A secret read as ``dj.config.database.password``: masked when shown, like DataJoint's
     ``SecretStr``; ``get_secret_value()`` gives it (``dj.config["database.password"]`` too)."""
@@ -459,6 +565,7 @@ class Config:
     def __init__(self, *, environ: Mapping[str, str] | None = None, file: Path | None = None):
         self._runtime: dict[str, Any] = {}
         self._loaded: dict[str, Any] = {}
+        self._own_defaults: dict[str, Any] = {}  # this config's copies of mutable defaults
         self.source: Path | None = None
         environ = os.environ if environ is None else environ
         if not _boolean(environ.get("DJ_IGNORE_CONFIG_FILE", "false")):
@@ -477,7 +584,10 @@ class Config:
             return self._runtime[key]
         if key in self._loaded:
             return self._loaded[key]
-        return SETTINGS[key].default
+        default = SETTINGS[key].default
+        if isinstance(default, (dict, list)):  # a copy this config owns, changed in place
+            return self._own_defaults.setdefault(key, copy.deepcopy(default))
+        return default
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._runtime[key] = self._validated(key, value)
@@ -487,7 +597,7 @@ class Config:
     def __delitem__(self, key: str) -> None:
         """Back to the default value (as DataJoint's ``del dj.config[key]``)."""
         self._known(key)
-        self._runtime[key] = SETTINGS[key].default
+        self._runtime[key] = copy.deepcopy(SETTINGS[key].default)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -512,6 +622,16 @@ class Config:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in SETTINGS else default
+
+    def get_store_spec(self, store: str | None = None, *,
+                       use_filepath_default: bool = False) -> dict:
+        """The checked specification of a configured store, layout defaults filled in.
+
+        As DataJoint's: ``store=None`` is ``stores['default']`` (``stores['filepath_default']``
+        with ``use_filepath_default``). Stores changed in place (``config.stores['x'] = ...``)
+        are checked here, where they are used.
+        """
+        return store_spec(self["stores"], store, use_filepath_default=use_filepath_default)
 
     def update(self, values: Mapping[str, Any]) -> None:
         """Set several keys at once; none are set when one is invalid."""
@@ -607,6 +727,7 @@ class Config:
     def reset(self) -> None:
         """Forget run-time assignments (file and environment values stay)."""
         self._runtime.clear()
+        self._own_defaults.clear()
 
     # -- helpers --------------------------------------------------------------
     def _known(self, key: str) -> None:
@@ -616,12 +737,7 @@ class Config:
 
     def _validated(self, key: str, value: Any, source: str | None = None) -> Any:
         self._known(key)
-        try:
-            return SETTINGS[key].parse(value)
-        except (TypeError, ValueError, OverflowError) as error:
-            shown = "***" if key in SECRET_KEYS or key == "stores" else repr(value)
-            where = f" in {source}" if source else ""
-            raise ConfigError(f"invalid value {shown} for {key!r}{where}: {error}") from None
+        return _parsed(key, value, source)
 
     def _split_host_port(self) -> None:
         """Accept ``host:port`` in database.host, as DataJoint does."""
@@ -721,3 +837,68 @@ def find_config_file(start: Path | None = None) -> Path | None:
 
 
 config = Config()
+
+
+def thread_safe_mode() -> bool:
+    """Whether ``DJ_THREAD_SAFE`` (read when asked, as DataJoint does) forbids global state."""
+    return os.environ.get("DJ_THREAD_SAFE", "").strip().lower() in ("1", "true", "yes")
+
+
+def _refuse_in_thread_safe_mode() -> None:
+    if thread_safe_mode():
+        raise ThreadSafetyError(
+            "DJ_THREAD_SAFE is set, so the process-wide dj.config is off: make an instance "
+            "per tenant with dj.Instance(host, user, password, ...) and use instance.config")
+
+
+class GlobalConfig:
+    """``dj.config``: the process's settings (:data:`config`), refused with
+    :class:`ThreadSafetyError` while ``DJ_THREAD_SAFE`` is set, as in DataJoint 2.x.
+
+    The library's own modules read :data:`config` itself, so a ``dj.Instance`` keeps working
+    in thread-safe mode; only user code reaching for the global is stopped.
+    ``save_template`` writes a file and reads no setting, so it stays allowed.
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        _refuse_in_thread_safe_mode()
+        return getattr(config, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _refuse_in_thread_safe_mode()
+        setattr(config, name, value)
+
+    def __getitem__(self, key: str) -> Any:
+        _refuse_in_thread_safe_mode()
+        return config[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        _refuse_in_thread_safe_mode()
+        config[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        _refuse_in_thread_safe_mode()
+        del config[key]
+
+    def __contains__(self, key: object) -> bool:
+        _refuse_in_thread_safe_mode()
+        return key in config
+
+    def __iter__(self) -> Iterator[str]:
+        _refuse_in_thread_safe_mode()
+        return iter(config)
+
+    @staticmethod
+    def save_template(path: str | Path = "datajoint.json", minimal: bool = True,
+                      create_secrets_dir: bool = True) -> Path:
+        return config.save_template(path, minimal, create_secrets_dir)
+
+    def __repr__(self) -> str:
+        if thread_safe_mode():
+            return "dj.config (off: DJ_THREAD_SAFE is set; use dj.Instance(...).config)"
+        return repr(config)
+
+
+global_config = GlobalConfig()

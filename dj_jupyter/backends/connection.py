@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from ..errors import (
     ThreadSafetyError,
     TransactionError,
 )
-from ..settings import config
+from ..settings import config, thread_safe_mode
 from .dialect import Dialect, ErrorKind
 from .dialects import dialect_for
 from .urls import as_url, backend_of_call, url_from_config
@@ -718,11 +717,6 @@ def _is_ddl(statement: Any) -> bool:
 
 
 _default: dict[str, Connection] = {}
-
-
-def thread_safe_mode() -> bool:
-    """Whether ``DJ_THREAD_SAFE`` (read when asked, as DataJoint does) forbids global state."""
-    return os.environ.get("DJ_THREAD_SAFE", "").strip().lower() in ("1", "true", "yes")
 
 
 def set_default(connection: Connection) -> None:
