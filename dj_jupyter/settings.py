@@ -20,21 +20,23 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import math
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ConfigFileNotFoundError, ThreadSafetyError
+from .errors import ConfigError, ConfigFileNotFoundError, ConfigValueError, ThreadSafetyError
 
 __all__ = [
     "SecretValue", "Config", "config", "SECRET_KEYS", "CONFIG_FILENAME", "SECRETS_DIRNAME",
     "find_config_file", "find_secrets_dir", "read_secret_file", "DatabaseSettings",
     "ENV_VAR_MAPPING", "DEFAULT_PORTS", "store_spec", "STORE_LAYOUT_DEFAULTS", "GlobalConfig",
-    "global_config", "thread_safe_mode"]
+    "global_config", "thread_safe_mode", "invalid_setting", "secret_value"]
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 SECRET_KEYS = frozenset({"database.password"})
@@ -391,6 +393,9 @@ SETTINGS: dict[str, Setting] = {
                                    "round-trip savers (chained commits, COMMIT sent with the last "
                                    "statement, PostgreSQL pipeline, MySQL binary protocol); "
                                    "False: the plain path"),
+    "connection.charset": Setting("", str, None,
+                                  "MySQL connection character set ('': utf8mb4, the tables' "
+                                  "own; DataJoint passes it to PyMySQL too); unused elsewhere"),
     "safemode": Setting(True, _boolean, "DJ_SAFEMODE", "confirm before delete and drop"),
     "loglevel": Setting("INFO", _log_level, "DJ_LOG_LEVEL",
                         "log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)"),
@@ -456,7 +461,61 @@ def _parsed(key: str, value: Any, source: str | None = None) -> Any:
     except (TypeError, ValueError, OverflowError) as error:
         shown = "***" if key in SECRET_KEYS or key == "stores" else repr(value)
         where = f" in {source}" if source else ""
-        raise ConfigError(f"invalid value {shown} for {key!r}{where}: {error}") from None
+        raise invalid_setting(f"invalid value {shown} for {key!r}{where}: {error}") from None
+
+
+def invalid_setting(message: str) -> ConfigValueError:
+    """The error for a refused setting: a :class:`ConfigValueError` (a ``ValueError``) and,
+    once pydantic is imported, also a ``pydantic.ValidationError``: what DataJoint raises, so
+    ``except ValidationError`` written for DataJoint still catches it. pydantic is never
+    imported for this (whoever names its class has loaded it)."""
+    if "pydantic_core" in sys.modules:
+        return _pydantic_flavoured()[0](message)
+    return ConfigValueError(message)
+
+
+def secret_value(value: str) -> SecretValue:
+    """A secret as read by attribute: a :class:`SecretValue`, and also a ``pydantic.SecretStr``
+    (DataJoint's type) once pydantic is imported."""
+    if "pydantic" in sys.modules:
+        return _pydantic_flavoured()[1](value)
+    return SecretValue(value)
+
+
+@functools.cache
+def _pydantic_flavoured() -> tuple[type[ConfigValueError], type[SecretValue]]:
+    """Our error and secret classes, also pydantic's (made once, when pydantic is loaded)."""
+    from pydantic import SecretStr
+    from pydantic_core import ValidationError
+
+    class ConfigValidationError(ConfigValueError, ValidationError):
+        """A ConfigValueError that is also pydantic's ValidationError (no line errors)."""
+
+        def __new__(cls, message: str) -> ConfigValidationError:
+            return ValidationError.__new__(cls, message, [])
+
+        def __init__(self, message: str):
+            Exception.__init__(self, message)
+
+        def __str__(self) -> str:
+            return Exception.__str__(self)
+
+        def __repr__(self) -> str:
+            return f"{type(self).__name__}({str(self)!r})"
+
+    class PydanticSecretValue(SecretValue, SecretStr):
+        """A SecretValue that is also pydantic's SecretStr."""
+
+        def __init__(self, value: str):
+            SecretValue.__init__(self, value)
+            SecretStr.__init__(self, value)
+
+        __repr__ = SecretValue.__repr__
+        __str__ = SecretValue.__str__
+        __eq__ = SecretValue.__eq__
+        __hash__ = SecretValue.__hash__
+
+    return ConfigValidationError, PydanticSecretValue
 
 
 class DatabaseSettings:
@@ -496,7 +555,7 @@ class DatabaseSettings:
             raise AttributeError(f"no database setting {name!r}; known: "
                                  f"{', '.join(self._names())}")
         value = values[name]
-        return SecretValue(value) if name == "password" and value is not None else value
+        return secret_value(value) if name == "password" and value is not None else value
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in self._values:
@@ -549,7 +608,7 @@ class _Section:
     def __getattr__(self, name: str) -> Any:
         key = f"{self._prefix}.{name}"
         value = self._owner[key]
-        return SecretValue(value) if key in SECRET_KEYS and value is not None else value
+        return secret_value(value) if key in SECRET_KEYS and value is not None else value
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._owner[f"{self._prefix}.{name}"] = value
@@ -732,11 +791,15 @@ class Config:
     # -- helpers --------------------------------------------------------------
     def _known(self, key: str) -> None:
         if key not in SETTINGS:
-            known = ", ".join(sorted(SETTINGS))
-            raise ConfigError(f"unknown setting {key!r}; known settings: {known}")
+            raise ConfigError(self._unknown_message(key))
+
+    @staticmethod
+    def _unknown_message(key: str) -> str:
+        return f"unknown setting {key!r}; known settings: {', '.join(sorted(SETTINGS))}"
 
     def _validated(self, key: str, value: Any, source: str | None = None) -> Any:
-        self._known(key)
+        if key not in SETTINGS:
+            raise invalid_setting(self._unknown_message(key))
         return _parsed(key, value, source)
 
     def _split_host_port(self) -> None:
@@ -762,6 +825,7 @@ TEMPLATE_MINIMAL = {"database": {"backend": "mysql", "host": "localhost", "port"
 TEMPLATE_FULL = {
     "database": {"backend": "mysql", "host": "localhost", "port": 3306, "reconnect": True,
                  "use_tls": None},
+    "connection": {"charset": ""},
     "display": {"limit": 12, "width": 14, "show_tuple_count": True},
     "stores": {
         "default": "main",

@@ -345,6 +345,10 @@ class Dialect:
         """Driver connect arguments for ``database.use_tls`` (embedded: no network, none)."""
         return {}
 
+    def charset_options(self, charset: str) -> dict[str, Any]:
+        """Driver connect arguments for ``connection.charset`` ('' or none: the default)."""
+        return {}
+
     def configure_engine(self, engine: sa.Engine) -> None:
         """Per-connection set-up (SQLite pragmas and transaction control)."""
 

@@ -87,3 +87,17 @@ def test_free_table_by_name_uses_the_default_connection(default_connection, sche
     free = dj.FreeTable(Animal.full_table_name)
     assert free.connection is default_connection
     assert free.to_dicts() == [{"animal_id": 7}]
+
+
+@pytest.mark.parametrize("charset", ["", "latin1"])
+def test_connection_charset_reaches_mysql_and_is_harmless_elsewhere(backend, db_url, charset):
+    with dj.config.override({"connection.charset": charset}):
+        connection = dj.Connection(db_url)
+        try:
+            if backend == "mysql":
+                used = connection.query("SELECT @@character_set_client").fetchone()[0]
+                assert used == (charset or "utf8mb4")
+            else:
+                assert connection.query("SELECT 1").fetchone()[0] == 1
+        finally:
+            connection.close()

@@ -4,6 +4,10 @@ the port ``dj.Instance`` picks for a backend."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -180,3 +184,60 @@ def test_instance_uses_the_backends_port_unless_the_config_is_for_that_backend(b
             dj.Instance("nohost.invalid", "user", "secret", backend=chosen)
     with pytest.raises(ConnectionError_, match="@nohost.invalid:4545"):
         dj.Instance("nohost.invalid", "user", "secret", backend=backend, database__port=4545)
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("minimal", [True, False])
+def test_a_saved_template_loads_back(tmp_path, minimal):
+    """DataJoint's templates (the full one has a 'connection' group) are valid configs."""
+    path = fresh().save_template(tmp_path / "datajoint.json", minimal=minimal,
+                                 create_secrets_dir=False)
+    config = fresh()
+    config.load(path, environ={})
+    assert config["database.backend"] == "mysql" and config["database.port"] == 3306
+    assert minimal or config["connection.charset"] == ""
+
+
+# --- the exception and secret classes DataJoint code catches and checks --------------------
+
+
+def test_refused_settings_are_value_errors_and_pydantic_validation_errors():
+    """DataJoint raises pydantic's ValidationError (a ValueError); ours is both, and still a
+    ConfigError. The password read by attribute is also pydantic's SecretStr."""
+    import pydantic
+
+    config = fresh()
+    for key, value in (("database.port", "not a port"), ("loglevel", "LOUD"),
+                       ("fetch_format", "array")):
+        with pytest.raises(pydantic.ValidationError) as failure:
+            config[key] = value
+        assert isinstance(failure.value, ConfigError) and isinstance(failure.value, ValueError)
+        assert key in str(failure.value)
+    config["database.password"] = "s3cret"
+    password = config.database.password
+    assert isinstance(password, pydantic.SecretStr) and isinstance(password, SecretValue)
+    assert password.get_secret_value() == "s3cret" and "s3cret" not in repr(password)
+    assert config["database.password"] == "s3cret"
+
+
+def test_without_pydantic_loaded_nothing_imports_it(tmp_path):
+    """Where nobody imported pydantic, the errors are plain ConfigValueErrors and pydantic
+    stays unloaded (import dj_jupyter stays light)."""
+    code = """
+import sys
+import dj_jupyter as dj
+from dj_jupyter.errors import ConfigValueError
+try:
+    dj.config["database.port"] = "x"
+except ConfigValueError as error:
+    assert type(error) is ConfigValueError and isinstance(error, ValueError), type(error)
+dj.config["database.password"] = "pw"
+assert type(dj.config.database.password).__name__ == "SecretValue"
+assert "pydantic" not in sys.modules and "pydantic_core" not in sys.modules
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path, env={**os.environ, "DJ_IGNORE_CONFIG_FILE": "true"})
+    assert result.stdout.strip() == "ok", result.stderr

@@ -163,6 +163,10 @@ class MySQLDialect(ServerSchemas, Dialect):
             return {"ssl": dict(use_tls) or {"check_hostname": False}}
         return {"ssl": {"check_hostname": False}} if use_tls else {"ssl_disabled": True}
 
+    def charset_options(self, charset):
+        # DataJoint's connection.charset goes to PyMySQL; '' keeps utf8mb4, the tables' own
+        return {"charset": charset} if charset else {}
+
     def engine_options(self):
         from pymysql.constants import CLIENT
 
