@@ -74,6 +74,7 @@ _LAZY = {
     "push_home": ".pipeline.take_home",
 }
 _SUBMODULES = {"cli": ".cli"}  # public modules loaded on first use: dj.cli
+_SUBMODULES["deploy"] = ".pipeline.deploy"  # dj.deploy.set_replica_identity
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
@@ -85,6 +86,7 @@ __all__ = [
     "ValidationResult", "ObjectRef", "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__",
     "take_home", "open_home", "push_home",
 ]
+__all__ += ["deploy"]
 
 
 def __getattr__(name: str) -> Any:

@@ -53,6 +53,7 @@ SUBMODULES: dict[str, str] = {
     "datajoint.builtin_codecs": "dj_jupyter.objects.codecs.builtin_codecs",
     "datajoint.diagram": "dj_jupyter.display.diagram.model",
     "datajoint.cli": "dj_jupyter.cli",
+    "datajoint.deploy": "dj_jupyter.pipeline.deploy",
 }
 
 

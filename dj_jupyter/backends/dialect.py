@@ -345,6 +345,11 @@ class Dialect:
         """Driver connect arguments for ``database.use_tls`` (embedded: no network, none)."""
         return {}
 
+    def replica_identity_statement(self, table: sa.Table, mode: str) -> Any | None:
+        """DDL setting the table's replica identity (``default``/``full``); None where the
+        backend has none (only PostgreSQL has)."""
+        return None
+
     def charset_options(self, charset: str) -> dict[str, Any]:
         """Driver connect arguments for ``connection.charset`` ('' or none: the default)."""
         return {}

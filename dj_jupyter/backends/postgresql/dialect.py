@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 
-from ..ddl import CopyFrom, ModifyColumn
+from ..ddl import CopyFrom, ModifyColumn, SetReplicaIdentity
 from ..dialect import Dialect, ErrorKind, ServerSchemas, dump_json, enum_type_name, stored_family
 
 __all__ = ['PostgreSQLDialect']
@@ -23,6 +23,9 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
 
     def drop_schema_ddl(self, schema):
         return [sa.schema.DropSchema(schema, cascade=True, if_exists=True)]
+
+    def replica_identity_statement(self, table, mode):
+        return SetReplicaIdentity(table, mode)
 
     def referencing_schemas(self, schema):
         return sa.text(
@@ -199,6 +202,12 @@ def _compile_copy(element: CopyFrom, compiler: Any, **kw: Any) -> str:
     preparer = compiler.preparer
     columns = ", ".join(preparer.quote(name) for name in element.names)
     return f"COPY {preparer.format_table(element.table)} ({columns}) FROM STDIN"
+
+
+@compiles(SetReplicaIdentity, "postgresql")
+def _compile_replica_identity(element: SetReplicaIdentity, compiler: Any, **kw: Any) -> str:
+    mode = {"default": "DEFAULT", "full": "FULL"}[element.mode]
+    return f"ALTER TABLE {compiler.preparer.format_table(element.table)} REPLICA IDENTITY {mode}"
 
 
 @compiles(ModifyColumn, "postgresql")
