@@ -8,7 +8,9 @@ DataJoint. Every key is validated when it is set; unknown keys are refused with 
 known ones.
 
 Long module: the table of documented settings is most of it, and each setting's validator
-sits beside it.
+sits beside it; the store-specification check (``get_store_spec``), DataJoint's
+``DatabaseSettings`` and ``dj.config``'s thread-safe face (:class:`GlobalConfig`) read that
+table and belong with it.
 
 Keys are dotted (``config["database.host"]``) and also reachable as attributes
 (``config.database.host``). ``with config.override(safemode=False,
