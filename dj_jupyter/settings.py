@@ -961,6 +961,9 @@ class GlobalConfig:
                       create_secrets_dir: bool = True) -> Path:
         return config.save_template(path, minimal, create_secrets_dir)
 
+    def __dir__(self) -> list[str]:  # tab completion sees the Config's methods
+        return sorted(set(dir(Config)) | {"save_template"})
+
     def __repr__(self) -> str:
         if thread_safe_mode():
             return "dj.config (off: DJ_THREAD_SAFE is set; use dj.Instance(...).config)"

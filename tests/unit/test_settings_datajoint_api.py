@@ -159,6 +159,7 @@ def test_thread_safe_mode_turns_the_global_config_off(monkeypatch, tmp_path):
         with pytest.raises(ThreadSafetyError, match="dj.Instance"):
             use()
     assert "DJ_THREAD_SAFE" in repr(dj.config)
+    assert {"override", "get_store_spec", "load"} <= set(dir(dj.config))  # completion works
     dj.config.save_template(tmp_path / "datajoint.json", create_secrets_dir=False)
     assert (tmp_path / "datajoint.json").exists()
     with pytest.raises(ThreadSafetyError):
