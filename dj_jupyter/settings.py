@@ -929,7 +929,8 @@ class GlobalConfig:
     __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
-        _refuse_in_thread_safe_mode()
+        if not name.startswith("_"):  # probes such as IPython's _repr_html_ stay quiet
+            _refuse_in_thread_safe_mode()
         return getattr(config, name)
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -160,6 +160,7 @@ def test_thread_safe_mode_turns_the_global_config_off(monkeypatch, tmp_path):
             use()
     assert "DJ_THREAD_SAFE" in repr(dj.config)
     assert {"override", "get_store_spec", "load"} <= set(dir(dj.config))  # completion works
+    assert getattr(dj.config, "_repr_html_", None) is None  # display probes do not raise
     dj.config.save_template(tmp_path / "datajoint.json", create_secrets_dir=False)
     assert (tmp_path / "datajoint.json").exists()
     with pytest.raises(ThreadSafetyError):
