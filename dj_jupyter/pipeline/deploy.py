@@ -36,9 +36,10 @@ def set_replica_identity(target: Schema | Table | type[Table], mode: str = "full
     if chosen not in REPLICA_IDENTITY_MODES:
         raise DataJointError(f"mode must be 'default' or 'full'; got {mode!r}")
     connection, addresses = _tables_of(target)
-    statements = [connection.dialect.replica_identity_statement(_sa_table(connection, *a), chosen)
-                  for a in addresses]
-    if any(statement is None for statement in statements):
+    made = [connection.dialect.replica_identity_statement(_sa_table(connection, *a), chosen)
+            for a in addresses]
+    statements = [statement for statement in made if statement is not None]
+    if len(statements) < len(made):
         raise DataJointError(
             f"set_replica_identity is PostgreSQL-only: the {connection.backend} backend has no "
             "REPLICA IDENTITY (its change-data-capture reads whole rows already); call it on a "
@@ -56,10 +57,11 @@ def set_replica_identity(target: Schema | Table | type[Table], mode: str = "full
 def _tables_of(target: Any) -> tuple[Connection, list[tuple[str, str]]]:
     """The connection and (schema, table) names a target covers."""
     if isinstance(target, Schema):
-        if not target.is_activated():
+        database = target.database
+        if database is None:
             raise DataJointError("Schema is not activated: call schema.activate('name') before "
                                  "set_replica_identity()")
-        return target.connection, [(target.database, name) for name in target.list_tables()]
+        return target.connection, [(database, name) for name in target.list_tables()]
     if isinstance(target, type) and issubclass(target, Table):
         target = target()
     if isinstance(target, Table):
