@@ -130,14 +130,14 @@ class Connection:
             database_name = config["database.name"]
         self.url = as_url(host, user, password, port, backend, database_name)
         sa_name = self.url.get_backend_name()
-        self.dialect: Dialect = dialect_for(sa_name, fast_paths=config["database.fast_paths"])
+        self.dialect: Dialect = dialect_for(sa_name, fast_paths=config["database.fast_paths"],
+                                            charset=config["connection.charset"])
         self.backend = self.dialect.name
         options = self.dialect.engine_options()
-        driver_args = {**self.dialect.tls_options(config["database.use_tls"] if use_tls is None
-                                                  else use_tls),
-                       **self.dialect.charset_options(config["connection.charset"])}
-        if driver_args:
-            options["connect_args"] = {**options.get("connect_args", {}), **driver_args}
+        tls = self.dialect.tls_options(config["database.use_tls"] if use_tls is None
+                                       else use_tls)
+        if tls:
+            options["connect_args"] = {**options.get("connect_args", {}), **tls}
         self.engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool, **options)
         self.dialect.configure_engine(self.engine)
         sa.event.listen(self.engine, "before_execute", self._refuse_ddl_in_transaction)

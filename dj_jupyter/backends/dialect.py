@@ -97,8 +97,9 @@ class Dialect:
     Off, every backend takes the plain path: a statement, then SQLAlchemy's commit.
     """
 
-    def __init__(self, *, fast_paths: bool = True):
+    def __init__(self, *, fast_paths: bool = True, charset: str = ""):
         self.fast_paths = fast_paths
+        self.charset = charset  # connection.charset: the connection's character set ('': ours)
 
     @property
     def chains_commits(self) -> bool:
@@ -349,10 +350,6 @@ class Dialect:
         """DDL setting the table's replica identity (``default``/``full``); None where the
         backend has none (only PostgreSQL has)."""
         return None
-
-    def charset_options(self, charset: str) -> dict[str, Any]:
-        """Driver connect arguments for ``connection.charset`` ('' or none: the default)."""
-        return {}
 
     def configure_engine(self, engine: sa.Engine) -> None:
         """Per-connection set-up (SQLite pragmas and transaction control)."""
