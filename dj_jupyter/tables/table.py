@@ -436,13 +436,11 @@ class _Restricted(_Deletable, QueryExpression):
 
 
 class FreeTable(Table):
-    """A table addressed by name (``schema.table``), without a user class.
-
-    ``FreeTable(connection, "schema.table")``, or ``FreeTable("schema.table")`` on the default
-    connection ``dj.conn()`` (refused with ThreadSafetyError under ``DJ_THREAD_SAFE``).
-    """
+    """A table addressed by name (``schema.table``), without a user class."""
 
     def __init__(self, connection: Connection | str, full_name: str | None = None):
+        """``FreeTable(connection, "schema.table")``, or ``FreeTable("schema.table")`` on the
+        default connection ``dj.conn()`` (ThreadSafetyError under ``DJ_THREAD_SAFE``)."""
         if full_name is None and isinstance(connection, str):
             connection, full_name = default_connection(), connection
         if full_name is None:

@@ -24,9 +24,6 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
     def drop_schema_ddl(self, schema):
         return [sa.schema.DropSchema(schema, cascade=True, if_exists=True)]
 
-    def replica_identity_statement(self, table, mode):
-        return SetReplicaIdentity(table, mode)
-
     def referencing_schemas(self, schema):
         return sa.text(
             "SELECT DISTINCT child_ns.nspname FROM pg_constraint c "
@@ -187,6 +184,9 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
 
     def current_timestamp_default(self, fsp: int) -> str:
         return f"CURRENT_TIMESTAMP({fsp})" if fsp else "CURRENT_TIMESTAMP(0)"
+
+    def replica_identity_statement(self, table, mode):
+        return SetReplicaIdentity(table, mode)
 
 
 @functools.cache
