@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 
 __all__ = ["CopyFrom", "AddColumn", "DropColumn", "ModifyColumn", "AlterColumns", "RenameTable",
-           "RenameColumn", "SetReplicaIdentity"]
+           "RenameColumn"]
 
 
 class CopyFrom(sa.sql.expression.Executable, sa.sql.expression.ClauseElement):
@@ -79,22 +79,6 @@ class RenameColumn(sa.schema.ExecutableDDLElement):
     def __init__(self, table: sa.Table, old: str, new: str):
         self.table = table
         self.old, self.new = old, new
-
-
-class SetReplicaIdentity(sa.schema.ExecutableDDLElement):
-    """PostgreSQL's ``ALTER TABLE t REPLICA IDENTITY DEFAULT|FULL``: how much of an old row
-    UPDATE and DELETE write to the WAL (change-data-capture tools read it)."""
-
-    inherit_cache = False
-
-    def __init__(self, table: sa.Table, mode: str):
-        self.table = table
-        self.mode = mode
-
-
-@compiles(SetReplicaIdentity)
-def _compile_replica_identity(element: SetReplicaIdentity, compiler: Any, **kw: Any) -> str:
-    raise NotImplementedError("only PostgreSQL has a replica identity")
 
 
 @compiles(RenameColumn)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 
-from ..ddl import CopyFrom, ModifyColumn, SetReplicaIdentity
+from ..ddl import CopyFrom, ModifyColumn
 from ..dialect import Dialect, ErrorKind, ServerSchemas, dump_json, enum_type_name, stored_family
 
 __all__ = ['PostgreSQLDialect']
@@ -187,6 +187,17 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
 
     def replica_identity_statement(self, table, mode):
         return SetReplicaIdentity(table, mode)
+
+
+class SetReplicaIdentity(sa.schema.ExecutableDDLElement):
+    """``ALTER TABLE t REPLICA IDENTITY DEFAULT|FULL``: how much of an old row UPDATE and
+    DELETE write to the WAL (change-data-capture tools read it); PostgreSQL's alone."""
+
+    inherit_cache = False
+
+    def __init__(self, table: sa.Table, mode: str):
+        self.table = table
+        self.mode = mode
 
 
 @functools.cache
