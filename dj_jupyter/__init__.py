@@ -74,7 +74,6 @@ _LAZY = {
     "push_home": ".pipeline.take_home",
 }
 _SUBMODULES = {"cli": ".cli"}  # public modules loaded on first use: dj.cli
-_SUBMODULES["deploy"] = ".pipeline.deploy"  # dj.deploy.set_replica_identity
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
@@ -86,6 +85,7 @@ __all__ = [
     "ValidationResult", "ObjectRef", "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__",
     "take_home", "open_home", "push_home",
 ]
+_SUBMODULES["deploy"] = ".pipeline.deploy"  # dj.deploy.set_replica_identity
 __all__ += ["deploy"]
 
 
