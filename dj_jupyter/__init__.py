@@ -27,7 +27,7 @@ from .errors import (
     UnknownAttributeError,
 )
 from .query import presentation as _presentation
-from .settings import config
+from .settings import global_config as config  # refused under DJ_THREAD_SAFE (dj.Instance)
 from .version import __version__
 
 __author__ = "dj_jupyter contributors"
@@ -85,6 +85,8 @@ __all__ = [
     "ValidationResult", "ObjectRef", "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__",
     "take_home", "open_home", "push_home",
 ]
+_SUBMODULES["deploy"] = ".pipeline.deploy"  # dj.deploy.set_replica_identity
+__all__ += ["deploy"]
 
 
 def __getattr__(name: str) -> Any:

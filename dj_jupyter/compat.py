@@ -52,8 +52,15 @@ SUBMODULES: dict[str, str] = {
     "datajoint.jobs": "dj_jupyter.populate.jobs",
     "datajoint.codecs": "dj_jupyter.objects.codecs",
     "datajoint.builtin_codecs": "dj_jupyter.objects.codecs.builtin_codecs",
+    "datajoint.builtin_codecs.schema": "dj_jupyter.objects.codecs.builtin_codecs.schema",
+    "datajoint.builtin_codecs.attach": "dj_jupyter.objects.codecs.builtin_codecs.attach",
+    "datajoint.builtin_codecs.filepath": "dj_jupyter.objects.codecs.builtin_codecs.filepath",
+    "datajoint.builtin_codecs.hash": "dj_jupyter.objects.codecs.builtin_codecs.hash",
+    "datajoint.builtin_codecs.npy": "dj_jupyter.objects.codecs.builtin_codecs.npy",
+    "datajoint.builtin_codecs.object": "dj_jupyter.objects.codecs.builtin_codecs.object",
     "datajoint.diagram": "dj_jupyter.display.diagram.model",
     "datajoint.cli": "dj_jupyter.cli",
+    "datajoint.deploy": "dj_jupyter.pipeline.deploy",
 }
 
 

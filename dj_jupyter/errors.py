@@ -5,6 +5,7 @@ message says what went wrong *and* how to fix it::
 
     DataJointError
     ├── ConfigError                  bad configuration key or value
+    │   ├── ConfigValueError         a setting refused when set (also a ValueError)
     │   └── ConfigFileNotFoundError  config.load() of a missing file (also a FileNotFoundError)
     ├── ConnectionError_             cannot reach / lost the database
     │   └── LostConnectionError      connection dropped (inside a transaction)
@@ -33,6 +34,7 @@ from __future__ import annotations
 __all__ = [
     "DataJointError",
     "ConfigError",
+    "ConfigValueError",
     "ConfigFileNotFoundError",
     "ConnectionError_",
     "LostConnectionError",
@@ -63,6 +65,12 @@ class DataJointError(Exception):
 
 class ConfigError(DataJointError):
     """A configuration key is unknown or its value is invalid."""
+
+
+class ConfigValueError(ConfigError, ValueError):
+    """A setting's value (or an unknown key) refused when set: also a ``ValueError``, as
+    DataJoint's pydantic ``ValidationError`` is (and one of those too once pydantic is loaded:
+    see ``dj_jupyter.settings.invalid_setting``)."""
 
 
 class ConfigFileNotFoundError(ConfigError, FileNotFoundError):

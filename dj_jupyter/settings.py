@@ -8,7 +8,9 @@ DataJoint. Every key is validated when it is set; unknown keys are refused with 
 known ones.
 
 Long module: the table of documented settings is most of it, and each setting's validator
-sits beside it.
+sits beside it; the store-specification check (``get_store_spec``), DataJoint's
+``DatabaseSettings`` and ``dj.config``'s thread-safe face (:class:`GlobalConfig`) read that
+table and belong with it.
 
 Keys are dotted (``config["database.host"]``) and also reachable as attributes
 (``config.database.host``). ``with config.override(safemode=False,
@@ -19,19 +21,24 @@ in a ``repr``, a log line or an error message.
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import json
 import math
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ConfigFileNotFoundError
+from .errors import ConfigError, ConfigFileNotFoundError, ConfigValueError, ThreadSafetyError
 
 __all__ = [
     "SecretValue", "Config", "config", "SECRET_KEYS", "CONFIG_FILENAME", "SECRETS_DIRNAME",
-    "find_config_file", "find_secrets_dir", "read_secret_file"]
+    "find_config_file", "find_secrets_dir", "read_secret_file", "DatabaseSettings",
+    "ENV_VAR_MAPPING", "DEFAULT_PORTS", "store_spec", "STORE_LAYOUT_DEFAULTS", "GlobalConfig",
+    "global_config", "thread_safe_mode", "invalid_setting", "secret_value"]
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 SECRET_KEYS = frozenset({"database.password"})
@@ -167,6 +174,10 @@ def _positive_int(value: Any) -> int:
 
 LAYOUT_KEYS = {"subfolding", "partition_pattern", "token_length", "hash_prefix",
                "schema_prefix", "filepath_prefix"}
+# what a store's layout is when its specification does not say (as DataJoint 2.x)
+STORE_LAYOUT_DEFAULTS = {"subfolding": None, "partition_pattern": None, "token_length": 8,
+                         "hash_prefix": "_hash", "schema_prefix": "_schema",
+                         "filepath_prefix": None}
 # "stage": a local staging folder in DataJoint's store specs; accepted so that DataJoint
 # configurations load, and unused (DataJoint 2.x does not use it either).
 LEGACY_STORE_KEYS = {"stage"}
@@ -237,7 +248,8 @@ def _check_layout(name: str, spec: dict) -> None:
             if first < second and (one == two or one.startswith(two + "/")
                                    or two.startswith(one + "/")):
                 raise ValueError(f"store {name!r}: {first} ({one!r}) and {second} ({two!r}) "
-                                 "overlap; give each its own folder")
+                                 "overlap; they are mutually exclusive: give each its own "
+                                 "folder")
 
 
 def secrets_folders() -> list[Path]:
@@ -291,30 +303,64 @@ def _stores(value: Any) -> dict:
             raise ValueError(f"{pointer!r} names store {stores[pointer]!r}, which is not "
                              f"configured (stores: {', '.join(names) or 'none'})")
     for name in names:
-        spec = stores[name]
-        if name == "gc_grace_seconds":
-            raise ValueError("gc_grace_seconds is a setting of its own: set "
-                             "dj.config['stores.gc_grace_seconds']")
-        if not isinstance(spec, Mapping) or "protocol" not in spec:
-            raise ValueError(f"store {name!r} must be a mapping with a 'protocol' (file, s3 or "
-                             "another fsspec protocol) and a 'location'")
-        protocol = str(spec["protocol"])
-        allowed = STORE_KEYS.get(protocol, OTHER_STORE_KEYS)
-        unknown = sorted(set(spec) - allowed)
-        if unknown:
-            raise ValueError(f"store {name!r}: unknown key(s) {', '.join(unknown)} for protocol "
-                             f"{protocol!r}; known keys: {', '.join(sorted(allowed))}"
-                             + ("; pass fsspec arguments in 'options'"
-                                if "options" in allowed else ""))
-        if protocol == "s3" and not spec.get("bucket"):
-            raise ValueError(f"store {name!r}: an s3 store needs a 'bucket'")
-        if protocol == "file" and not spec.get("location"):
-            raise ValueError(f"store {name!r}: a file store needs a 'location' (a folder)")
-        if "options" in spec and not isinstance(spec["options"], Mapping):
-            raise ValueError(f"store {name!r}: 'options' must be a mapping")
-        _check_layout(name, dict(spec))
-        stores[name] = dict(spec)
+        stores[name] = _checked_store(name, stores[name])
     return stores
+
+
+def _checked_store(name: str, spec: Any) -> dict:
+    """One store's specification, checked (ValueError names the key, never a value)."""
+    if name == "gc_grace_seconds":
+        raise ValueError("gc_grace_seconds is a setting of its own: set "
+                         "dj.config['stores.gc_grace_seconds']")
+    if not isinstance(spec, Mapping) or "protocol" not in spec:
+        raise ValueError(f"store {name!r} is missing its 'protocol': a store is a mapping with "
+                         "a 'protocol' (file, s3 or another fsspec protocol) and a 'location'")
+    protocol = str(spec["protocol"])
+    allowed = STORE_KEYS.get(protocol, OTHER_STORE_KEYS)
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise ValueError(f"store {name!r}: unknown key(s) {', '.join(unknown)} for protocol "
+                         f"{protocol!r}; known keys: {', '.join(sorted(allowed))}"
+                         + ("; pass fsspec arguments in 'options'"
+                            if "options" in allowed else ""))
+    if protocol == "s3" and not spec.get("bucket"):
+        raise ValueError(f"store {name!r} is missing 'bucket': an s3 store needs one")
+    if protocol == "file" and not spec.get("location"):
+        raise ValueError(f"store {name!r} is missing 'location': a file store needs a folder")
+    if "options" in spec and not isinstance(spec["options"], Mapping):
+        raise ValueError(f"store {name!r}: 'options' must be a mapping")
+    _check_layout(name, dict(spec))
+    return dict(spec)
+
+
+def store_spec(stores: Mapping[str, Any], store: str | None = None, *,
+               use_filepath_default: bool = False) -> dict:
+    """The checked specification of one configured store, its layout defaults filled in.
+
+    ``store=None`` means the store ``stores['default']`` names (``stores['filepath_default']``
+    with ``use_filepath_default``, for ``<filepath@>``). Raises :class:`ConfigError` naming
+    the fix when the store is not configured or its specification is incomplete.
+    """
+    if store is None:
+        pointer = "filepath_default" if use_filepath_default else "default"
+        if pointer not in stores:
+            raise ConfigError(f"stores.{pointer} is not configured; set "
+                              f"dj.config['stores']['{pointer}'] to a store name, or name the "
+                              f"store in the type (e.g. <blob@name>)")
+        store = stores[pointer]
+        if not isinstance(store, str):
+            raise ConfigError(f"stores.{pointer} must be a store name (a string), not "
+                              f"{type(store).__name__}")
+    names = [n for n in stores if n not in ("default", "filepath_default")]
+    if store not in names:
+        raise ConfigError(f"store {store!r} is not configured (stores: "
+                          f"{', '.join(names) or 'none'}); add it to dj.config['stores'], e.g. "
+                          f"{{'{store}': {{'protocol': 'file', 'location': '/path/to/folder'}}}}")
+    try:
+        spec = _checked_store(store, stores[store])
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return {**STORE_LAYOUT_DEFAULTS, **spec}
 
 
 
@@ -349,6 +395,9 @@ SETTINGS: dict[str, Setting] = {
                                    "round-trip savers (chained commits, COMMIT sent with the last "
                                    "statement, PostgreSQL pipeline, MySQL binary protocol); "
                                    "False: the plain path"),
+    "connection.charset": Setting("", str, None,
+                                  "MySQL connection character set ('': utf8mb4, the tables' "
+                                  "own; DataJoint passes it to PyMySQL too); unused elsewhere"),
     "safemode": Setting(True, _boolean, "DJ_SAFEMODE", "confirm before delete and drop"),
     "loglevel": Setting("INFO", _log_level, "DJ_LOG_LEVEL",
                         "log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)"),
@@ -406,6 +455,124 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+ENV_VAR_MAPPING: dict[str, str] = {key: s.env for key, s in SETTINGS.items() if s.env}
+DEFAULT_PORTS = {"mysql": 3306, "postgresql": 5432}  # a server backend's port when none is set
+
+
+def _parsed(key: str, value: Any, source: str | None = None) -> Any:
+    """``value`` checked for the known setting ``key``; ConfigError (secrets masked) if not."""
+    try:
+        return SETTINGS[key].parse(value)
+    except (TypeError, ValueError, OverflowError) as error:
+        shown = "***" if key in SECRET_KEYS or key == "stores" else repr(value)
+        where = f" in {source}" if source else ""
+        raise invalid_setting(f"invalid value {shown} for {key!r}{where}: {error}") from None
+
+
+def invalid_setting(message: str) -> ConfigValueError:
+    """The error for a refused setting: a :class:`ConfigValueError` (a ``ValueError``) and,
+    once pydantic is imported, also a ``pydantic.ValidationError``: what DataJoint raises, so
+    ``except ValidationError`` written for DataJoint still catches it. pydantic is never
+    imported for this (whoever names its class has loaded it)."""
+    if "pydantic_core" in sys.modules:
+        return _pydantic_flavoured()[0](message)
+    return ConfigValueError(message)
+
+
+def secret_value(value: str) -> SecretValue:
+    """A secret as read by attribute: a :class:`SecretValue`, and also a ``pydantic.SecretStr``
+    (DataJoint's type) once pydantic is imported."""
+    if "pydantic" in sys.modules:
+        return _pydantic_flavoured()[1](value)
+    return SecretValue(value)
+
+
+@functools.cache
+def _pydantic_flavoured() -> tuple[type[ConfigValueError], type[SecretValue]]:
+    """Our error and secret classes, also pydantic's (made once, when pydantic is loaded)."""
+    from pydantic import SecretStr
+    from pydantic_core import ValidationError
+
+    class ConfigValidationError(ConfigValueError, ValidationError):
+        """A ConfigValueError that is also pydantic's ValidationError (no line errors)."""
+
+        def __new__(cls, message: str) -> ConfigValidationError:
+            return ValidationError.__new__(cls, message, [])
+
+        def __init__(self, message: str):
+            Exception.__init__(self, message)
+
+        def __str__(self) -> str:
+            return Exception.__str__(self)
+
+        def __repr__(self) -> str:
+            return f"{type(self).__name__}({str(self)!r})"
+
+    class PydanticSecretValue(SecretValue, SecretStr):
+        """A SecretValue that is also pydantic's SecretStr."""
+
+        def __init__(self, value: str):
+            SecretValue.__init__(self, value)
+            SecretStr.__init__(self, value)
+
+        __repr__ = SecretValue.__repr__
+        __str__ = SecretValue.__str__
+        __eq__ = SecretValue.__eq__
+        __hash__ = SecretValue.__hash__
+
+    return ConfigValidationError, PydanticSecretValue
+
+
+class DatabaseSettings:
+    """The ``database.*`` settings on their own, from keyword values, the environment
+    (``DJ_HOST``, ``DJ_BACKEND``, ...) and the defaults, as DataJoint's ``DatabaseSettings``.
+
+    ``port`` left unset is the backend's default (3306, 5432; None for SQLite), decided once
+    when made: changing ``backend`` later keeps the port. Values are checked when set.
+    """
+
+    def __init__(self, *, environ: Mapping[str, str] | None = None, **values: Any):
+        environ = os.environ if environ is None else environ
+        unknown = sorted(set(values) - set(self._names()))
+        if unknown:
+            raise ConfigError(f"unknown database setting(s) {', '.join(unknown)}; known: "
+                              f"{', '.join(self._names())}")
+        found: dict[str, Any] = {}
+        for name in self._names():
+            setting = SETTINGS["database." + name]
+            if name in values:
+                found[name] = _parsed("database." + name, values[name])
+            elif setting.env and setting.env in environ:
+                found[name] = _parsed("database." + name, environ[setting.env], setting.env)
+            else:
+                found[name] = setting.default
+        if found["port"] is None:
+            found["port"] = DEFAULT_PORTS.get(found["backend"])
+        object.__setattr__(self, "_values", found)
+
+    @staticmethod
+    def _names() -> list[str]:
+        return [k.split(".", 1)[1] for k in SETTINGS if k.startswith("database.")]
+
+    def __getattr__(self, name: str) -> Any:
+        values = object.__getattribute__(self, "_values")
+        if name not in values:
+            raise AttributeError(f"no database setting {name!r}; known: "
+                                 f"{', '.join(self._names())}")
+        value = values[name]
+        return secret_value(value) if name == "password" and value is not None else value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._values:
+            raise ConfigError(f"unknown database setting {name!r}; known: "
+                              f"{', '.join(self._names())}")
+        self._values[name] = _parsed("database." + name, value)
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k == "password" and v else v) for k, v in self._values.items()}
+        return f"DatabaseSettings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+
 class SecretValue:
     """A secret read as ``dj.config.database.password``: masked when shown, like DataJoint's
     ``SecretStr``; ``get_secret_value()`` gives it (``dj.config["database.password"]`` too)."""
@@ -446,7 +613,7 @@ class _Section:
     def __getattr__(self, name: str) -> Any:
         key = f"{self._prefix}.{name}"
         value = self._owner[key]
-        return SecretValue(value) if key in SECRET_KEYS and value is not None else value
+        return secret_value(value) if key in SECRET_KEYS and value is not None else value
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._owner[f"{self._prefix}.{name}"] = value
@@ -462,6 +629,7 @@ class Config:
     def __init__(self, *, environ: Mapping[str, str] | None = None, file: Path | None = None):
         self._runtime: dict[str, Any] = {}
         self._loaded: dict[str, Any] = {}
+        self._own_defaults: dict[str, Any] = {}  # this config's copies of mutable defaults
         self.source: Path | None = None
         environ = os.environ if environ is None else environ
         if not _boolean(environ.get("DJ_IGNORE_CONFIG_FILE", "false")):
@@ -480,7 +648,10 @@ class Config:
             return self._runtime[key]
         if key in self._loaded:
             return self._loaded[key]
-        return SETTINGS[key].default
+        default = SETTINGS[key].default
+        if isinstance(default, (dict, list)):  # a copy this config owns, changed in place
+            return self._own_defaults.setdefault(key, copy.deepcopy(default))
+        return default
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._runtime[key] = self._validated(key, value)
@@ -490,7 +661,7 @@ class Config:
     def __delitem__(self, key: str) -> None:
         """Back to the default value (as DataJoint's ``del dj.config[key]``)."""
         self._known(key)
-        self._runtime[key] = SETTINGS[key].default
+        self._runtime[key] = copy.deepcopy(SETTINGS[key].default)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -515,6 +686,16 @@ class Config:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in SETTINGS else default
+
+    def get_store_spec(self, store: str | None = None, *,
+                       use_filepath_default: bool = False) -> dict:
+        """The checked specification of a configured store, layout defaults filled in.
+
+        As DataJoint's: ``store=None`` is ``stores['default']`` (``stores['filepath_default']``
+        with ``use_filepath_default``). Stores changed in place (``config.stores['x'] = ...``)
+        are checked here, where they are used.
+        """
+        return store_spec(self["stores"], store, use_filepath_default=use_filepath_default)
 
     def update(self, values: Mapping[str, Any]) -> None:
         """Set several keys at once; none are set when one is invalid."""
@@ -610,21 +791,21 @@ class Config:
     def reset(self) -> None:
         """Forget run-time assignments (file and environment values stay)."""
         self._runtime.clear()
+        self._own_defaults.clear()
 
     # -- helpers --------------------------------------------------------------
     def _known(self, key: str) -> None:
         if key not in SETTINGS:
-            known = ", ".join(sorted(SETTINGS))
-            raise ConfigError(f"unknown setting {key!r}; known settings: {known}")
+            raise ConfigError(self._unknown_message(key))
+
+    @staticmethod
+    def _unknown_message(key: str) -> str:
+        return f"unknown setting {key!r}; known settings: {', '.join(sorted(SETTINGS))}"
 
     def _validated(self, key: str, value: Any, source: str | None = None) -> Any:
-        self._known(key)
-        try:
-            return SETTINGS[key].parse(value)
-        except (TypeError, ValueError, OverflowError) as error:
-            shown = "***" if key in SECRET_KEYS or key == "stores" else repr(value)
-            where = f" in {source}" if source else ""
-            raise ConfigError(f"invalid value {shown} for {key!r}{where}: {error}") from None
+        if key not in SETTINGS:
+            raise invalid_setting(self._unknown_message(key))
+        return _parsed(key, value, source)
 
     def _split_host_port(self) -> None:
         """Accept ``host:port`` in database.host, as DataJoint does."""
@@ -649,6 +830,7 @@ TEMPLATE_MINIMAL = {"database": {"backend": "mysql", "host": "localhost", "port"
 TEMPLATE_FULL = {
     "database": {"backend": "mysql", "host": "localhost", "port": 3306, "reconnect": True,
                  "use_tls": None},
+    "connection": {"charset": ""},
     "display": {"limit": 12, "width": 14, "show_tuple_count": True},
     "stores": {
         "default": "main",
@@ -724,3 +906,72 @@ def find_config_file(start: Path | None = None) -> Path | None:
 
 
 config = Config()
+
+
+def thread_safe_mode() -> bool:
+    """Whether ``DJ_THREAD_SAFE`` (read when asked, as DataJoint does) forbids global state."""
+    return os.environ.get("DJ_THREAD_SAFE", "").strip().lower() in ("1", "true", "yes")
+
+
+def _refuse_in_thread_safe_mode() -> None:
+    if thread_safe_mode():
+        raise ThreadSafetyError(
+            "DJ_THREAD_SAFE is set, so the process-wide dj.config is off: make an instance "
+            "per tenant with dj.Instance(host, user, password, ...) and use instance.config")
+
+
+class GlobalConfig:
+    """``dj.config``: the process's settings (:data:`config`), refused with
+    :class:`ThreadSafetyError` while ``DJ_THREAD_SAFE`` is set, as in DataJoint 2.x.
+
+    The library's own modules read :data:`config` itself, so a ``dj.Instance`` keeps working
+    in thread-safe mode; only user code reaching for the global is stopped.
+    ``save_template`` writes a file and reads no setting, so it stays allowed.
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("_"):  # probes such as IPython's _repr_html_ stay quiet
+            _refuse_in_thread_safe_mode()
+        return getattr(config, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _refuse_in_thread_safe_mode()
+        setattr(config, name, value)
+
+    def __getitem__(self, key: str) -> Any:
+        _refuse_in_thread_safe_mode()
+        return config[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        _refuse_in_thread_safe_mode()
+        config[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        _refuse_in_thread_safe_mode()
+        del config[key]
+
+    def __contains__(self, key: object) -> bool:
+        _refuse_in_thread_safe_mode()
+        return key in config
+
+    def __iter__(self) -> Iterator[str]:
+        _refuse_in_thread_safe_mode()
+        return iter(config)
+
+    @staticmethod
+    def save_template(path: str | Path = "datajoint.json", minimal: bool = True,
+                      create_secrets_dir: bool = True) -> Path:
+        return config.save_template(path, minimal, create_secrets_dir)
+
+    def __dir__(self) -> list[str]:  # tab completion sees the Config's methods
+        return sorted(set(dir(Config)) | {"save_template"})
+
+    def __repr__(self) -> str:
+        if thread_safe_mode():
+            return "dj.config (off: DJ_THREAD_SAFE is set; use dj.Instance(...).config)"
+        return repr(config)
+
+
+global_config = GlobalConfig()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from ..errors import (
     ThreadSafetyError,
     TransactionError,
 )
-from ..settings import config
+from ..settings import config, thread_safe_mode
 from .dialect import Dialect, ErrorKind
 from .dialects import dialect_for
 from .urls import as_url, backend_of_call, url_from_config
@@ -148,7 +147,8 @@ class Connection:
             database_name = config["database.name"]
         self.url = as_url(host, user, password, port, backend, database_name)
         sa_name = self.url.get_backend_name()
-        self.dialect: Dialect = dialect_for(sa_name, fast_paths=config["database.fast_paths"])
+        self.dialect: Dialect = dialect_for(sa_name, fast_paths=config["database.fast_paths"],
+                                            charset=config["connection.charset"])
         self.backend = self.dialect.name
         options = self.dialect.engine_options()
         self._tls_input = config["database.use_tls"] if use_tls is None else use_tls
@@ -794,11 +794,6 @@ def _is_ddl(statement: Any) -> bool:
 
 
 _default: dict[str, Connection] = {}
-
-
-def thread_safe_mode() -> bool:
-    """Whether ``DJ_THREAD_SAFE`` (read when asked, as DataJoint does) forbids global state."""
-    return os.environ.get("DJ_THREAD_SAFE", "").strip().lower() in ("1", "true", "yes")
 
 
 def set_default(connection: Connection) -> None:

@@ -98,8 +98,9 @@ class Dialect:
     Off, every backend takes the plain path: a statement, then SQLAlchemy's commit.
     """
 
-    def __init__(self, *, fast_paths: bool = True):
+    def __init__(self, *, fast_paths: bool = True, charset: str = ""):
         self.fast_paths = fast_paths
+        self.charset = charset  # connection.charset: the connection's character set ('': ours)
 
     @property
     def chains_commits(self) -> bool:
@@ -349,6 +350,11 @@ class Dialect:
     def tls_options(self, use_tls: bool | dict | None) -> dict[str, Any]:
         """Driver connect arguments for ``database.use_tls`` (embedded: no network, none)."""
         return {}
+
+    def replica_identity_statement(self, table: sa.Table, mode: str) -> Any | None:
+        """DDL setting the table's replica identity (``default``/``full``); None where the
+        backend has none (only PostgreSQL has)."""
+        return None
 
     def configure_engine(self, engine: sa.Engine) -> None:
         """Per-connection set-up (SQLite pragmas and transaction control)."""

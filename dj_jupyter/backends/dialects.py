@@ -18,10 +18,11 @@ _DIALECTS: dict[str, type[Dialect]] = {
 }
 
 
-def dialect_for(sa_dialect_name: str, *, fast_paths: bool = True) -> Dialect:
-    """Our dialect object for a SQLAlchemy dialect name (``fast_paths``: see :class:`Dialect`)."""
+def dialect_for(sa_dialect_name: str, *, fast_paths: bool = True, charset: str = "") -> Dialect:
+    """Our dialect object for a SQLAlchemy dialect name (``fast_paths``, ``charset``: see
+    :class:`Dialect`)."""
     try:
-        return _DIALECTS[sa_dialect_name](fast_paths=fast_paths)
+        return _DIALECTS[sa_dialect_name](fast_paths=fast_paths, charset=charset)
     except KeyError:
         supported = ", ".join(sorted(set(_DIALECTS) - {"mariadb"}))
         raise ValueError(

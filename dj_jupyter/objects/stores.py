@@ -456,10 +456,10 @@ def get_store(name: str | None = None) -> Store:
     if name in ("default", "filepath_default"):
         raise ConfigError(f"{name!r} is not a store name")
     spec = stores.get(name)
-    if spec is not None:
+    if spec is not None:  # checked here too: a store may have been changed in place
         from ..settings import with_store_secrets
 
-        spec = with_store_secrets(name, spec)
+        spec = with_store_secrets(name, config.get_store_spec(name))
     if spec is None:
         if name != IMPLICIT_STORE:
             known = ", ".join(store_names())

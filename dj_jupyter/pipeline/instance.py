@@ -13,7 +13,7 @@ from typing import Any
 
 from ..backends.connection import Connection
 from ..backends.urls import backend_of_call
-from ..settings import Config
+from ..settings import DEFAULT_PORTS, Config
 from ..tables.table import FreeTable
 from .schema import Schema
 
@@ -23,6 +23,9 @@ __all__ = ["Instance"]
 class Instance:
     """``dj.Instance(host, user, password, port=None, use_tls=None, backend=None, **settings)``.
 
+    Without ``port``: the configured ``database.port``, or the backend's default (3306,
+    5432) when ``backend`` names another backend than the configured one.
+
     ``settings`` are further config keys, dotted or with ``__`` (``database__name="lab"``).
     """
 
@@ -30,13 +33,18 @@ class Instance:
                  port: int | None = None, use_tls: bool | dict | None = None,
                  backend: str | None = None, **settings: Any):
         self.config = Config()
+        changes = {key.replace("__", "."): value for key, value in settings.items()}
         if backend is not None:
-            self.config["database.backend"] = backend
-        self.config.update({key.replace("__", "."): value for key, value in settings.items()})
+            if backend != self.config["database.backend"]:
+                changes.setdefault("database.port", None)  # the configured port is another's
+            changes["database.backend"] = backend
+        self.config.update(changes)
         chosen = backend_of_call(host, user, password, backend, self.config["database.backend"],
                                  self.config.is_set("database.backend"))
+        if port is None:
+            port = self.config["database.port"] or DEFAULT_PORTS.get(chosen or "sqlite")
         self.connection = Connection(
-            host, user, password, port if port is not None else self.config["database.port"],
+            host, user, password, port,
             backend=chosen, database_name=self.config["database.name"],
             use_tls=use_tls if use_tls is not None else self.config["database.use_tls"])
 

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..algebra.compiler import compile_update
 from ..algebra.nodes import Node, TableNode, selected_table
 from ..algebra.values import column_validator
+from ..backends.connection import conn as default_connection
 from ..catalog import naming
 from ..catalog.catalog import catalog_of, graph_for
 from ..catalog.describe import describe as describe_table
 from ..catalog.events import CatalogEvent
-from ..errors import MissingTableError, PermissionDeniedError, RestrictionError
+from ..errors import DataJointError, MissingTableError, PermissionDeniedError, RestrictionError
 from ..objects.codecs import storage_spec, uses_store
 from ..objects.stores import journal
 from ..query.expression import QueryExpression
@@ -445,7 +446,14 @@ class FreeTable(Table):
 
     _free_rows: Node | None = None
 
-    def __init__(self, connection: Connection, full_name: str):
+    def __init__(self, connection: Connection | str, full_name: str | None = None):
+        """``FreeTable(connection, "schema.table")``, or ``FreeTable("schema.table")`` on the
+        default connection ``dj.conn()`` (ThreadSafetyError under ``DJ_THREAD_SAFE``)."""
+        if full_name is None and isinstance(connection, str):
+            connection, full_name = default_connection(), connection
+        if full_name is None:
+            raise DataJointError("FreeTable needs a table name: FreeTable('schema.table') or "
+                                   "FreeTable(connection, 'schema.table')")
         schema, _, table = full_name.replace("`", "").replace('"', "").partition(".")
         self._free_connection = connection
         self._free_schema = schema

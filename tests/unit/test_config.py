@@ -135,8 +135,12 @@ def test_password_is_never_shown(tmp_path):
     assert SECRET not in str(failure.value)
 
 
-def test_global_config_is_a_config():
-    assert isinstance(dj.config, Config)
+def test_global_config_is_the_process_config():
+    """dj.config reads and writes the one process-wide Config the library itself reads."""
+    from dj_jupyter.settings import config as process_config
+
+    assert isinstance(process_config, Config)
     with dj.config.override(safemode=False):
         assert dj.config.safemode is False
+        assert process_config["safemode"] is False
 

@@ -176,10 +176,12 @@ class MySQLDialect(ServerSchemas, Dialect):
         # trip (run_last); FOUND_ROWS, which SQLAlchemy sets unless told a flag, stays. The
         # cursor sends large bytes values unescaped, through prepared statements (4-6x
         # faster blob writes than PyMySQL's hex literals, which the server parses slowly).
+        # connection.charset (DataJoint's, given to PyMySQL) replaces utf8mb4, the tables' own.
         if not self.fast_paths:  # PyMySQL's own cursor, one statement per round trip
-            return {"connect_args": {"charset": "utf8mb4", "client_flag": CLIENT.FOUND_ROWS},
+            return {"connect_args": {"charset": self.charset or "utf8mb4",
+                                     "client_flag": CLIENT.FOUND_ROWS},
                     "paramstyle": "format"}
-        return {"connect_args": {"charset": "utf8mb4",
+        return {"connect_args": {"charset": self.charset or "utf8mb4",
                                  "client_flag": CLIENT.MULTI_STATEMENTS | CLIENT.FOUND_ROWS,
                                  "cursorclass": BinaryParamsCursor},
                 "paramstyle": "format"}

@@ -222,6 +222,20 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
     def current_timestamp_default(self, fsp: int) -> str:
         return f"CURRENT_TIMESTAMP({fsp})" if fsp else "CURRENT_TIMESTAMP(0)"
 
+    def replica_identity_statement(self, table, mode):
+        return SetReplicaIdentity(table, mode)
+
+
+class SetReplicaIdentity(sa.schema.ExecutableDDLElement):
+    """``ALTER TABLE t REPLICA IDENTITY DEFAULT|FULL``: how much of an old row UPDATE and
+    DELETE write to the WAL (change-data-capture tools read it); PostgreSQL's alone."""
+
+    inherit_cache = False
+
+    def __init__(self, table: sa.Table, mode: str):
+        self.table = table
+        self.mode = mode
+
 
 @functools.cache
 def _pg_pipeline():
@@ -236,6 +250,12 @@ def _compile_copy(element: CopyFrom, compiler: Any, **kw: Any) -> str:
     preparer = compiler.preparer
     columns = ", ".join(preparer.quote(name) for name in element.names)
     return f"COPY {preparer.format_table(element.table)} ({columns}) FROM STDIN"
+
+
+@compiles(SetReplicaIdentity, "postgresql")
+def _compile_replica_identity(element: SetReplicaIdentity, compiler: Any, **kw: Any) -> str:
+    mode = {"default": "DEFAULT", "full": "FULL"}[element.mode]
+    return f"ALTER TABLE {compiler.preparer.format_table(element.table)} REPLICA IDENTITY {mode}"
 
 
 @compiles(ModifyColumn, "postgresql")

@@ -21,7 +21,7 @@ from ...errors import CodecPluginError, DataTypeError, DefinitionError
 
 __all__ = ["Codec", "get_codec", "list_codecs", "storage_spec", "encoder_for", "decoder_for",
            "uses_store", "referenced_paths", "is_codec_registered", "unregister_codec",
-           "rescan_plugins", "PLUGIN_GROUPS"]
+           "rescan_plugins", "PLUGIN_GROUPS", "with_context"]
 
 _REGISTRY: dict[str, type[Codec]] = {}
 
@@ -198,6 +198,14 @@ def _chain(spec: TypeSpec) -> tuple[list[tuple[Codec, str | None]], TypeSpec]:
             text = text[:-1] + f"@{store}>"  # the store travels inward
         spec = parse_type(text)
     return chain, spec
+
+
+def with_context(key: dict | None, context: dict | None) -> dict | None:
+    """The row ``key`` a codec reads, with DataJoint 2.3.4's ``context`` (schema, table,
+    field) winning over the legacy ``_schema``/``_table``/``_field`` keys, as in DataJoint."""
+    given = {f"_{name}": context[name] for name in ("schema", "table", "field")
+             if context and context.get(name) is not None}
+    return {**(key or {}), **given} if given else key
 
 
 def _context_for(method: Callable[..., Any], key: dict | None) -> dict:

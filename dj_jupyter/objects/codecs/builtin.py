@@ -37,8 +37,9 @@ class BlobCodec(Codec):
         return "<hash>" if is_store else "bytes"  # <blob@store>: content-addressed object
 
     def encode(self, value: Any, *, key: dict | None = None,
-               store_name: str | None = None) -> bytes:
+               store_name: str | None = None, context: dict | None = None) -> bytes:
         return encode(value)
 
-    def decode(self, stored: Any, *, key: dict | None = None) -> Any:
+    def decode(self, stored: Any, *, key: dict | None = None,
+               context: dict | None = None) -> Any:
         return decode(stored)

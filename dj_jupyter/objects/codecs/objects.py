@@ -20,7 +20,7 @@ from typing import Any
 
 from ...errors import DataJointError, IntegrityError
 from ..stores import get_store, record_write, stores_config
-from .base import Codec, store_only_dtype
+from .base import Codec, store_only_dtype, with_context
 from .stored import row_key, schema_of
 
 __all__ = ["ObjectCodec", "FilepathCodec", "ObjectRef", "Prestored"]
@@ -225,7 +225,8 @@ class ObjectCodec(Codec):
         raise TypeError("expected bytes, the path of a file or folder, or (ext, bytes)")
 
     def encode(self, value: Any, *, key: dict | None = None,
-               store_name: str | None = None) -> dict:
+               store_name: str | None = None, context: dict | None = None) -> dict:
+        key = with_context(key, context)
         if isinstance(value, Prestored):
             return value.encoded(store_name, key)
         row = row_key(key, self.name)
@@ -263,7 +264,8 @@ class ObjectCodec(Codec):
         return {"path": path, "store": store.name, "size": size, "ext": ext, "is_dir": False,
                 "item_count": None, "timestamp": _now()}
 
-    def decode(self, stored: Any, *, key: dict | None = None) -> ObjectRef:
+    def decode(self, stored: Any, *, key: dict | None = None,
+               context: dict | None = None) -> ObjectRef:
         return ObjectRef(stored)
 
     def referenced_paths(self, stored: Any) -> list[tuple[str, str]]:
@@ -307,7 +309,7 @@ class FilepathCodec(Codec):
                              f"{store.name!r}; put the file under {prefix}/")
 
     def encode(self, value: Any, *, key: dict | None = None,
-               store_name: str | None = None) -> dict:
+               store_name: str | None = None, context: dict | None = None) -> dict:
         if not store_name:
             store_name = stores_config().get("filepath_default")
         store = get_store(store_name)
@@ -324,7 +326,8 @@ class FilepathCodec(Codec):
         return {"path": path, "store": store.name, "size": size, "is_dir": is_dir,
                 "timestamp": _now()}
 
-    def decode(self, stored: Any, *, key: dict | None = None) -> ObjectRef:
+    def decode(self, stored: Any, *, key: dict | None = None,
+               context: dict | None = None) -> ObjectRef:
         ext = PurePosixPath(stored["path"]).suffix
         return ObjectRef({**stored, "ext": ext})
 

@@ -24,7 +24,7 @@ from ...errors import DataJointError
 from ...settings import config
 from ..stores import get_store, record_write, share_object
 from . import npyslice
-from .base import Codec, store_only_dtype
+from .base import Codec, store_only_dtype, with_context
 from .npyslice import header_layout, read_range
 
 __all__ = ["row_key", "schema_of", "HashCodec", "AttachCodec", "NpyCodec", "NpyRef", "content_hash"]
@@ -66,8 +66,8 @@ class HashCodec(Codec):
             raise TypeError("expected bytes")
 
     def encode(self, value: Any, *, key: dict | None = None,
-               store_name: str | None = None) -> dict:
-        schema = schema_of(key, self.name)
+               store_name: str | None = None, context: dict | None = None) -> dict:
+        schema = schema_of(with_context(key, context), self.name)
         data = bytes(value)
         digest = content_hash(data)
         store = get_store(store_name)
@@ -76,7 +76,8 @@ class HashCodec(Codec):
         return {"hash": digest, "path": path, "schema": schema, "store": store.name,
                 "size": len(data)}
 
-    def decode(self, stored: Any, *, key: dict | None = None) -> bytes:
+    def decode(self, stored: Any, *, key: dict | None = None,
+               context: dict | None = None) -> bytes:
         data = get_store(stored.get("store")).get_bytes(stored["path"])
         if content_hash(data) != stored["hash"]:
             raise DataJointError(f"object {stored['path']} in store {stored['store']!r} does "
@@ -99,11 +100,12 @@ class AttachCodec(Codec):
             raise ValueError(f"{str(value)!r} is not a file")
 
     def encode(self, value: Any, *, key: dict | None = None,
-               store_name: str | None = None) -> bytes:
+               store_name: str | None = None, context: dict | None = None) -> bytes:
         path = Path(value)
         return path.name.encode() + b"\0" + path.read_bytes()
 
-    def decode(self, stored: Any, *, key: dict | None = None) -> str:
+    def decode(self, stored: Any, *, key: dict | None = None,
+               context: dict | None = None) -> str:
         name, _, content = bytes(stored).partition(b"\0")
         folder = Path(config["download_path"])
         folder.mkdir(parents=True, exist_ok=True)
@@ -133,9 +135,9 @@ class NpyCodec(Codec):
             raise ValueError("arrays of Python objects cannot be stored as .npy; use <blob@>")
 
     def encode(self, value: Any, *, key: dict | None = None,
-               store_name: str | None = None) -> dict:
+               store_name: str | None = None, context: dict | None = None) -> dict:
 
-        row = row_key(key, self.name)
+        row = row_key(with_context(key, context), self.name)
         store = get_store(store_name)
         path = store.layout.object_path(row, ".npy")
         record_write(store, path)  # first: a partial write is removed too
@@ -143,7 +145,8 @@ class NpyCodec(Codec):
         return {"path": path, "store": store.name, "dtype": dtype_text(value.dtype),
                 "shape": list(value.shape)}
 
-    def decode(self, stored: Any, *, key: dict | None = None) -> NpyRef:
+    def decode(self, stored: Any, *, key: dict | None = None,
+               context: dict | None = None) -> NpyRef:
         return NpyRef(stored)
 
 
