@@ -10,30 +10,24 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..algebra.compiler import compile_update
 from ..algebra.nodes import Node, TableNode, selected_table
-from ..algebra.values import column_validator
 from ..backends.connection import conn as default_connection
 from ..catalog import naming
 from ..catalog.catalog import catalog_of, graph_for
 from ..catalog.describe import describe as describe_table
 from ..catalog.events import CatalogEvent
 from ..errors import DataJointError, MissingTableError, PermissionDeniedError, RestrictionError
-from ..objects.codecs import storage_spec, uses_store
-from ..objects.stores import journal
 from ..query.expression import QueryExpression
 from . import alter as table_alter
 from . import cascade, staged
 from .insert import (
     ValidationResult,
-    default_value,
     insert_query,
     insert_rows,
-    translate_error,
     validate_rows,
 )
 from .insert_guard import is_populating
-from .rows import check_row
+from .update import update_row
 
 if TYPE_CHECKING:
     from ..algebra.heading import TableInfo
@@ -288,43 +282,7 @@ class Table(_Deletable, QueryExpression, metaclass=_TableMeta):
 
     def update1(self, row: dict) -> None:
         """Correct secondary attributes of one existing row (``row`` has its full primary key)."""
-        import sqlalchemy as sa
-
-        row = check_row(row, "update1")
-        key = self.primary_key
-        missing = [k for k in key if k not in row]
-        if missing:
-            raise RestrictionError(f"update1 needs the full primary key; missing {missing}")
-        changes = {k: v for k, v in row.items() if k not in key}
-        unknown = [k for k in changes if k not in self.heading]
-        if unknown:
-            raise RestrictionError(
-                f"update1: unknown attribute(s) {unknown} of {self.full_table_name}")
-        if not changes:
-            raise RestrictionError("update1 needs at least one secondary attribute to change")
-        target = self & {k: row[k] for k in key}
-        if len(target) != 1:
-            raise RestrictionError(f"update1: no row of {self.full_table_name} has key "
-                                   f"{ {k: row[k] for k in key} }; insert it instead")
-        values = {}
-        with journal(self.connection):  # objects written for a failed update are removed
-            for name, value in changes.items():
-                attribute = self.heading[name]
-                validate = column_validator(self.full_table_name, name, attribute.type,
-                                            nullable=attribute.nullable,
-                                            default=default_value(attribute))
-                codec_key = None
-                if uses_store(attribute.type):
-                    codec_key = [{"_schema": self.database, "_table": self.table_name,
-                                  "_field": name, **{k: row[k] for k in key}}]
-                checked = validate([value], codec_key)[0]  # None means the default (or NULL)
-                bind = self.connection.dialect.binder(storage_spec(attribute.type))
-                values[name] = checked if checked is None or bind is None else bind(checked)
-            try:
-                self.connection.execute(compile_update(target.node, self.connection.dialect,
-                                                       values))
-            except (sa.exc.DBAPIError, *self.connection._driver_errors()) as error:
-                raise translate_error(self, error) from None
+        update_row(self, row)
 
     # -- removing: delete, delete_preview and delete_quick from _Deletable --------------------
     def drop(self, prompt: bool | None = None, part_integrity: str = "enforce") -> None:
