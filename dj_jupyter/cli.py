@@ -147,4 +147,6 @@ sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":  # pragma: no cover
     # `python -m dj_jupyter.cli populate ...`: the worker; anything else: the console
-    sys.exit(main() if sys.argv[1:2] == ["populate"] else cli())
+    if sys.argv[1:2] == ["populate"]:
+        sys.exit(main())
+    cli()

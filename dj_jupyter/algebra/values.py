@@ -442,7 +442,7 @@ def _canonical_column_test(spec: TypeSpec) -> Callable[[list], bool] | None:
 
 
 def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
-                     default: Any = MISSING) -> Callable[[list], list]:
+                     default: Any = MISSING) -> Callable[..., list]:
     """A function checking a whole column of values for one attribute.
 
     None and NaN (but a NaN given to json or a codec, where it is a value) and, in a numeric

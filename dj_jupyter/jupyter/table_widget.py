@@ -143,7 +143,10 @@ class TableWidget(anywidget.AnyWidget):
         position = self.current.offset + row + 1
         title = f"{column}, row {position}"
         if attachment:  # an image file: decoded from the store, not downloaded
-            name, value = attachment_image(stored_meta(value))
+            meta = stored_meta(value)
+            if meta is None:
+                raise DataJointError(f"{column} in this row is not a stored attachment")
+            name, value = attachment_image(meta)
             title = f"{name} ({title})"
         self.cell_preview = PreviewSession(value, title=title)
         return self.cell_preview

@@ -111,7 +111,7 @@ def bound_elsewhere(cls: Any) -> list[tuple[str, str]]:
     found = [value for value in found if value().is_declared]  # a worker never declares
     order = {name: i for i, name in
              enumerate(catalog_of(cls._schema.connection).dependencies.names)}
-    found.sort(key=lambda value: order.get(value.full_name, len(order)))
+    found.sort(key=lambda value: order.get(str(value.full_name), len(order)))
     return [(value._schema.database, value.__name__) for value in found]
 
 

@@ -20,11 +20,11 @@ from .rows import check_row
 __all__ = ["update_row"]
 
 
-def update_row(table: Any, row: dict) -> None:
+def update_row(table: Any, row: Any) -> None:
     """Update the row of ``table`` whose primary key ``row`` holds to ``row``'s other values."""
     import sqlalchemy as sa
 
-    row = check_row(row, "update1")
+    row = dict(check_row(row, "update1"))
     key = table.primary_key
     missing = [k for k in key if k not in row]
     if missing:
