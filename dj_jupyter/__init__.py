@@ -73,7 +73,9 @@ _LAZY = {
     "open_home": ".pipeline.take_home",
     "push_home": ".pipeline.take_home",
 }
-_SUBMODULES = {"cli": ".cli"}  # public modules loaded on first use: dj.cli
+# public modules loaded on first use: dj.cli, dj.diagram (diagram_active, Diagram), dj.blob
+_SUBMODULES = {"cli": ".cli", "diagram": ".display.diagram.model",
+               "blob": ".objects.codecs.blob"}
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
@@ -83,7 +85,7 @@ __all__ = [
     "MissingAttributeError", "UnknownAttributeError", "__version__", "export_module",
     "alias_datajoint", "Instance", "Entry", "Ingest", "Compute", "AutoPopulate",
     "ValidationResult", "ObjectRef", "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__",
-    "take_home", "open_home", "push_home",
+    "take_home", "open_home", "push_home", "diagram", "blob",
 ]
 
 

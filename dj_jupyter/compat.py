@@ -52,6 +52,7 @@ SUBMODULES: dict[str, str] = {
     "datajoint.codecs": "dj_jupyter.objects.codecs",
     "datajoint.builtin_codecs": "dj_jupyter.objects.codecs.builtin_codecs",
     "datajoint.diagram": "dj_jupyter.display.diagram.model",
+    "datajoint.blob": "dj_jupyter.objects.codecs.blob",
     "datajoint.cli": "dj_jupyter.cli",
 }
 

@@ -239,8 +239,8 @@ class Schema:
         """A table of this schema by class name or table name."""
         table_name = self._table_name(name)
         if table_name not in self.list_tables():
-            raise MissingTableError(f"schema {self.database!r} has no table {name!r}; it has "
-                                    f"{', '.join(self.list_tables()) or 'no tables'}")
+            raise MissingTableError(f"table {name!r} does not exist in schema {self.database!r}; "
+                                    f"it has {', '.join(self.list_tables()) or 'no tables'}")
         return FreeTable(self.connection, f"{self.database}.{table_name}")
 
     __getitem__ = get_table

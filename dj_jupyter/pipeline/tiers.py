@@ -8,37 +8,43 @@ from ..errors import DataJointError, RestrictionError
 from ..populate.autopopulate import AutoPopulate
 from ..tables.table import Table
 
-__all__ = ["Manual", "Lookup", "Imported", "Computed", "Part", "Entry", "Ingest", "Compute"]
+__all__ = ["UserTable", "Manual", "Lookup", "Imported", "Computed", "Part", "Entry", "Ingest",
+           "Compute"]
 
 
-class Manual(Table):
+class UserTable(Table):
+    """The base of every tier a user subclasses (DataJoint 2.x's ``UserTable``): a table
+    bound to a class, as opposed to a ``FreeTable`` named at run time."""
+
+
+class Manual(UserTable):
     """Rows entered by people or by scripts."""
 
     _tier = "Manual"
 
 
-class Lookup(Table):
+class Lookup(UserTable):
     """Reference rows, often listed in ``contents`` and inserted when declared."""
 
     _tier = "Lookup"
     contents: ClassVar[Any] = ()
 
 
-class Imported(AutoPopulate, Table):
+class Imported(AutoPopulate, UserTable):
     """Rows made by ``make`` from data outside the database (filled by ``populate``)."""
 
     _tier = "Imported"
     _allow_insert = False
 
 
-class Computed(AutoPopulate, Table):
+class Computed(AutoPopulate, UserTable):
     """Rows computed by ``make`` from other tables (filled by ``populate``)."""
 
     _tier = "Computed"
     _allow_insert = False
 
 
-class Part(Table):
+class Part(UserTable):
     """Rows belonging to one master row; declared as a class nested in the master."""
 
     _tier = "Part"
