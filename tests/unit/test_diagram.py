@@ -32,20 +32,24 @@ def test_schema_diagram_has_every_table_in_topological_order(lab):
         < order.index("Stats") < order.index("Stats.Unit")
 
 
-def test_a_part_brings_its_master_and_a_master_its_parts(lab):
-    _, t = lab
-    assert names(Diagram(t["Stats"].Unit)) == {"Stats", "Stats.Unit"}
-    assert names(Diagram(t["Stats"])) == {"Stats", "Stats.Unit"}
+def test_a_table_is_drawn_alone_and_add_parts_adds_its_parts(lab):
+    schema, t = lab
+    assert names(Diagram(t["Stats"].Unit)) == {"Stats.Unit"}
+    assert names(Diagram(t["Stats"])) == {"Stats"}
+    assert names(Diagram(t["Stats"]).add_parts()) == {"Stats", "Stats.Unit"}
+    assert names(Diagram(t["Scan"]).add_parts()) == {"Scan"}  # no parts: unchanged
+    assert names((Diagram(t["Stats"]) + t["Scan"]).add_parts() - t["Stats"]) == {
+        "Scan", "Stats.Unit"}
 
 
 def test_union_difference_intersection(lab):
     schema, t = lab
     assert names(Diagram(t["Subject"]) + Diagram(t["Kind"])) == {"Subject", "Kind"}
     assert names(Diagram(schema) - Diagram(t["Stats"].Unit)) == {
-        "Subject", "Kind", "Experimenter", "Session", "Pair", "Scan"}
+        "Subject", "Kind", "Experimenter", "Session", "Pair", "Scan", "Stats"}
     downstream = Diagram(t["Session"]) + 5
     upstream = Diagram(t["Stats"]) - 5
-    assert names(downstream * upstream) == {"Session", "Scan", "Stats", "Stats.Unit"}
+    assert names(downstream * upstream) == {"Session", "Scan", "Stats"}
     assert names(Diagram(t["Subject"]) + t["Kind"]) == {"Subject", "Kind"}  # tables coerce
 
 
@@ -53,10 +57,12 @@ def test_generations_of_descendants_and_ancestors(lab):
     _, t = lab
     session = Diagram(t["Session"])
     assert names(session + 1) == {"Session", "Scan"}
-    assert names(session + 2) == {"Session", "Scan", "Stats", "Stats.Unit"}
+    assert names(session + 2) == {"Session", "Scan", "Stats"}
+    assert names(session + 3) == {"Session", "Scan", "Stats", "Stats.Unit"}
     assert names(Diagram(t["Scan"]) - 1) == {"Scan", "Session"}
     assert names(Diagram(t["Scan"]) - 2) == {"Scan", "Session", "Subject", "Kind"}
-    assert names(Diagram(t["Stats"].Unit) - 1) == {"Stats", "Stats.Unit", "Scan"}
+    assert names(Diagram(t["Stats"].Unit) - 1) == {"Stats", "Stats.Unit"}
+    assert names(Diagram(t["Stats"].Unit) - 2) == {"Stats", "Stats.Unit", "Scan"}
     assert names(session + (-1)) == names(session - 1)
     # +1 -1 and -1 +1 differ
     assert names(session + 1 - 1) == {"Session", "Scan", "Subject", "Kind"}
@@ -122,12 +128,13 @@ def test_mermaid_follows_the_conventions(lab):
     assert f'{ids["Scan"]}(["Scan"]):::imported' in text
     assert f'{ids["Session"]}("<u>Session</u>"):::manual' in text  # new dimension underlined
     assert f'{ids["Pair"]}("Pair"):::manual' in text
-    assert f'{ids["Stats.Unit"]}("<u>Stats.Unit</u>"):::part' in text
+    assert f'{ids["Stats.Unit"]}("<u>Unit</u>"):::part' in text  # in its master's cluster
     assert f'{ids["Session"]} === {ids["Scan"]}' in text  # one-to-one: thick
     assert f'{ids["Kind"]} -.- {ids["Session"]}' in text  # secondary: dashed
     assert f'{ids["Subject"]} --- {ids["Session"]}' in text  # primary one-to-many: solid
-    assert "stroke:#F59E0B" in text  # renamed edges are amber
-    assert 'subgraph s0["lab"]' in text and f'subgraph {ids["Stats"]}g[" "]' in text
+    assert "stroke:#C77D3A" in text and "stroke:#171C39" in text  # renamed amber, others navy
+    assert "stroke-width:2px" in text and "stroke-width:1px" in text  # one-to-one, one-to-many
+    assert 'subgraph s0["lab"]' in text and f'subgraph entity_{ids["Stats"]}[" "]' in text
 
 
 def test_save_mermaid_and_svg(lab, tmp_path):
@@ -145,7 +152,7 @@ def test_save_mermaid_and_svg(lab, tmp_path):
 
 def test_dot_follows_the_conventions(lab):
     schema, _ = lab
-    source = Diagram(schema).make_dot().source
+    source = Diagram(schema).make_dot().to_string()
     assert "shape=ellipse" in source and "style=dashed" in source and "penwidth=2" in source
     assert "arrowhead=none" in source and "<<u>Session</u>>" in source
     assert "rank=same" in source  # master and parts together
