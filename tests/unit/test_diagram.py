@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dj_jupyter as dj
 from dj_jupyter.display.diagram.model import Diagram
@@ -200,3 +202,52 @@ def test_static_display_without_graphviz_draws_the_python_layout(lab, monkeypatc
     bundle = Diagram(schema)._repr_mimebundle_()
     assert 'class="dj-diagram-static"' in bundle["image/svg+xml"]
     assert bundle["image/svg+xml"].count('class="dj-node"') == 8
+
+
+TABLES = ["Subject", "Kind", "Experimenter", "Session", "Pair", "Scan", "Stats", "Stats.Unit"]
+
+
+def _table(t: dict, name: str):
+    master, _, part = name.partition(".")
+    return getattr(t[master], part) if part else t[master]
+
+
+@settings(max_examples=60, deadline=None)
+@given(left=st.sets(st.sampled_from(TABLES), min_size=1),
+       right=st.sets(st.sampled_from(TABLES), min_size=1),
+       steps=st.integers(0, 4))
+def test_diagram_algebra_is_set_algebra_over_nodes_to_show(lab, left, right, steps):
+    """+ - * are union, difference and intersection of the tables shown; add_parts() only
+    adds parts and is idempotent; + n / - n only grow, one generation at a time."""
+    _, t = lab
+    a = Diagram.from_sequence(_table(t, n) for n in sorted(left))
+    b = Diagram.from_sequence(_table(t, n) for n in sorted(right))
+    assert names(a) == left  # a table is drawn alone
+    assert names(a + b) == left | right
+    assert names(a - b) == left - right
+    assert names(a * b) == left & right
+    assert (a + b).nodes_to_show == a.nodes_to_show | b.nodes_to_show
+    with_parts = a.add_parts()
+    assert names(with_parts) - left <= {"Stats.Unit"}
+    assert names(with_parts.add_parts()) == names(with_parts)
+    for grow in (lambda d, n: d + n, lambda d, n: d - n):
+        assert names(grow(a, steps)) <= names(grow(a, steps + 1))
+        assert names(grow(grow(a, steps), 1)) == names(grow(a, steps + 1))
+
+
+def test_the_dark_override_maps_each_light_colour_to_one_dark_colour():
+    """The auto theme recolours by attribute value, so a light colour used by two roles must
+    have one dark counterpart (per attribute: fill and text share SVG's fill)."""
+    from dj_jupyter.display.diagram.render import THEMES, adaptive_style
+
+    light, dark = THEMES["light"], THEMES["dark"]
+    for attribute, roles in (("fill", (0, 2)), ("stroke", (1,))):
+        mapping: dict[str, str] = {}
+        for tier, colours in light.palette.items():
+            for role in roles:
+                dark_colour = dark.palette[tier][role]
+                assert mapping.setdefault(colours[role], dark_colour) == dark_colour, (
+                    f"{attribute} {colours[role]} maps to two dark colours")
+    block = adaptive_style()
+    assert block.count('[fill="#e8f0e9"]') == 1 and "#16281F" in block
+    assert f'[stroke="{light.edge.lower()}"] {{ stroke: {dark.edge}; }}' in block
