@@ -17,7 +17,8 @@ message says what went wrong *and* how to fix it::
     │   ├── IntegrityError           a foreign key would be violated
     │   ├── UnknownAttributeError    a row names an attribute the table lacks
     │   ├── MissingAttributeError    a row lacks a required attribute
-    │   └── DataTypeError            a value cannot be stored in its attribute
+    │   ├── DataTypeError            a value cannot be stored in its attribute
+    │   └── AccessError              the database user lacks a privilege
     ├── RestrictionError             a restriction cannot be applied
     ├── FetchError                   e.g. fetch1 on a result that is not one row
     ├── TransactionError             misuse of transactions (nesting, prompts inside)
@@ -43,6 +44,7 @@ __all__ = [
     "UnknownAttributeError",
     "MissingAttributeError",
     "DataTypeError",
+    "AccessError",
     "RestrictionError",
     "FetchError",
     "TransactionError",
@@ -127,6 +129,11 @@ class MissingAttributeError(QueryError):
 
 class DataTypeError(QueryError):
     """A value cannot be stored in (or compared with) its attribute's type."""
+
+
+class AccessError(QueryError):
+    """The database refused a statement for lack of a privilege (creating or dropping a
+    schema the user may not), as DataJoint's ``AccessError``."""
 
 
 class RestrictionError(DataJointError):

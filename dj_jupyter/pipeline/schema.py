@@ -25,13 +25,20 @@ from ..catalog.events import CatalogEvent
 from ..catalog.naming import master_of_full_name
 from ..definition import limits
 from ..definition.parser import parse_definition
-from ..errors import DataJointError, DefinitionError, MissingTableError, TransactionError
+from ..errors import (
+    AccessError,
+    DataJointError,
+    DefinitionError,
+    MissingTableError,
+    TransactionError,
+)
 from ..populate.jobs import JobQueue, job_queue, job_table_name
 from ..settings import config
 from ..tables.cascade import ChangedSinceShown, drop_quick, prompting
 from ..tables.gc import collect
 from ..tables.resolve import caller_namespace, resolve_parent
 from ..tables.table import FreeTable, Table
+from .access import refused_access
 from .tiers import Computed, Imported, Lookup, Manual, Part
 
 if TYPE_CHECKING:
@@ -109,12 +116,19 @@ class Schema:
         return catalog.LINEAGE in catalog.table_names(self.connection, name)
 
     def _create(self) -> None:
+        """Create the schema and its catalogue tables (or use a read-only one as it is)."""
         name = self._require_active()
         connection = self.connection
-        for statement in connection.dialect.create_schema_ddl(name):
-            connection.execute(statement)
-        for table in catalog.system_tables(connection, name):
-            connection.call(lambda c, t=table: t.create(c, checkfirst=True))
+        try:
+            with refused_access(connection, f"creating schema {name!r}"):
+                for statement in connection.dialect.create_schema_ddl(name):
+                    connection.execute(statement)
+                for table in catalog.system_tables(connection, name):
+                    connection.call(lambda c, t=table: t.create(c, checkfirst=True))
+        except AccessError:
+            if not catalog.database_exists(connection, name):
+                raise
+            logger.info("schema %r: no privilege to add catalogue tables; used as it is", name)
         catalog_of(connection).changed()
 
     # -- decorating -------------------------------------------------------------------
@@ -308,7 +322,10 @@ class Schema:
         if self.connection.in_transaction:
             raise TransactionError(f"schema {name!r} cannot be dropped inside a transaction; "
                                    "commit or cancel the transaction first")
-        counts = self._drop_counts()
+        if not self.exists and not catalog.database_exists(self.connection, name):
+            logger.info("schema %r does not exist: nothing to drop", name)
+            return
+        counts = self._drop_counts() if self.exists else {}  # not DataJoint's: no plan
         if not prompting(prompt):
             self._drop_now(name, list(counts))
             return
@@ -341,6 +358,10 @@ class Schema:
         self._drop_now(name, list(shown))
 
     def _drop_now(self, name: str, tables: list[str]) -> None:
+        with refused_access(self.connection, f"dropping schema {name!r}"):
+            self._drop_tables_and_schema(name, tables)
+
+    def _drop_tables_and_schema(self, name: str, tables: list[str]) -> None:
         connection = self.connection
         for full in reversed(tables):
             drop_quick(FreeTable(connection, full))

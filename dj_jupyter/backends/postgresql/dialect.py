@@ -125,6 +125,7 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
             "22003": ErrorKind.OUT_OF_RANGE,
             "22001": ErrorKind.OUT_OF_RANGE,
             "42P01": ErrorKind.MISSING_TABLE,
+            "42501": ErrorKind.ACCESS_DENIED,  # insufficient_privilege
         }
         if state in kinds:
             return kinds[state]
