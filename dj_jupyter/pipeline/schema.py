@@ -36,7 +36,7 @@ from ..populate.jobs import JobQueue, job_queue, job_table_name
 from ..settings import config
 from ..tables.cascade import ChangedSinceShown, drop_quick, prompting
 from ..tables.gc import collect
-from ..tables.resolve import caller_namespace, resolve_parent
+from ..tables.resolve import caller_locals, caller_namespace, resolve_parent
 from ..tables.table import FreeTable, Table
 from .access import refused_access
 from .tiers import Computed, Imported, Lookup, Manual, Part
@@ -293,8 +293,9 @@ class Schema:
         return len(rows)
 
     def make_classes(self, into: dict | None = None) -> dict[str, type]:
-        """Classes for this schema's tables (masters with their parts), e.g. into ``globals()``."""
-        namespace = into if into is not None else caller_namespace()
+        """Classes of the tables into ``into``, the schema's context or the caller's namespace."""
+        namespace = into if into is not None else (
+            self.context if self.context is not None else caller_locals())
         made = _make_classes(self)
         for name, cls in made.items():
             namespace.setdefault(name, cls)
