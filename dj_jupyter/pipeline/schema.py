@@ -22,7 +22,6 @@ from ..catalog import naming
 from ..catalog.catalog import catalog_of, graph_for
 from ..catalog.declare import JOB_METADATA, PROVENANCE, ResolvedParent, create_table, plan_table
 from ..catalog.events import CatalogEvent
-from ..catalog.naming import master_of_full_name
 from ..definition import limits
 from ..definition.parser import parse_definition
 from ..errors import (
@@ -39,6 +38,7 @@ from ..tables.gc import collect
 from ..tables.resolve import caller_locals, caller_namespace, resolve_parent
 from ..tables.table import FreeTable, Table
 from .access import refused_access
+from .classes import classes_for, parts_of
 from .tiers import Computed, Imported, Lookup, Manual, Part
 
 if TYPE_CHECKING:
@@ -47,10 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["Schema", "VirtualModule", "virtual_schema", "list_schemas"]
 
 logger = logging.getLogger("dj_jupyter")
-
-_TIERS = {"Manual": Manual, "Lookup": Lookup, "Imported": Imported, "Computed": Computed,
-          "Part": Part}
-
 
 class Schema:
     """A database schema; use an instance as a class decorator to declare tables in it.
@@ -154,7 +150,7 @@ class Schema:
         try:
             if self._bind_and_declare(cls, {**context, "self": cls}):
                 declared.append(cls)
-            for part in _parts_of(cls):
+            for part in parts_of(cls):
                 part._master = cls
                 if self._bind_and_declare(part, {**context, "master": cls, "self": part}):
                     declared.append(part)
@@ -296,7 +292,7 @@ class Schema:
         """Classes of the tables into ``into``, the schema's context or the caller's namespace."""
         namespace = into if into is not None else (
             self.context if self.context is not None else caller_locals())
-        made = _make_classes(self)
+        made = classes_for(self)
         for name, cls in made.items():
             namespace.setdefault(name, cls)
         return made
@@ -412,11 +408,6 @@ def _check_schema_name(name: str) -> None:
     limits.check_identifier(name, "schema name")
 
 
-def _parts_of(cls: type) -> list[type]:
-    return [value for name, value in vars(cls).items()
-            if name[:1].isupper() and isinstance(value, type) and issubclass(value, Part)]
-
-
 def _insert_contents(cls: type) -> None:
     """Insert a Lookup's ``contents`` (rows as dicts, or sequences in heading order)."""
     contents = cls().contents  # an instance reads a plain attribute and a @property alike
@@ -452,25 +443,6 @@ def _content_rows(name: str, names: list[str], rows: list) -> list[dict]:
     return out
 
 
-def _make_classes(schema: Schema) -> dict[str, type]:
-    made: dict[str, type] = {}
-    by_table: dict[str, type] = {}
-    for table_name in schema.list_tables():
-        master = master_of_full_name(f"{schema.database}.{table_name}")
-        tier = naming.tier_of(table_name)
-        name = naming.class_name_of(table_name)
-        cls = type(name, (_TIERS[tier],), {"_table_name": table_name, "__module__": __name__})
-        if master is not None:
-            owner = by_table[master.partition(".")[2]]
-            cls._master = owner
-            setattr(owner, name, cls)
-        else:
-            made[name] = cls
-        cls._schema = schema
-        by_table[table_name] = cls
-    return made
-
-
 class VirtualModule(types.ModuleType):
     """A module-like object with classes for every table of an existing schema."""
 
@@ -481,7 +453,7 @@ class VirtualModule(types.ModuleType):
         schema = Schema(schema_name, connection=connection, create_schema=create_schema,
                         create_tables=create_tables, add_objects=add_objects)
         self.schema = schema
-        for name, cls in _make_classes(schema).items():
+        for name, cls in classes_for(schema).items():
             setattr(self, name, cls)
         for name, value in (add_objects or {}).items():
             setattr(self, name, value)

@@ -43,3 +43,45 @@ def test_dj_blob_packs_as_datajoint_and_unpacks():
     assert packed.startswith(b"dj0\0") or packed.startswith(b"mYm\0")
     assert dj.blob.unpack(packed) == value
     assert dj.diagram.Diagram is dj.Diagram and isinstance(dj.diagram.diagram_active, bool)
+
+
+class _Template(dj.Manual):
+    """A master written once and declared through subclasses that name their parent."""
+
+    source = None
+    definition = """
+    -> self.source
+    item: int32
+    """
+
+    class Note(dj.Part):
+        definition = """
+        -> master
+        note: varchar(32)
+        """
+
+    class Link(dj.Part):
+        definition = """
+        -> master
+        -> master.Note
+        """
+
+
+def test_a_subclassed_master_gets_its_own_inherited_parts(schema):
+    @schema
+    class Animal(dj.Manual):
+        definition = "animal: int32"
+
+    @schema
+    class AnimalItem(_Template):
+        source = Animal
+
+    assert AnimalItem.Link is not _Template.Link and issubclass(AnimalItem.Link, _Template.Link)
+    assert AnimalItem.Link.master is AnimalItem
+    assert set(AnimalItem.Link().heading.names) == {"animal", "item", "note"}
+    assert "_master" not in vars(_Template.Link)  # the template's parts stay unbound
+    Animal.insert1({"animal": 1})
+    AnimalItem.insert1({"animal": 1, "item": 7})
+    AnimalItem.Note.insert1({"animal": 1, "item": 7, "note": "n"})
+    AnimalItem.Link.insert1({"animal": 1, "item": 7, "note": "n"})
+    assert len(AnimalItem.Link()) == 1
