@@ -47,7 +47,7 @@ def test_cascade_counts_what_a_delete_would_remove(filled):
     session = cascade[t["Session"]]
     assert sorted(session.to_arrays("session").tolist()) == [1, 2]
     assert [len(q) for q in cascade] == [cascade.counts()[n] for n in cascade.node_names]
-    with pytest.raises(dj.DataJointError, match="cannot be used on a cascade"):
+    with pytest.raises(dj.DataJointError, match="cascade whole"):
         cascade.prune()
     (t["Subject"] & {"subject": 1}).delete()  # the delete removes what the cascade showed
     assert len(t["Session"]()) == 1 and len(t["Stats"].Unit()) == 0

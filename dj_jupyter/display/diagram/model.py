@@ -301,15 +301,15 @@ class Diagram:
         shown = _evaluate(self._expr, self._graph)
         return [n for n in self._graph.names if n in shown]
 
-    def __len__(self) -> int:
-        return len(self.node_names)
-
     @property
     def nodes_to_show(self) -> set[str]:
         """The shown tables' ``full_table_name``s (quoted as the backend quotes them), as
         DataJoint's ``Diagram.nodes_to_show``."""
         connection = self._require_connection()
         return {FreeTable(connection, name).full_table_name for name in self.node_names}
+
+    def __len__(self) -> int:
+        return len(self.node_names)
 
     def __contains__(self, item: Any) -> bool:
         name = item if isinstance(item, str) else _full_name(item)
@@ -461,8 +461,9 @@ class Diagram:
         :meth:`trace`; of a :meth:`restrict` diagram only restricted tables are checked). A
         cascade keeps every table: rows may arrive before the delete."""
         if self._mode == "cascade":
-            raise DataJointError("prune() cannot be used on a cascade diagram: a delete must "
-                                 "still see every descendant; prune the plain diagram instead")
+            raise DataJointError("prune() cannot be used on a cascade diagram: it keeps a "
+                                 "cascade whole, as a delete must still see every descendant; "
+                                 "prune the plain diagram instead")
         checked = [n for n in self.node_names
                    if self._mode != "restrict" or n in self._restrictions]
         empty = frozenset(n for n in checked if not self[n])
