@@ -132,8 +132,7 @@ class DataTypeError(QueryError):
 
 
 class AccessError(QueryError):
-    """The database refused a statement for lack of a privilege (creating or dropping a
-    schema the user may not), as DataJoint's ``AccessError``."""
+    """The database refused a statement for lack of a privilege (e.g. CREATE on a schema)."""
 
 
 class RestrictionError(DataJointError):

@@ -44,7 +44,7 @@ class ErrorKind:
     BAD_VALUE = "bad_value"
     LOST_CONNECTION = "lost_connection"
     MISSING_TABLE = "missing_table"
-    ACCESS_DENIED = "access_denied"
+    ACCESS_DENIED = "access_denied"  # the user lacks a privilege
     OTHER = "other"
 
 

@@ -147,9 +147,10 @@ class MySQLDialect(ServerSchemas, Dialect):
             1366: ErrorKind.BAD_VALUE,
             1265: ErrorKind.BAD_VALUE,
             1146: ErrorKind.MISSING_TABLE,
-            1044: ErrorKind.ACCESS_DENIED,  # no privilege on the database
-            1142: ErrorKind.ACCESS_DENIED,  # no privilege for the command on the table
-            1227: ErrorKind.ACCESS_DENIED,
+            1044: ErrorKind.ACCESS_DENIED,  # on a database
+            1142: ErrorKind.ACCESS_DENIED,  # a command on a table
+            1143: ErrorKind.ACCESS_DENIED,  # a command on a column
+            1227: ErrorKind.ACCESS_DENIED,  # a global privilege
             2006: ErrorKind.LOST_CONNECTION,
             2013: ErrorKind.LOST_CONNECTION,
             2003: ErrorKind.LOST_CONNECTION,
