@@ -73,9 +73,7 @@ _LAZY = {
     "open_home": ".pipeline.take_home",
     "push_home": ".pipeline.take_home",
 }
-# public modules loaded on first use: dj.cli, dj.diagram (diagram_active, Diagram), dj.blob
-_SUBMODULES = {"cli": ".cli", "diagram": ".display.diagram.model",
-               "blob": ".objects.codecs.blob"}
+_SUBMODULES = {"cli": ".cli"}  # public modules loaded on first use: dj.cli
 
 __all__ = [
     "config", "conn", "Connection", "Schema", "VirtualModule", "virtual_schema", "list_schemas",
@@ -85,7 +83,7 @@ __all__ = [
     "MissingAttributeError", "UnknownAttributeError", "__version__", "export_module",
     "alias_datajoint", "Instance", "Entry", "Ingest", "Compute", "AutoPopulate",
     "ValidationResult", "ObjectRef", "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__",
-    "take_home", "open_home", "push_home", "diagram", "blob",
+    "take_home", "open_home", "push_home",
 ]
 
 
@@ -100,6 +98,11 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
+
+
+# DataJoint's public modules dj.diagram (diagram_active, Diagram) and dj.blob (pack, unpack)
+_SUBMODULES.update(diagram=".display.diagram.model", blob=".objects.codecs.blob")
+__all__ += ["diagram", "blob"]
 
 
 def __dir__() -> list[str]:
