@@ -24,20 +24,14 @@ from ..catalog.declare import JOB_METADATA, PROVENANCE, ResolvedParent, create_t
 from ..catalog.events import CatalogEvent
 from ..definition import limits
 from ..definition.parser import parse_definition
-from ..errors import (
-    AccessError,
-    DataJointError,
-    DefinitionError,
-    MissingTableError,
-    TransactionError,
-)
+from ..errors import DataJointError, DefinitionError, MissingTableError, TransactionError
 from ..populate.jobs import JobQueue, job_queue, job_table_name
 from ..settings import config
 from ..tables.cascade import ChangedSinceShown, drop_quick, prompting
 from ..tables.gc import collect
 from ..tables.resolve import caller_locals, caller_namespace, resolve_parent
 from ..tables.table import FreeTable, Table
-from .access import refused_access
+from .access import create_or_use, refused_access
 from .classes import classes_for, parts_of
 from .tiers import Computed, Imported, Lookup, Manual, Part
 
@@ -115,16 +109,14 @@ class Schema:
         """Create the schema and its catalogue tables (or use a read-only one as it is)."""
         name = self._require_active()
         connection = self.connection
-        try:
-            with refused_access(connection, f"creating schema {name!r}"):
-                for statement in connection.dialect.create_schema_ddl(name):
-                    connection.execute(statement)
-                for table in catalog.system_tables(connection, name):
-                    connection.call(lambda c, t=table: t.create(c, checkfirst=True))
-        except AccessError:
-            if not catalog.database_exists(connection, name):
-                raise
-            logger.info("schema %r: no privilege to add catalogue tables; used as it is", name)
+
+        def create() -> None:
+            for statement in connection.dialect.create_schema_ddl(name):
+                connection.execute(statement)
+            for table in catalog.system_tables(connection, name):
+                connection.call(lambda c, t=table: t.create(c, checkfirst=True))
+
+        create_or_use(connection, name, create)
         catalog_of(connection).changed()
 
     # -- decorating -------------------------------------------------------------------
@@ -289,9 +281,10 @@ class Schema:
         return len(rows)
 
     def make_classes(self, into: dict | None = None) -> dict[str, type]:
-        """Classes of the tables into ``into``, the schema's context or the caller's namespace."""
-        namespace = into if into is not None else (
-            self.context if self.context is not None else caller_locals())
+        """Classes for this schema's tables (masters with their parts), put into ``into``,
+        else the schema's ``context``, else the caller's namespace (as in DataJoint)."""
+        namespace = into if into is not None else \
+            self.context if self.context is not None else caller_locals()
         made = classes_for(self)
         for name, cls in made.items():
             namespace.setdefault(name, cls)
@@ -319,10 +312,7 @@ class Schema:
         if self.connection.in_transaction:
             raise TransactionError(f"schema {name!r} cannot be dropped inside a transaction; "
                                    "commit or cancel the transaction first")
-        if not self.exists and not catalog.database_exists(self.connection, name):
-            logger.info("schema %r does not exist: nothing to drop", name)
-            return
-        counts = self._drop_counts() if self.exists else {}  # not DataJoint's: no plan
+        counts = self._drop_counts()
         if not prompting(prompt):
             self._drop_now(name, list(counts))
             return
@@ -336,7 +326,10 @@ class Schema:
             self._drop_as_shown(counts)
 
     def _drop_counts(self) -> dict[str, int]:
-        """Rows per table (full names, parents first) that dropping this schema removes."""
+        """Rows per table (full names, parents first) that dropping this schema removes; none
+        for a database without DataJoint's catalogue (nothing of it to plan)."""
+        if not self.exists:
+            return {}
         return {f"{self.database}.{t}": len(FreeTable(self.connection, f"{self.database}.{t}"))
                 for t in self._drop_plan()}
 
