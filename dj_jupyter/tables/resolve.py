@@ -12,7 +12,17 @@ from typing import Any
 from ..definition.model import ForeignKeySpec
 from ..errors import DefinitionError
 
-__all__ = ["caller_locals", "caller_namespace", "resolve_parent"]
+__all__ = ["caller_namespace", "caller_locals", "resolve_parent"]
+
+
+def caller_locals() -> dict:
+    """The local namespace itself (not a copy) of the first frame outside dj_jupyter: a
+    module's or a notebook's globals, or a function's locals (names put there show in its
+    ``locals()``), where ``make_classes()`` puts the classes it makes."""
+    frame = inspect.currentframe()
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("dj_jupyter"):
+        frame = frame.f_back
+    return {} if frame is None else frame.f_locals
 
 
 def caller_namespace() -> dict:
@@ -23,15 +33,6 @@ def caller_namespace() -> dict:
     if frame is None:
         return {}
     return {**frame.f_globals, **frame.f_locals}
-
-
-def caller_locals() -> Any:
-    """The live namespace of the first frame outside dj_jupyter (a module's globals, a
-    function's locals): where ``schema.make_classes()`` puts classes, as DataJoint does."""
-    frame = inspect.currentframe()
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("dj_jupyter"):
-        frame = frame.f_back
-    return {} if frame is None else frame.f_locals
 
 
 def resolve_parent(spec: ForeignKeySpec, context: dict) -> Any:
