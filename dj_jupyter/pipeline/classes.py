@@ -44,7 +44,7 @@ def classes_for(schema: Any) -> dict[str, type]:
         master = master_of_full_name(f"{schema.database}.{table_name}")
         tier = naming.tier_of(table_name)
         name = naming.class_name_of(table_name)
-        cls = type(name, (TIERS[tier],), {"_table_name": table_name, "__module__": __name__})
+        cls: Any = type(name, (TIERS[tier],), {"_table_name": table_name, "__module__": __name__})
         if master is not None:
             owner = by_table[master.partition(".")[2]]
             cls._master = owner
