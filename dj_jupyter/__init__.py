@@ -102,6 +102,11 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+# DataJoint's public modules dj.diagram (diagram_active, Diagram) and dj.blob (pack, unpack)
+_SUBMODULES.update(diagram=".display.diagram.model", blob=".objects.codecs.blob")
+__all__ += ["diagram", "blob"]
+
+
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 

@@ -59,6 +59,7 @@ SUBMODULES: dict[str, str] = {
     "datajoint.builtin_codecs.npy": "dj_jupyter.objects.codecs.builtin_codecs.npy",
     "datajoint.builtin_codecs.object": "dj_jupyter.objects.codecs.builtin_codecs.object",
     "datajoint.diagram": "dj_jupyter.display.diagram.model",
+    "datajoint.blob": "dj_jupyter.objects.codecs.blob",
     "datajoint.cli": "dj_jupyter.cli",
     "datajoint.deploy": "dj_jupyter.pipeline.deploy",
 }

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from ..backends.connection import Connection
 
 __all__ = ["LINEAGE", "COMMENTS", "lineage_table", "comments_table", "load_schema",
-           "split_marker", "make_marker", "list_schemas", "table_names", "referencing_schemas"]
+           "split_marker", "make_marker", "list_schemas", "table_names", "referencing_schemas",
+           "database_exists"]
 
 LINEAGE = "~lineage"
 COMMENTS = "~comments"
@@ -105,6 +106,19 @@ def _table_names(inspector: sa.Inspector, connection: Connection, schema: str) -
         if address and address[0] == schema:
             names.append(address[1])
     return names
+
+
+def database_exists(connection: Connection, schema: str) -> bool:
+    """Whether the schema exists on the server, made by DataJoint or not (on SQLite: whether
+    a table carries its name)."""
+    return _inspect(connection, lambda inspector: _database_exists(inspector, connection, schema))
+
+
+def _database_exists(inspector: sa.Inspector, connection: Connection, schema: str) -> bool:
+    sa_schema = connection.dialect.reflect_schema(schema)
+    if sa_schema is None:
+        return bool(_table_names(inspector, connection, schema))
+    return bool(inspector.has_schema(sa_schema))
 
 
 def list_schemas(connection: Connection) -> list[str]:

@@ -22,7 +22,6 @@ from ..catalog import naming
 from ..catalog.catalog import catalog_of, graph_for
 from ..catalog.declare import JOB_METADATA, PROVENANCE, ResolvedParent, create_table, plan_table
 from ..catalog.events import CatalogEvent
-from ..catalog.naming import master_of_full_name
 from ..definition import limits
 from ..definition.parser import parse_definition
 from ..errors import (
@@ -38,6 +37,8 @@ from ..tables.cascade import ChangedSinceShown, drop_quick, prompting
 from ..tables.gc import collect
 from ..tables.resolve import caller_locals, caller_namespace, resolve_parent
 from ..tables.table import FreeTable, Table
+from .access import create_or_use, refused_access
+from .classes import classes_for, parts_of
 from .tiers import Computed, Imported, Lookup, Manual, Part
 
 if TYPE_CHECKING:
@@ -46,10 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["Schema", "VirtualModule", "virtual_schema", "list_schemas"]
 
 logger = logging.getLogger("dj_jupyter")
-
-_TIERS = {"Manual": Manual, "Lookup": Lookup, "Imported": Imported, "Computed": Computed,
-          "Part": Part}
-
 
 class Schema:
     """A database schema; use an instance as a class decorator to declare tables in it.
@@ -115,12 +112,17 @@ class Schema:
         return catalog.LINEAGE in catalog.table_names(self.connection, name)
 
     def _create(self) -> None:
+        """Create the schema and its catalogue tables (or use a read-only one as it is)."""
         name = self._require_active()
         connection = self.connection
-        for statement in connection.dialect.create_schema_ddl(name):
-            connection.execute(statement)
-        for table in catalog.system_tables(connection, name):
-            connection.call(lambda c, t=table: t.create(c, checkfirst=True))
+
+        def create() -> None:
+            for statement in connection.dialect.create_schema_ddl(name):
+                connection.execute(statement)
+            for table in catalog.system_tables(connection, name):
+                connection.call(lambda c, t=table: t.create(c, checkfirst=True))
+
+        create_or_use(connection, name, create)
         catalog_of(connection).changed()
 
     # -- decorating -------------------------------------------------------------------
@@ -146,7 +148,7 @@ class Schema:
         try:
             if self._bind_and_declare(cls, {**context, "self": cls}):
                 declared.append(cls)
-            for part in _parts_of(cls):
+            for part in parts_of(cls):
                 part._master = cls
                 if self._bind_and_declare(part, {**context, "master": cls, "self": part}):
                     declared.append(part)
@@ -246,8 +248,8 @@ class Schema:
         """A table of this schema by class name or table name."""
         table_name = self._table_name(name)
         if table_name not in self.list_tables():
-            raise MissingTableError(f"schema {self.database!r} has no table {name!r}; it has "
-                                    f"{', '.join(self.list_tables()) or 'no tables'}")
+            raise MissingTableError(f"table {name!r} does not exist in schema {self.database!r}; "
+                                    f"it has {', '.join(self.list_tables()) or 'no tables'}")
         return FreeTable(self.connection, f"{self.database}.{table_name}")
 
     __getitem__ = get_table
@@ -290,7 +292,7 @@ class Schema:
         else the schema's ``context``, else the caller's namespace (as in DataJoint)."""
         namespace = into if into is not None else \
             self.context if self.context is not None else caller_locals()
-        made = _make_classes(self)
+        made = classes_for(self)
         for name, cls in made.items():
             namespace.setdefault(name, cls)
         return made
@@ -336,7 +338,10 @@ class Schema:
             self._drop_as_shown(counts)
 
     def _drop_counts(self) -> dict[str, int]:
-        """Rows per table (full names, parents first) that dropping this schema removes."""
+        """Rows per table (full names, parents first) that dropping this schema removes; none
+        for a database without DataJoint's catalogue (nothing of it to plan)."""
+        if not self.exists:
+            return {}
         return {f"{self.database}.{t}": len(FreeTable(self.connection, f"{self.database}.{t}"))
                 for t in self._drop_plan()}
 
@@ -355,6 +360,10 @@ class Schema:
         self._drop_now(name, list(shown))
 
     def _drop_now(self, name: str, tables: list[str]) -> None:
+        with refused_access(self.connection, f"dropping schema {name!r}"):
+            self._drop_tables_and_schema(name, tables)
+
+    def _drop_tables_and_schema(self, name: str, tables: list[str]) -> None:
         connection = self.connection
         for full in reversed(tables):
             drop_quick(FreeTable(connection, full))
@@ -404,11 +413,6 @@ def _check_schema_name(name: str) -> None:
     limits.check_identifier(name, "schema name")
 
 
-def _parts_of(cls: type) -> list[type]:
-    return [value for name, value in vars(cls).items()
-            if name[:1].isupper() and isinstance(value, type) and issubclass(value, Part)]
-
-
 def _insert_contents(cls: type) -> None:
     """Insert a Lookup's ``contents`` (rows as dicts, or sequences in heading order)."""
     contents = cls().contents  # an instance reads a plain attribute and a @property alike
@@ -444,25 +448,6 @@ def _content_rows(name: str, names: list[str], rows: list) -> list[dict]:
     return out
 
 
-def _make_classes(schema: Schema) -> dict[str, type]:
-    made: dict[str, type] = {}
-    by_table: dict[str, type] = {}
-    for table_name in schema.list_tables():
-        master = master_of_full_name(f"{schema.database}.{table_name}")
-        tier = naming.tier_of(table_name)
-        name = naming.class_name_of(table_name)
-        cls = type(name, (_TIERS[tier],), {"_table_name": table_name, "__module__": __name__})
-        if master is not None:
-            owner = by_table[master.partition(".")[2]]
-            cls._master = owner
-            setattr(owner, name, cls)
-        else:
-            made[name] = cls
-        cls._schema = schema
-        by_table[table_name] = cls
-    return made
-
-
 class VirtualModule(types.ModuleType):
     """A module-like object with classes for every table of an existing schema."""
 
@@ -473,7 +458,7 @@ class VirtualModule(types.ModuleType):
         schema = Schema(schema_name, connection=connection, create_schema=create_schema,
                         create_tables=create_tables, add_objects=add_objects)
         self.schema = schema
-        for name, cls in _make_classes(schema).items():
+        for name, cls in classes_for(schema).items():
             setattr(self, name, cls)
         for name, value in (add_objects or {}).items():
             setattr(self, name, value)

@@ -9,17 +9,23 @@ from ..errors import DataJointError, RestrictionError
 from ..populate.autopopulate import AutoPopulate
 from ..tables.table import Table
 
-__all__ = ["Manual", "Lookup", "Imported", "Computed", "Part", "Entry", "Ingest", "Compute"]
+__all__ = ["UserTable", "Manual", "Lookup", "Imported", "Computed", "Part", "Entry", "Ingest",
+           "Compute"]
 
 
-class Manual(Table):
+class UserTable(Table):
+    """The base of every tier a user subclasses (DataJoint 2.x's ``UserTable``): a table
+    bound to a class, as opposed to a ``FreeTable`` named at run time."""
+
+
+class Manual(UserTable):
     """Rows entered by people or by scripts."""
 
     _tier = "Manual"
     tier_regexp: ClassVar[str] = TIER_REGEXPS["Manual"]  # its table names, as in DataJoint
 
 
-class Lookup(Table):
+class Lookup(UserTable):
     """Reference rows, often listed in ``contents`` and inserted when declared."""
 
     _tier = "Lookup"
@@ -27,7 +33,7 @@ class Lookup(Table):
     contents: ClassVar[Any] = ()
 
 
-class Imported(AutoPopulate, Table):
+class Imported(AutoPopulate, UserTable):
     """Rows made by ``make`` from data outside the database (filled by ``populate``)."""
 
     _tier = "Imported"
@@ -35,7 +41,7 @@ class Imported(AutoPopulate, Table):
     _allow_insert = False
 
 
-class Computed(AutoPopulate, Table):
+class Computed(AutoPopulate, UserTable):
     """Rows computed by ``make`` from other tables (filled by ``populate``)."""
 
     _tier = "Computed"
@@ -43,7 +49,7 @@ class Computed(AutoPopulate, Table):
     _allow_insert = False
 
 
-class Part(Table):
+class Part(UserTable):
     """Rows belonging to one master row; declared as a class nested in the master."""
 
     _tier = "Part"

@@ -50,7 +50,7 @@ def test_refresh_sees_a_new_table(schema):
     whole.refresh()
     downstream.refresh()
     assert len(whole) == 9
-    assert {n.class_name for n in downstream.nodes} == {"Scan", "Stats", "Stats.Unit", "Review"}
+    assert {n.class_name for n in downstream.nodes} == {"Scan", "Stats", "Review"}
     review = [e for e in whole.edges if e.child.endswith(".review")]
     assert len(review) == 1 and review[0].primary and not review[0].one_to_one
 

@@ -89,7 +89,7 @@ def test_collapse_folds_schemas_and_expanded_tables_win(schema, schema2):
     assert all(n.folded for n in folded.nodes)
     text = folded.make_mermaid()
     assert f"{schema.database} (8 tables)" in text and "Session" not in text
-    assert "shape=box3d" in folded.make_dot().source
+    assert "shape=box3d" in folded.make_dot().to_string()
     mixed = dj.Diagram(schema).collapse() + dj.Diagram(t["Session"])
     assert {n.class_name for n in mixed.nodes if not n.folded} == {"Session"}
     assert "Session" in mixed.make_mermaid() and "(7 tables)" in mixed.make_mermaid()
@@ -109,7 +109,7 @@ def test_context_names_the_classes(filled):
 
 def test_restrict_propagates_downstream_with_and(filled):
     t = filled
-    diagram = dj.Diagram(t["Subject"]) + 3
+    diagram = dj.Diagram(t["Subject"]) + 4
     one = diagram.restrict(t["Subject"] & {"subject": 1})
     # Pair needs its mother AND its child among the restricted subjects
     assert short(one.counts()) == {"subject": 1, "session": 2, "pair": 0, "_scan": 2,

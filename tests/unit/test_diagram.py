@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dj_jupyter as dj
 from dj_jupyter.display.diagram.model import Diagram
@@ -32,20 +34,24 @@ def test_schema_diagram_has_every_table_in_topological_order(lab):
         < order.index("Stats") < order.index("Stats.Unit")
 
 
-def test_a_part_brings_its_master_and_a_master_its_parts(lab):
-    _, t = lab
-    assert names(Diagram(t["Stats"].Unit)) == {"Stats", "Stats.Unit"}
-    assert names(Diagram(t["Stats"])) == {"Stats", "Stats.Unit"}
+def test_a_table_is_drawn_alone_and_add_parts_adds_its_parts(lab):
+    schema, t = lab
+    assert names(Diagram(t["Stats"].Unit)) == {"Stats.Unit"}
+    assert names(Diagram(t["Stats"])) == {"Stats"}
+    assert names(Diagram(t["Stats"]).add_parts()) == {"Stats", "Stats.Unit"}
+    assert names(Diagram(t["Scan"]).add_parts()) == {"Scan"}  # no parts: unchanged
+    assert names((Diagram(t["Stats"]) + t["Scan"]).add_parts() - t["Stats"]) == {
+        "Scan", "Stats.Unit"}
 
 
 def test_union_difference_intersection(lab):
     schema, t = lab
     assert names(Diagram(t["Subject"]) + Diagram(t["Kind"])) == {"Subject", "Kind"}
     assert names(Diagram(schema) - Diagram(t["Stats"].Unit)) == {
-        "Subject", "Kind", "Experimenter", "Session", "Pair", "Scan"}
+        "Subject", "Kind", "Experimenter", "Session", "Pair", "Scan", "Stats"}
     downstream = Diagram(t["Session"]) + 5
     upstream = Diagram(t["Stats"]) - 5
-    assert names(downstream * upstream) == {"Session", "Scan", "Stats", "Stats.Unit"}
+    assert names(downstream * upstream) == {"Session", "Scan", "Stats"}
     assert names(Diagram(t["Subject"]) + t["Kind"]) == {"Subject", "Kind"}  # tables coerce
 
 
@@ -53,10 +59,12 @@ def test_generations_of_descendants_and_ancestors(lab):
     _, t = lab
     session = Diagram(t["Session"])
     assert names(session + 1) == {"Session", "Scan"}
-    assert names(session + 2) == {"Session", "Scan", "Stats", "Stats.Unit"}
+    assert names(session + 2) == {"Session", "Scan", "Stats"}
+    assert names(session + 3) == {"Session", "Scan", "Stats", "Stats.Unit"}
     assert names(Diagram(t["Scan"]) - 1) == {"Scan", "Session"}
     assert names(Diagram(t["Scan"]) - 2) == {"Scan", "Session", "Subject", "Kind"}
-    assert names(Diagram(t["Stats"].Unit) - 1) == {"Stats", "Stats.Unit", "Scan"}
+    assert names(Diagram(t["Stats"].Unit) - 1) == {"Stats", "Stats.Unit"}
+    assert names(Diagram(t["Stats"].Unit) - 2) == {"Stats", "Stats.Unit", "Scan"}
     assert names(session + (-1)) == names(session - 1)
     # +1 -1 and -1 +1 differ
     assert names(session + 1 - 1) == {"Session", "Scan", "Subject", "Kind"}
@@ -122,12 +130,13 @@ def test_mermaid_follows_the_conventions(lab):
     assert f'{ids["Scan"]}(["Scan"]):::imported' in text
     assert f'{ids["Session"]}("<u>Session</u>"):::manual' in text  # new dimension underlined
     assert f'{ids["Pair"]}("Pair"):::manual' in text
-    assert f'{ids["Stats.Unit"]}("<u>Stats.Unit</u>"):::part' in text
+    assert f'{ids["Stats.Unit"]}("<u>Unit</u>"):::part' in text  # in its master's cluster
     assert f'{ids["Session"]} === {ids["Scan"]}' in text  # one-to-one: thick
     assert f'{ids["Kind"]} -.- {ids["Session"]}' in text  # secondary: dashed
     assert f'{ids["Subject"]} --- {ids["Session"]}' in text  # primary one-to-many: solid
-    assert "stroke:#F59E0B" in text  # renamed edges are amber
-    assert 'subgraph s0["lab"]' in text and f'subgraph {ids["Stats"]}g[" "]' in text
+    assert "stroke:#C77D3A" in text and "stroke:#171C39" in text  # renamed amber, others navy
+    assert "stroke-width:2px" in text and "stroke-width:1px" in text  # one-to-one, one-to-many
+    assert 'subgraph s0["lab"]' in text and f'subgraph entity_{ids["Stats"]}[" "]' in text
 
 
 def test_save_mermaid_and_svg(lab, tmp_path):
@@ -145,7 +154,7 @@ def test_save_mermaid_and_svg(lab, tmp_path):
 
 def test_dot_follows_the_conventions(lab):
     schema, _ = lab
-    source = Diagram(schema).make_dot().source
+    source = Diagram(schema).make_dot().to_string()
     assert "shape=ellipse" in source and "style=dashed" in source and "penwidth=2" in source
     assert "arrowhead=none" in source and "<<u>Session</u>>" in source
     assert "rank=same" in source  # master and parts together
@@ -193,3 +202,52 @@ def test_static_display_without_graphviz_draws_the_python_layout(lab, monkeypatc
     bundle = Diagram(schema)._repr_mimebundle_()
     assert 'class="dj-diagram-static"' in bundle["image/svg+xml"]
     assert bundle["image/svg+xml"].count('class="dj-node"') == 8
+
+
+TABLES = ["Subject", "Kind", "Experimenter", "Session", "Pair", "Scan", "Stats", "Stats.Unit"]
+
+
+def _table(t: dict, name: str):
+    master, _, part = name.partition(".")
+    return getattr(t[master], part) if part else t[master]
+
+
+@settings(max_examples=60, deadline=None)
+@given(left=st.sets(st.sampled_from(TABLES), min_size=1),
+       right=st.sets(st.sampled_from(TABLES), min_size=1),
+       steps=st.integers(0, 4))
+def test_diagram_algebra_is_set_algebra_over_nodes_to_show(lab, left, right, steps):
+    """+ - * are union, difference and intersection of the tables shown; add_parts() only
+    adds parts and is idempotent; + n / - n only grow, one generation at a time."""
+    _, t = lab
+    a = Diagram.from_sequence(_table(t, n) for n in sorted(left))
+    b = Diagram.from_sequence(_table(t, n) for n in sorted(right))
+    assert names(a) == left  # a table is drawn alone
+    assert names(a + b) == left | right
+    assert names(a - b) == left - right
+    assert names(a * b) == left & right
+    assert (a + b).nodes_to_show == a.nodes_to_show | b.nodes_to_show
+    with_parts = a.add_parts()
+    assert names(with_parts) - left <= {"Stats.Unit"}
+    assert names(with_parts.add_parts()) == names(with_parts)
+    for grow in (lambda d, n: d + n, lambda d, n: d - n):
+        assert names(grow(a, steps)) <= names(grow(a, steps + 1))
+        assert names(grow(grow(a, steps), 1)) == names(grow(a, steps + 1))
+
+
+def test_the_dark_override_maps_each_light_colour_to_one_dark_colour():
+    """The auto theme recolours by attribute value, so a light colour used by two roles must
+    have one dark counterpart (per attribute: fill and text share SVG's fill)."""
+    from dj_jupyter.display.diagram.render import THEMES, adaptive_style
+
+    light, dark = THEMES["light"], THEMES["dark"]
+    for attribute, roles in (("fill", (0, 2)), ("stroke", (1,))):
+        mapping: dict[str, str] = {}
+        for tier, colours in light.palette.items():
+            for role in roles:
+                dark_colour = dark.palette[tier][role]
+                assert mapping.setdefault(colours[role], dark_colour) == dark_colour, (
+                    f"{attribute} {colours[role]} maps to two dark colours")
+    block = adaptive_style()
+    assert block.count('[fill="#e8f0e9"]') == 1 and "#16281F" in block
+    assert f'[stroke="{light.edge.lower()}"] {{ stroke: {dark.edge}; }}' in block

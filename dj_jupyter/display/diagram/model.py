@@ -8,7 +8,8 @@ split, each part would reach into the others'. Propagating restrictions lives ap
 A diagram is an expression over the dependency graph — the tables it was made
 from, combined with ``+ - *`` and grown by ``+ n`` / ``- n`` generations — so it
 can be evaluated again after :meth:`Diagram.refresh` and still mean the same
-thing. Master and part tables always travel together. Rendering lives in
+thing. As in DataJoint, ``Diagram(table)`` is that table alone (``add_parts()`` adds the parts
+of the masters shown) and ``+ n`` / ``- n`` follow foreign keys only. Rendering lives in
 :mod:`.render` (Mermaid, Graphviz), :mod:`.svg` and, for notebooks, the widget; this
 module only builds the model.
 
@@ -17,13 +18,16 @@ DataJoint 2.x's API: ``Diagram(source, context)`` (class names as ``context`` kn
 (the ancestors of the rows), ``restrict(expr)`` (downstream, AND-ed), ``collapse()``
 (one node per schema; expanded wins in ``+``),
 ``prune()`` (without empty tables), ``counts()``, ``diagram[Table]`` and iteration as
-``FreeTable``s, ``make_dot()`` (a ``graphviz.Digraph``; ``.source`` is the DOT text) and
-``make_mermaid()``.
+``FreeTable``s, ``nodes_to_show`` (the shown tables' ``full_table_name``s), ``make_dot()`` (a
+``pydot.Dot``), ``svg_string()`` (in ``display.diagram_theme``) and ``make_mermaid()``.
+``dj.diagram`` is this module; ``diagram_active`` says whether Graphviz drawing is available.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,7 +50,12 @@ from .restrictions import (
 if TYPE_CHECKING:
     from ...backends.connection import Connection
 
-__all__ = ["Diagram", "DiagramEdge", "DiagramNode"]
+__all__ = ["Diagram", "DiagramEdge", "DiagramNode", "diagram_active"]
+
+# Whether make_dot()/svg_string() can draw (pydot and Graphviz's ``dot`` program), as
+# DataJoint's ``dj.diagram.diagram_active``; Mermaid and the widget need neither.
+diagram_active: bool = (importlib.util.find_spec("pydot") is not None
+                        and shutil.which("dot") is not None)
 
 
 # -- the model ------------------------------------------------------------------------------
@@ -104,12 +113,10 @@ class _Graph:
     def of(cls, dependencies: Any) -> _Graph:
         return cls(dependencies.tables, dependencies.parents_of, dependencies.names)
 
-    def with_groups(self, names: Iterable[str]) -> frozenset[str]:
-        """``names`` plus the masters of their parts and the parts of their masters."""
+    def with_parts(self, names: Iterable[str]) -> frozenset[str]:
+        """``names`` plus the parts of the masters among them."""
         found = {n for n in names if n in self.tables}
-        found |= {self.master_of[n] for n in found if self.master_of[n] in self.tables}
-        found |= {p for n in list(found) for p in self.parts_of[n]}
-        return frozenset(found)
+        return frozenset(found | {p for n in found for p in self.parts_of[n]})
 
     def neighbours(self, names: frozenset[str], upstream: bool) -> frozenset[str]:
         if upstream:
@@ -134,6 +141,13 @@ class _Exact:
 
 
 @dataclass(frozen=True)
+class _WithParts:
+    """``base`` and the parts of its masters (``add_parts()``)."""
+
+    base: Any
+
+
+@dataclass(frozen=True)
 class _Combine:
     op: str  # "+", "-" or "*"
     left: Any
@@ -152,14 +166,16 @@ def _evaluate(expr: Any, graph: _Graph) -> frozenset[str]:
         return frozenset(n for n in expr.tables if n in graph.tables)
     if isinstance(expr, _Select):
         chosen = {n for n in graph.tables if n.partition(".")[0] in expr.schemas}
-        return graph.with_groups(chosen | set(expr.tables))
+        return frozenset(n for n in chosen | set(expr.tables) if n in graph.tables)
+    if isinstance(expr, _WithParts):
+        return graph.with_parts(_evaluate(expr.base, graph))
     if isinstance(expr, _Combine):
         left, right = _evaluate(expr.left, graph), _evaluate(expr.right, graph)
         result = {"+": left | right, "-": left - right, "*": left & right}[expr.op]
         return frozenset(result)
     nodes = _evaluate(expr.base, graph)
     for _ in range(expr.generations):
-        grown = graph.with_groups(nodes | graph.neighbours(nodes, expr.upstream))
+        grown = nodes | graph.neighbours(nodes, expr.upstream)
         if grown == nodes:
             break
         nodes = grown
@@ -285,6 +301,13 @@ class Diagram:
         shown = _evaluate(self._expr, self._graph)
         return [n for n in self._graph.names if n in shown]
 
+    @property
+    def nodes_to_show(self) -> set[str]:
+        """The shown tables' ``full_table_name``s (quoted as the backend quotes them), as
+        DataJoint's ``Diagram.nodes_to_show``."""
+        connection = self._require_connection()
+        return {FreeTable(connection, name).full_table_name for name in self.node_names}
+
     def __len__(self) -> int:
         return len(self.node_names)
 
@@ -356,9 +379,8 @@ class Diagram:
         return result
 
     def add_parts(self) -> Diagram:
-        """A copy: parts always travel with their masters here, as DataJoint's add_parts()
-        makes them."""
-        return self._derive(self._expr)
+        """This diagram with the part tables of every master it shows."""
+        return self._derive(_WithParts(self._expr))
 
     @classmethod
     def cascade(cls, table_expr: Any, part_integrity: str = "enforce") -> Diagram:
@@ -443,8 +465,9 @@ class Diagram:
         :meth:`trace`; of a :meth:`restrict` diagram only restricted tables are checked). A
         cascade keeps every table: rows may arrive before the delete."""
         if self._mode == "cascade":
-            raise DataJointError("prune() keeps a cascade whole (a delete must still see every "
-                                 "descendant); prune the plain diagram instead")
+            raise DataJointError("prune() cannot be used on a cascade diagram: it keeps a "
+                                 "cascade whole, as a delete must still see every descendant; "
+                                 "prune the plain diagram instead")
         checked = [n for n in self.node_names
                    if self._mode != "restrict" or n in self._restrictions]
         empty = frozenset(n for n in checked if not self[n])
@@ -462,18 +485,20 @@ class Diagram:
 
         return mermaid(self)
 
-    def make_dot(self, theme: str = "light") -> Any:
-        """A ``graphviz.Digraph`` (needs the graphviz package and the ``dot`` program)."""
+    def make_dot(self, theme: str | None = None) -> Any:
+        """A ``pydot.Dot`` (needs pydot and Graphviz's ``dot`` program); ``theme`` is
+        ``light``, ``dark`` or ``auto`` (default: ``display.diagram_theme``)."""
         from .render import dot
 
         return dot(self, theme)
 
-    def svg_string(self, theme: str = "light") -> str:
-        from .render import render
+    def svg_string(self, theme: str | None = None) -> str:
+        """The SVG through Graphviz; the ``auto`` theme follows the viewer's dark mode."""
+        from .render import svg
 
-        return render(self, "svg", theme).decode()
+        return svg(self, theme)
 
-    def make_png(self, theme: str = "light") -> bytes:
+    def make_png(self, theme: str | None = None) -> bytes:
         from .render import render
 
         return render(self, "png", theme)

@@ -6,6 +6,9 @@ format cannot hold as it is (a time-zone aware datetime, a timedelta, a float16 
 listed in :mod:`.mympack`) goes to dj_jupyter's own ``djb`` format (:mod:`.blobformat`), which
 DataJoint cannot read. :func:`decode` reads both, and DataJoint's compressed form, by their
 header; anything else raises :class:`BlobFormatError` (a ``DataJointError``).
+
+As ``dj.blob`` (DataJoint 2.x's module name) it offers ``pack(value, compress=True)`` (DataJoint's
+format only) and ``unpack(blob)``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from . import blobformat, mym
 from .blobformat import BlobFormatError
 from .mympack import NotDataJoint, pack
 
-__all__ = ["encode", "decode", "BlobFormatError"]
+__all__ = ["encode", "decode", "pack", "unpack", "BlobFormatError"]
 
 
 def encode(value: Any) -> bytes:
@@ -31,6 +34,12 @@ def encode(value: Any) -> bytes:
         return pack(value)
     except NotDataJoint:
         return blobformat.encode(value)
+
+
+def unpack(blob: bytes | bytearray | memoryview, squeeze: bool = False) -> Any:
+    """DataJoint 2.x's ``dj.blob.unpack``: :func:`decode` (``squeeze`` is accepted for
+    DataJoint's signature; values come back as they were packed)."""
+    return decode(blob)
 
 
 def decode(data: bytes | bytearray | memoryview) -> Any:
