@@ -55,6 +55,14 @@ def _select_names(table: Table, names: list[str], ignore_extra_fields: bool) -> 
     missing = [a.name for a in heading.attributes.values()
                if a.name not in kept and not is_auto_increment(a.type)
                and (a.in_key or (not a.nullable and a.default is None))]
+    if missing and not names:
+        key = [n for n in missing if heading[n].in_key]
+        raise MissingAttributeError(
+            f"Cannot insert empty row into {table.full_table_name}: attributes "
+            f"{', '.join(map(repr, missing))} require values (they have no default"
+            + (f"; {', '.join(map(repr, key))} of the primary key" if key else "")
+            + f"). Give them in each row, e.g. "
+            f"insert1({{{', '.join(f'{n!r}: ...' for n in missing)}}}).")
     if missing:
         raise MissingAttributeError(
             f"{table.full_table_name}: rows lack {', '.join(map(repr, missing))}, which "
@@ -67,8 +75,8 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
                 ignore_extra_fields: bool = False, chunk_size: int | None = None) -> int:
     """Insert ``rows`` into ``table``; return how many rows were sent."""
     connection = table.connection
-    names, columns = to_columns(rows, table)
-    if not names and not columns:
+    names, columns, count = to_columns(rows, table)
+    if not count:
         return 0
     plan = _plan(table, connection, tuple(names), ignore_extra_fields, captures(table))
     columns = [columns[i] for i in plan.positions]
@@ -86,11 +94,11 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
         if plan.hidden:  # provenance.capture: the same record for every row of this insert
             record = payload(table)
             bind = connection.dialect.binder(PROVENANCE_SPEC)
-            bound.append([None if record is None else bind(record)] * len(bound[0]))
+            bound.append([None if record is None else bind(record)] * count)
         bulk = bool(bound) and len(bound[0]) >= BULK_ROWS \
             and connection.dialect.bulk_loads(plan.stored_types)
         sql, order, copying = plan.statement(table, replace, skip_duplicates, bulk)
-        data = list(zip(*(bound[i] for i in order)))
+        data = list(zip(*(bound[i] for i in order))) if bound else [()] * count
         if written is not None:  # encoding many rows may take long: objects stay fresh
             written.keep_fresh()
         try:
@@ -149,7 +157,7 @@ def validate_rows(table: Table, rows: Any, *, ignore_extra_fields: bool = False
     connection = table.connection
     for index, row in enumerate(rows):
         try:
-            names, columns = to_columns([row], table)
+            names, columns, _ = to_columns([row], table)
             plan = _plan(table, connection, tuple(names), ignore_extra_fields)
         except DataJointError as error:
             errors.append((index, None, str(error)))
@@ -319,7 +327,9 @@ def _build_statement(table: Table, names: list[str], replace: bool, skip_duplica
         else None
     if loader is not None:
         return connection.compile(loader)[0], list(range(len(names))), True
-    if replace:
+    if not names:  # rows of defaults only (``insert1({})``): an auto-increment key is new
+        statement = sa.insert(target)
+    elif replace:
         statement = dialect.insert_replacing(target, key, names)
     elif skip_duplicates:
         statement = dialect.insert_skipping_duplicates(target, key)

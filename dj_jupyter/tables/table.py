@@ -32,7 +32,7 @@ from .insert import (
     validate_rows,
 )
 from .insert_guard import is_populating
-from .rows import check_row
+from .rows import check_row, frame_for_insert
 
 if TYPE_CHECKING:
     from ..algebra.heading import TableInfo
@@ -49,7 +49,7 @@ _CLASS_LEVEL = (
     "to_polars", "to_arrow", "to_arrays", "preview", "keys", "fetch1", "fetch", "head",
     "tail", "heading", "primary_key", "full_table_name", "table_name", "database", "connection",
     "info", "is_declared", "full_name", "make_sql", "node", "master", "alter",
-    "staged_insert1", "validate",
+    "staged_insert1", "validate", "insert_dataframe",
 )
 
 
@@ -253,12 +253,23 @@ class Table(_Deletable, QueryExpression, metaclass=_TableMeta):
         source = rows() if isinstance(rows, type) and issubclass(rows, QueryExpression) else rows
         if isinstance(source, QueryExpression):
             if chunk_size is not None or replace:
-                raise RestrictionError("insert from a query takes neither chunk_size nor replace")
+                option = "chunk_size" if chunk_size is not None else "replace"
+                raise RestrictionError(
+                    f"{option} is not supported for an insert from a query (it runs as one "
+                    f"INSERT ... SELECT on the server); leave out {option}, or fetch the rows "
+                    "and insert them")
             insert_query(self, source, skip_duplicates=skip_duplicates,
                          ignore_extra_fields=ignore_extra_fields)
             return
         insert_rows(self, source, replace=replace, skip_duplicates=skip_duplicates,
                     ignore_extra_fields=ignore_extra_fields, chunk_size=chunk_size)
+
+    def insert_dataframe(self, df: Any, index_as_pk: bool | None = None,
+                         **insert_kwargs: Any) -> None:
+        """Insert a pandas DataFrame, its index as the primary key when it is one (as
+        ``to_pandas()`` gives it; ``index_as_pk`` True/False to say so); other options as
+        :meth:`insert`."""
+        self.insert(frame_for_insert(df, self.primary_key, index_as_pk), **insert_kwargs)
 
     def validate(self, rows: Any, *, ignore_extra_fields: bool = False) -> ValidationResult:
         """Check rows as :meth:`insert` would, inserting nothing (DataJoint's ``validate``).
