@@ -36,6 +36,8 @@ from ..errors import (
 from ..settings import config
 from .dialect import Dialect, ErrorKind
 from .dialects import dialect_for
+from .query_cache import QueryCache, refuse_write
+from .query_cache import purge as purge_query_cache
 from .urls import as_url, backend_of_call, url_from_config
 
 __all__ = ["Connection", "QueryResult", "conn", "set_default", "thread_safe_mode"]
@@ -153,6 +155,7 @@ class Connection:
         self._in_series = False  # see transactions_in_series
         self._chained = False  # a commit has opened the next transaction already
         self._staged: list[_StagedWrite] | None = None  # see staged_transaction
+        self._query_cache: QueryCache | None = None  # see set_query_cache
         # The catalogue (dj_jupyter.catalog.catalog_of makes it): table metadata, the
         # dependency graph, caches. The connection holds it and knows nothing of it.
         self.catalog: Any = None
@@ -459,6 +462,16 @@ class Connection:
         return _Transaction(self)
 
     # -- execution ------------------------------------------------------------------
+    def set_query_cache(self, query_cache: str | None = None) -> None:
+        """DataJoint's query cache: while ``query_cache`` (a name) is set, reads are answered
+        from files in ``dj.config["query_cache"]`` (run and saved the first time) and writes
+        are refused; None turns it off. See :mod:`.query_cache`."""
+        self._query_cache = QueryCache(query_cache) if query_cache else None
+
+    def purge_query_cache(self) -> None:
+        """Remove every cached result."""
+        purge_query_cache()
+
     def _ensure_open(self) -> None:
         if self._sa is None or self._sa.closed or self._sa.invalidated:
             self._open()
@@ -474,6 +487,9 @@ class Connection:
                 self._stage(sql, compiled, False, None)
                 return None
             self._snapshot()
+        if self._query_cache is not None and isinstance(
+                statement, (sa.sql.dml.UpdateBase, sa.schema.ExecutableDDLElement)):
+            refuse_write(type(statement).__name__.upper())
         return self.call(lambda c: c.execute(statement, params) if params is not None
                                 else c.execute(statement))
 
@@ -538,7 +554,16 @@ class Connection:
             data = cursor.fetchall() if fetch else None
             return data, cursor.rowcount, names
 
-        return self.call(work)
+        cache = self._query_cache
+        if cache is None:
+            return self.call(work)
+        refuse_write(sql)
+        saved = cache.load(sql, rows) if fetch else None
+        if saved is None:
+            saved = self.call(work)
+            if fetch:
+                cache.save(sql, rows, saved)
+        return saved
 
     def query(self, sql: str, args: Sequence[Any] | dict = (), *, as_dict: bool = False,
               suppress_warnings: bool = True, reconnect: bool | None = None) -> QueryResult:
@@ -554,6 +579,8 @@ class Connection:
         """
         if not isinstance(sql, str) or not sql.strip():
             raise QueryError("connection.query takes the SQL text as a non-empty string")
+        if self._query_cache is not None:
+            refuse_write(sql)
         is_ddl = _is_ddl(sql)
         if is_ddl and self._in_transaction:
             raise TransactionError("a schema change (CREATE/DROP/ALTER) cannot run inside a "
