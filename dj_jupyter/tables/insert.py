@@ -33,7 +33,7 @@ from ..errors import (
 from ..objects.codecs import storage_spec, uses_store
 from ..objects.stores import journal
 from .row_provenance import captures, payload
-from .rows import is_dataframe, is_structured_array, row_sequence, to_columns
+from .rows import is_frame, is_structured_array, row_sequence, to_columns
 
 if TYPE_CHECKING:
     from .table import Table
@@ -147,12 +147,13 @@ class ValidationResult:
 def validate_rows(table: Table, rows: Any, *, ignore_extra_fields: bool = False
                   ) -> ValidationResult:
     """Check each row as ``insert`` would, writing nothing (store values are not encoded)."""
-    rows = row_sequence(rows) if not is_dataframe(rows) and not is_structured_array(rows) \
-        else rows
-    if is_dataframe(rows):
-        rows = rows.to_dict("records")
+    if is_frame(rows):  # as insert reads it (a named index as columns), one dict per row
+        names, columns, _ = to_columns(rows, table)
+        rows = [dict(zip(names, values)) for values in zip(*columns)]
     elif is_structured_array(rows):
         rows = list(rows)
+    else:
+        rows = row_sequence(rows)
     errors: list = []
     connection = table.connection
     for index, row in enumerate(rows):

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .table import Table
 
 __all__ = ["RowColumns", "to_columns", "frame_for_insert", "read_csv", "row_sequence",
-           "check_row", "is_dataframe", "is_structured_array"]
+           "check_row", "is_frame", "is_dataframe", "is_structured_array"]
 
 
 class RowColumns(NamedTuple):
@@ -162,6 +162,11 @@ def frame_for_insert(frame: Any, primary_key: list[str], index_as_pk: bool | Non
             "name the index after the key (df.index.names = [...]), or pass index_as_pk=False "
             "to drop the index")
     return frame.reset_index(drop=not index_as_pk)
+
+
+def is_frame(value: Any) -> bool:
+    """A pandas or polars DataFrame, or a pyarrow Table or RecordBatch."""
+    return is_dataframe(value) or _is_columnar_frame(value)
 
 
 def is_dataframe(value: Any) -> bool:

@@ -129,6 +129,9 @@ def test_polars_and_arrow_frames_insert_with_the_options(Scores):
                   chunk_size=10)
     rows = _rows(Scores)
     assert len(rows) == 29
+    assert Scores.validate(pl.DataFrame({"id": [50], "value": ["ok"]}))
+    checked = Scores.validate(pa.table({"id": [51, 52], "value": ["ok", "x" * 41]}))
+    assert not checked and [e[:2] for e in checked.errors] == [(1, "value")]
     assert rows[:3] == [{"id": 1, "value": "a", "score": 0.5},
                         {"id": 2, "value": "b", "score": None},
                         {"id": 3, "value": "c", "score": 3.0}]
