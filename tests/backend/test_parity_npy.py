@@ -98,6 +98,12 @@ def test_mapped_loads_are_not_kept(Arr, store, reader):
     assert ref.load() is loaded and ref.is_loaded
     assert np.array_equal(ref[3:5, ::2], values[3:5, ::2])
     assert np.array_equal(ref.load(mmap_mode="r"), values)  # again, after the copy is cached
+    changed = ref.load(mmap_mode="c")
+    changed[0, 0] = -1.0  # copy-on-write: in memory only
+    for mode in ("r+", "w+"):
+        with pytest.raises(DataJointError, match="would write into the stored object"):
+            ref.load(mmap_mode=mode)
+    assert np.array_equal(NpyRef(_metadata(fetched)).load(), values)
 
 
 def test_npy_is_a_schema_codec_that_needs_a_store():

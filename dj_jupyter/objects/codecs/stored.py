@@ -233,10 +233,16 @@ class NpyRef:
         return _ForeignBackend(self._backend)
 
     def load(self, mmap_mode: Literal["r+", "r", "w+", "c"] | None = None):
-        """The whole array, read once and then kept; with ``mmap_mode`` (``"r"``, ``"r+"``,
-        ``"c"``) a ``numpy.memmap`` of the file instead, each call (nothing is kept)."""
+        """The whole array, read once and then kept; with ``mmap_mode`` ``"r"`` (read-only)
+        or ``"c"`` (copy-on-write) a ``numpy.memmap`` of the file instead, each call (nothing
+        is kept). ``"r+"``/``"w+"`` are refused: they would change the stored object behind
+        its row's back (DataJoint allows them)."""
         import numpy as np
 
+        if mmap_mode in ("r+", "w+"):
+            raise DataJointError(f"mmap_mode={mmap_mode!r} would write into the stored object; "
+                                 "use 'c' (copy-on-write) to change the mapped values in "
+                                 "memory, and update1 the row to store a changed array")
         if mmap_mode is not None:
             return np.load(self._local_file(), mmap_mode=mmap_mode, allow_pickle=False)
         if self._array is None:
