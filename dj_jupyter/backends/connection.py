@@ -481,15 +481,15 @@ class Connection:
 
         In a staged transaction (see :meth:`staged_transaction`) a write is kept for the
         commit and None returned."""
+        if self._query_cache is not None and isinstance(
+                statement, (sa.sql.dml.UpdateBase, sa.schema.ExecutableDDLElement)):
+            refuse_write(type(statement).__name__.upper())
         if self._staged is not None:
             if isinstance(statement, sa.sql.dml.UpdateBase):
                 sql, compiled = self.compile(statement)
                 self._stage(sql, compiled, False, None)
                 return None
             self._snapshot()
-        if self._query_cache is not None and isinstance(
-                statement, (sa.sql.dml.UpdateBase, sa.schema.ExecutableDDLElement)):
-            refuse_write(type(statement).__name__.upper())
         return self.call(lambda c: c.execute(statement, params) if params is not None
                                 else c.execute(statement))
 
@@ -534,6 +534,9 @@ class Connection:
         write is kept for the commit (rowcount -1); ``translate`` then turns its driver error
         into the error the caller would have raised.
         """
+        cache = self._query_cache
+        if cache is not None:
+            refuse_write(sql)
         if self._staged is not None:
             if not fetch and self._stage(sql, rows, many, translate):
                 return None, -1, []
@@ -554,10 +557,8 @@ class Connection:
             data = cursor.fetchall() if fetch else None
             return data, cursor.rowcount, names
 
-        cache = self._query_cache
         if cache is None:
             return self.call(work)
-        refuse_write(sql)
         saved = cache.load(sql, rows) if fetch else None
         if saved is None:
             saved = self.call(work)
@@ -618,6 +619,8 @@ class Connection:
 
     def copy_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Stream rows through a COPY ... FROM STDIN statement (PostgreSQL bulk load)."""
+        if self._query_cache is not None:
+            refuse_write(sql)
 
         def work(connection: sa.Connection) -> None:
             cursor = connection.connection.dbapi_connection.cursor()

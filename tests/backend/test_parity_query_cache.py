@@ -58,6 +58,11 @@ def test_reads_come_from_the_cache_and_writes_are_refused(Readings, conn, cache_
     with pytest.raises(DataJointError, match="Only SELECT queries are allowed"):
         Readings.insert1({"reading": 2, "label": "b"})
     with pytest.raises(DataJointError, match="Only SELECT queries are allowed"):
+        Readings.insert([{"reading": i, "label": "bulk"} for i in range(10, 210)])  # COPY
+    with pytest.raises(DataJointError, match="Only SELECT queries are allowed"):
+        with conn.transaction:
+            Readings.insert1({"reading": 3, "label": "c"})
+    with pytest.raises(DataJointError, match="Only SELECT queries are allowed"):
         Readings.delete_quick()
     with pytest.raises(DataJointError, match="Only SELECT queries are allowed"):
         conn.query("DELETE FROM nothing")
