@@ -324,6 +324,8 @@ class Connection:
     def _stage(self, sql: str, rows: Any, many: bool,
                translate: Callable[[BaseException], Exception] | None) -> bool:
         """Keep a write of a staged transaction for its commit; False if ``sql`` reads."""
+        if self._query_cache is not None:
+            refuse_write(sql)
         if self._staged is None or not _is_write(sql):
             return False
         self._staged.append(_StagedWrite(sql, rows, many, translate))
@@ -481,15 +483,15 @@ class Connection:
 
         In a staged transaction (see :meth:`staged_transaction`) a write is kept for the
         commit and None returned."""
-        if self._query_cache is not None and isinstance(
-                statement, (sa.sql.dml.UpdateBase, sa.schema.ExecutableDDLElement)):
-            refuse_write(type(statement).__name__.upper())
         if self._staged is not None:
             if isinstance(statement, sa.sql.dml.UpdateBase):
                 sql, compiled = self.compile(statement)
                 self._stage(sql, compiled, False, None)
                 return None
             self._snapshot()
+        if self._query_cache is not None and isinstance(
+                statement, (sa.sql.dml.UpdateBase, sa.schema.ExecutableDDLElement)):
+            refuse_write(type(statement).__name__.upper())
         return self.call(lambda c: c.execute(statement, params) if params is not None
                                 else c.execute(statement))
 
@@ -534,9 +536,6 @@ class Connection:
         write is kept for the commit (rowcount -1); ``translate`` then turns its driver error
         into the error the caller would have raised.
         """
-        cache = self._query_cache
-        if cache is not None:
-            refuse_write(sql)
         if self._staged is not None:
             if not fetch and self._stage(sql, rows, many, translate):
                 return None, -1, []
@@ -557,8 +556,10 @@ class Connection:
             data = cursor.fetchall() if fetch else None
             return data, cursor.rowcount, names
 
+        cache = self._query_cache
         if cache is None:
             return self.call(work)
+        refuse_write(sql)  # (a staged write was refused when staged)
         saved = cache.load(sql, rows) if fetch else None
         if saved is None:
             saved = self.call(work)
@@ -619,8 +620,6 @@ class Connection:
 
     def copy_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Stream rows through a COPY ... FROM STDIN statement (PostgreSQL bulk load)."""
-        if self._query_cache is not None:
-            refuse_write(sql)
 
         def work(connection: sa.Connection) -> None:
             cursor = connection.connection.dbapi_connection.cursor()
@@ -631,6 +630,8 @@ class Connection:
             finally:
                 cursor.close()
 
+        if self._query_cache is not None:
+            refuse_write(sql)
         self.call(work)
 
     def call(self, work):
