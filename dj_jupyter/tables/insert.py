@@ -28,6 +28,7 @@ from ..errors import (
     IntegrityError,
     MissingAttributeError,
     QueryError,
+    RestrictionError,
     UnknownAttributeError,
 )
 from ..objects.codecs import storage_spec, uses_store
@@ -344,8 +345,15 @@ def _build_statement(table: Table, names: list[str], replace: bool, skip_duplica
 
 
 def insert_query(table: Table, query, *, skip_duplicates: bool = False,
-                 ignore_extra_fields: bool = False) -> None:
-    """INSERT ... SELECT: copy the rows of a query, server-side."""
+                 ignore_extra_fields: bool = False, replace: bool = False,
+                 chunk_size: int | None = None) -> None:
+    """INSERT ... SELECT: copy the rows of a query, server-side (one statement: neither
+    ``replace`` nor ``chunk_size`` apply)."""
+    if chunk_size is not None or replace:
+        option = "chunk_size" if chunk_size is not None else "replace"
+        raise RestrictionError(
+            f"{option} is not supported for an insert from a query (it runs as one INSERT ... "
+            f"SELECT on the server); leave out {option}, or fetch the rows and insert them")
     names = _select_names(table, query.heading.names, ignore_extra_fields)
     dialect = table.connection.dialect
     sa_schema, address = dialect.table_address(table.database, table.table_name)

@@ -252,24 +252,16 @@ class Table(_Deletable, QueryExpression, metaclass=_TableMeta):
         self._check_insert_allowed(allow_direct_insert)
         source = rows() if isinstance(rows, type) and issubclass(rows, QueryExpression) else rows
         if isinstance(source, QueryExpression):
-            if chunk_size is not None or replace:
-                option = "chunk_size" if chunk_size is not None else "replace"
-                raise RestrictionError(
-                    f"{option} is not supported for an insert from a query (it runs as one "
-                    f"INSERT ... SELECT on the server); leave out {option}, or fetch the rows "
-                    "and insert them")
-            insert_query(self, source, skip_duplicates=skip_duplicates,
-                         ignore_extra_fields=ignore_extra_fields)
+            insert_query(self, source, skip_duplicates=skip_duplicates, replace=replace,
+                         ignore_extra_fields=ignore_extra_fields, chunk_size=chunk_size)
             return
         insert_rows(self, source, replace=replace, skip_duplicates=skip_duplicates,
                     ignore_extra_fields=ignore_extra_fields, chunk_size=chunk_size)
 
-    def insert_dataframe(self, df: Any, index_as_pk: bool | None = None,
-                         **insert_kwargs: Any) -> None:
-        """Insert a pandas DataFrame, its index as the primary key when it is one (as
-        ``to_pandas()`` gives it; ``index_as_pk`` True/False to say so); other options as
-        :meth:`insert`."""
-        self.insert(frame_for_insert(df, self.primary_key, index_as_pk), **insert_kwargs)
+    def insert_dataframe(self, df: Any, index_as_pk: bool | None = None, **kwargs: Any) -> None:
+        """Insert a pandas DataFrame, its index as the primary key when it is one (see
+        :func:`.rows.frame_for_insert`); other options as :meth:`insert`."""
+        self.insert(frame_for_insert(df, self.primary_key, index_as_pk), **kwargs)
 
     def validate(self, rows: Any, *, ignore_extra_fields: bool = False) -> ValidationResult:
         """Check rows as :meth:`insert` would, inserting nothing (DataJoint's ``validate``).
