@@ -403,8 +403,8 @@ SETTINGS: dict[str, Setting] = {
                         "log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)"),
     "download_path": Setting(".", str, "DJ_DOWNLOAD_PATH", "where attachments are written"),
     "query_cache": Setting(None, _optional_path, None,
-                           "folder of DataJoint's query cache (a Path or None; kept for "
-                           "DataJoint configurations, no query is cached)"),
+                           "folder of the query cache (a Path or None; used while "
+                           "conn.set_query_cache(name) is on)"),
     "display.limit": Setting(12, _positive_int, None, "rows shown in previews"),
     "display.width": Setting(14, _positive_int, None, "column width of the text preview"),
     "display.show_tuple_count": Setting(True, _boolean, None, "show the total row count"),

@@ -479,7 +479,7 @@ def column_validator(table: str, name: str, spec: TypeSpec, *, nullable: bool,
                 continue
             try:
                 append(check(value) if keys is None else check(value, keys[position]))
-            except BadValue as problem:
+            except (BadValue, DataTypeError) as problem:  # DataTypeError: from a codec
                 raise DataTypeError(
                     f"{table}: row {position}, attribute {name!r} ({spec.text}): {problem}"
                 ) from None

@@ -37,6 +37,8 @@ from ..errors import (
 from ..settings import config, thread_safe_mode
 from .dialect import Dialect, ErrorKind
 from .dialects import dialect_for
+from .query_cache import QueryCache, refuse_write
+from .query_cache import purge as purge_query_cache
 from .urls import as_url, backend_of_call, url_from_config
 
 __all__ = ["Connection", "QueryResult", "SqlNames", "conn", "set_default", "thread_safe_mode"]
@@ -175,6 +177,7 @@ class Connection:
         self._in_series = False  # see transactions_in_series
         self._chained = False  # a commit has opened the next transaction already
         self._staged: list[_StagedWrite] | None = None  # see staged_transaction
+        self._query_cache: QueryCache | None = None  # see set_query_cache
         # The catalogue (dj_jupyter.catalog.catalog_of makes it): table metadata, the
         # dependency graph, caches. The connection holds it and knows nothing of it.
         self.catalog: Any = None
@@ -362,6 +365,8 @@ class Connection:
     def _stage(self, sql: str, rows: Any, many: bool,
                translate: Callable[[BaseException], Exception] | None) -> bool:
         """Keep a write of a staged transaction for its commit; False if ``sql`` reads."""
+        if self._query_cache is not None:
+            refuse_write(sql)
         if self._staged is None or not _is_write(sql):
             return False
         self._staged.append(_StagedWrite(sql, rows, many, translate))
@@ -501,6 +506,16 @@ class Connection:
         return _Transaction(self)
 
     # -- execution ------------------------------------------------------------------
+    def set_query_cache(self, query_cache: str | None = None) -> None:
+        """DataJoint's query cache: while ``query_cache`` (a name) is set, reads are answered
+        from files in ``dj.config["query_cache"]`` (run and saved the first time) and writes
+        are refused; None turns it off. See :mod:`.query_cache`."""
+        self._query_cache = QueryCache(query_cache) if query_cache else None
+
+    def purge_query_cache(self) -> None:
+        """Remove every cached result."""
+        purge_query_cache()
+
     def _ensure_open(self) -> None:
         if self._sa is None or self._sa.closed or self._sa.invalidated:
             self._open()
@@ -518,6 +533,9 @@ class Connection:
                 self._stage(sql, compiled, False, None)
                 return None
             self._snapshot()
+        if self._query_cache is not None and isinstance(
+                statement, (sa.sql.dml.UpdateBase, sa.schema.ExecutableDDLElement)):
+            refuse_write(type(statement).__name__.upper())
         return self.call(lambda c: c.execute(statement, params) if params is not None
                                 else c.execute(statement))
 
@@ -584,7 +602,16 @@ class Connection:
             data = cursor.fetchall() if fetch else None
             return data, cursor.rowcount, names
 
-        return self.call(work)
+        cache = self._query_cache
+        if cache is None:
+            return self.call(work)
+        refuse_write(sql)  # (a staged write was refused when staged)
+        saved = cache.load(sql, rows) if fetch else None
+        if saved is None:
+            saved = self.call(work)
+            if fetch:
+                cache.save(sql, rows, saved)
+        return saved
 
     def query(self, sql: str, args: Sequence[Any] | dict = (), *, as_dict: bool = False,
               suppress_warnings: bool = True, reconnect: bool | None = None) -> QueryResult:
@@ -600,6 +627,8 @@ class Connection:
         """
         if not isinstance(sql, str) or not sql.strip():
             raise QueryError("connection.query takes the SQL text as a non-empty string")
+        if self._query_cache is not None:
+            refuse_write(sql)
         is_ddl = _is_ddl(sql)
         if is_ddl and self._in_transaction:
             raise TransactionError("a schema change (CREATE/DROP/ALTER) cannot run inside a "
@@ -650,6 +679,8 @@ class Connection:
             finally:
                 cursor.close()
 
+        if self._query_cache is not None:
+            refuse_write(sql)
         self.call(work)
 
     def call(self, work):

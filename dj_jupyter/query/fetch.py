@@ -275,27 +275,36 @@ def _require_one(size: int) -> None:
 
 def legacy_fetch(query, *attributes: str, offset=None, limit=None, order_by=None, format=None,
                  as_dict=None, squeeze=False, download_path=None):
+    """DataJoint 1.x's fetch, as a call of to_arrays/to_dicts/to_pandas/keys."""
     warnings.warn("fetch() is deprecated: use to_dicts(), to_pandas(), to_arrays() or keys()",
                   DeprecationWarning, stacklevel=3)
     if download_path is not None:  # attachments are written where dj.config says
         with config.override({"download_path": str(download_path)}):
-            return legacy_fetch(query, *attributes, offset=offset, limit=limit,
-                                order_by=order_by, format=format, as_dict=as_dict,
-                                squeeze=squeeze)
+            return _fetch_as(query, attributes, offset, limit, order_by, format, as_dict,
+                             squeeze)
+    return _fetch_as(query, attributes, offset, limit, order_by, format, as_dict, squeeze)
+
+
+def _fetch_as(query, attributes: tuple[str, ...], offset, limit, order_by, format, as_dict,
+              squeeze):
     if order_by is not None and limit is None and offset:
         raise RestrictionError("offset needs limit")
     options = dict(order_by=order_by, limit=limit, offset=offset, squeeze=squeeze)
+    # Through the query's own methods: fetch is only a different spelling of them.
     if attributes:
+        if format == "frame":
+            raise FetchError("format='frame' cannot be combined with attribute names in "
+                             "fetch(); use q.proj(*names).to_pandas()")
         if attributes == ("KEY",):
             return query.keys(order_by=order_by, limit=limit, offset=offset)
         if as_dict:
             return query.proj(*[a for a in attributes if a != "KEY"]).to_dicts(**options)
-        return to_arrays(query, *attributes, **options)
+        return query.to_arrays(*attributes, **options)
     if format == "frame":
         return query.to_pandas(**options)
     if as_dict:
         return query.to_dicts(**options)
-    return to_arrays(query, **options)
+    return query.to_arrays(**options)
 
 
 def count(query) -> int:

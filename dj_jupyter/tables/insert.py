@@ -28,12 +28,13 @@ from ..errors import (
     IntegrityError,
     MissingAttributeError,
     QueryError,
+    RestrictionError,
     UnknownAttributeError,
 )
 from ..objects.codecs import storage_spec, uses_store
 from ..objects.stores import journal
 from .row_provenance import captures, payload
-from .rows import is_dataframe, is_structured_array, row_sequence, to_columns
+from .rows import is_frame, is_structured_array, row_sequence, to_columns
 
 if TYPE_CHECKING:
     from .table import Table
@@ -55,6 +56,14 @@ def _select_names(table: Table, names: list[str], ignore_extra_fields: bool) -> 
     missing = [a.name for a in heading.attributes.values()
                if a.name not in kept and not is_auto_increment(a.type)
                and (a.in_key or (not a.nullable and a.default is None))]
+    if missing and not names:
+        key = [n for n in missing if heading[n].in_key]
+        raise MissingAttributeError(
+            f"Cannot insert empty row into {table.full_table_name}: attributes "
+            f"{', '.join(map(repr, missing))} require values (they have no default"
+            + (f"; {', '.join(map(repr, key))} of the primary key" if key else "")
+            + f"). Give them in each row, e.g. "
+            f"insert1({{{', '.join(f'{n!r}: ...' for n in missing)}}}).")
     if missing:
         raise MissingAttributeError(
             f"{table.full_table_name}: rows lack {', '.join(map(repr, missing))}, which "
@@ -67,8 +76,8 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
                 ignore_extra_fields: bool = False, chunk_size: int | None = None) -> int:
     """Insert ``rows`` into ``table``; return how many rows were sent."""
     connection = table.connection
-    names, columns = to_columns(rows, table)
-    if not names and not columns:
+    names, columns, count = to_columns(rows, table)
+    if not count:
         return 0
     plan = _plan(table, connection, tuple(names), ignore_extra_fields, captures(table))
     columns = [columns[i] for i in plan.positions]
@@ -86,11 +95,11 @@ def insert_rows(table: Table, rows: Any, *, replace: bool = False, skip_duplicat
         if plan.hidden:  # provenance.capture: the same record for every row of this insert
             record = payload(table)
             bind = connection.dialect.binder(PROVENANCE_SPEC)
-            bound.append([None if record is None else bind(record)] * len(bound[0]))
+            bound.append([None if record is None else bind(record)] * count)
         bulk = bool(bound) and len(bound[0]) >= BULK_ROWS \
             and connection.dialect.bulk_loads(plan.stored_types)
         sql, order, copying = plan.statement(table, replace, skip_duplicates, bulk)
-        data = list(zip(*(bound[i] for i in order)))
+        data = list(zip(*(bound[i] for i in order))) if bound else [()] * count
         if written is not None:  # encoding many rows may take long: objects stay fresh
             written.keep_fresh()
         try:
@@ -139,17 +148,18 @@ class ValidationResult:
 def validate_rows(table: Table, rows: Any, *, ignore_extra_fields: bool = False
                   ) -> ValidationResult:
     """Check each row as ``insert`` would, writing nothing (store values are not encoded)."""
-    rows = row_sequence(rows) if not is_dataframe(rows) and not is_structured_array(rows) \
-        else rows
-    if is_dataframe(rows):
-        rows = rows.to_dict("records")
+    if is_frame(rows):  # as insert reads it (a named index as columns), one dict per row
+        names, columns, _ = to_columns(rows, table)
+        rows = [dict(zip(names, values)) for values in zip(*columns)]
     elif is_structured_array(rows):
         rows = list(rows)
+    else:
+        rows = row_sequence(rows)
     errors: list = []
     connection = table.connection
     for index, row in enumerate(rows):
         try:
-            names, columns = to_columns([row], table)
+            names, columns, _ = to_columns([row], table)
             plan = _plan(table, connection, tuple(names), ignore_extra_fields)
         except DataJointError as error:
             errors.append((index, None, str(error)))
@@ -319,7 +329,9 @@ def _build_statement(table: Table, names: list[str], replace: bool, skip_duplica
         else None
     if loader is not None:
         return connection.compile(loader)[0], list(range(len(names))), True
-    if replace:
+    if not names:  # rows of defaults only (``insert1({})``): an auto-increment key is new
+        statement = sa.insert(target)
+    elif replace:
         statement = dialect.insert_replacing(target, key, names)
     elif skip_duplicates:
         statement = dialect.insert_skipping_duplicates(target, key)
@@ -333,8 +345,15 @@ def _build_statement(table: Table, names: list[str], replace: bool, skip_duplica
 
 
 def insert_query(table: Table, query, *, skip_duplicates: bool = False,
-                 ignore_extra_fields: bool = False) -> None:
-    """INSERT ... SELECT: copy the rows of a query, server-side."""
+                 ignore_extra_fields: bool = False, replace: bool = False,
+                 chunk_size: int | None = None) -> None:
+    """INSERT ... SELECT: copy the rows of a query, server-side (one statement: neither
+    ``replace`` nor ``chunk_size`` apply)."""
+    if chunk_size is not None or replace:
+        option = "chunk_size" if chunk_size is not None else "replace"
+        raise RestrictionError(
+            f"{option} is not supported for an insert from a query (it runs as one INSERT ... "
+            f"SELECT on the server); leave out {option}, or fetch the rows and insert them")
     names = _select_names(table, query.heading.names, ignore_extra_fields)
     dialect = table.connection.dialect
     sa_schema, address = dialect.table_address(table.database, table.table_name)

@@ -27,6 +27,7 @@ from .insert import (
     validate_rows,
 )
 from .insert_guard import is_populating
+from .rows import frame_for_insert
 from .update import update_row
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ _CLASS_LEVEL = (
     "to_polars", "to_arrow", "to_arrays", "preview", "keys", "fetch1", "fetch", "head",
     "tail", "heading", "primary_key", "full_table_name", "table_name", "database", "connection",
     "info", "is_declared", "full_name", "make_sql", "node", "master", "alter",
-    "staged_insert1", "validate",
+    "staged_insert1", "validate", "insert_dataframe",
 )
 
 
@@ -247,13 +248,16 @@ class Table(_Deletable, QueryExpression, metaclass=_TableMeta):
         self._check_insert_allowed(allow_direct_insert)
         source = rows() if isinstance(rows, type) and issubclass(rows, QueryExpression) else rows
         if isinstance(source, QueryExpression):
-            if chunk_size is not None or replace:
-                raise RestrictionError("insert from a query takes neither chunk_size nor replace")
-            insert_query(self, source, skip_duplicates=skip_duplicates,
-                         ignore_extra_fields=ignore_extra_fields)
+            insert_query(self, source, skip_duplicates=skip_duplicates, replace=replace,
+                         ignore_extra_fields=ignore_extra_fields, chunk_size=chunk_size)
             return
         insert_rows(self, source, replace=replace, skip_duplicates=skip_duplicates,
                     ignore_extra_fields=ignore_extra_fields, chunk_size=chunk_size)
+
+    def insert_dataframe(self, df: Any, index_as_pk: bool | None = None, **kwargs: Any) -> None:
+        """Insert a pandas DataFrame, its index as the primary key when it is one (see
+        :func:`.rows.frame_for_insert`); other options as :meth:`insert`."""
+        self.insert(frame_for_insert(df, self.primary_key, index_as_pk), **kwargs)
 
     def validate(self, rows: Any, *, ignore_extra_fields: bool = False) -> ValidationResult:
         """Check rows as :meth:`insert` would, inserting nothing (DataJoint's ``validate``).

@@ -246,5 +246,5 @@ def test_store_only_codecs_refuse_a_table_column(name, keeps):
     assert codec.get_dtype(True) == "json"
     with pytest.raises(DefinitionError) as refused:
         codec.get_dtype(False)
-    assert str(refused.value) == (f"<{name}> {keeps} an object store: write <{name}@> (the "
-                                  f"default store) or <{name}@name>")
+    assert str(refused.value) == (f"<{name}> requires @: it {keeps} an object store; write "
+                                  f"<{name}@> (the default store) or <{name}@name>")

@@ -227,8 +227,8 @@ def store_only_dtype(name: str, keeps: str, is_store: bool) -> str:
     """The stored type (``json``, the object's description) of a codec that lives only in an
     object store; without one (``<name>``) it is refused with the two spellings that work."""
     if not is_store:
-        raise DefinitionError(f"<{name}> {keeps} an object store: write <{name}@> (the default "
-                              f"store) or <{name}@name>")
+        raise DefinitionError(f"<{name}> requires @: it {keeps} an object store; write <{name}@> "
+                              f"(the default store) or <{name}@name>")
     return "json"
 
 

@@ -17,15 +17,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
+import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from ...errors import DataJointError
+from ...errors import DataJointError, DataTypeError
 from ...settings import config
 from ..stores import get_store, record_write, share_object
 from . import npyslice
 from .base import Codec, store_only_dtype, with_context
 from .npyslice import header_layout, read_range
+from .schema_codec import SchemaCodec, StoreBackend
 
 __all__ = ["row_key", "schema_of", "HashCodec", "AttachCodec", "NpyCodec", "NpyRef", "content_hash"]
 
@@ -118,10 +121,12 @@ class AttachCodec(Codec):
         return str(target)
 
 
-class NpyCodec(Codec):
-    """``<npy@store>``: a numpy array as an ``.npy`` object addressed by the row's key."""
+class NpyCodec(SchemaCodec):
+    """``<npy@store>``: a numpy array as an ``.npy`` object addressed by the row's key (a
+    schema-addressed codec, as in DataJoint 2.x)."""
 
     name = "npy"
+    referenced_paths = Codec.referenced_paths  # always one file: no listing to tell a folder
 
     def get_dtype(self, is_store: bool) -> str:
         return store_only_dtype(self.name, "keeps arrays in", is_store)
@@ -130,9 +135,11 @@ class NpyCodec(Codec):
         import numpy as np
 
         if not isinstance(value, np.ndarray):
-            raise TypeError("expected a numpy array")
+            raise DataTypeError(f"<npy> requires numpy.ndarray, got {type(value).__name__}; "
+                                "give np.asarray(value), or declare <blob@> for other values")
         if value.dtype.hasobject:
-            raise ValueError("arrays of Python objects cannot be stored as .npy; use <blob@>")
+            raise DataTypeError("<npy> does not support object dtype arrays (Python objects "
+                                "have no .npy form without pickle); declare <blob@> for them")
 
     def encode(self, value: Any, *, key: dict | None = None,
                store_name: str | None = None, context: dict | None = None) -> dict:
@@ -171,17 +178,24 @@ class NpyRef:
     """A lazy reference to a stored array: metadata without I/O, data on demand.
 
     ``.shape``, ``.dtype``, ``.ndim``, ``.size``, ``.nbytes`` and ``len()`` read nothing;
-    ``.load()`` and ``np.asarray(ref)`` read the array (once); ``ref[index]`` equals numpy's
-    ``array[index]`` and, for basic indexing on any number of axes, reads only the bytes the
-    result needs plus row rounding (ranged reads after the .npy header; see
-    :mod:`.npyslice`).
+    ``.load()`` and ``np.asarray(ref)`` read the array (once); ``.load(mmap_mode="r")`` maps
+    it instead (a remote object is first copied to a local cache file); ``ref[index]``
+    equals numpy's ``array[index]`` and, for basic indexing on any number of axes, reads
+    only the bytes the result needs plus row rounding (ranged reads after the .npy header;
+    see :mod:`.npyslice`).
+
+    ``NpyRef(metadata)`` reads from the store the metadata names; ``NpyRef(metadata,
+    backend)`` (DataJoint 2.x's form) reads through ``backend``: a :class:`StoreBackend`, or
+    any object with DataJoint's ``get_buffer(path)`` (and, when its ``protocol`` is
+    ``"file"``, ``_full_path(path)`` for mapping the file in place).
     """
 
-    def __init__(self, meta: dict):
-        self.path: str = meta["path"]
-        self.store: str | None = meta.get("store")  # None: the default store
-        self.dtype = dtype_of(meta["dtype"])
-        self.shape: tuple[int, ...] = tuple(meta["shape"])
+    def __init__(self, metadata: dict, backend: Any = None):
+        self.path: str = metadata["path"]
+        self.store: str | None = metadata.get("store")  # None: the default store
+        self.dtype = dtype_of(metadata["dtype"])
+        self.shape: tuple[int, ...] = tuple(metadata["shape"])
+        self._backend = backend
         self._array = None
         self._layout: tuple[int, bool] | None = None
 
@@ -206,32 +220,65 @@ class NpyRef:
 
     def __len__(self) -> int:
         if not self.shape:
-            raise TypeError("len() of a 0-d array")
+            raise TypeError("len() of a 0-dimensional array")
         return self.shape[0]
 
     def __repr__(self) -> str:
-        return f"NpyRef(shape={self.shape}, dtype={self.dtype}, store={self.store!r})"
+        state = "loaded" if self.is_loaded else "not loaded"
+        return f"NpyRef(shape={self.shape}, dtype={self.dtype}, store={self.store!r}, {state})"
 
-    def _store(self):
-        return get_store(self.store)
+    def _store(self) -> Any:
+        """What the object is read from: a store, or the backend this ref was given."""
+        if self._backend is None:
+            return get_store(self.store)
+        if isinstance(self._backend, StoreBackend):
+            return self._backend.store
+        return _ForeignBackend(self._backend)
 
     def load(self, mmap_mode: Literal["r+", "r", "w+", "c"] | None = None):
-        """The whole array (read once, then kept); ``mmap_mode="r"`` maps a local file
-        instead of reading it."""
+        """The whole array, read once and then kept; with ``mmap_mode`` ``"r"`` (read-only)
+        or ``"c"`` (copy-on-write) a ``numpy.memmap`` of the file instead, each call (nothing
+        is kept). ``"r+"``/``"w+"`` are refused: they would change the stored object behind
+        its row's back (DataJoint allows them)."""
         import numpy as np
 
+        if mmap_mode in ("r+", "w+"):
+            raise DataJointError(f"mmap_mode={mmap_mode!r} would write into the stored object; "
+                                 "use 'c' (copy-on-write) to change the mapped values in "
+                                 "memory, and update1 the row to store a changed array")
+        if mmap_mode is not None:
+            return np.load(self._local_file(), mmap_mode=mmap_mode, allow_pickle=False)
         if self._array is None:
             store = self._store()
             local = store.local_path(self.path)
             if local is not None:
                 try:
-                    self._array = np.load(local, mmap_mode=mmap_mode, allow_pickle=False)
+                    self._array = np.load(local, allow_pickle=False)
                 except FileNotFoundError:
                     store.get_bytes(self.path)  # raises the error naming the missing object
             else:
                 data = store.get_bytes(self.path)
                 self._array = np.load(io.BytesIO(data), allow_pickle=False)
         return self._array
+
+    def _local_file(self) -> Path:
+        """The object as a file on this machine: itself in a local store, else a copy in
+        ``{tempdir}/dj_jupyter_mmap`` (one per object: paths are never reused)."""
+        store = self._store()
+        local = store.local_path(self.path)
+        if local is not None:
+            if not Path(local).exists():
+                store.get_bytes(self.path)  # raises the error naming the missing object
+            return Path(local)
+        folder = Path(tempfile.gettempdir()) / "dj_jupyter_mmap"
+        folder.mkdir(exist_ok=True)
+        name = hashlib.sha256(f"{self.store}\0{self.path}".encode()).hexdigest()[:24]
+        cached = folder / f"{name}.npy"
+        if not cached.exists():
+            partial = cached.with_suffix(f".{os.getpid()}.part")
+            partial.write_bytes(store.get_bytes(self.path))
+            os.replace(partial, cached)  # whole or absent, also with several processes
+        return cached
 
     def __array__(self, dtype=None, copy=None):
         array = self.load()
@@ -256,7 +303,7 @@ class NpyRef:
         """``ref[index]``: numpy's result; basic indexing (ints, slices, ``...``, ``None``)
         reads only the bytes it needs (plus row rounding), fancy indexing loads the array."""
         if self._array is not None or self.dtype.hasobject or \
-                not npyslice.is_basic_index(index):
+                not npyslice.is_basic_index(index) or isinstance(self._store(), _ForeignBackend):
             return self.load()[index]
         offset, fortran = self._header()
         located = npyslice.locate(self.shape, self.dtype.itemsize, fortran, index)
@@ -265,3 +312,20 @@ class NpyRef:
             REMOTE_REQUEST_COST
         plan = npyslice.plan_reads(self.shape, self.dtype.itemsize, located, cost)
         return npyslice.read_slice(store, self.path, offset, self.dtype, plan)
+
+
+class _ForeignBackend:
+    """A DataJoint-style storage backend (``get_buffer``, ``protocol``, ``_full_path``) as
+    the two reads :class:`NpyRef` makes of a store."""
+
+    def __init__(self, backend: Any):
+        self.backend = backend
+
+    def local_path(self, path: str) -> Path | None:
+        if getattr(self.backend, "protocol", None) == "file" and \
+                hasattr(self.backend, "_full_path"):
+            return Path(self.backend._full_path(path))
+        return None
+
+    def get_bytes(self, path: str) -> bytes:
+        return bytes(self.backend.get_buffer(path))
