@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ _TAGS: dict[type, tuple[str, Any]] = {
     tuple: ("tuple", lambda v: [_tagged(x) for x in v]),
 }
 
-_UNTAG = {
+_UNTAG: dict[str, Callable[[Any], Any]] = {
     "bytes": base64.b64decode,
     "datetime": dt.datetime.fromisoformat,
     "date": dt.date.fromisoformat,

@@ -29,7 +29,7 @@ class RowColumns(NamedTuple):
 
     names: list[str]
     columns: list[list]
-    count: int
+    row_count: int
 
 
 def to_columns(rows: Any, table: Table) -> RowColumns:
