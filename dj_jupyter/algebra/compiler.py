@@ -398,15 +398,21 @@ def compile_select(node: Node, dialect: Dialect, *, names: list[str] | None = No
     return flat.select(names, read)
 
 
-def compile_count(node: Node, dialect: Dialect) -> sa.Select:
+def compile_count(node: Node, dialect: Dialect, at_most: int | None = None) -> sa.Select:
+    """``count(*)`` of the node's rows; with ``at_most``, of its first ``at_most`` rows only
+    (a bounded count: it reads at most that many index entries, however large the table)."""
     compiler = Compiler(dialect)
     flat = compiler.open(compiler.flatten(node))  # DISTINCT must not meet an ORDER BY/LIMIT
-    if base_table(node) is not None:  # a stored table's rows are distinct by their key:
-        # count(*) of the table itself, which a backend answers from its smallest index
-        return sa.select(sa.func.count()).select_from(flat.source).where(*flat.where)
     key = node.heading.primary_key or node.heading.names
-    inner = flat.select(key).distinct().subquery("counted")
-    return sa.select(sa.func.count()).select_from(inner)
+    if base_table(node) is not None:  # a stored table's rows are distinct by their key:
+        if at_most is None:  # count(*) of the table itself, answered from its smallest index
+            return sa.select(sa.func.count()).select_from(flat.source).where(*flat.where)
+        rows = flat.select(key)
+    else:
+        rows = flat.select(key).distinct()
+    if at_most is not None:
+        rows = rows.limit(at_most)
+    return sa.select(sa.func.count()).select_from(rows.subquery("counted"))
 
 
 def compile_exists(node: Node, dialect: Dialect) -> sa.Select:

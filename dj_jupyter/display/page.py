@@ -17,7 +17,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from ..algebra.nodes import base_table
 from ..errors import RestrictionError
+from ..query.fetch import count as count_rows
 from ..query.fetch import raw_rows, rows
 from .cells import array_columns, summarize
 from .seek import Anchors, Cursor, cursor_of, seek
@@ -27,6 +29,10 @@ __all__ = ["Page", "page_of", "badge_for", "display_text", "cell_value", "displa
 
 MAX_CELL = 200  # characters of a value shown in a cell; longer text ends with "…"
 NULL_FLAG = "dj_sort_is_null_"  # the computed column that orders NULLs alike everywhere
+# An uncounted first page of a table (or a restriction of one) still counts up to this many
+# rows (a bounded count: milliseconds at any table size), so that small tables show their
+# total at once, also in the static picture a saved notebook keeps.
+COUNTED_AT_ONCE = 10_000
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ def page_of(query: Any, *, offset: int = 0, limit: int = 25, order_by: str | Non
     heading = query.heading
     badges = {n: b for n in heading.names if (b := badge_for(heading[n])) is not None}
     fetched = [n for n in heading.names if n not in badges]
+    shown = query
     query, order = display_order(query, order_by, descending)
     cursor = near.cursor if near is not None else None
     window, skip = seek(query, order, offset, cursor, known_total, anchors)
@@ -98,6 +105,9 @@ def page_of(query: Any, *, offset: int = 0, limit: int = 25, order_by: str | Non
         following = found > limit
         values, found = {n: v[:limit] for n, v in values.items()}, min(found, limit)
         total = None if following or (found == 0 and offset > 0) else offset + found
+        if following and offset == 0 and base_table(shown.node) is not None:
+            counted = count_rows(shown, at_most=COUNTED_AT_ONCE + 1)  # an index range, bounded
+            total = counted if counted <= COUNTED_AT_ONCE else None
         count = total is None and not following  # past the end: count, show the last page
     if known_total is not None or count or not fetched:
         values, found = _fetch(window, fetched, order, skip, limit)

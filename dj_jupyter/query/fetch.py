@@ -307,8 +307,11 @@ def _fetch_as(query, attributes: tuple[str, ...], offset, limit, order_by, forma
     return query.to_arrays(**options)
 
 
-def count(query) -> int:
-    data = _run(query.connection, compile_count(query.node, query.connection.dialect))
+def count(query, at_most: int | None = None) -> int:
+    """The number of rows of ``query``; with ``at_most``, ``min(rows, at_most)``, read
+    without counting past it."""
+    data = _run(query.connection,
+                compile_count(query.node, query.connection.dialect, at_most))
     return int(data[0][0])
 
 

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dj_jupyter as dj
+from dj_jupyter.display import page as page_module
 from dj_jupyter.display.page import display_order, page_of
 from dj_jupyter.display.pager import Pager
 from dj_jupyter.display.seek import build_anchors, keyset_order
@@ -139,6 +140,29 @@ def test_a_jump_with_anchors_equals_offset_at_every_position(sample):
         assert _shown(page) == _expected(sample, page)
 
 
+@pytest.fixture
+def uncounted(monkeypatch):
+    """First pages as a large table gets them: the bounded count at first paint finds more
+    rows than it may count (the sample has 40), so the total comes from the background."""
+    monkeypatch.setattr(page_module, "COUNTED_AT_ONCE", 3)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bound=st.integers(0, 60), limit=st.integers(1, 12),
+       restriction=st.sampled_from([None, "n < 6", "grp = 'zz'", "n > 100"]))
+def test_a_first_page_knows_its_total_up_to_the_bound(sample, monkeypatch, bound, limit,
+                                                      restriction):
+    """Uncounted, a first page still says its total when it is at most COUNTED_AT_ONCE, or
+    when the page holds every row; otherwise the total is left to the background count."""
+    monkeypatch.setattr(page_module, "COUNTED_AT_ONCE", bound)
+    query = sample if restriction is None else sample & restriction
+    rows = len(query)
+    page = page_of(query, limit=limit, count=False)
+    assert _shown(page) == _expected(query, page)
+    assert page.total == (rows if rows <= max(bound, limit) else None)
+    assert page.more == (rows > limit)
+
+
 class GatedPager(Pager):
     """A pager whose count waits until the test lets it go."""
 
@@ -149,7 +173,7 @@ class GatedPager(Pager):
         return super().count_rows()
 
 
-def test_the_first_page_arrives_before_the_count(sample):
+def test_the_first_page_arrives_before_the_count(sample, uncounted):
     GatedPager.gate.clear()
     counted: list[int] = []
     pager = GatedPager(sample, limit=5, on_total=counted.append)
@@ -167,7 +191,7 @@ def test_the_first_page_arrives_before_the_count(sample):
     assert pager.anchors is not None and pager.anchors.complete
 
 
-def test_a_count_from_before_a_write_is_dropped(sample):
+def test_a_count_from_before_a_write_is_dropped(sample, uncounted):
     GatedPager.gate.clear()
     pager = GatedPager(sample, limit=5)
     try:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import dj_jupyter as dj
+from dj_jupyter.display import page as page_module
 from dj_jupyter.display.page import page_of
 
 pytest.importorskip("anywidget")
@@ -58,7 +59,8 @@ def _command(widget: TableWidget, monkeypatch, request: dict) -> dict:
     return replies[0]["response"]
 
 
-def test_state_holds_the_first_page(lab):
+def test_state_holds_the_first_page(lab, monkeypatch):
+    monkeypatch.setattr(page_module, "COUNTED_AT_ONCE", 5)  # counted only in the background
     widget = TableWidget(lab(), limit=10)
     state = widget.get_state()
     page = state["page"]
@@ -112,14 +114,20 @@ def test_refresh_sends_the_current_view_again(lab, monkeypatch):
     assert [[r[0] for r in u["rows"]] for u in updates] == [["27", "28"]]
 
 
-def test_mimebundle_is_the_widget_beyond_one_page_or_with_array_cells(lab):
+def test_mimebundle_is_the_widget_beyond_one_page_or_with_array_cells(lab, monkeypatch):
     with dj.config.override({"display.limit": 12}):
         big, _ = table_mimebundle(lab())
         small, _ = table_mimebundle(lab().proj("name") & "mouse_id < 5")
         arrays, _ = table_mimebundle(lab() & "mouse_id < 5")  # its trace cells open a preview
-    # the first paint does not wait for the count: the fallback says what it shows
-    assert WIDGET_MIME in big and "first 12 rows" in big["text/html"]
-    assert "(Total:" not in big["text/plain"]
+    # the first paint counts up to COUNTED_AT_ONCE rows at once (30 here): the static
+    # fallback says the total, and beyond the bound what it shows
+    assert WIDGET_MIME in big and "first 12 of 30 rows" in big["text/html"]
+    assert "(Total: 30)" in big["text/plain"]
+    monkeypatch.setattr(page_module, "COUNTED_AT_ONCE", 20)
+    with dj.config.override({"display.limit": 12}):
+        uncounted, _ = table_mimebundle(lab())
+    assert WIDGET_MIME in uncounted and "first 12 rows" in uncounted["text/html"]
+    assert "(Total:" not in uncounted["text/plain"]
     assert WIDGET_MIME not in small and "5 rows" in small["text/html"]
     assert WIDGET_MIME in arrays and "5 rows" in arrays["text/html"]
     assert 'class="dj-array-cell"' in arrays["text/html"]
@@ -155,7 +163,7 @@ def test_extension_registers_formatters_once_and_unloads(lab, shell):
     printers = shell.display_formatter.mimebundle_formatter.type_printers
     assert list(printers).count(dj.QueryExpression) == 1
     data, _ = shell.display_formatter.format(query)
-    assert WIDGET_MIME in data and "first 12 rows" in data["text/html"]  # count: later
+    assert WIDGET_MIME in data and "first 12 of 30 rows" in data["text/html"]
     data, _ = shell.display_formatter.format(query.proj("name") & "mouse_id < 3")
     assert WIDGET_MIME not in data and "3 rows" in data["text/html"]
     data, _ = shell.display_formatter.format(query & "mouse_id < 3")  # array cells to open
@@ -171,7 +179,7 @@ def test_displayed_cell_result_is_the_widget(lab, shell):
     result = shell.run_cell("mice() & 'weight > 0'")
     assert result.success, result.error_in_exec
     data, _ = shell.display_formatter.format(result.result)
-    assert WIDGET_MIME in data and "first 12 rows" in data["text/html"]
+    assert WIDGET_MIME in data and "first 12 of 22 rows" in data["text/html"]
 
 
 @pytest.mark.browser
