@@ -147,7 +147,8 @@ def uncounted(monkeypatch):
     monkeypatch.setattr(page_module, "COUNTED_AT_ONCE", 3)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bound=st.integers(0, 60), limit=st.integers(1, 12),
        restriction=st.sampled_from([None, "n < 6", "grp = 'zz'", "n > 100"]))
 def test_a_first_page_knows_its_total_up_to_the_bound(sample, monkeypatch, bound, limit,
