@@ -18,7 +18,8 @@ session) and a float value; its rows are generated in the database (a recursive 
 
 Once per display (shown apart, ``-`` position):
 
-* first paint       ``page_of(count=False)``: the first page as a display shows it, no count
+* first paint       ``page_of(count=False)``: the first page as a display shows it, with its
+                    bounded count (at most 10,000 rows; the full count is in the background)
 * count             ``len(table)``: ``count(*)`` of the table (the display's background count)
 * count, DISTINCT   ``len(table.proj())``: the count as it was compiled for every query before
                     (``count(*)`` of ``SELECT DISTINCT key``), the count's baseline
