@@ -21,7 +21,11 @@ from . import blobformat, mym
 from .blobformat import BlobFormatError
 from .mympack import NotDataJoint, pack
 
-__all__ = ["encode", "decode", "pack", "unpack", "BlobFormatError"]
+__all__ = ["encode", "decode", "pack", "unpack", "BlobFormatError", "use_32bit_dims"]
+
+# DataJoint 2.x's switch for blobs of MATLAB's 32-bit mym (u32 counts and dimensions). Such a
+# blob is read whatever it says, as it cannot be read as 64-bit; True only tries 32-bit first.
+use_32bit_dims = False
 
 
 def encode(value: Any) -> bytes:
@@ -56,7 +60,7 @@ def decode(data: bytes | bytearray | memoryview) -> Any:
     if not header.startswith((mym.MYM, mym.DJ0, mym.ZL123)):
         return blobformat.decode(view)
     try:
-        return mym.unpack(view)
+        return mym.unpack(view, (4, 8) if use_32bit_dims else (8, 4))
     except BlobFormatError:
         raise
     except RecursionError:

@@ -28,6 +28,9 @@ Byte layout (all integers little-endian)::
     datetime  "t"       i32 yyyymmdd (-1: none), i64 hhmmssuuuuuu (-1: none)
     UUID      "u"       16 bytes
 
+MATLAB's 32-bit mym wrote every u64 above (counts, lengths, dimensions) as a u32; such a
+``mYm`` blob is recognised by reading it whole (see :func:`unpack`).
+
 Array data is Fortran-ordered: the real part, then (if is_complex) the imaginary part; object
 arrays (type 5; DataJoint writes unicode arrays so too) hold one item per element; MATLAB char
 arrays (type 4) hold UTF-16 code units. ``mYm`` is the MATLAB subset: DataJoint marks a blob
@@ -84,15 +87,31 @@ class MatStruct(np.recarray):
     """A MATLAB struct array (object fields) that is written back as a struct (``"S"``)."""
 
 
-def unpack(data: memoryview) -> Any:
-    """The value of a DataJoint blob (``mYm``/``dj0``, compressed or not)."""
+def unpack(data: memoryview, widths: tuple[int, ...] = (8, 4)) -> Any:
+    """The value of a DataJoint blob (``mYm``/``dj0``, compressed or not).
+
+    Counts, lengths and dimensions are 64-bit; MATLAB's 32-bit mym wrote them as 32-bit. A
+    ``mYm`` blob is read with each width of ``widths`` in turn (DataJoint needs its switch
+    ``dj.blob.use_32bit_dims`` for those; here it only sets which width is tried first), and
+    the first width's error is raised when none reads the whole blob.
+    """
     if bytes(data[:len(ZL123)]) == ZL123:
         data = _inflate(data)
     protocol = bytes(data[:len(MYM)])
     if protocol not in (MYM, DJ0):
         raise BlobFormatError(
             f"corrupt blob: DataJoint's protocol header {protocol!r} is neither mYm nor dj0")
-    reader = _Reader(data, len(MYM))
+    errors: list[BlobFormatError] = []
+    for width in widths if protocol == MYM else (8,):
+        try:
+            return _read_whole(data, width)
+        except BlobFormatError as exc:
+            errors.append(exc)
+    raise errors[0]
+
+
+def _read_whole(data: memoryview, width: int) -> Any:
+    reader = _Reader(data, len(MYM), width)
     value = reader.value()
     if reader.pos != len(data):
         raise BlobFormatError(
@@ -121,9 +140,10 @@ def _inflate(data: memoryview) -> memoryview:
 class _Reader:
     """A cursor over the bytes of one blob; each ``read_*`` checks that its bytes exist."""
 
-    def __init__(self, data: memoryview, pos: int) -> None:
+    def __init__(self, data: memoryview, pos: int, width: int = 8) -> None:
         self.data = data
         self.pos = pos
+        self.width = width  # bytes of a count, length or dimension: 8, or 4 in 32-bit mYm
 
     # -- primitives
 
@@ -140,18 +160,18 @@ class _Reader:
         return int.from_bytes(self.take(size, what), "little")
 
     def count(self, what: str) -> int:
-        """A u64 count of items, each of which takes at least one byte."""
-        value = self.uint(8, what)
+        """A count of items, each of which takes at least one byte."""
+        value = self.uint(self.width, what)
         if value > len(self.data) - self.pos:
             raise BlobFormatError(f"corrupt blob: {what} claims {value} items, "
                                   "more than the bytes left")
         return value
 
     def shape(self, what: str) -> tuple[int, ...]:
-        ndim = self.uint(8, f"the dimensions of {what}")
+        ndim = self.uint(self.width, f"the dimensions of {what}")
         if ndim > _MAX_NDIM:
             raise BlobFormatError(f"corrupt blob: {what} with {ndim} dimensions")
-        return tuple(self.uint(8, f"the shape of {what}") for _ in range(ndim))
+        return tuple(self.uint(self.width, f"the shape of {what}") for _ in range(ndim))
 
     def name(self) -> str:
         """A zero-terminated field name (searched for in steps: names are short)."""
@@ -172,7 +192,7 @@ class _Reader:
 
     def item(self) -> Any:
         """One length-prefixed value; its length must match what it holds."""
-        size = self.uint(8, "the length of an item")
+        size = self.uint(self.width, "the length of an item")
         start = self.pos
         value = self.value()
         if self.pos - start != size:
@@ -220,7 +240,7 @@ class _Reader:
         return result
 
     def text(self, what: str) -> str:
-        raw = self.take(self.uint(8, f"the length of {what}"), what)
+        raw = self.take(self.uint(self.width, f"the length of {what}"), what)
         try:
             return str(raw, "utf-8")
         except UnicodeDecodeError as exc:
@@ -230,7 +250,7 @@ class _Reader:
         return self.text("a str")
 
     def bytes_(self) -> bytes:
-        return self.take(self.uint(8, "the length of bytes"), "bytes").tobytes()
+        return self.take(self.uint(self.width, "the length of bytes"), "bytes").tobytes()
 
     def int_(self) -> int:
         return int.from_bytes(self.take(self.uint(2, "an int's length"), "an int"), "little",
