@@ -72,6 +72,8 @@ _LAZY = {
     "take_home": ".pipeline.take_home",
     "open_home": ".pipeline.take_home",
     "push_home": ".pipeline.take_home",
+    "MatCell": ".objects.codecs.mym",  # the MATLAB cell and struct arrays a <blob> reads as
+    "MatStruct": ".objects.codecs.mym",
 }
 _SUBMODULES = {"cli": ".cli", "utils": ".utils"}  # modules loaded on first use: dj.cli
 
@@ -83,7 +85,7 @@ __all__ = [
     "MissingAttributeError", "UnknownAttributeError", "__version__", "export_module",
     "alias_datajoint", "Instance", "Entry", "Ingest", "Compute", "AutoPopulate",
     "ValidationResult", "ObjectRef", "NpyRef", "ThreadSafetyError", "logger", "cli", "__author__",
-    "take_home", "open_home", "push_home",
+    "take_home", "open_home", "push_home", "MatCell", "MatStruct",
 ]
 _SUBMODULES["deploy"] = ".pipeline.deploy"  # dj.deploy.set_replica_identity
 __all__ += ["deploy"]
@@ -119,6 +121,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .jupyter.preview import preview
     from .objects.codecs import Codec, get_codec, list_codecs
     from .objects.codecs.builtin import NpyRef, ObjectRef
+    from .objects.codecs.mym import MatCell, MatStruct
     from .pipeline.instance import Instance
     from .pipeline.schema import Schema, VirtualModule, list_schemas, virtual_schema
     from .pipeline.take_home import open_home, push_home, take_home

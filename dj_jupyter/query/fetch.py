@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sqlalchemy as sa
 
 from ..algebra.compiler import compile_count, compile_exists, compile_select
@@ -101,9 +102,10 @@ def rows(query: QueryExpression, names: list[str] | None = None, *, order_by: An
 
 
 def _squeezed(value: Any) -> Any:
-    """A numpy array without its length-1 dimensions; any other value as it is."""
-    if type(value).__module__ == "numpy" and hasattr(value, "squeeze") and getattr(
-            value, "ndim", 0) > 0:
+    """A numpy array (also a MATLAB cell or struct) without its length-1 dimensions, as
+    DataJoint squeezes the fetched value itself (what it holds stays as it is); any other
+    value as it is."""
+    if isinstance(value, np.ndarray) and value.ndim > 0:
         return value.squeeze()
     return value
 

@@ -8,7 +8,7 @@ DataJoint cannot read. :func:`decode` reads both, and DataJoint's compressed for
 header; anything else raises :class:`BlobFormatError` (a ``DataJointError``).
 
 As ``dj.blob`` (DataJoint 2.x's module name) it offers ``pack(value, compress=True)`` (DataJoint's
-format only) and ``unpack(blob)``.
+format only), ``unpack(blob)`` and the MATLAB types ``MatCell`` and ``MatStruct`` (also ``dj.*``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from typing import Any
 
 from . import blobformat, mym
 from .blobformat import BlobFormatError
+from .mym import MatCell, MatStruct
 from .mympack import NotDataJoint, pack
 
-__all__ = ["encode", "decode", "pack", "unpack", "BlobFormatError", "use_32bit_dims"]
+__all__ = ["encode", "decode", "pack", "unpack", "BlobFormatError", "use_32bit_dims", "MatCell",
+           "MatStruct"]
 
 # DataJoint 2.x's switch for blobs of MATLAB's 32-bit mym (u32 counts and dimensions). Such a
 # blob is read whatever it says, as it cannot be read as 64-bit; True only tries 32-bit first.
