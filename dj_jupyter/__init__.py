@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from . import errors
@@ -92,15 +93,20 @@ __all__ += ["deploy"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        value = importlib.import_module(_SUBMODULES[name], __name__)
-        globals()[name] = value
-        return value
-    module = _LAZY.get(name)
-    if module is None:
+    relative = _SUBMODULES.get(name) or _LAZY.get(name)
+    if relative is None:
         raise AttributeError(f"module 'dj_jupyter' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
+    module = importlib.import_module(relative, __name__)
+    value = module if name in _SUBMODULES else getattr(module, name)
+    compat = sys.modules.get(f"{__name__}.compat")  # loaded only if the alias was asked for
+    if compat is not None and compat.is_aliased():
+        # under the `datajoint` alias: the module is also `datajoint.<name>` in sys.modules, as
+        # DataJoint's lazy import leaves it; not cached (and the binding the import system
+        # made for dj.cli dropped), so a fresh `import datajoint` registers it again
+        compat.alias_loaded_module(module)
+        globals().pop(name, None)
+    else:
+        globals()[name] = value
     return value
 
 

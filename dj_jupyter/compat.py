@@ -28,7 +28,7 @@ from .errors import DataJointError
 
 __all__ = [
     "SUBMODULES", "ENV_VAR", "alias_datajoint", "alias_requested", "remove_alias", "is_aliased",
-    "main",
+    "alias_loaded_module", "main",
 ]
 
 ALIAS = "datajoint"
@@ -140,6 +140,15 @@ def remove_alias() -> None:
     for name in [n for n in sys.modules if n == ALIAS or n.startswith(ALIAS + ".")]:
         if getattr(sys.modules[name], "__name__", "").startswith("dj_jupyter"):
             del sys.modules[name]
+
+
+def alias_loaded_module(module: ModuleType) -> None:
+    """Put a dj_jupyter module that ``dj.<name>`` has just loaded into ``sys.modules`` under its
+    DataJoint name(s) too (``dj.Diagram`` -> ``datajoint.diagram``), as DataJoint's own lazy
+    import leaves it there; a module DataJoint has no name for is left alone."""
+    for alias, real in SUBMODULES.items():
+        if real == module.__name__:
+            sys.modules.setdefault(alias, module)
 
 
 def alias_requested(environ: dict[str, str] | None = None) -> bool:
