@@ -37,6 +37,7 @@ from ..errors import (
 from ..settings import config, thread_safe_mode
 from .dialect import Dialect, ErrorKind
 from .dialects import dialect_for
+from .driver_errors import with_driver_class
 from .query_cache import QueryCache, refuse_write
 from .query_cache import purge as purge_query_cache
 from .urls import as_url, backend_of_call, url_from_config
@@ -189,11 +190,11 @@ class Connection:
             self._sa = self.engine.connect()
             self._sa_info = self._sa.info  # a property that looks it up on every use
         except sa.exc.DBAPIError as error:
-            raise ConnectionError_(
+            raise with_driver_class(  # also the driver's error, which DataJoint lets through
+                ConnectionError_,
                 f"cannot connect to {self._safe_url()}: {error.orig}\n"
                 "Check dj.config['database.*'] (host, port, user, password) or the URL, and that "
-                "the server is running."
-            ) from None
+                "the server is running.", error.orig) from None
         self._sa.commit()
         self.dialect.adapt_to_server(self.engine.dialect)
 
