@@ -12,6 +12,7 @@ message is ours. Only the driver's own words go in; the URL in our message hides
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from ..errors import DataJointError
 
@@ -25,12 +26,12 @@ def with_driver_class(error_class: type[DataJointError], message: str,
     if driver_error is None:
         return error_class(message)
     try:
-        combined = _combined(error_class, type(driver_error))
+        combined = _combined(error_class, type(driver_error))  # type: ignore[arg-type]
     except TypeError:  # e.g. incompatible C layouts: our own class alone
         return error_class(message)
     error = combined(message)
     error.args = driver_error.args
-    error.message = message
+    setattr(error, "message", message)  # what __str__ shows
     return error
 
 
@@ -39,8 +40,8 @@ def _combined(error_class: type[DataJointError],
               driver_class: type[BaseException]) -> type[DataJointError]:
     """``error_class`` and ``driver_class`` in one class (made once per pair)."""
 
-    def __str__(self) -> str:
-        return self.message
+    def __str__(self: Any) -> str:
+        return str(self.message)
 
     def __reduce__(self):  # a worker's error crosses processes as our own class alone
         return error_class, (self.message,)
