@@ -31,7 +31,7 @@ def with_driver_class(error_class: type[DataJointError], message: str,
         return error_class(message)
     error = combined(message)
     error.args = driver_error.args
-    setattr(error, "message", message)  # what __str__ shows
+    error.message = message  # type: ignore[attr-defined]  # what __str__ shows
     return error
 
 
