@@ -1,11 +1,15 @@
-"""alter() renames an attribute as DataJoint does: a comment opening with ``{old_name}``."""
+"""alter() renames an attribute as DataJoint does: a comment opening with ``{old_name}``.
+
+A rename may change the attribute too (type, default, nullability, as DataJoint's ``CHANGE
+COLUMN``): its values are kept and converted, in one step that either happens whole or not
+at all (one ALTER on MySQL, one transaction on PostgreSQL, one rebuild on SQLite)."""
 
 from __future__ import annotations
 
 import pytest
 
 import dj_jupyter as dj
-from dj_jupyter.errors import NotAlterableError
+from dj_jupyter.errors import DataJointError, NotAlterableError
 from dj_jupyter.tables.alter import plan_for
 
 BEFORE = """
@@ -56,11 +60,62 @@ def test_rename_keeps_values_comment_and_lineage(schema, Measurement):
     assert len(renamed & {"reading": 1.5}) == 1
 
 
+def test_a_rename_that_also_changes_keeps_and_converts_the_values(schema, Measurement):
+    changed = _redefine(Measurement, RENAMED.replace(
+        "reading = null : float32", "reading = -1 : float64").replace(
+        "unit : varchar(8)", "unit : varchar(16)"))
+    with pytest.raises(DataJointError, match="refused the change and the table is unchanged"):
+        changed.alter(prompt=False, context={})  # row 2 holds NULL: NOT NULL cannot be
+    assert Measurement.describe() == Measurement().describe()
+    stored = dj.FreeTable(schema.connection, Measurement().full_table_name)
+    assert stored.heading.names == ["measurement_id", "value", "unit"]  # not renamed either
+    assert stored.heading["value"].type.text == "float32"
+    (Measurement & {"measurement_id": 2}).delete(prompt=False)
+    plan = changed.alter(prompt=False, context={})
+    assert sorted((c.kind, c.name) for c in plan.changes) == [
+        ("modify", "unit"), ("rename", "reading")]
+    assert "values are kept and converted" in plan.describe()
+    stored = dj.FreeTable(schema.connection, Measurement().full_table_name)
+    assert stored.heading.names == ["measurement_id", "reading", "unit"]
+    assert stored.heading["reading"].type.text == "float64"
+    assert not stored.heading["reading"].nullable
+    assert stored.heading["reading"].comment == "the value"
+    assert stored.to_dicts() == [{"measurement_id": 1, "reading": 2.5, "unit": "m"}]
+    assert plan_for(changed(), {}).is_empty
+    changed.insert1({"measurement_id": 3, "unit": "kg"})
+    assert (changed & {"measurement_id": 3}).fetch1("reading") == -1
+
+
+def test_a_rename_that_becomes_nullable_as_in_datajoints_alter_test(schema):
+    """DataJoint's case: ``notes="" : varchar(2048)`` becomes
+    ``subject_notes=null : varchar(2048)  # {notes} ...``; the values stay."""
+    @schema
+    class Experiment(dj.Manual):
+        definition = """
+        experiment_id : int16
+        ---
+        notes = "" : varchar(2048)  # e.g. purpose of experiment
+        """
+
+    Experiment.insert([{"experiment_id": 1, "notes": "pilot"}, {"experiment_id": 2}])
+    renamed = _redefine(Experiment, """
+        experiment_id : int16
+        ---
+        subject_notes = null : varchar(2048)  # {notes} e.g. purpose of experiment
+        """)
+    renamed.alter(prompt=False, context={})
+    assert renamed.to_dicts(order_by="experiment_id") == [
+        {"experiment_id": 1, "subject_notes": "pilot"},
+        {"experiment_id": 2, "subject_notes": ""}]
+    renamed.insert1({"experiment_id": 3})
+    assert (renamed & {"experiment_id": 3}).fetch1("subject_notes") is None
+
+
 @pytest.mark.parametrize("definition, message", [
     (BEFORE.replace("# the value", "# {nothing} the value").replace("value = null",
                                                                   "reading = null"),
      "no secondary attribute 'nothing'"),
-    (RENAMED.replace("float32", "float64"), "alter in two steps"),
+    (RENAMED.replace("float32", "<blob>"), "would not convert its stored values"),
     (RENAMED.replace("unit : varchar(8)        # SI unit", "unit2 : varchar(8)  # {value}"),
      "renamed twice"),
 ])
