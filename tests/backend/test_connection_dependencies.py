@@ -213,6 +213,14 @@ def test_topo_sort_puts_every_parent_first(conn, schema_name, edges):
             below = {j for j in range(4) if _reaches(edges, i, j)}
             assert set(graph.descendants(cls.full_table_name)) == \
                 {classes[j].full_table_name for j in below | {i}}
+            # the table's own answers: the same names (full_table_name), the same order
+            table = cls()
+            assert set(table.descendants()) == set(graph.descendants(cls.full_table_name))
+            assert table.ancestors() == graph.ancestors(cls.full_table_name)
+            assert sorted(table.parents()) == sorted(
+                classes[p].full_table_name for p, c in edges if c == i)
+            assert sorted(table.children()) == sorted(
+                classes[c].full_table_name for p, c in edges if p == i)
     finally:
         schema.drop(prompt=False)
 
