@@ -7,6 +7,8 @@ at all (one ALTER on MySQL, one transaction on PostgreSQL, one rebuild on SQLite
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import dj_jupyter as dj
 from dj_jupyter.errors import DataJointError, NotAlterableError
@@ -130,3 +132,36 @@ def test_rename_without_a_marker_names_the_marker(Measurement):
     with pytest.raises(NotAlterableError, match=r"\{value\}"):
         _redefine(Measurement, BEFORE.replace("value = null", "reading = null")).alter(
             prompt=False, context={})
+
+
+@settings(max_examples=5, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.one_of(st.none(), st.integers(-1000, 1000)), min_size=1,
+                       max_size=6),
+       widen=st.booleans())
+def test_a_rename_with_a_change_keeps_every_value(conn, schema_name, values, widen):
+    """Any rows: renaming int16 ``value`` to ``reading`` and (maybe) widening it to int64
+    keeps each row's value; the other attribute is untouched."""
+    name = f"{schema_name}_{abs(hash((tuple(values), widen))) % 10**6}"
+    schema = dj.Schema(name, connection=conn)
+    try:
+        Sample = schema(type("Sample", (dj.Manual,), {"definition": """
+            sample_id : int32
+            ---
+            value = null : int16   # the value
+            note = "" : varchar(8)
+            """}), context={})
+        rows = [{"sample_id": i, "value": v, "note": f"n{i}"} for i, v in enumerate(values)]
+        Sample.insert(rows)
+        renamed = _redefine(Sample, f"""
+            sample_id : int32
+            ---
+            reading = null : {"int64" if widen else "int16"}   # {{value}} the value
+            note = "" : varchar(8)
+            """)
+        renamed.alter(prompt=False, context={})
+        assert renamed.to_dicts(order_by="sample_id") == [
+            {"sample_id": r["sample_id"], "reading": r["value"], "note": r["note"]}
+            for r in rows]
+    finally:
+        schema.drop(prompt=False)
