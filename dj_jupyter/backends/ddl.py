@@ -4,7 +4,7 @@ portable compile rules; each dialect's own rules live in its folder.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,15 +51,18 @@ class ModifyColumn(sa.schema.ExecutableDDLElement):
 
 
 class AlterColumns(sa.schema.ExecutableDDLElement):
-    """Several column changes (and the table comment) in one ALTER TABLE statement."""
+    """Several column changes (and the table comment) in one ALTER TABLE statement;
+    ``renamed`` maps a column's new name to its current one."""
 
     inherit_cache = False
 
     def __init__(self, table: sa.Table, dropped: Sequence[str], added: Sequence[str],
-                 modified: Sequence[str], table_comment: bool):
+                 modified: Sequence[str], table_comment: bool,
+                 renamed: Mapping[str, str] | None = None):
         self.table = table
         self.dropped, self.added, self.modified = list(dropped), list(added), list(modified)
         self.table_comment = table_comment
+        self.renamed = dict(renamed or {})
 
 
 class RenameTable(sa.schema.ExecutableDDLElement):

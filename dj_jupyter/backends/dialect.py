@@ -15,14 +15,14 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..definition.model import TypeSpec
 from ..definition.types import core_of
-from .ddl import AddColumn, DropColumn, ModifyColumn, RenameTable
+from .ddl import AddColumn, DropColumn, ModifyColumn, RenameColumn, RenameTable
 
 __all__ = ["Dialect", "ServerSchemas", "ErrorKind", "Convert", "enum_type_name",
            "stored_family", "dump_json",
@@ -412,9 +412,13 @@ class Dialect:
 
     def alter_statements(self, target: sa.Table, added: Sequence[str], dropped: Sequence[str],
                          modified: Sequence[str], recommented: Sequence[str],
-                         table_comment: bool = False) -> list[Any]:
-        """DDL turning the stored table into ``target`` column by column (and its comment)."""
-        statements: list[Any] = [DropColumn(target, name) for name in dropped]
+                         table_comment: bool = False,
+                         renamed: Mapping[str, str] | None = None) -> list[Any]:
+        """DDL turning the stored table into ``target`` column by column (and its comment).
+        ``renamed`` (new name -> old name) are renamed first; the other lists use new names."""
+        statements: list[Any] = [RenameColumn(target, old, new)
+                                 for new, old in (renamed or {}).items()]
+        statements += [DropColumn(target, name) for name in dropped]
         statements += [AddColumn(target.c[name]) for name in added]
         statements += [ModifyColumn(target.c[name]) for name in modified]
         statements += [sa.schema.SetColumnComment(target.c[name]) for name in recommented]
@@ -429,8 +433,11 @@ class Dialect:
 
     def rebuild_table(self, sa_connection: sa.Connection, current: sa.Table, target: sa.Table,
                       staging: sa.Table, kept: Sequence[str],
-                      finish: Callable[[sa.Connection], None]) -> None:
+                      finish: Callable[[sa.Connection], None],
+                      sources: Mapping[str, str] | None = None) -> None:
         """SQLite's way to change columns: copy into a new table that takes the old name.
+        ``kept`` are the copied columns (target names); ``sources`` maps a renamed one to its
+        column in ``current``.
 
         Foreign keys are switched off for the swap (children keep naming the table), which
         SQLite only allows between transactions; the swap itself is one transaction, checked
@@ -443,7 +450,8 @@ class Dialect:
             with sa_connection.begin():
                 sa_connection.execute(sa.schema.CreateTable(staging))
                 sa_connection.execute(sa.insert(staging).from_select(
-                    list(kept), sa.select(*[current.c[name] for name in kept])))
+                    list(kept), sa.select(*[current.c[(sources or {}).get(name, name)]
+                                            for name in kept])))
                 check_converted(sa_connection, staging, kept)
                 sa_connection.execute(sa.schema.DropTable(current))
                 sa_connection.execute(RenameTable(staging, target.name))

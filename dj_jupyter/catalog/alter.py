@@ -3,7 +3,8 @@
 Only what ALTER can do without losing the table's identity is changed: secondary
 attributes are added, modified (type, default, nullability, comment), renamed or dropped,
 and the table comment is replaced. As in DataJoint, an attribute whose comment opens with
-``{old_name}`` is ``old_name`` renamed (its values kept); the marker is not stored, so the
+``{old_name}`` is ``old_name`` renamed (its values kept, converted if the rename changes its
+type, default or nullability too, in the same step); the marker is not stored, so the
 same definition altered again changes nothing. Anything else — the primary key, foreign keys,
 indexes, or a rename that reads as a drop plus an add — is refused with
 :class:`NotAlterableError`, which says to drop and re-declare. :func:`plan_alter` is
@@ -20,7 +21,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..backends.ddl import RenameColumn
 from ..definition.model import AttributeSpec, ForeignKeySpec, TableDefinition
 from ..definition.render import render_definition, strip_lines
 from ..errors import DataJointError, DefinitionError, NotAlterableError, TransactionError
@@ -59,8 +59,20 @@ class AttributeChange:
         if self.kind == "drop":
             return f"  - drop   {old}  (its values are lost)"
         if self.kind == "rename" and self.old is not None:
+            if self.changes_column:
+                return f"  ~ rename {old}  →  {new}  (its values are kept and converted)"
             return f"  ~ rename {self.old.name} → {new}  (its values are kept)"
         return f"  ~ {self.kind:<6} {old}  →  {new}"
+
+    @property
+    def changes_column(self) -> bool:
+        """Whether the column's type, default or nullability change (a rename may, too)."""
+        if self.kind in ("add", "drop", "modify"):
+            return True
+        if self.kind != "rename" or self.old is None or self.new is None:
+            return False
+        return not _same_attribute(replace(self.old, name=self.new.name,
+                                           comment=self.new.comment), self.new)
 
 
 @dataclass(frozen=True)
@@ -158,11 +170,9 @@ def _renames(table: str, old_attrs: dict[str, AttributeSpec], new_side: list[Ite
         if old in renamed.values():
             raise NotAlterableError(f"{table}: attribute {old!r} is renamed twice; give "
                                     f"{{{old}}} to one attribute only")
-        previous = old_attrs[old]
-        if not _same_attribute(replace(previous, name=item.name, comment=item.comment), item):
-            raise NotAlterableError(
-                f"{table}: {old!r} is renamed to {item.name!r} and changed at once; alter in two "
-                "steps: first the rename (same type, default and nullability), then the change")
+        previous = replace(old_attrs[old], name=item.name, comment=item.comment)
+        if not _same_attribute(previous, item):
+            _modification(table, previous, item)  # the change alone must be alterable
         renamed[item.name] = old
     return items, renamed
 
@@ -271,7 +281,12 @@ def apply_alter(table: Table, plan: AlterPlan) -> None:
 
 def _columns_change(plan: AlterPlan) -> bool:
     """Whether columns change beyond what every backend does in place (comments, renames)."""
-    return any(c.kind not in ("comment", "rename") for c in plan.changes)
+    return any(c.changes_column for c in plan.changes)
+
+
+def _renamed(plan: AlterPlan) -> dict[str, str]:
+    """New name -> old name of every renamed attribute."""
+    return {c.name: c.old.name for c in plan.changes if c.kind == "rename" and c.old}
 
 
 def _check_rows_allow(table: Table, plan: AlterPlan) -> None:
@@ -355,15 +370,17 @@ def _catalogue_step(table: Table, plan: AlterPlan, target: Any) -> Any:
 def _alter_in_place(table: Table, plan: AlterPlan, target: sa.Table, finish: Any) -> None:
     connection = table.connection
     dialect = connection.dialect
-    # a renamed column keeps its values; its stored comment (type marker) is written again
-    renames = [RenameColumn(target, c.old.name, c.name) for c in plan.changes
-               if c.kind == "rename" and c.old]
-    recommented = [*plan.names("comment"), *plan.names("rename")] if dialect.keeps_comments \
-        else []  # else: the catalogue
-    statements = renames + dialect.alter_statements(
-        target, plan.names("add"), plan.names("drop"), plan.names("modify"), recommented,
-        table_comment=plan.comment is not None and dialect.keeps_comments)
-    new_columns = [target.c[n] for n in (*plan.names("add"), *plan.names("modify"))]
+    # a renamed column keeps its values (converted if it changes too); its stored comment
+    # (type marker) is written again
+    changed_renames = [c.name for c in plan.changes if c.kind == "rename" and c.changes_column]
+    modified = [*plan.names("modify"), *changed_renames]
+    recommented = [n for n in (*plan.names("comment"), *plan.names("rename"))
+                   if n not in changed_renames] if dialect.keeps_comments else []
+    statements = dialect.alter_statements(
+        target, plan.names("add"), plan.names("drop"), modified, recommented,
+        table_comment=plan.comment is not None and dialect.keeps_comments,
+        renamed=_renamed(plan))
+    new_columns = [target.c[n] for n in (*plan.names("add"), *modified)]
 
     def work(sa_connection: sa.Connection) -> None:
         for column in new_columns:  # e.g. a PostgreSQL enum type the column needs
@@ -383,6 +400,9 @@ def _rebuild(table: Table, plan: AlterPlan, definition: TableDefinition,
     staging = plan_table(connection, table.database, f"~alter~{table.table_name}", definition,
                          parents).table
     kept = [c.name for c in target.columns if c.name not in plan.names("add")]
+    sources = {new: old for new, old in _renamed(plan).items() if new in kept}
     sa_schema, address = dialect.table_address(table.database, table.table_name)
-    current = sa.Table(address, sa.MetaData(), *[sa.Column(n) for n in kept], schema=sa_schema)
-    connection.call(lambda c: dialect.rebuild_table(c, current, target, staging, kept, finish))
+    current = sa.Table(address, sa.MetaData(), *[sa.Column(sources.get(n, n)) for n in kept],
+                       schema=sa_schema)
+    connection.call(lambda c: dialect.rebuild_table(c, current, target, staging, kept, finish,
+                                                    sources))

@@ -30,8 +30,8 @@ def table_card_html(table: Any, taken: datetime | None = None) -> str:
     tier = html.escape(getattr(table, "_tier", ""))
     rows = [("table", html.escape(table.full_name)),
             ("rows", str(len(table))),
-            ("parents", _names(table.parents())),
-            ("children", _names(table.children()))]
+            ("parents", _names([t.full_name for t in table.parents(as_objects=True)])),
+            ("children", _names([t.full_name for t in table.children(as_objects=True)]))]
     facts = "".join(f"<dt>{key}</dt><dd>{value}</dd>" for key, value in rows)
     return (f"<style>{_css()}</style>"
             f'<div class="dj-card"><span class="dj-card-title">{name}</span>'

@@ -29,6 +29,8 @@ def refused_access(connection: Connection, action: str) -> Iterator[None]:
     """Run the block; a refusal for lack of privilege becomes :class:`AccessError`."""
     try:
         yield
+    except AccessError as error:  # the connection's own: say which action it refused
+        raise AccessError(f"{action} was refused: {error}") from None
     except DataJointError:
         raise
     except Exception as error:

@@ -307,7 +307,7 @@ class Schema:
         return collect(self, dry_run=dry_run, grace_seconds=grace_seconds)
 
     def drop(self, prompt: bool | None = None) -> None:
-        """Drop the whole schema and every table in it.
+        """Drop the whole schema and every table in it (nothing if it does not exist).
 
         Refused inside a transaction (DDL would end it). With a prompt, the tables are read
         again after the answer; if another session changed them meanwhile, nothing is
@@ -320,6 +320,12 @@ class Schema:
             raise TransactionError(f"schema {name!r} cannot be dropped inside a transaction; "
                                    "commit or cancel the transaction first")
         catalog_of(self.connection).changed()  # another session may have dropped tables
+        if not catalog.database_exists(self.connection, name):
+            # never made (e.g. its activation was refused) or dropped already: nothing to do,
+            # and no DROP the user may lack the privilege for
+            logger.info("Schema %r does not exist: nothing to drop.", name)
+            catalog_of(self.connection).schemas.pop(name, None)
+            return
         if not catalog.table_names(self.connection, name):
             logger.info("Schema %r has no tables (or no longer exists): nothing to ask.", name)
             self._drop_now(name, [])

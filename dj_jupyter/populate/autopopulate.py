@@ -44,7 +44,6 @@ from ..query.expression import QueryExpression
 from ..settings import config
 from ..tables.insert_guard import populating
 from ..tables.row_provenance import ingesting
-from ..tables.table import FreeTable
 from .done_check import DoneCheck
 from .job_metadata import JobMetadata, has_job_metadata, keys_of_other_versions
 from .jobs import Heartbeat, JobQueue, job_queue
@@ -131,7 +130,7 @@ class AutoPopulate:
     @property
     def key_source(self) -> QueryExpression:
         """The keys to compute: the join of the primary-key parents (override to change)."""
-        parents = self.parents(primary=True, foreign_key_info=True)
+        parents = self.parents(primary=True, as_objects=True, foreign_key_info=True)
         if not parents:
             raise DataJointError(
                 f"{type(self).__name__} has no primary-key parents to take keys from; declare "
@@ -139,7 +138,7 @@ class AutoPopulate:
         source = None
         for parent, info in parents:
             renames = {child: old for child, old in info["attr_map"].items() if child != old}
-            term = FreeTable(self.connection, parent).proj(**renames)
+            term = parent.proj(**renames)
             source = term if source is None else source * term
         return source
 

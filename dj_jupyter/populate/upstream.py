@@ -40,7 +40,7 @@ class Upstream:
 
     def _reachable(self) -> set[str]:
         if self._members is None:
-            self._members = {self._seed, *self._table.ancestors()}
+            self._members = {t.full_name for t in self._table.ancestors(as_objects=True)}
         return self._members
 
     def __getitem__(self, item: Any) -> QueryExpression:
@@ -81,9 +81,9 @@ class Upstream:
             return self._key
         if name not in self._views:
             parent = self._table.table_named(name)
-            terms = [self._through(child, name, info["attr_map"])
-                     for child, info in parent.children(foreign_key_info=True)
-                     if child in self._reachable()]
+            terms = [self._through(child.full_name, name, info["attr_map"])
+                     for child, info in parent.children(as_objects=True, foreign_key_info=True)
+                     if child.full_name in self._reachable()]
             self._views[name] = terms
         return self._views[name]
 

@@ -317,36 +317,59 @@ class Table(_Deletable, QueryExpression, metaclass=_TableMeta):
 
     def parents(self, primary: bool | None = None, as_objects: bool = False,
                 foreign_key_info: bool = False):
-        found = catalog_of(self.connection).dependencies.related(self, "parents", primary,
-                                                                 foreign_key_info)
-        return self._as_tables(found, as_objects and not foreign_key_info)
+        """The tables this one references, by ``full_table_name`` (quoted, as DataJoint names
+        them); ``primary``: only foreign keys within (True) or reaching outside (False) the
+        primary key; ``as_objects``: ``FreeTable`` objects; ``foreign_key_info``: (table,
+        properties) per foreign key."""
+        return self._related("parents", primary, as_objects, foreign_key_info)
 
     def children(self, primary: bool | None = None, as_objects: bool = False,
                  foreign_key_info: bool = False):
-        found = catalog_of(self.connection).dependencies.related(self, "children", primary,
-                                                                 foreign_key_info)
-        return self._as_tables(found, as_objects and not foreign_key_info)
+        """The tables referencing this one, named and filtered as in :meth:`parents`."""
+        return self._related("children", primary, as_objects, foreign_key_info)
 
     def ancestors(self, as_objects: bool = False):
-        return self._as_tables(
-            catalog_of(self.connection).dependencies.ancestors(self.full_name), as_objects)
+        """This table first, then every table upstream of it, children before parents."""
+        order = catalog_of(self.connection).dependencies.ancestors(self.full_name)
+        above = [n for n in reversed(order) if n != self.full_name]
+        return self._as_tables([self.full_name, *above], as_objects)
 
     def descendants(self, as_objects: bool = False):
-        return self._as_tables(
-            catalog_of(self.connection).dependencies.descendants([self.full_name]), as_objects)
+        """This table first, then every table downstream of it, parents before children."""
+        order = catalog_of(self.connection).dependencies.descendants([self.full_name])
+        below = [n for n in order if n != self.full_name]
+        return self._as_tables([self.full_name, *below], as_objects)
 
     def parts(self, as_objects: bool = False):
+        """This master's part tables."""
         names = [n for n in catalog_of(self.connection).dependencies.names
                  if naming.master_of_full_name(n) == f"{self.database}.{self.table_name}"]
         return self._as_tables(names, as_objects)
 
     def table_named(self, full_name: str) -> FreeTable:
-        """The table called ``full_name`` (``schema.table``) on this table's connection."""
+        """The table called ``full_name`` (``schema.table``, or its quoted full table name) on
+        this table's connection."""
         return FreeTable(self.connection, full_name)
 
-    def _as_tables(self, names: list, as_objects: bool) -> list:
-        """``names`` of tables, or their ``FreeTable`` objects."""
-        return [self.table_named(n) for n in names] if as_objects else names
+    def _related(self, direction: str, primary: bool | None, as_objects: bool,
+                 foreign_key_info: bool) -> list:
+        found = catalog_of(self.connection).dependencies.related(self, direction, primary,
+                                                                 foreign_key_info)
+        if not foreign_key_info:
+            return self._as_tables(found, as_objects)
+        return [(self.table_named(n) if as_objects else self._quoted_name(n), info)
+                for n, info in found]
+
+    def _as_tables(self, names: list[str], as_objects: bool) -> list:
+        """``names`` (``schema.table``) as full table names, or as ``FreeTable`` objects."""
+        if as_objects:
+            return [self.table_named(n) for n in names]
+        return [self._quoted_name(n) for n in names]
+
+    def _quoted_name(self, full_name: str) -> str:
+        """``schema.table`` as its ``full_table_name`` (quoted for this backend)."""
+        schema, _, table = full_name.partition(".")
+        return self._quoted(schema, table)
 
     @property
     def full_name(self) -> str:

@@ -109,7 +109,7 @@ def test_children_survive_a_rebuild_of_their_parent(schema, subject):
     Weighing.insert1({"subject_id": 1, "day": 1, "grams": 20.0})
     new = _redefine(subject, BASE.replace("name : varchar(32)", "name : varchar(80)"))
     new.alter(prompt=False, context={})
-    assert len(Weighing) == 1 and Weighing().parents() == [new().full_name]
+    assert len(Weighing) == 1 and Weighing().parents() == [new().full_table_name]
     with pytest.raises(DataJointError):
         Weighing.insert1({"subject_id": 9, "day": 1, "grams": 1.0})  # FK still enforced
     (new & {"subject_id": 2}).delete(prompt=False)

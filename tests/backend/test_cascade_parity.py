@@ -369,3 +369,61 @@ def test_a_diagram_hands_out_restricted_free_tables(schema):
     assert [len(t) for t in cascade] == [2, 2]
     assert (cascade[Child] & {"item_id": 0}).delete(prompt=False) == 1  # a restriction of it
     assert len(Item()) == 5 and len(Child()) == 4
+
+
+def lookup_master(schema):
+    """Kind (a lookup) referenced by Master outside its key and by Master.Item's rows too
+    (the shape of DataJoint's test_delete_lookup_restricted)."""
+
+    @schema
+    class Kind(dj.Lookup):
+        definition = """
+        kind : int32
+        """
+        contents = [(k,) for k in (1, 2, 3, 4)]
+
+    @schema
+    class Master(dj.Manual):
+        definition = """
+        master_id : int32
+        ---
+        -> Kind
+        """
+
+        class Item(dj.Part):
+            definition = """
+            -> master
+            item : int32
+            ---
+            -> Kind
+            """
+
+    return Kind, Master
+
+
+def test_parts_going_with_their_masters_through_another_path_are_allowed(schema):
+    """Every part row the lookup's delete removes belongs to a master row the same delete
+    removes (through the master's own reference): enforce has nothing to refuse."""
+    Kind, Master = lookup_master(schema)
+    Master.insert([{"master_id": 1, "kind": 1}, {"master_id": 2, "kind": 3}])
+    Master.Item.insert([{"master_id": 1, "item": 1, "kind": 1},
+                        {"master_id": 1, "item": 2, "kind": 2},
+                        {"master_id": 2, "item": 1, "kind": 3},
+                        {"master_id": 2, "item": 2, "kind": 4}])
+    assert (Kind & "kind <= 2").delete(prompt=False) == 2
+    assert Master.to_arrays("master_id").tolist() == [2]
+    assert len(Master.Item()) == 2 and len(Kind()) == 2
+
+
+def test_parts_whose_masters_stay_are_refused_by_the_rows_not_the_tables(schema):
+    """Deliberately stricter than DataJoint 2.3.5, which checks tables (some master row went,
+    so any part rows may go): master 2 would stay with items it was made with removed."""
+    Kind, Master = lookup_master(schema)
+    Master.insert([{"master_id": 1, "kind": 1}, {"master_id": 2, "kind": 3}])
+    Master.Item.insert([{"master_id": m, "item": k, "kind": k} for m in (1, 2)
+                        for k in (1, 2, 3, 4)])
+    with pytest.raises(DataJointError, match="before its master.*part_integrity='cascade'"):
+        (Kind & "kind <= 2").delete(prompt=False)
+    assert len(Kind()) == 4 and len(Master()) == 2 and len(Master.Item()) == 8  # nothing went
+    assert (Kind & "kind <= 2").delete(prompt=False, part_integrity="cascade") == 2
+    assert len(Master()) == 0 and len(Master.Item()) == 0 and len(Kind()) == 2

@@ -105,6 +105,49 @@ def test_descendants_and_ancestors_in_dependency_order(t, conn):
         assert order.index(parent) < order.index(child)
 
 
+def test_a_table_names_its_relatives_as_the_graph_does(t, conn):
+    """Table.parents/children/ancestors/descendants/parts answer with full_table_name, as
+    connection.dependencies does; as_objects gives tables of those names."""
+    graph = conn.dependencies
+    for cls in (t.Animal, t.Session, t.Cell, t.Synapse, t.Note):
+        table = cls()
+        for primary in (None, True, False):
+            assert table.parents(primary) == list(dict.fromkeys(
+                n for n, _ in graph.parents(table.full_table_name, primary)))
+            assert table.children(primary) == list(dict.fromkeys(
+                n for n, _ in graph.children(table.full_table_name, primary)))
+        assert table.ancestors() == graph.ancestors(table.full_table_name)
+        assert table.descendants()[0] == table.full_table_name
+        assert set(table.descendants()) == set(graph.descendants(table.full_table_name))
+        for method in ("parents", "children", "ancestors", "descendants"):
+            names = getattr(table, method)()
+            assert [o.full_table_name for o in getattr(table, method)(as_objects=True)] == names
+    entries = t.Synapse().parents(as_objects=True, foreign_key_info=True)
+    assert sorted((o.full_table_name, sorted(info["attr_map"])) for o, info in entries) == [
+        (t.Cell.full_table_name, ["animal", "post", "session"]),
+        (t.Cell.full_table_name, ["animal", "pre", "session"])]
+    assert [n for n, _ in t.Synapse().parents(foreign_key_info=True)] == \
+        [t.Cell.full_table_name] * 2
+
+
+def test_a_master_names_its_parts_as_full_table_name(schema):
+    @schema
+    class Probe(dj.Manual):
+        definition = """
+        probe : int32
+        """
+
+        class Channel(dj.Part):
+            definition = """
+            -> master
+            channel : int16
+            """
+
+    assert Probe().parts() == [Probe.Channel().full_table_name]
+    assert [p.full_table_name for p in Probe().parts(as_objects=True)] == Probe().parts()
+    assert Probe.Channel().parents() == [Probe().full_table_name]
+
+
 def test_the_graph_follows_declarations_without_a_reload(t, schema, conn):
     graph = conn.dependencies
     graph.load()
@@ -170,6 +213,14 @@ def test_topo_sort_puts_every_parent_first(conn, schema_name, edges):
             below = {j for j in range(4) if _reaches(edges, i, j)}
             assert set(graph.descendants(cls.full_table_name)) == \
                 {classes[j].full_table_name for j in below | {i}}
+            # the table's own answers: the same names (full_table_name), the same order
+            table = cls()
+            assert set(table.descendants()) == set(graph.descendants(cls.full_table_name))
+            assert table.ancestors() == graph.ancestors(cls.full_table_name)
+            assert sorted(table.parents()) == sorted(
+                classes[p].full_table_name for p, c in edges if c == i)
+            assert sorted(table.children()) == sorted(
+                classes[c].full_table_name for p, c in edges if p == i)
     finally:
         schema.drop(prompt=False)
 

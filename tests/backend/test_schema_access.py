@@ -68,3 +68,31 @@ def test_dropping_a_schema_that_does_not_exist_does_nothing(schema):
     assert not schema.exists
     schema.drop(prompt=False)  # nothing left: no error
     assert not schema.exists
+
+
+def test_a_refused_activation_leaves_nothing_and_its_drop_does_nothing(backend, server_conn,
+                                                                       schema_name):
+    """Deferred activation under a name the user may not create: AccessError, no schema on
+    the server; dropping the schema afterwards (a test's teardown) does nothing, and the
+    schema can still be activated under a name the user may create."""
+    schema = dj.Schema()
+
+    @schema
+    class Probe(dj.Manual):
+        definition = """
+        probe : int32
+        """
+
+    with without_create_privilege(backend, server_conn) as limited:
+        with pytest.raises(dj.errors.AccessError, match="lacks the privilege"):
+            schema.activate(schema_name, connection=limited)
+        schema.drop(prompt=False)  # no AccessError: there is nothing to drop
+        assert not schema.exists
+    assert schema_name not in dj.list_schemas(connection=server_conn)
+    schema.activate(schema_name, connection=server_conn)
+    try:
+        Probe.insert1({"probe": 1})
+        assert len(Probe()) == 1
+    finally:
+        schema.drop(prompt=False)
+    assert schema_name not in dj.list_schemas(connection=server_conn)

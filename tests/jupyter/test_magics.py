@@ -54,7 +54,7 @@ def test_python_body_defines_make(ip) -> None:
     table = ip.user_ns[squared]
     table.populate()
     assert sorted(r["squared"] for r in table.to_dicts()) == [4, 9]
-    assert ip.user_ns[squared]().parents() == [ip.user_ns[number]().full_name]
+    assert ip.user_ns[squared]().parents() == [ip.user_ns[number]().full_table_name]
 
 
 def test_unchanged_rerun_is_a_no_op(ip) -> None:

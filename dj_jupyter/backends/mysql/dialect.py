@@ -86,10 +86,12 @@ class MySQLDialect(ServerSchemas, Dialect):
         return True
 
     def alter_statements(self, target, added, dropped, modified, recommented,
-                         table_comment=False):
+                         table_comment=False, renamed=None):
         """One ALTER TABLE for every change: MySQL commits each DDL statement on its own, so
-        several statements could leave an alter half done."""
-        return [AlterColumns(target, dropped, added, [*modified, *recommented], table_comment)]
+        several statements could leave an alter half done. A renamed column is changed by
+        ``CHANGE COLUMN old <new specification>`` in that same statement."""
+        return [AlterColumns(target, dropped, added, [*modified, *recommented], table_comment,
+                             renamed)]
 
     def table_options(self):
         return {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4",
@@ -248,8 +250,10 @@ def _compile_alter_columns_mysql(element: AlterColumns, compiler: Any, **kw: Any
     actions = [f"DROP COLUMN {quote(name)}" for name in element.dropped]
     actions += [f"ADD COLUMN {compiler.get_column_specification(table.c[name])}"
                 for name in element.added]  # MySQL's specification includes the comment
+    actions += [f"CHANGE COLUMN {quote(old)} {compiler.get_column_specification(table.c[new])}"
+                for new, old in element.renamed.items()]
     actions += [f"MODIFY COLUMN {compiler.get_column_specification(table.c[name])}"
-                for name in element.modified]
+                for name in element.modified if name not in element.renamed]
     if element.table_comment:
         comment = compiler.sql_compiler.render_literal_value(table.comment or "", sa.String())
         actions.append(f"COMMENT = {comment}")

@@ -117,10 +117,11 @@ class PostgreSQLDialect(ServerSchemas, Dialect):
         return True
 
     def alter_statements(self, target, added, dropped, modified, recommented,
-                         table_comment=False):
-        """PostgreSQL column specifications carry no comment: set them one by one."""
+                         table_comment=False, renamed=None):
+        """PostgreSQL column specifications carry no comment: set them one by one (DDL is
+        transactional here, so the statements change the table together or not at all)."""
         statements = super().alter_statements(target, added, dropped, modified, recommented,
-                                              table_comment)
+                                              table_comment, renamed)
         return statements + [sa.schema.SetColumnComment(target.c[name])
                              for name in (*added, *modified)]
 
