@@ -36,6 +36,10 @@ __all__ = ["row_key", "schema_of", "HashCodec", "AttachCodec", "NpyCodec", "NpyR
 # read is a system call, an S3 read a round trip (so S3 prefers fewer, larger reads).
 LOCAL_REQUEST_COST = 1024
 REMOTE_REQUEST_COST = 1 << 20
+# The <npy@> metadata key (our addition to DataJoint's {path, store, dtype, shape}, which
+# DataJoint ignores) naming where the array's bytes start in a C-ordered .npy object.
+DATA_OFFSET = "data_offset"
+MAX_DATA_OFFSET = 1 << 20  # beyond any header np.save writes for an array it can hold
 
 
 def content_hash(data: bytes) -> str:
@@ -148,9 +152,13 @@ class NpyCodec(SchemaCodec):
         store = get_store(store_name)
         path = store.layout.object_path(row, ".npy")
         record_write(store, path)  # first: a partial write is removed too
-        store.put_npy(path, value)
-        return {"path": path, "store": store.name, "dtype": dtype_text(value.dtype),
-                "shape": list(value.shape)}
+        data_offset = store.put_npy(path, value)
+        metadata = {"path": path, "store": store.name, "dtype": dtype_text(value.dtype),
+                    "shape": list(value.shape)}
+        if not (value.flags.f_contiguous and not value.flags.c_contiguous):
+            # C order (as np.save writes it): NpyRef reads a slice and the header at once
+            metadata[DATA_OFFSET] = data_offset
+        return metadata
 
     def decode(self, stored: Any, *, key: dict | None = None,
                context: dict | None = None) -> NpyRef:
@@ -198,6 +206,7 @@ class NpyRef:
         self._backend = backend
         self._array = None
         self._layout: tuple[int, bool] | None = None
+        self._offset_hint = _offset_hint(metadata)
 
     @property
     def ndim(self) -> int:
@@ -305,13 +314,57 @@ class NpyRef:
         if self._array is not None or self.dtype.hasobject or \
                 not npyslice.is_basic_index(index) or isinstance(self._store(), _ForeignBackend):
             return self.load()[index]
+        if self._layout is None and self._offset_hint is not None:
+            checked = self._read_with_header(index)
+            if checked is not MISMATCH:
+                return checked
         offset, fortran = self._header()
+        plan, _ = self._plan(index, fortran)
+        return npyslice.read_slice(self._store(), self.path, offset, self.dtype, plan)
+
+    def _plan(self, index: Any, fortran: bool) -> tuple[npyslice.ReadPlan, int]:
+        """The reads of ``ref[index]``, and what one request costs on this store."""
         located = npyslice.locate(self.shape, self.dtype.itemsize, fortran, index)
         store = self._store()
         cost = LOCAL_REQUEST_COST if store.local_path(self.path) is not None else \
             REMOTE_REQUEST_COST
-        plan = npyslice.plan_reads(self.shape, self.dtype.itemsize, located, cost)
-        return npyslice.read_slice(store, self.path, offset, self.dtype, plan)
+        return npyslice.plan_reads(self.shape, self.dtype.itemsize, located, cost), cost
+
+    def _read_with_header(self, index: Any) -> Any:
+        """``ref[index]`` read at the data offset the metadata records, in one batch with the
+        .npy header (one request when the slice starts within a header's length of the
+        data, as the first frame of a stack does; else two, concurrent), kept only when
+        the header confirms the offset, order, shape and dtype; else :data:`MISMATCH` (the
+        caller reads the header first, as for values written without the offset)."""
+        offset = self._offset_hint
+        plan, _ = self._plan(index, False)
+        if 0 in plan.shape:
+            return MISMATCH  # nothing to read: the header path answers without a guess
+        try:
+            head, buffer = npyslice.fetch_plan(self._store(), self.path, offset, plan,
+                                               head=True, merge_gap=offset)
+        except OSError:
+            return MISMATCH  # shorter than the offset says: the header path tells why
+        header = npyslice.parse_header(head)
+        if header is None or header.data_offset != offset or header.fortran or \
+                header.shape != self.shape or header.dtype != self.dtype:
+            self._offset_hint = None
+            return MISMATCH
+        self._layout = (offset, False)
+        return npyslice.shape_result(buffer, self.dtype, plan)
+
+
+MISMATCH = object()  # what NpyRef._read_with_header returns when the header disagrees
+
+
+def _offset_hint(metadata: dict) -> int | None:
+    """The recorded data offset when it can be one (an int past the shortest header and
+    within :data:`MAX_DATA_OFFSET`); the header then confirms it before any data is used."""
+    offset = metadata.get(DATA_OFFSET)
+    if isinstance(offset, int) and not isinstance(offset, bool) and \
+            16 <= offset <= MAX_DATA_OFFSET:
+        return offset
+    return None
 
 
 class _ForeignBackend:
