@@ -9,7 +9,9 @@
 - ``<npy@store>``: a numpy array as an ``.npy`` object at a path derived from the row's key,
   ``_schema/{schema}/{table}/{pk=value}/.../{field}_{token}.npy`` (see
   :mod:`..storage` for the layout keys that change these paths); fetched as a lazy
-  :class:`NpyRef`.
+  :class:`NpyRef`. The row is DataJoint's ``{path, store, dtype, shape}`` plus, for a
+  C-ordered array, ``data_offset`` (where its bytes start), so that a slice is read together
+  with the header that confirms it.
 """
 
 from __future__ import annotations
@@ -190,7 +192,9 @@ class NpyRef:
     it instead (a remote object is first copied to a local cache file); ``ref[index]``
     equals numpy's ``array[index]`` and, for basic indexing on any number of axes, reads
     only the bytes the result needs plus row rounding (ranged reads after the .npy header;
-    see :mod:`.npyslice`).
+    see :mod:`.npyslice`). When the row records the data offset, the first slice is read in
+    the same batch as the header (one request for the first frame of a stack) and kept only
+    if the header agrees; otherwise the header is read first.
 
     ``NpyRef(metadata)`` reads from the store the metadata names; ``NpyRef(metadata,
     backend)`` (DataJoint 2.x's form) reads through ``backend``: a :class:`StoreBackend`, or
