@@ -155,8 +155,8 @@ class NpyCodec(SchemaCodec):
         path = store.layout.object_path(row, ".npy")
         record_write(store, path)  # first: a partial write is removed too
         data_offset = store.put_npy(path, value)
-        metadata = {"path": path, "store": store.name, "dtype": dtype_text(value.dtype),
-                    "shape": list(value.shape)}
+        metadata: dict[str, Any] = {"path": path, "store": store.name,
+                                    "dtype": dtype_text(value.dtype), "shape": list(value.shape)}
         if not (value.flags.f_contiguous and not value.flags.c_contiguous):
             # C order (as np.save writes it): NpyRef reads a slice and the header at once
             metadata[DATA_OFFSET] = data_offset
@@ -319,29 +319,28 @@ class NpyRef:
                 not npyslice.is_basic_index(index) or isinstance(self._store(), _ForeignBackend):
             return self.load()[index]
         if self._layout is None and self._offset_hint is not None:
-            checked = self._read_with_header(index)
+            checked = self._read_with_header(index, self._offset_hint)
             if checked is not MISMATCH:
                 return checked
         offset, fortran = self._header()
-        plan, _ = self._plan(index, fortran)
+        plan = self._plan(index, fortran)
         return npyslice.read_slice(self._store(), self.path, offset, self.dtype, plan)
 
-    def _plan(self, index: Any, fortran: bool) -> tuple[npyslice.ReadPlan, int]:
-        """The reads of ``ref[index]``, and what one request costs on this store."""
+    def _plan(self, index: Any, fortran: bool) -> npyslice.ReadPlan:
+        """The reads of ``ref[index]``, planned for what one request costs on this store."""
         located = npyslice.locate(self.shape, self.dtype.itemsize, fortran, index)
         store = self._store()
         cost = LOCAL_REQUEST_COST if store.local_path(self.path) is not None else \
             REMOTE_REQUEST_COST
-        return npyslice.plan_reads(self.shape, self.dtype.itemsize, located, cost), cost
+        return npyslice.plan_reads(self.shape, self.dtype.itemsize, located, cost)
 
-    def _read_with_header(self, index: Any) -> Any:
-        """``ref[index]`` read at the data offset the metadata records, in one batch with the
+    def _read_with_header(self, index: Any, offset: int) -> Any:
+        """``ref[index]`` read at ``offset``, the data offset the metadata records, with the
         .npy header (one request when the slice starts within a header's length of the
         data, as the first frame of a stack does; else two, concurrent), kept only when
         the header confirms the offset, order, shape and dtype; else :data:`MISMATCH` (the
         caller reads the header first, as for values written without the offset)."""
-        offset = self._offset_hint
-        plan, _ = self._plan(index, False)
+        plan = self._plan(index, False)
         if 0 in plan.shape:
             return MISMATCH  # nothing to read: the header path answers without a guess
         try:
