@@ -6,7 +6,9 @@ target is T = 256 with the same frame, so its per-frame figures are these: a fra
 depends on T). Measured, best of ``--repeat``:
 
 * first frame   ``frame_payload`` of frame 0 through a fresh ``NpyRef`` (header read included):
-                the Python-side payload the browser receives (decimated to 512 px, robust range)
+                the Python-side payload the browser receives (decimated to 512 px, robust range);
+                with the data offset the row records (the header comes with the frame: one GET
+                on S3), and for a value without it (header first: two GETs)
 * slider        the same reference, another frame
 * full frame    ``ref[t]`` at full resolution (the raw frame, 16 MiB)
 * baseline      local: the same payload computed from ``np.load(path, mmap_mode="r")`` (and
@@ -14,7 +16,8 @@ depends on T). Measured, best of ``--repeat``:
                 shown too); S3: one ranged GET of the frame's bytes (s3fs ``cat_file``)
 
 Bytes read per frame are counted on the store (the process's read() bytes locally, the GET
-bodies on S3) and reported against the frame's bytes.
+bodies on S3) and reported against the frame's bytes, with the S3 requests of the first frame
+(with and without the data offset) and of a slider frame.
 
 A stack of noise as ``<zarr@>`` (``--zarr-gib``; chunks of a quarter frame, zarr's default
 compression, which noise defeats): first-frame payload (fetch, open, read; nothing kept from
@@ -43,7 +46,7 @@ import numpy as np
 import dj_jupyter as dj
 from dj_jupyter.display.arrays import ArraySource, as_source, frame_payload
 from dj_jupyter.objects import stores as storage
-from dj_jupyter.objects.codecs.stored import NpyRef
+from dj_jupyter.objects.codecs.stored import DATA_OFFSET, NpyRef
 from dj_jupyter.objects.codecs.zarr import forget_opened
 from tests.backend.readcount import bytes_read
 
@@ -119,13 +122,24 @@ def measure(spec: dict, frames: int, repeat: int, folder: Path) -> dict:
         ref = (Movie & {"m": 1}).fetch1("stack")
         store = storage.get_store()
 
-        def fresh() -> NpyRef:  # a reference that has not read the header yet
-            return NpyRef({"path": ref.path, "store": ref.store, "dtype": "<f4",
-                           "shape": [frames, SIDE, SIDE]})
+        recorded = ref._offset_hint  # the data offset the row records (dj_jupyter wrote it)
+
+        def fresh(offset: int | None = recorded) -> NpyRef:  # has not read the header yet
+            metadata = {"path": ref.path, "store": ref.store, "dtype": "<f4",
+                        "shape": [frames, SIDE, SIDE]}
+            return NpyRef(metadata if offset is None else {**metadata, DATA_OFFSET: offset})
 
         results = {"frames": frames, "gib": frames * FRAME_BYTES / 2**30}
         results["first"] = _best(lambda: frame_payload(as_source(fresh()), [1, 2],
                                                        [0, 0, 0]), repeat)
+        # a value without the offset (written before it was recorded, or by DataJoint)
+        results["first_legacy"] = _best(lambda: frame_payload(as_source(fresh(None)), [1, 2],
+                                                              [0, 0, 0]), repeat)
+        for name, offset in [("first_count", recorded), ("legacy_count", None)]:
+            unread = fresh(offset)
+            with bytes_read(store) as count:
+                frame_payload(as_source(unread), [1, 2], [0, 0, 0])
+            results[name] = count
         source = as_source(ref)
         frame_payload(source, [1, 2], [0, 0, 0])
         moves = iter(range(1, 10**6))
@@ -135,6 +149,7 @@ def measure(spec: dict, frames: int, repeat: int, folder: Path) -> dict:
         with bytes_read(store) as count:
             frame_payload(source, [1, 2], [frames - 1, 0, 0])
         results["bytes_payload"] = count.bytes
+        results["slider_count"] = count
         with bytes_read(store) as count:
             ref[frames - 2]
         results["bytes_full"] = count.bytes
@@ -253,6 +268,8 @@ def report(name: str, r: dict) -> str:
         f"frame {FRAME_BYTES / 2**20:.0f} MiB",
         f"  first frame payload  {_ms(r['first'])}   baseline {_ms(r['base_first'])}   "
         f"ratio {r['base_first'][0] / r['first'][0]:.2f}",
+        f"  first frame, value without the data offset (header first) "
+        f"{_ms(r['first_legacy'])}",
         f"  slider, next frame   {_ms(r['slider'])}",
         *([f"  (the mmap slice alone, without the payload's colour range: "
            f"{_ms(r['base_slice'])})"] if "base_slice" in r else []),
@@ -260,6 +277,11 @@ def report(name: str, r: dict) -> str:
         f"ratio {r['base_full'][0] / r['full'][0]:.2f}",
         f"  bytes read: payload {r['bytes_payload'] / FRAME_BYTES:.3f} × frame, "
         f"full frame {r['bytes_full'] / FRAME_BYTES:.3f} × frame",
+        *(f"  {label}: {r[key].bytes / FRAME_BYTES:.3f} × frame ({r[key].bytes:,} B"
+          f"{_requests(r[key])})" for label, key in [
+              ("first frame", "first_count"),
+              ("first frame without the data offset", "legacy_count"),
+              ("slider frame", "slider_count")]),
     ])
 
 

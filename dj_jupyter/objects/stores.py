@@ -241,8 +241,9 @@ class Store:
         """The object's path on this machine, for a local-folder store (else None)."""
         return Path(self.full_path(path)) if self.protocol == "file" else None
 
-    def put_npy(self, path: str, array: Any) -> None:
-        """Write ``array`` as a ``.npy`` object in one buffered stream (no copy in memory)."""
+    def put_npy(self, path: str, array: Any) -> int:
+        """Write ``array`` as a ``.npy`` object in one buffered stream (no copy in memory);
+        returns where the array's bytes start in the object (the header's length)."""
         import numpy as np
 
         local = self.local_path(path)
@@ -250,9 +251,10 @@ class Store:
             local.parent.mkdir(parents=True, exist_ok=True)
             with open(local, "wb") as out:  # a real file: numpy writes the buffer directly
                 np.save(out, array, allow_pickle=False)
-            return
+                return out.tell() - array.nbytes
         with self.fs.open(self.full_path(path), "wb") as out:
             np.save(out, array, allow_pickle=False)
+            return out.tell() - array.nbytes
 
     def info(self, path: str) -> dict:
         """fsspec's description of ``path`` (``type`` is ``file`` or ``directory``)."""

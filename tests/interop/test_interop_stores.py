@@ -161,7 +161,12 @@ def _assert_readable(name: str, value: dict) -> None:
 
 def _same_metadata(name: str, theirs: dict, ours: dict) -> None:
     """Both rows describe their objects alike: the same keys and values, but for what belongs
-    to the row (its key and random token in a schema-addressed path, the time it was written)."""
+    to the row (its key and random token in a schema-addressed path, the time it was written).
+    Ours adds one key DataJoint ignores: ``<npy@>``'s data offset (where the array's bytes
+    start, so that a frame is read with the header in one request)."""
+    if name == "n":
+        ours = dict(ours)
+        assert ours.pop("data_offset") == 128  # the header np.save writes for ARRAY
     assert set(theirs) == set(ours), name
     for field in set(theirs) - {"path", "timestamp"}:
         assert theirs[field] == ours[field], (name, field)
@@ -200,6 +205,9 @@ def test_store_objects_cross_both_ways(datajoint, conn, server, schema_name, sto
     ours_read = (table & {"id": 1}).fetch1()
     for name in sorted(theirs):
         _assert_read(name, ours_read[name], ATTACHED)
+    if "n" in theirs:  # DataJoint's row has no data offset: a slice reads the header first
+        np.testing.assert_array_equal((table & {"id": 1}).fetch1("n")[1:, ::2], ARRAY[1:, ::2])
+        np.testing.assert_array_equal((table & {"id": 2}).fetch1("n")[1:, ::2], ARRAY[1:, ::2])
     their_read = _read_in_datajoint(datajoint, store, schema_name, 2, sorted(COLUMNS))
     for name in sorted(COLUMNS):
         _assert_readable(name, their_read[name])

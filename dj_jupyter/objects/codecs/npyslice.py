@@ -11,6 +11,7 @@ result plus whole innermost rows) while the number of requests stays small.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["is_basic_index", "locate", "plan_reads", "read_budget", "read_slice", "ReadPlan",
-           "header_layout", "read_range"]
+           "header_layout", "read_range", "fetch_plan", "shape_result", "parse_header",
+           "NpyHeader"]
 
 SLACK = 4096  # bytes a plan may read beyond the budget (one page)
 
@@ -148,20 +150,52 @@ def read_slice(store: Any, path: str, data_offset: int, dtype: np.dtype,
     """Carry out ``plan`` on the object and shape the bytes as the result."""
     if math.prod(plan.shape) == 0:
         return np.empty(plan.shape, dtype)
+    _, buffer = fetch_plan(store, path, data_offset, plan)
+    return shape_result(buffer, dtype, plan)
+
+
+def fetch_plan(store: Any, path: str, data_offset: int, plan: ReadPlan, head: bool = False,
+               merge_gap: int = 0) -> tuple[bytes, np.ndarray]:
+    """The bytes of ``plan`` (as one buffer) and, with ``head``, the object's first
+    ``data_offset`` bytes (its .npy header) read in the same batch: on a remote store the
+    header joins the first ranged read when fewer than ``merge_gap`` bytes lie between them
+    (the first frame of a stack: one GET), else it is one more range of the same
+    concurrent batch. An object shorter than the plan raises ``OSError``."""
     buffer = np.empty(plan.nbytes, np.uint8)  # not zero-filled: every byte is read into it
-    local = store.local_path(path)
     starts = [data_offset + s for s in plan.starts]
+    local = store.local_path(path)
     if local is not None:
-        _pread_all(local, starts, plan.span, buffer)
-    else:
-        full = store.full_path(path)
-        pieces = store.fs.cat_ranges([full] * len(starts), starts,
-                                     [s + plan.span for s in starts], on_error="raise")
-        view = memoryview(buffer).cast("B")  # type: ignore[arg-type]  # numpy is a buffer
-        for i, piece in enumerate(pieces):
-            if isinstance(piece, Exception):
-                raise piece
-            view[i * plan.span:(i + 1) * plan.span] = piece
+        return _pread_all(local, starts, plan.span, buffer, data_offset if head else 0), buffer
+    full = store.full_path(path)
+    ends = [s + plan.span for s in starts]
+    merged = head and starts[0] - data_offset <= merge_gap  # starts[0] is the lowest start
+    if merged:
+        starts[0] = 0
+    elif head:
+        starts, ends = [0, *starts], [data_offset, *ends]
+    pieces = store.fs.cat_ranges([full] * len(starts), starts, ends, on_error="raise")
+    for piece in pieces:
+        if isinstance(piece, Exception):
+            raise piece
+    header = b""
+    if merged:
+        first = pieces[0]
+        header, pieces[0] = first[:data_offset], first[len(first) - plan.span:]
+        if len(first) != ends[0]:
+            raise OSError(f"{path} is shorter than its .npy header says")
+    elif head:
+        header, pieces = pieces[0], pieces[1:]
+    view = memoryview(buffer).cast("B")  # type: ignore[arg-type]  # numpy is a buffer
+    for i, piece in enumerate(pieces):
+        if len(piece) != plan.span:
+            raise OSError(f"{path} is shorter than its .npy header says")
+        view[i * plan.span:(i + 1) * plan.span] = piece
+    return header, buffer
+
+
+def shape_result(buffer: np.ndarray, dtype: np.dtype, plan: ReadPlan) -> Any:
+    """The result of ``plan`` from the bytes :func:`fetch_plan` read (numpy's scalar for an
+    all-int index, a contiguous array otherwise)."""
     result = np.ndarray(plan.shape, dtype, buffer=buffer, strides=plan.strides)
     if plan.flipped:
         flip = [slice(None)] * len(plan.shape)
@@ -171,11 +205,14 @@ def read_slice(store: Any, path: str, data_offset: int, dtype: np.dtype,
     return result[()] if plan.scalar else np.ascontiguousarray(result) if result.ndim else result
 
 
-def _pread_all(local: Any, starts: list[int], span: int, buffer: np.ndarray) -> None:
-    """Positioned reads of a local file, exactly the bytes asked for (no read-ahead)."""
+def _pread_all(local: Any, starts: list[int], span: int, buffer: np.ndarray,
+               head: int = 0) -> bytes:
+    """Positioned reads of a local file, exactly the bytes asked for (no read-ahead); the
+    file's first ``head`` bytes are returned."""
     view = memoryview(buffer).cast("B")  # type: ignore[arg-type]  # numpy is a buffer
     descriptor = os.open(local, os.O_RDONLY)
     try:
+        header = os.pread(descriptor, head, 0) if head else b""
         for i, start in enumerate(starts):
             chunk = view[i * span:(i + 1) * span]
             got = os.preadv(descriptor, [chunk], start)
@@ -183,6 +220,7 @@ def _pread_all(local: Any, starts: list[int], span: int, buffer: np.ndarray) -> 
                 raise OSError(f"{local} is shorter than its .npy header says")
     finally:
         os.close(descriptor)
+    return header
 
 
 def read_range(store: Any, path: str, start: int, end: int) -> bytes:
@@ -208,3 +246,30 @@ def header_layout(head: bytes) -> tuple[int, int]:
     if head[6] == 1:
         return 10, int.from_bytes(head[8:10], "little")
     return 12, int.from_bytes(head[8:12], "little")
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    """What a ``.npy`` header says: where the data starts, and the array it holds."""
+
+    data_offset: int
+    shape: tuple[int, ...]
+    fortran: bool
+    dtype: np.dtype
+
+
+def parse_header(head: bytes) -> NpyHeader | None:
+    """The header at the start of ``head`` (numpy's own parser, format 1.0 or 2.0), or None
+    when ``head`` does not hold a whole header numpy reads."""
+    stream = io.BytesIO(head)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            return None
+    except (ValueError, SyntaxError, KeyError, TypeError):
+        return None
+    return NpyHeader(stream.tell(), tuple(shape), bool(fortran), np.dtype(dtype))

@@ -9,7 +9,9 @@
 - ``<npy@store>``: a numpy array as an ``.npy`` object at a path derived from the row's key,
   ``_schema/{schema}/{table}/{pk=value}/.../{field}_{token}.npy`` (see
   :mod:`..storage` for the layout keys that change these paths); fetched as a lazy
-  :class:`NpyRef`.
+  :class:`NpyRef`. The row is DataJoint's ``{path, store, dtype, shape}`` plus, for a
+  C-ordered array, ``data_offset`` (where its bytes start), so that a slice is read together
+  with the header that confirms it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ __all__ = ["row_key", "schema_of", "HashCodec", "AttachCodec", "NpyCodec", "NpyR
 # read is a system call, an S3 read a round trip (so S3 prefers fewer, larger reads).
 LOCAL_REQUEST_COST = 1024
 REMOTE_REQUEST_COST = 1 << 20
+# The <npy@> metadata key (our addition to DataJoint's {path, store, dtype, shape}, which
+# DataJoint ignores) naming where the array's bytes start in a C-ordered .npy object.
+DATA_OFFSET = "data_offset"
+MAX_DATA_OFFSET = 1 << 20  # beyond any header np.save writes for an array it can hold
 
 
 def content_hash(data: bytes) -> str:
@@ -148,9 +154,13 @@ class NpyCodec(SchemaCodec):
         store = get_store(store_name)
         path = store.layout.object_path(row, ".npy")
         record_write(store, path)  # first: a partial write is removed too
-        store.put_npy(path, value)
-        return {"path": path, "store": store.name, "dtype": dtype_text(value.dtype),
-                "shape": list(value.shape)}
+        data_offset = store.put_npy(path, value)
+        metadata: dict[str, Any] = {"path": path, "store": store.name,
+                                    "dtype": dtype_text(value.dtype), "shape": list(value.shape)}
+        if not (value.flags.f_contiguous and not value.flags.c_contiguous):
+            # C order (as np.save writes it): NpyRef reads a slice and the header at once
+            metadata[DATA_OFFSET] = data_offset
+        return metadata
 
     def decode(self, stored: Any, *, key: dict | None = None,
                context: dict | None = None) -> NpyRef:
@@ -182,7 +192,9 @@ class NpyRef:
     it instead (a remote object is first copied to a local cache file); ``ref[index]``
     equals numpy's ``array[index]`` and, for basic indexing on any number of axes, reads
     only the bytes the result needs plus row rounding (ranged reads after the .npy header;
-    see :mod:`.npyslice`).
+    see :mod:`.npyslice`). When the row records the data offset, the first slice is read in
+    the same batch as the header (one request for the first frame of a stack) and kept only
+    if the header agrees; otherwise the header is read first.
 
     ``NpyRef(metadata)`` reads from the store the metadata names; ``NpyRef(metadata,
     backend)`` (DataJoint 2.x's form) reads through ``backend``: a :class:`StoreBackend`, or
@@ -198,6 +210,7 @@ class NpyRef:
         self._backend = backend
         self._array = None
         self._layout: tuple[int, bool] | None = None
+        self._offset_hint = _offset_hint(metadata)
 
     @property
     def ndim(self) -> int:
@@ -305,13 +318,56 @@ class NpyRef:
         if self._array is not None or self.dtype.hasobject or \
                 not npyslice.is_basic_index(index) or isinstance(self._store(), _ForeignBackend):
             return self.load()[index]
+        if self._layout is None and self._offset_hint is not None:
+            checked = self._read_with_header(index, self._offset_hint)
+            if checked is not MISMATCH:
+                return checked
         offset, fortran = self._header()
+        plan = self._plan(index, fortran)
+        return npyslice.read_slice(self._store(), self.path, offset, self.dtype, plan)
+
+    def _plan(self, index: Any, fortran: bool) -> npyslice.ReadPlan:
+        """The reads of ``ref[index]``, planned for what one request costs on this store."""
         located = npyslice.locate(self.shape, self.dtype.itemsize, fortran, index)
         store = self._store()
         cost = LOCAL_REQUEST_COST if store.local_path(self.path) is not None else \
             REMOTE_REQUEST_COST
-        plan = npyslice.plan_reads(self.shape, self.dtype.itemsize, located, cost)
-        return npyslice.read_slice(store, self.path, offset, self.dtype, plan)
+        return npyslice.plan_reads(self.shape, self.dtype.itemsize, located, cost)
+
+    def _read_with_header(self, index: Any, offset: int) -> Any:
+        """``ref[index]`` read at ``offset``, the data offset the metadata records, with the
+        .npy header (one request when the slice starts within a header's length of the
+        data, as the first frame of a stack does; else two, concurrent), kept only when
+        the header confirms the offset, order, shape and dtype; else :data:`MISMATCH` (the
+        caller reads the header first, as for values written without the offset)."""
+        plan = self._plan(index, False)
+        if 0 in plan.shape:
+            return MISMATCH  # nothing to read: the header path answers without a guess
+        try:
+            head, buffer = npyslice.fetch_plan(self._store(), self.path, offset, plan,
+                                               head=True, merge_gap=offset)
+        except OSError:
+            return MISMATCH  # shorter than the offset says: the header path tells why
+        header = npyslice.parse_header(head)
+        if header is None or header.data_offset != offset or header.fortran or \
+                header.shape != self.shape or header.dtype != self.dtype:
+            self._offset_hint = None
+            return MISMATCH
+        self._layout = (offset, False)
+        return npyslice.shape_result(buffer, self.dtype, plan)
+
+
+MISMATCH = object()  # what NpyRef._read_with_header returns when the header disagrees
+
+
+def _offset_hint(metadata: dict) -> int | None:
+    """The recorded data offset when it can be one (an int past the shortest header and
+    within :data:`MAX_DATA_OFFSET`); the header then confirms it before any data is used."""
+    offset = metadata.get(DATA_OFFSET)
+    if isinstance(offset, int) and not isinstance(offset, bool) and \
+            16 <= offset <= MAX_DATA_OFFSET:
+        return offset
+    return None
 
 
 class _ForeignBackend:
