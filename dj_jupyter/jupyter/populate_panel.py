@@ -210,6 +210,7 @@ class PopulatePanel(anywidget.AnyWidget):
         self._wake = threading.Event()
         self._closed = False
         self._poller: threading.Thread | None = None
+        self._poller_lock = threading.Lock()  # a poller that decides to end is replaced
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._local_runs = 0
@@ -281,11 +282,24 @@ class PopulatePanel(anywidget.AnyWidget):
         self.push()
 
     def _ensure_poller(self) -> None:
-        if self._poller is None or not self._poller.is_alive():
-            self._poller = threading.Thread(target=self._poll_loop, name="dj-panel-poll",
-                                            daemon=True)
-            self._poller.start()
+        """A poller runs from now on: the running one, or a new one when there is none or
+        the running one has decided to end (it may still be reading its final state)."""
+        with self._poller_lock:
+            if self._poller is None or not self._poller.is_alive():
+                self._poller = threading.Thread(target=self._poll_loop, name="dj-panel-poll",
+                                                daemon=True)
+                self._poller.start()
         self._wake.set()
+
+    def _keep_polling(self) -> bool:
+        """Whether this poller goes on; if not, it gives up its place at once, so that a
+        populate starting during its final read gets a poller of its own."""
+        with self._poller_lock:
+            if self._wanted():
+                return True
+            if self._poller is threading.current_thread():
+                self._poller = None
+            return False
 
     def _wanted(self) -> bool:
         return not self._closed and (self._local_runs > 0 or self._visible > 0)
@@ -297,7 +311,7 @@ class PopulatePanel(anywidget.AnyWidget):
         # a populate here shows its own progress at once; its counts wait one db_interval
         last_read = time.monotonic() if self._local_runs > 0 else 0.0
         with own_connections():
-            while self._wanted():
+            while self._keep_polling():
                 busy = self._local_runs > 0 or any(w.workers for w in self.watches)
                 due = (self.busy_db_interval if self._local_runs > 0 else
                        self.db_interval if busy else self.idle_interval)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import threading
 import time
 
 import pytest
@@ -259,3 +260,41 @@ def test_a_populate_in_worker_processes_shows_its_counts(ip) -> None:
     state = watch.to_dict()
     assert (state["made"], state["failed"], state["state"]) == (24, 6, "finished")
     assert state["summary"].startswith("SquareK: 24 made, 6 failed")
+
+
+def test_a_populate_starting_while_the_poller_ends_gets_a_poller(ip, monkeypatch) -> None:
+    """The poller of a panel nobody watches ends with one last read. A populate started
+    during that read must not count on it: it gets a poller of its own, so its final counts
+    still reach the panel (it once stayed at "0 done" in JupyterLab under load)."""
+    _, square = declare(ip, "R")
+    panel = PopulatePanel(square, read_now=False)
+    in_final_read, release = threading.Event(), threading.Event()
+    original_poll = PopulatePanel.poll
+
+    def held_poll(self) -> None:
+        if threading.current_thread().name == "dj-panel-poll" and not release.is_set():
+            in_final_read.set()
+            release.wait(30)
+        original_poll(self)
+
+    monkeypatch.setattr(PopulatePanel, "poll", held_poll)
+    let_make_run = threading.Event()
+    original_make = square.make
+
+    def gated(self, key):
+        let_make_run.wait(30)
+        original_make(self, key)
+
+    square.make = gated
+    panel._ensure_poller()  # not wanted (no populate, not on screen): straight to its last read
+    assert in_final_read.wait(30)
+    panel._on_message(panel, {"action": "start"}, [])  # while that poller is still alive
+    release.set()  # the old poller reads the state before any key is made, and ends
+    let_make_run.set()
+    assert panel.wait(60)
+    deadline = time.monotonic() + 30
+    while panel.tables[0].get("remaining") != 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    state = panel.tables[0]
+    assert state["remaining"] == 6 and state["jobs"] == {"error": 6} and state["made"] == 24
+    panel.close()
