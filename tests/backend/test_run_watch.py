@@ -160,7 +160,7 @@ def test_retry_and_ignore_by_group_and_by_key(p):
 
 def test_panel_counts_and_a_worker_of_another_process(p, conn2):
     pytest.importorskip("anywidget")
-    from dj_jupyter.jupyter.populate_panel import TableWatch, read_counts
+    from dj_jupyter.jupyter.table_watch import TableWatch, read_counts
 
     failing(p)
     p.Sq.populate(reserve_jobs=True, suppress_errors=True, max_calls=10)

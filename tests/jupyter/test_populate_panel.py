@@ -248,7 +248,7 @@ def test_the_card_of_a_computed_table_carries_the_panel(ip) -> None:
 
 def test_a_populate_in_worker_processes_shows_its_counts(ip) -> None:
     from dj_jupyter.catalog.events import PopulateEvent
-    from dj_jupyter.jupyter.populate_panel import TableWatch
+    from dj_jupyter.jupyter.table_watch import TableWatch
 
     _, square = declare(ip, "K")
     watch = TableWatch(square)
