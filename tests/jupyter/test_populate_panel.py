@@ -262,39 +262,26 @@ def test_a_populate_in_worker_processes_shows_its_counts(ip) -> None:
     assert state["summary"].startswith("SquareK: 24 made, 6 failed")
 
 
-def test_a_populate_starting_while_the_poller_ends_gets_a_poller(ip, monkeypatch) -> None:
-    """The poller of a panel nobody watches ends with one last read. A populate started
-    during that read must not count on it: it gets a poller of its own, so its final counts
-    still reach the panel (it once stayed at "0 done" in JupyterLab under load)."""
+def test_a_poller_that_decides_to_end_never_keeps_a_new_one_from_starting(ip) -> None:
+    """The poller of a panel nobody watches ends with one last read. Once it has decided to
+    end, a populate starting meanwhile must get a poller of its own: counting on the ending
+    one left the counts at what its last read saw ("0 done" in JupyterLab under load)."""
     _, square = declare(ip, "R")
     panel = PopulatePanel(square, read_now=False)
-    in_final_read, release = threading.Event(), threading.Event()
-    original_poll = PopulatePanel.poll
-
-    def held_poll(self) -> None:
-        if threading.current_thread().name == "dj-panel-poll" and not release.is_set():
-            in_final_read.set()
-            release.wait(30)
-        original_poll(self)
-
-    monkeypatch.setattr(PopulatePanel, "poll", held_poll)
-    let_make_run = threading.Event()
-    original_make = square.make
-
-    def gated(self, key):
-        let_make_run.wait(30)
-        original_make(self, key)
-
-    square.make = gated
-    panel._ensure_poller()  # not wanted (no populate, not on screen): straight to its last read
-    assert in_final_read.wait(30)
-    panel._on_message(panel, {"action": "start"}, [])  # while that poller is still alive
-    release.set()  # the old poller reads the state before any key is made, and ends
-    let_make_run.set()
-    assert panel.wait(60)
-    deadline = time.monotonic() + 30
-    while panel.tables[0].get("remaining") != 6 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    state = panel.tables[0]
-    assert state["remaining"] == 6 and state["jobs"] == {"error": 6} and state["made"] == 24
+    ending = threading.current_thread()  # stands for a poller still alive in its last read
+    panel._poller = ending
+    assert not panel._keep_polling()  # nobody watches, nothing runs here: it ends ...
+    assert panel._poller is None  # ... and gives up its place at once
+    panel._local_runs = 1  # a populate starts while the ending poller is still alive
+    panel._ensure_poller()
+    started = panel._poller
+    assert started is not None and started is not ending and started.is_alive()
+    panel._local_runs = 0
+    panel._wake.set()
+    started.join(30)  # nothing runs, nobody watches: it reads once more and ends
+    assert not started.is_alive() and panel._poller is None
+    panel._poller = ending  # a poller that is wanted keeps its place
+    panel._visible = 1
+    assert panel._keep_polling() and panel._poller is ending
+    panel._poller, panel._visible = None, 0
     panel.close()
