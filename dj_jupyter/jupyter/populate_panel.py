@@ -231,6 +231,7 @@ class PopulatePanel(anywidget.AnyWidget):
         self._stop.clear()
         for watch in self.watches:
             watch.state = "idle"
+            watch.cls().jobs.declare()  # here, not by racing workers and the poller
         refreshed: set[str] = set()
         lock = threading.Lock()
         self._threads = [threading.Thread(target=self._work, args=(refreshed, lock),
@@ -247,11 +248,11 @@ class PopulatePanel(anywidget.AnyWidget):
                 if self._stop.is_set():
                     break
                 table = watch.cls()
-                with lock:  # one refresh per table and start; later workers see its jobs
-                    if watch.name not in refreshed:
-                        table.jobs.refresh(*watch.restrictions)
-                        refreshed.add(watch.name)
                 try:
+                    with lock:  # one refresh per table and start; later workers see its jobs
+                        if watch.name not in refreshed:
+                            table.jobs.refresh(*watch.restrictions)
+                            refreshed.add(watch.name)
                     table.populate(*watch.restrictions, reserve_jobs=True, refresh=False,
                                    suppress_errors=True, display_progress=False,
                                    stop=self._stop, observers=(self.observer(watch.cls),))

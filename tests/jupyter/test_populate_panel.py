@@ -285,3 +285,21 @@ def test_a_poller_that_decides_to_end_never_keeps_a_new_one_from_starting(ip) ->
     assert panel._keep_polling() and panel._poller is ending
     panel._poller, panel._visible = None, 0
     panel.close()
+
+
+def test_start_on_a_table_whose_job_queue_does_not_exist_yet(ip) -> None:
+    """Start makes the job queue's table before its workers and the poller run: they once
+    raced to create it, and a worker that lost died before its first key (the panel stayed
+    idle, nothing said)."""
+    _, square = declare(ip, "S")
+    panel = PopulatePanel(square, read_now=False)
+    assert not square.jobs.is_declared
+    panel._on_message(panel, {"action": "start"}, [])
+    assert panel.wait(60)
+    deadline = time.monotonic() + 60
+    while panel.tables[0].get("remaining") != 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    state = panel.tables[0]
+    assert (state["remaining"], state["jobs"], state["made"]) == (6, {"error": 6}, 24), (
+        state, panel.status)
+    panel.close()
